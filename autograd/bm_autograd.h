@@ -1,0 +1,293 @@
+/* bm_autograd.h — tensors, the tape, backward, replay, gradcheck, errors, RNG.
+ *
+ * Ownership in one paragraph: a tensor made with bm_tensor_new()/..._from()
+ * is the caller's and is freed with bm_tensor_free(). A tensor returned by an
+ * op builder (bm_matmul, bm_add, ...) or by bm_tape_leaf() lives in the tape's
+ * arena and is freed by bm_tape_reset()/bm_tape_free(); never free it
+ * yourself. Nothing here calls abort() or exit() on user input: builders
+ * return NULL and set a sticky error on the tape; other calls return a
+ * bm_status and, where given a bm_error, a message. */
+#ifndef BM_AUTOGRAD_H
+#define BM_AUTOGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest tensor rank. */
+#define BM_MAX_RANK 4
+/* Largest number of tensor inputs of one op. */
+#define BM_MAX_INPUTS 3
+/* Length of every error message buffer, including the NUL. */
+#define BM_ERR_LEN 256
+/* Largest element count of one tensor (2^40): absurd sizes fail cleanly. */
+#define BM_MAX_ELEMENTS ((size_t)1 << 40)
+
+/* Element type of a tensor. */
+typedef enum bm_dtype { BM_F32 = 0, BM_F64 = 1 } bm_dtype;
+
+/* Status codes. BM_OK is 0; everything else is an error class. */
+typedef enum bm_status {
+    BM_OK = 0,
+    BM_ERR_NULL,      /* a required pointer was NULL */
+    BM_ERR_SHAPE,     /* shapes do not fit the operation */
+    BM_ERR_DTYPE,     /* mixed or unsupported dtypes */
+    BM_ERR_RANK,      /* rank outside 0..BM_MAX_RANK */
+    BM_ERR_SIZE,      /* zero, negative, overflowing or absurd size */
+    BM_ERR_NOMEM,     /* allocation failed */
+    BM_ERR_ARG,       /* an argument is out of its valid range */
+    BM_ERR_STATE,     /* the call does not fit the object's state */
+    BM_ERR_IO,        /* a file could not be read or written */
+    BM_ERR_PARSE,     /* a file's contents are malformed */
+    BM_ERR_NUMERIC    /* NaN or Inf where a finite number was needed */
+} bm_status;
+
+/* An error: a status and a message naming what was wrong. */
+typedef struct bm_error {
+    bm_status code;
+    char msg[BM_ERR_LEN];
+} bm_error;
+
+/* Short constant name of a status ("shape", "nomem", ...). */
+const char *bm_status_name(bm_status s);
+/* Set *err (if err is not NULL) with printf-style message; returns code. */
+bm_status bm_error_set(bm_error *err, bm_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---------------------------------------------------------------- RNG */
+
+/* A seeded random generator (xoshiro256**). State is plain data: copy it to
+ * save it, assign it to restore it. No global RNG exists. */
+typedef struct bm_rng {
+    uint64_t s[4];
+} bm_rng;
+
+/* Seed a generator; equal seeds give equal streams. */
+void bm_rng_seed(bm_rng *r, uint64_t seed);
+/* Next 64 random bits. */
+uint64_t bm_rng_next(bm_rng *r);
+/* Uniform double in [0, 1). */
+double bm_rng_uniform(bm_rng *r);
+/* Standard normal double (Box–Muller, no cached state). */
+double bm_rng_normal(bm_rng *r);
+/* Uniform integer in [0, n); n must be > 0. */
+uint64_t bm_rng_below(bm_rng *r, uint64_t n);
+
+/* ------------------------------------------------------------- tensors */
+
+/* Tensor flags. */
+enum {
+    BM_REQUIRES_GRAD = 1u << 0, /* backward computes a gradient for it */
+    BM_PARAM = 1u << 1,         /* a trainable parameter (for tools/DOT) */
+    BM_OWNS_DATA = 1u << 2,     /* data was allocated with the tensor */
+    BM_OWNS_GRAD = 1u << 3,     /* grad was allocated with the tensor */
+    BM_ON_TAPE = 1u << 4        /* lives in a tape's arena */
+};
+
+struct bm_node;
+
+/* A dense row-major tensor. Fields are readable; change them only through
+ * the functions below. data/grad point at `size` elements of `dtype`. */
+typedef struct bm_tensor {
+    bm_dtype dtype;
+    int rank;                    /* 0..BM_MAX_RANK */
+    size_t shape[BM_MAX_RANK];   /* unused trailing entries are 1 */
+    size_t size;                 /* product of shape (1 for rank 0) */
+    void *data;
+    void *grad;                  /* NULL until a gradient is needed */
+    unsigned flags;
+    uint32_t grad_stamp;         /* engine bookkeeping */
+    struct bm_node *node;        /* producing node; NULL for leaves */
+    const char *name;            /* optional label, not owned (DOT/JSON) */
+} bm_tensor;
+
+/* Bytes of one element of dtype. */
+size_t bm_dtype_size(bm_dtype dt);
+/* "f32" or "f64". */
+const char *bm_dtype_name(bm_dtype dt);
+/* Check a shape and compute its element count into *size. */
+bm_status bm_shape_check(int rank, const size_t *shape, size_t *size, bm_error *err);
+/* Write "[3,4]" for t's shape into buf; returns buf. */
+char *bm_shape_str(const bm_tensor *t, char *buf, size_t len);
+
+/* New zero-filled tensor owned by the caller (free with bm_tensor_free). */
+bm_tensor *bm_tensor_new(bm_dtype dt, int rank, const size_t *shape, bm_error *err);
+/* New tensor holding a copy of `src` (size elements of dt). */
+bm_tensor *bm_tensor_from(bm_dtype dt, int rank, const size_t *shape, const void *src,
+                          bm_error *err);
+/* New tensor of `value` everywhere (zeros and ones are value 0 and 1). */
+bm_tensor *bm_tensor_full(bm_dtype dt, int rank, const size_t *shape, double value,
+                          bm_error *err);
+/* New 1-D tensor start, start+step, ... (n elements). */
+bm_tensor *bm_tensor_arange(bm_dtype dt, size_t n, double start, double step, bm_error *err);
+/* New tensor of N(mean, std^2) samples drawn from rng. */
+bm_tensor *bm_tensor_randn(bm_dtype dt, int rank, const size_t *shape, double mean,
+                           double std, bm_rng *rng, bm_error *err);
+/* New tensor of U[lo, hi) samples drawn from rng. */
+bm_tensor *bm_tensor_rand(bm_dtype dt, int rank, const size_t *shape, double lo, double hi,
+                          bm_rng *rng, bm_error *err);
+/* Tensor over caller-owned memory (e.g. a flat parameter buffer); data must
+ * hold size elements, grad may be NULL. The tensor does not free them. */
+bm_tensor *bm_tensor_view(bm_dtype dt, int rank, const size_t *shape, void *data, void *grad,
+                          bm_error *err);
+/* Deep copy of values (and shape) into a new caller-owned tensor; no grad. */
+bm_tensor *bm_tensor_copy(const bm_tensor *t, bm_error *err);
+/* Free a caller-owned tensor; NULL is fine; tape tensors are ignored. */
+void bm_tensor_free(bm_tensor *t);
+/* Ask for a gradient: allocates a zeroed grad buffer if missing. */
+bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err);
+/* Zero t's gradient buffer (if any). */
+void bm_tensor_zero_grad(bm_tensor *t);
+/* Element i (flat index) as double. */
+double bm_tensor_get(const bm_tensor *t, size_t i);
+/* Set element i (flat index) from a double. */
+void bm_tensor_set(bm_tensor *t, size_t i, double v);
+/* Gradient element i as double (0 when there is no gradient). */
+double bm_tensor_grad_get(const bm_tensor *t, size_t i);
+/* Copy n values from a double array into t (n must equal t->size). */
+bm_status bm_tensor_load(bm_tensor *t, const double *v, size_t n, bm_error *err);
+/* Print shape, dtype and values NumPy-style to f. */
+void bm_tensor_print(const bm_tensor *t, FILE *f);
+/* Same shape and dtype? */
+int bm_tensor_same_shape(const bm_tensor *a, const bm_tensor *b);
+
+/* ---------------------------------------------------------------- tape */
+
+/* Allocation hooks for a tape (counting, arenas of your own...). */
+typedef struct bm_allocator {
+    void *(*alloc)(void *ud, size_t bytes);
+    void (*free)(void *ud, void *p);
+    void *ud;
+} bm_allocator;
+
+typedef struct bm_tape bm_tape;
+typedef struct bm_node bm_node;
+
+/* New empty tape using malloc/free. NULL only when out of memory. */
+bm_tape *bm_tape_new(void);
+/* New empty tape using the given allocator (copied). */
+bm_tape *bm_tape_new_ex(const bm_allocator *a);
+/* Free the tape, every node and every tensor in its arena. NULL is fine. */
+void bm_tape_free(bm_tape *tape);
+/* Forget every node and tape tensor in O(1); keep the memory for reuse, so
+ * recording the same graph again allocates nothing. Clears the error. */
+void bm_tape_reset(bm_tape *tape);
+/* Number of recorded nodes. */
+size_t bm_tape_size(const bm_tape *tape);
+/* Bytes of arena memory held (used or free). */
+size_t bm_tape_arena_bytes(const bm_tape *tape);
+
+/* Sticky error: the first failure since the last clear. */
+bm_status bm_tape_status(const bm_tape *tape);
+/* Message of the sticky error ("" when none). */
+const char *bm_tape_error(const bm_tape *tape);
+/* Clear the sticky error. */
+void bm_tape_clear_error(bm_tape *tape);
+/* Record an error on the tape (kept only if none is set); returns code. */
+bm_status bm_tape_fail(bm_tape *tape, bm_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* No-grad mode: when off (0), ops compute their results but record nothing
+ * and nothing downstream requires a gradient. Returns the previous value. */
+int bm_tape_set_grad_enabled(bm_tape *tape, int on);
+/* Is recording on? */
+int bm_tape_grad_enabled(const bm_tape *tape);
+
+/* A tensor in the tape's arena, zero-filled (constants, batch inputs). It
+ * lives until reset. flags may include BM_REQUIRES_GRAD. */
+bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shape,
+                        unsigned flags);
+
+/* Backward from `out`. seed: a gradient of out's shape, or NULL for ones,
+ * allowed only when out has one element. Gradients are added (+=) to leaves
+ * that require them; intermediate gradients are recomputed from zero on
+ * each call. Calling backward twice therefore adds the leaf gradients twice
+ * (zero them in between with bm_tensor_zero_grad / bm_tape_zero_grad). */
+bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed);
+/* Zero the gradients of every leaf that a recorded node reads. */
+void bm_tape_zero_grad(bm_tape *tape);
+/* Replay: run every recorded node's forward again, in order, reading the
+ * current values of the leaves (write new batch data into them first). The
+ * graph, shapes and buffers are reused: nothing is allocated. Dropout draws
+ * a fresh mask unless the tape is frozen (bm_tape_freeze_random). */
+bm_status bm_tape_forward(bm_tape *tape);
+/* Freeze stochastic ops (dropout keeps its mask on replay); returns old. */
+int bm_tape_freeze_random(bm_tape *tape, int on);
+
+/* ------------------------------------------------------- graph walking */
+
+/* First recorded node (creation order), NULL when the tape is empty. */
+const bm_node *bm_tape_first(const bm_tape *tape);
+/* Node recorded after n, NULL at the end. */
+const bm_node *bm_node_next(const bm_node *n);
+/* Op name of a node ("matmul"). */
+const char *bm_node_op_name(const bm_node *n);
+/* Number of inputs of a node. */
+int bm_node_n_inputs(const bm_node *n);
+/* Input k of a node. */
+const bm_tensor *bm_node_input(const bm_node *n, int k);
+/* Output of a node. */
+const bm_tensor *bm_node_output(const bm_node *n);
+/* Tape position of a node (0-based, creation order). */
+size_t bm_node_index(const bm_node *n);
+/* Is input k of this op differentiable (targets are not)? */
+int bm_node_input_differentiable(const bm_node *n, int k);
+
+/* ------------------------------------------------------------ gradcheck */
+
+/* How gradcheck samples the input space. */
+typedef enum bm_gradcheck_mode {
+    BM_GRADCHECK_EXHAUSTIVE = 0, /* every element of every input */
+    BM_GRADCHECK_PROJECTION = 1  /* random directions: g·v vs directional diff */
+} bm_gradcheck_mode;
+
+/* Gradcheck settings; bm_gradcheck_defaults() fills sensible values. */
+typedef struct bm_gradcheck_opts {
+    bm_gradcheck_mode mode;
+    double eps;        /* central-difference step (1e-6) */
+    double atol;       /* pass if |a-n| <= atol + rtol*|n| (1e-6, 1e-5) */
+    double rtol;
+    uint64_t seed;     /* seeds the output weighting and projections */
+    int projections;   /* directions in projection mode (8) */
+    double kink_tol;   /* one-sided slopes differing more are kinks (1e-3) */
+} bm_gradcheck_opts;
+
+/* What gradcheck found. */
+typedef struct bm_gradcheck_result {
+    int passed;
+    double max_abs_err;
+    double max_rel_err;
+    size_t worst_input;   /* which input held the worst element */
+    size_t worst_index;   /* its flat index (projection: direction index) */
+    double worst_analytic, worst_numeric;
+    size_t checked;       /* elements (or directions) compared */
+    size_t skipped;       /* skipped as kinks */
+    char message[BM_ERR_LEN];
+} bm_gradcheck_result;
+
+/* Default gradcheck settings. */
+bm_gradcheck_opts bm_gradcheck_defaults(void);
+/* Check d(out)/d(inputs) of a recorded F64 graph against central
+ * differences. out may have any shape: it is reduced with a seeded random
+ * weighting w (f = Σ w·out). Inputs must be leaves of the graph with
+ * BM_REQUIRES_GRAD. Their gradients are overwritten. Refuses to pass when
+ * every gradient is zero. Returns BM_OK when the check could run (see
+ * res->passed for the verdict). */
+bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
+                       size_t n_inputs, const bm_gradcheck_opts *opts,
+                       bm_gradcheck_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,276 @@
+/* gradcheck.c — compare backward with central differences, by graph replay.
+ *
+ * The recorded F64 graph is replayed with each input nudged by ±eps; the
+ * output is reduced to a scalar f = Σ w·out with a seeded random weighting w,
+ * which is also the seed gradient of the analytic pass. Points where the
+ * one-sided slopes disagree (ReLU at 0, |x| at 0) are kinks and skipped. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bm_autograd.h"
+
+bm_gradcheck_opts bm_gradcheck_defaults(void)
+{
+    bm_gradcheck_opts o;
+    o.mode = BM_GRADCHECK_EXHAUSTIVE;
+    o.eps = 1e-6;
+    o.atol = 1e-6;
+    o.rtol = 1e-5;
+    o.seed = 0x5eedULL;
+    o.projections = 8;
+    o.kink_tol = 1e-3;
+    return o;
+}
+
+typedef struct gc_ctx {
+    bm_tape *tape;
+    bm_tensor *out;
+    const double *w;
+} gc_ctx;
+
+/* Replay and reduce: f = Σ w·out. */
+static bm_status eval(gc_ctx *c, double *f)
+{
+    bm_status s = bm_tape_forward(c->tape);
+    if (s != BM_OK)
+        return s;
+    const double *o = c->out->data;
+    double acc = 0.0;
+    for (size_t i = 0; i < c->out->size; i++)
+        acc += c->w[i] * o[i];
+    *f = acc;
+    return BM_OK;
+}
+
+static int is_kink(double f0, double fp, double fm, double eps, double tol)
+{
+    double sp = (fp - f0) / eps, sm = (f0 - fm) / eps;
+    double scale = fmax(1.0, fmax(fabs(sp), fabs(sm)));
+    return fabs(sp - sm) > tol * scale;
+}
+
+/* Record one comparison in res; returns 1 when it is within tolerance. */
+static int compare(const bm_gradcheck_opts *o, bm_gradcheck_result *r, double a, double num,
+                   size_t input, size_t index)
+{
+    double abs_err = fabs(a - num);
+    double denom = fmax(fabs(a), fabs(num));
+    double rel_err = denom > 0.0 ? abs_err / denom : 0.0;
+    if (abs_err > r->max_abs_err || r->checked == 0) {
+        r->worst_input = input;
+        r->worst_index = index;
+        r->worst_analytic = a;
+        r->worst_numeric = num;
+    }
+    if (abs_err > r->max_abs_err)
+        r->max_abs_err = abs_err;
+    if (rel_err > r->max_rel_err)
+        r->max_rel_err = rel_err;
+    r->checked++;
+    return abs_err <= o->atol + o->rtol * fabs(num);
+}
+
+static bm_status validate(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs, size_t n,
+                          bm_gradcheck_result *res)
+{
+    if (!tape || !out || !inputs || !res || n == 0)
+        return BM_ERR_NULL;
+    if (bm_tape_status(tape) != BM_OK) {
+        snprintf(res->message, sizeof res->message, "tape has an error: %s", bm_tape_error(tape));
+        return bm_tape_status(tape);
+    }
+    if (out->dtype != BM_F64) {
+        snprintf(res->message, sizeof res->message,
+                 "gradcheck runs in f64: build the graph with BM_F64");
+        return BM_ERR_DTYPE;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const bm_tensor *t = inputs[k];
+        if (!t)
+            return BM_ERR_NULL;
+        if (t->dtype != BM_F64 || t->node || !(t->flags & BM_REQUIRES_GRAD) || !t->grad) {
+            snprintf(res->message, sizeof res->message,
+                     "input %zu must be an f64 leaf with a gradient", k);
+            return BM_ERR_ARG;
+        }
+    }
+    return BM_OK;
+}
+
+static bm_status run_exhaustive(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *ga,
+                                const bm_gradcheck_opts *o, double f0, bm_gradcheck_result *r,
+                                int *all_ok, double *max_grad)
+{
+    for (size_t k = 0; k < n; k++) {
+        double *x = in[k]->data;
+        for (size_t j = 0; j < in[k]->size; j++) {
+            double keep = x[j], fp = 0.0, fm = 0.0;
+            bm_status s;
+            x[j] = keep + o->eps;
+            s = eval(c, &fp);
+            x[j] = keep - o->eps;
+            if (s == BM_OK)
+                s = eval(c, &fm);
+            x[j] = keep;
+            if (s != BM_OK)
+                return s;
+            if (is_kink(f0, fp, fm, o->eps, o->kink_tol)) {
+                r->skipped++;
+                continue;
+            }
+            double num = (fp - fm) / (2.0 * o->eps);
+            *max_grad = fmax(*max_grad, fmax(fabs(num), fabs(ga[k][j])));
+            if (!compare(o, r, ga[k][j], num, k, j))
+                *all_ok = 0;
+        }
+    }
+    return BM_OK;
+}
+
+static void nudge(bm_tensor *const *in, size_t n, double *const *v, double *const *x0, double h)
+{
+    for (size_t k = 0; k < n; k++) {
+        double *x = in[k]->data;
+        for (size_t j = 0; j < in[k]->size; j++)
+            x[j] = x0[k][j] + h * v[k][j];
+    }
+}
+
+static bm_status run_projection(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *ga,
+                                double *const *v, double *const *x0,
+                                const bm_gradcheck_opts *o, double f0, bm_rng *rng,
+                                bm_gradcheck_result *r, int *all_ok, double *max_grad)
+{
+    for (int p = 0; p < o->projections; p++) {
+        double a = 0.0, fp = 0.0, fm = 0.0;
+        for (size_t k = 0; k < n; k++)
+            for (size_t j = 0; j < in[k]->size; j++) {
+                v[k][j] = bm_rng_normal(rng);
+                a += ga[k][j] * v[k][j];
+            }
+        nudge(in, n, v, x0, o->eps);
+        bm_status s = eval(c, &fp);
+        nudge(in, n, v, x0, -o->eps);
+        if (s == BM_OK)
+            s = eval(c, &fm);
+        nudge(in, n, v, x0, 0.0);
+        if (s != BM_OK)
+            return s;
+        if (is_kink(f0, fp, fm, o->eps, o->kink_tol)) {
+            r->skipped++;
+            continue;
+        }
+        double num = (fp - fm) / (2.0 * o->eps);
+        *max_grad = fmax(*max_grad, fmax(fabs(num), fabs(a)));
+        if (!compare(o, r, a, num, 0, (size_t)p))
+            *all_ok = 0;
+    }
+    return BM_OK;
+}
+
+/* One buffer per input, each `size` doubles; all freed by free_bufs. */
+static double **alloc_bufs(bm_tensor *const *in, size_t n)
+{
+    double **b = calloc(n, sizeof *b);
+    if (!b)
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        b[k] = malloc(in[k]->size * sizeof(double));
+        if (!b[k]) {
+            for (size_t i = 0; i < k; i++)
+                free(b[i]);
+            free(b);
+            return NULL;
+        }
+    }
+    return b;
+}
+
+static void free_bufs(double **b, size_t n)
+{
+    if (!b)
+        return;
+    for (size_t k = 0; k < n; k++)
+        free(b[k]);
+    free(b);
+}
+
+bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
+                       size_t n_inputs, const bm_gradcheck_opts *opts,
+                       bm_gradcheck_result *res)
+{
+    bm_gradcheck_opts o = opts ? *opts : bm_gradcheck_defaults();
+    if (res)
+        memset(res, 0, sizeof *res);
+    bm_status s = validate(tape, out, inputs, n_inputs, res);
+    if (s != BM_OK)
+        return s;
+    if (!(o.eps > 0.0) || (o.mode == BM_GRADCHECK_PROJECTION && o.projections <= 0)) {
+        snprintf(res->message, sizeof res->message, "eps must be > 0 and projections > 0");
+        return BM_ERR_ARG;
+    }
+    bm_rng rng;
+    bm_rng_seed(&rng, o.seed);
+    double *w = malloc(out->size * sizeof *w);
+    bm_tensor *seed = bm_tensor_new(BM_F64, out->rank, out->shape, NULL);
+    double **ga = alloc_bufs(inputs, n_inputs);
+    double **v = alloc_bufs(inputs, n_inputs);
+    double **x0 = alloc_bufs(inputs, n_inputs);
+    int frozen = bm_tape_freeze_random(tape, 1);
+    if (!w || !seed || !ga || !v || !x0) {
+        s = BM_ERR_NOMEM;
+        snprintf(res->message, sizeof res->message, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < out->size; i++)
+        w[i] = ((double *)seed->data)[i] = 0.5 + bm_rng_uniform(&rng);
+    for (size_t k = 0; k < n_inputs; k++)
+        memcpy(x0[k], inputs[k]->data, inputs[k]->size * sizeof(double));
+
+    gc_ctx c = {tape, out, w};
+    double f0 = 0.0, max_grad = 0.0;
+    int all_ok = 1;
+    s = eval(&c, &f0);
+    for (size_t k = 0; s == BM_OK && k < n_inputs; k++)
+        bm_tensor_zero_grad(inputs[k]);
+    if (s == BM_OK)
+        s = bm_tape_backward(tape, out, seed);
+    if (s != BM_OK) {
+        snprintf(res->message, sizeof res->message, "%s", bm_tape_error(tape));
+        goto done;
+    }
+    for (size_t k = 0; k < n_inputs; k++)
+        memcpy(ga[k], inputs[k]->grad, inputs[k]->size * sizeof(double));
+    if (o.mode == BM_GRADCHECK_PROJECTION)
+        s = run_projection(&c, inputs, n_inputs, ga, v, x0, &o, f0, &rng, res, &all_ok,
+                           &max_grad);
+    else
+        s = run_exhaustive(&c, inputs, n_inputs, ga, &o, f0, res, &all_ok, &max_grad);
+    if (s != BM_OK) {
+        snprintf(res->message, sizeof res->message, "%s", bm_tape_error(tape));
+        goto done;
+    }
+    if (res->checked == 0)
+        snprintf(res->message, sizeof res->message, "nothing checked: every point was a kink");
+    else if (max_grad == 0.0)
+        snprintf(res->message, sizeof res->message,
+                 "all gradients are zero: the check proves nothing");
+    else if (!all_ok)
+        snprintf(res->message, sizeof res->message,
+                 "input %zu element %zu: analytic %.10g, numeric %.10g", res->worst_input,
+                 res->worst_index, res->worst_analytic, res->worst_numeric);
+    else
+        snprintf(res->message, sizeof res->message, "ok: %zu checked, %zu kinks skipped",
+                 res->checked, res->skipped);
+    res->passed = res->checked > 0 && max_grad > 0.0 && all_ok;
+    s = bm_tape_forward(tape); /* leave the graph's values at the unperturbed point */
+done:
+    bm_tape_freeze_random(tape, frozen);
+    free(w);
+    bm_tensor_free(seed);
+    free_bufs(ga, n_inputs);
+    free_bufs(v, n_inputs);
+    free_bufs(x0, n_inputs);
+    return s;
+}

@@ -1,0 +1,8 @@
+/* bmnn.h — the umbrella header: everything public in bmnn. */
+#ifndef BMNN_H
+#define BMNN_H
+
+#include "bm_autograd.h"
+#include "bm_ops.h"
+
+#endif

@@ -1,0 +1,114 @@
+/* bm_ops.h — the differentiable primitives (op builders).
+ *
+ * Every builder records one node on the tape and returns its output, which
+ * lives in the tape's arena. On bad input (NULL, shapes that do not fit,
+ * mixed dtypes) it returns NULL and sets the tape's sticky error with a
+ * message naming the op and the shapes; a NULL input makes the next builder
+ * return NULL too, so one check after building a graph is enough. Every op
+ * works in F32 and F64. Elementwise binary ops broadcast with NumPy's rules
+ * and sum gradients back over broadcast axes. The full list, with gradient
+ * formulas, is ops/ops.def and README's op table. */
+#ifndef BM_OPS_H
+#define BM_OPS_H
+
+#include "bm_autograd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Pass as `axis` to reduce over every axis. */
+#define BM_AXIS_ALL (-128)
+
+/* Lower and upper clip of probabilities in cce/bce (the walk-through's). */
+#define BM_PROB_CLIP 1e-7
+
+/* ---- linear algebra -------------------------------------------------- */
+/* a [M,K] · b [K,N] -> [M,N]. dA = g·bᵀ, dB = aᵀ·g (no transposes built). */
+bm_tensor *bm_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b);
+
+/* ---- broadcasting elementwise ----------------------------------------- */
+/* a + b. */
+bm_tensor *bm_add(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a − b. */
+bm_tensor *bm_sub(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a ⊙ b. */
+bm_tensor *bm_mul(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a / b. */
+bm_tensor *bm_div(bm_tape *t, bm_tensor *a, bm_tensor *b);
+
+/* ---- unary elementwise ------------------------------------------------ */
+/* −x. */
+bm_tensor *bm_neg(bm_tape *t, bm_tensor *x);
+/* s·x. */
+bm_tensor *bm_scale(bm_tape *t, bm_tensor *x, double s);
+/* x + c. */
+bm_tensor *bm_add_scalar(bm_tape *t, bm_tensor *x, double c);
+/* eˣ. */
+bm_tensor *bm_exp(bm_tape *t, bm_tensor *x);
+/* ln x (x > 0). */
+bm_tensor *bm_log(bm_tape *t, bm_tensor *x);
+/* xᵖ for a constant p. */
+bm_tensor *bm_pow(bm_tape *t, bm_tensor *x, double p);
+/* √x. */
+bm_tensor *bm_sqrt(bm_tape *t, bm_tensor *x);
+/* |x|; gradient sign(x), 0 at 0. */
+bm_tensor *bm_abs(bm_tape *t, bm_tensor *x);
+/* max(0, x); gradient 1 where x > 0. */
+bm_tensor *bm_relu(bm_tape *t, bm_tensor *x);
+/* 1 / (1 + e⁻ˣ). */
+bm_tensor *bm_sigmoid(bm_tape *t, bm_tensor *x);
+/* tanh x. */
+bm_tensor *bm_tanh(bm_tape *t, bm_tensor *x);
+
+/* ---- softmax family (last axis) --------------------------------------- */
+/* softmax over the last axis; backward s ⊙ (g − Σ g·s). */
+bm_tensor *bm_softmax(bm_tape *t, bm_tensor *x);
+/* log softmax over the last axis; backward g − softmax·Σg. */
+bm_tensor *bm_log_softmax(bm_tape *t, bm_tensor *x);
+
+/* ---- reductions and shape --------------------------------------------- */
+/* Σ over `axis` (negative counts from the end) or BM_AXIS_ALL. */
+bm_tensor *bm_sum(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Mean over `axis` or BM_AXIS_ALL. */
+bm_tensor *bm_mean(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Swap the last two axes (rank ≥ 2). */
+bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x);
+/* Same elements, new shape (sizes must match). */
+bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
+
+/* ---- losses (scalar outputs, mean over the batch) ---------------------- */
+/* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */
+/* Categorical cross-entropy of probabilities [N,C], clipped to
+ * [1e-7, 1−1e-7]; gradient −y/ŷ / N. */
+bm_tensor *bm_cce(bm_tape *t, bm_tensor *probs, bm_tensor *targets);
+/* Fused softmax + CCE from logits [N,C] (log-sum-exp); gradient (ŷ − y)/N. */
+bm_tensor *bm_softmax_cce(bm_tape *t, bm_tensor *logits, bm_tensor *targets);
+/* Binary cross-entropy of probabilities (same shape as targets), mean over
+ * every element; clipped like cce. */
+bm_tensor *bm_bce(bm_tape *t, bm_tensor *probs, bm_tensor *targets);
+/* Mean squared error over every element. */
+bm_tensor *bm_mse(bm_tape *t, bm_tensor *pred, bm_tensor *targets);
+/* Mean absolute error over every element. */
+bm_tensor *bm_mae(bm_tape *t, bm_tensor *pred, bm_tensor *targets);
+
+/* ---- regularization ---------------------------------------------------- */
+/* Inverted dropout: zero each element with probability `rate`, scale the
+ * rest by 1/(1−rate). The mask is drawn from rng (not owned; must outlive
+ * the tape's replays) and saved for backward. */
+bm_tensor *bm_dropout(bm_tape *t, bm_tensor *x, double rate, bm_rng *rng);
+/* λ·Σ|x| (scalar). */
+bm_tensor *bm_l1(bm_tape *t, bm_tensor *x, double lambda);
+/* λ·Σx² (scalar). */
+bm_tensor *bm_l2(bm_tape *t, bm_tensor *x, double lambda);
+
+/* ---- the registry ------------------------------------------------------ */
+/* Number of ops in ops.def. */
+size_t bm_op_count(void);
+/* Name of op i (ops.def order), NULL when out of range. */
+const char *bm_op_name(size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+/* ops_internal.h — helpers shared by the op files (not installed). */
+#ifndef BM_OPS_INTERNAL_H
+#define BM_OPS_INTERNAL_H
+
+#include <math.h>
+#include <string.h>
+
+#include "bm_ops.h"
+#include "tape_internal.h"
+
+/* Run the statements once with T = double or T = float, chosen by dtype.
+ * Inside, use T for the element type. */
+#define BM_TYPED(dt, ...)                                                     \
+    do {                                                                      \
+        if ((dt) == BM_F64) {                                                 \
+            typedef double T;                                                 \
+            __VA_ARGS__                                                       \
+        } else {                                                              \
+            typedef float T;                                                  \
+            __VA_ARGS__                                                       \
+        }                                                                     \
+    } while (0)
+
+/* Element-type-generic math: picks the float or double function. */
+#define BM_EXP(x) _Generic((x), float: expf, default: exp)(x)
+#define BM_LOG(x) _Generic((x), float: logf, default: log)(x)
+#define BM_POW(x, p) _Generic((x), float: powf, default: pow)((x), (p))
+#define BM_SQRT(x) _Generic((x), float: sqrtf, default: sqrt)(x)
+#define BM_TANH(x) _Generic((x), float: tanhf, default: tanh)(x)
+#define BM_FABS(x) _Generic((x), float: fabsf, default: fabs)(x)
+
+/* Shape text of a tensor into a local buffer (for error messages). */
+#define BM_SHP(t, buf) bm_shape_str((t), (buf), sizeof(buf))
+
+/* Copy x's shape to out. */
+static inline void bm_same_shape_as(bm_tensor *out, const bm_tensor *x)
+{
+    out->rank = x->rank;
+    for (int i = 0; i < BM_MAX_RANK; i++)
+        out->shape[i] = x->shape[i];
+}
+
+/* Broadcast strides of a and b against out, padded on the left to rank 4:
+ * element (i0,i1,i2,i3) of out reads a[Σ ik·sa[k]] and b[Σ ik·sb[k]]. */
+typedef struct bm_bcast {
+    size_t shape[BM_MAX_RANK];
+    size_t sa[BM_MAX_RANK], sb[BM_MAX_RANK];
+} bm_bcast;
+
+/* Infer the NumPy broadcast shape of inputs 0 and 1 into n->out. */
+int bm_bcast_infer(bm_tape *tape, bm_node *n);
+/* Fill strides for a, b against out (shapes already checked). */
+void bm_bcast_make(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out, bm_bcast *bc);
+/* Normalise axis (negative from the end) for rank; -1 when invalid. */
+int bm_axis_norm(int axis, int rank);
+
+/* Row-major GEMM: C[M,N] = alpha·op(A)·op(B) + beta·C, where op(A) is A
+ * [M,K] (lda) or, with ta, Aᵀ of A stored [K,M]; likewise B [K,N] or, with
+ * tb, Bᵀ of B stored [N,K]. beta 0 ignores C's old contents (even NaN). */
+void bm_gemm_f32(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+                 size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
+void bm_gemm_f64(int ta, int tb, size_t M, size_t N, size_t K, double alpha, const double *A,
+                 size_t lda, const double *B, size_t ldb, double beta, double *C, size_t ldc);
+
+/* The fixed table of ops (ops.def order); internal lookup by name. */
+const bm_op *bm_op_at(size_t i);
+const bm_op *bm_op_find(const char *name);
+
+#endif
