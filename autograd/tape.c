@@ -287,6 +287,8 @@ bm_tensor *bm_tape_apply(bm_tape *tape, const bm_op *op, bm_tensor *const *in, i
             return NULL;
     }
     op->forward(tape, n);
+    if (tape->err.code != BM_OK)
+        return NULL; /* the forward rejected a value (e.g. a class index) */
     if (!tape->grad_enabled)
         return out; /* no-grad: a constant result, nothing recorded */
     for (int k = 0; k < n_in; k++)

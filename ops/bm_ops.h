@@ -107,6 +107,10 @@ bm_tensor *bm_l2(bm_tape *t, bm_tensor *x, double lambda);
 size_t bm_op_count(void);
 /* Name of op i (ops.def order), NULL when out of range. */
 const char *bm_op_name(size_t i);
+/* What op i takes ("a [M,K], b [K,N]"), for documentation and tools. */
+const char *bm_op_inputs(size_t i);
+/* Op i's gradient formula ("dA = G·Bᵀ, dB = Aᵀ·G"). */
+const char *bm_op_gradient(size_t i);
 
 #ifdef __cplusplus
 }
