@@ -4,5 +4,6 @@
 
 #include "bm_autograd.h"
 #include "bm_ops.h"
+#include "bm_optim.h"
 
 #endif
