@@ -4,6 +4,7 @@
 
 #include "bm_autograd.h"
 #include "bm_ops.h"
+#include "bm_data.h"
 #include "bm_optim.h"
 
 #endif
