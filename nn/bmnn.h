@@ -6,5 +6,6 @@
 #include "bm_ops.h"
 #include "bm_data.h"
 #include "bm_optim.h"
+#include "bm_model.h"
 
 #endif

@@ -1,0 +1,198 @@
+/* bm_model.h — layers, losses, metrics and the sequential model.
+ *
+ * A model is a list of layers (dense, activations, dropout) ending in a
+ * loss, trained by one optimizer. Everything is composed from the tape's
+ * ops: a training step records (or replays) the forward graph, runs the
+ * tape's backward and lets the optimizer update one contiguous parameter
+ * buffer from its parallel gradient buffer. nn/ has no hand-written
+ * backward passes.
+ *
+ * Ownership: bm_model_new() returns a model the caller frees with
+ * bm_model_free(); the model owns its parameters, optimizer, tapes and
+ * batch buffers. Data sets stay the caller's. */
+#ifndef BM_MODEL_H
+#define BM_MODEL_H
+
+#include "bm_autograd.h"
+#include "bm_data.h"
+#include "bm_optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Std of the walk-through's weight initialiser (0.01·randn). */
+#define BM_INIT_SMALL_STD 0.01
+/* Binary accuracy threshold. */
+#define BM_BINARY_THRESHOLD 0.5
+/* Regression accuracy: |ŷ − y| < std(y) / BM_REGRESSION_PRECISION_DIV (the book's). */
+#define BM_REGRESSION_PRECISION_DIV 250.0
+
+/* Layer kinds. */
+typedef enum bm_layer_kind {
+    BM_LAYER_DENSE = 0,
+    BM_LAYER_RELU,
+    BM_LAYER_SIGMOID,
+    BM_LAYER_TANH,
+    BM_LAYER_SOFTMAX,
+    BM_LAYER_LINEAR,
+    BM_LAYER_DROPOUT
+} bm_layer_kind;
+
+/* Weight initialisers (biases start at zero). */
+typedef enum bm_init {
+    BM_INIT_SMALL = 0, /* 0.01·N(0,1), the walk-through's */
+    BM_INIT_GLOROT,    /* U(±√(6/(in+out))) */
+    BM_INIT_HE         /* N(0, 2/in) */
+} bm_init;
+
+/* One layer's description. Fields a kind does not use are ignored. */
+typedef struct bm_layer_spec {
+    bm_layer_kind kind;
+    size_t in, out;           /* dense: weights [in,out], biases [1,out] */
+    bm_init init;             /* dense */
+    double l1_weights, l2_weights, l1_biases, l2_biases; /* dense, >= 0 */
+    double rate;              /* dropout rate in [0,1) */
+} bm_layer_spec;
+
+/* Losses. */
+typedef enum bm_loss_kind {
+    BM_LOSS_CCE = 0,      /* categorical cross-entropy of probabilities */
+    BM_LOSS_SOFTMAX_CCE,  /* fused softmax + CCE on logits; predictions are softmax */
+    BM_LOSS_BCE,          /* binary cross-entropy of sigmoid outputs */
+    BM_LOSS_MSE,          /* mean squared error */
+    BM_LOSS_MAE           /* mean absolute error */
+} bm_loss_kind;
+
+/* Name of a layer kind ("dense", "relu", ...). */
+const char *bm_layer_kind_name(bm_layer_kind k);
+/* Parse a layer kind name. */
+bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err);
+/* Name of an initialiser ("small", "glorot", "he"). */
+const char *bm_init_name(bm_init i);
+/* Parse an initialiser name. */
+bm_status bm_init_parse(const char *s, bm_init *i, bm_error *err);
+/* Name of a loss ("cce", "softmax_cce", "bce", "mse", "mae"). */
+const char *bm_loss_name(bm_loss_kind k);
+/* Parse a loss name. */
+bm_status bm_loss_parse(const char *s, bm_loss_kind *k, bm_error *err);
+/* A dense spec with the walk-through's initialiser and no regularization. */
+bm_layer_spec bm_dense_spec(size_t in, size_t out);
+/* An activation or linear spec. */
+bm_layer_spec bm_activation_spec(bm_layer_kind k);
+/* A dropout spec. */
+bm_layer_spec bm_dropout_spec(double rate);
+
+typedef struct bm_model bm_model;
+
+/* New empty model for inputs of n_inputs features, parameters in dt. */
+bm_model *bm_model_new(bm_dtype dt, size_t n_inputs, bm_error *err);
+/* Free the model and everything it owns; NULL is fine. */
+void bm_model_free(bm_model *m);
+/* Append a layer (checked: a dense layer's `in` must equal the current
+ * width). Not allowed once parameters exist. */
+bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err);
+/* Set the loss. */
+bm_status bm_model_set_loss(bm_model *m, bm_loss_kind loss, bm_error *err);
+/* Set the optimizer (replaces one that exists, dropping its state). */
+bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_error *err);
+/* Allocate the parameter buffer and initialise every dense layer from the
+ * model's RNG seeded with `seed`. Needs at least one layer. */
+bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);
+
+/* Number of layers. */
+size_t bm_model_n_layers(const bm_model *m);
+/* Spec of layer i (NULL when out of range). */
+const bm_layer_spec *bm_model_layer(const bm_model *m, size_t i);
+/* Weights [in,out] of dense layer i (NULL for other kinds or before init). */
+bm_tensor *bm_model_weights(bm_model *m, size_t i);
+/* Biases [1,out] of dense layer i. */
+bm_tensor *bm_model_biases(bm_model *m, size_t i);
+/* Element type of the parameters. */
+bm_dtype bm_model_dtype(const bm_model *m);
+/* Input width. */
+size_t bm_model_n_inputs(const bm_model *m);
+/* Output width (that of the last layer). */
+size_t bm_model_n_outputs(const bm_model *m);
+/* The loss. */
+bm_loss_kind bm_model_loss(const bm_model *m);
+/* Total parameter count. */
+size_t bm_model_n_params(const bm_model *m);
+/* The flat parameter and gradient buffers (n_params elements each). */
+void *bm_model_params(bm_model *m);
+void *bm_model_grads(bm_model *m);
+/* The optimizer (NULL before bm_model_set_optimizer + init). */
+bm_optim *bm_model_optim(bm_model *m);
+/* The model's RNG (shuffling, dropout); its state is saved in checkpoints. */
+bm_rng *bm_model_rng(bm_model *m);
+/* Epochs trained so far. */
+uint64_t bm_model_epoch(const bm_model *m);
+/* Set the epoch counter (checkpoint restore). */
+void bm_model_set_epoch(bm_model *m, uint64_t epoch);
+/* Group label of a tensor of the model's last recorded graph ("layers[1]: relu"),
+ * NULL when it belongs to no layer; fits bm_graph_opts.group (ud = the model). */
+const char *bm_model_group(void *model, const bm_tensor *t);
+
+/* The losses of a recorded step. */
+typedef struct bm_step_losses {
+    bm_tensor *total;   /* data + regularization (what backward starts from) */
+    bm_tensor *data;    /* the loss function's value */
+    bm_tensor *reg;     /* sum of L1/L2 penalties, NULL when there are none */
+    bm_tensor *output;  /* the network's output (logits for softmax_cce) */
+} bm_step_losses;
+
+/* Record the model's forward graph on `tape` for inputs x [B,F] and, when y
+ * is not NULL, its loss (targets as bm_dataset.y rows). training=1 applies
+ * dropout. Returns the total loss (or, with y NULL, the predictions:
+ * softmax of logits for softmax_cce), NULL on error (tape error set). */
+bm_tensor *bm_model_record(bm_model *m, bm_tape *tape, bm_tensor *x, bm_tensor *y,
+                           int training, bm_step_losses *losses);
+
+/* Statistics of one epoch, passed to the fit callback. NaN where absent. */
+typedef struct bm_epoch_stats {
+    uint64_t epoch;      /* 0-based, counted over the model's lifetime */
+    uint64_t epochs_total; /* the epoch count this fit runs to */
+    double loss, data_loss, reg_loss, accuracy, lr;
+    double val_loss, val_accuracy;
+} bm_epoch_stats;
+
+/* Called after each epoch; return non-zero to stop training. */
+typedef int (*bm_fit_callback)(void *ud, const bm_epoch_stats *s);
+
+/* Training settings; bm_fit_defaults() fills them. */
+typedef struct bm_fit_opts {
+    uint64_t epochs;         /* epochs to run in this call */
+    size_t batch_size;       /* 0 = full batch */
+    int shuffle;             /* reshuffle each epoch (model RNG) */
+    const bm_dataset *val;   /* validation set, or NULL */
+    double val_split;        /* used when val is NULL: last fraction held out */
+    uint64_t print_every;    /* print "epoch: E, loss: ..." to `log` every N (0 = never) */
+    FILE *log;               /* where to print (stdout when NULL and print_every > 0) */
+    bm_fit_callback callback;
+    void *callback_ud;
+    int replay;              /* reuse recorded graphs when shapes repeat (1) */
+} bm_fit_opts;
+
+/* Default training settings: 1 epoch, full batch, no shuffle, replay on. */
+bm_fit_opts bm_fit_defaults(void);
+/* Train. Stops with BM_ERR_NUMERIC naming the epoch when the loss becomes
+ * NaN or Inf (parameters are those of the last finite step's update). */
+bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *o,
+                       bm_error *err);
+
+/* Loss and accuracy on a data set (evaluation mode: no dropout, no grad). */
+bm_status bm_model_evaluate(bm_model *m, const bm_dataset *ds, double *loss, double *accuracy,
+                            bm_error *err);
+/* Predictions for x [N,F] into *out (a new caller-owned tensor [N,outputs]). */
+bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_error *err);
+
+/* Accuracy of predictions against targets for a loss kind: argmax for
+ * cce/softmax_cce (class indices [N] or one-hot [N,C]), threshold 0.5 for
+ * bce, |ŷ − y| < tolerance for mse/mae (tolerance <= 0: std(y)/250). */
+double bm_accuracy(bm_loss_kind loss, const bm_tensor *pred, const bm_tensor *targets,
+                   double tolerance);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,354 @@
+/* fit.c — training loop, evaluation and prediction.
+ *
+ * A step gathers a batch into the leaves of a recorded graph, replays it
+ * (or records it when the batch shape is new), runs backward and one
+ * optimizer update over the flat parameter buffer. In steady state a step
+ * allocates nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bm_ops.h"
+#include "model_internal.h"
+
+bm_fit_opts bm_fit_defaults(void)
+{
+    bm_fit_opts o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 1;
+    o.replay = 1;
+    return o;
+}
+
+static int categorical(bm_loss_kind k) { return k == BM_LOSS_CCE || k == BM_LOSS_SOFTMAX_CCE; }
+
+/* Shape of a batch of B targets taken from y for the model's loss. */
+static int target_shape(const bm_model *m, const bm_tensor *y, size_t B, size_t *shape)
+{
+    shape[0] = B;
+    if (categorical(m->loss) && y->rank == 1)
+        return 1;
+    shape[1] = y->rank == 1 ? 1 : y->shape[1];
+    return 2;
+}
+
+/* Copy rows idx[0..B) (or start..start+B when idx is NULL) of src into dst. */
+static void gather(bm_tensor *dst, const bm_tensor *src, const size_t *idx, size_t start,
+                   size_t B)
+{
+    size_t w = src->size / src->shape[0];
+    size_t esz = bm_dtype_size(src->dtype);
+    for (size_t r = 0; r < B; r++) {
+        size_t row = idx ? idx[start + r] : start + r;
+        if (dst->dtype == src->dtype) {
+            memcpy((char *)dst->data + r * w * esz, (const char *)src->data + row * w * esz,
+                   w * esz);
+        } else {
+            for (size_t j = 0; j < w; j++)
+                bm_tensor_set(dst, r * w + j, bm_tensor_get(src, row * w + j));
+        }
+    }
+}
+
+static bm_status check_data(const bm_model *m, const bm_dataset *ds, const char *what,
+                            bm_error *err)
+{
+    char s[64];
+    if (!ds || !ds->x || !ds->y)
+        return bm_error_set(err, BM_ERR_NULL, "%s: data set is empty", what);
+    if (ds->x->rank != 2 || ds->x->shape[1] != m->n_inputs)
+        return bm_error_set(err, BM_ERR_SHAPE, "%s: features %s do not fit the model's %zu inputs",
+                            what, bm_shape_str(ds->x, s, sizeof s), m->n_inputs);
+    if (ds->y->shape[0] != ds->x->shape[0])
+        return bm_error_set(err, BM_ERR_SHAPE, "%s: %zu rows of features but %zu targets", what,
+                            ds->x->shape[0], ds->y->shape[0]);
+    size_t outs = bm_model_width(m);
+    if (categorical(m->loss)) {
+        if (ds->y->rank == 2 && ds->y->shape[1] != outs)
+            return bm_error_set(err, BM_ERR_SHAPE, "%s: one-hot targets have %zu columns, the model %zu outputs",
+                                what, ds->y->shape[1], outs);
+        if (ds->y->rank == 1)
+            for (size_t i = 0; i < ds->y->size; i++) {
+                double v = bm_tensor_get(ds->y, i);
+                if (!(v >= 0.0 && v < (double)outs) || v != (double)(size_t)v)
+                    return bm_error_set(err, BM_ERR_ARG,
+                                        "%s: row %zu has label %g, the model has %zu classes",
+                                        what, i, v, outs);
+            }
+    } else {
+        size_t t = ds->y->rank == 1 ? 1 : ds->y->shape[1];
+        if (t != outs)
+            return bm_error_set(err, BM_ERR_SHAPE, "%s: targets have %zu columns, the model %zu outputs",
+                                what, t, outs);
+    }
+    return BM_OK;
+}
+
+static bm_status tape_error(bm_tape *t, bm_error *err)
+{
+    return bm_error_set(err, bm_tape_status(t) ? bm_tape_status(t) : BM_ERR_STATE, "%s",
+                        bm_tape_error(t));
+}
+
+/* Record graph g for a batch of B rows. */
+static bm_status record_step(bm_model *m, bm_step_graph *g, const bm_dataset *ds, size_t B,
+                             bm_error *err)
+{
+    size_t xs[2] = {B, m->n_inputs}, ys[2];
+    int yr = target_shape(m, ds->y, B, ys);
+    if (!g->tape && !(g->tape = bm_tape_new()))
+        return bm_error_set(err, BM_ERR_NOMEM, "out of memory for a tape");
+    bm_tape_reset(g->tape);
+    g->x = bm_tape_leaf(g->tape, m->dtype, 2, xs, 0);
+    g->y = bm_tape_leaf(g->tape, m->dtype, yr, ys, 0);
+    g->batch = 0;
+    if (!g->x || !g->y)
+        return tape_error(g->tape, err);
+    g->x->name = "x";
+    g->y->name = "y";
+    return BM_OK;
+}
+
+/* One training step on rows idx[start..start+B); *used is the graph run. */
+static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx, size_t start,
+                            size_t B, int replay, bm_step_graph **used, bm_error *err)
+{
+    bm_step_graph *g = &m->graphs[B == m->graphs[0].batch || !m->graphs[0].batch ? 0 : 1];
+    int fresh = !replay || g->batch != B;
+    if (fresh) {
+        bm_status s = record_step(m, g, ds, B, err);
+        if (s != BM_OK)
+            return s;
+    }
+    gather(g->x, ds->x, idx, start, B);
+    gather(g->y, ds->y, idx, start, B);
+    if (fresh) {
+        if (!bm_model_record(m, g->tape, g->x, g->y, 1, &g->losses))
+            return tape_error(g->tape, err);
+        g->batch = B;
+    } else if (bm_tape_forward(g->tape) != BM_OK) {
+        return tape_error(g->tape, err);
+    }
+    memset(m->grads, 0, m->n_params * bm_dtype_size(m->dtype));
+    if (bm_tape_backward(g->tape, g->losses.total, NULL) != BM_OK)
+        return tape_error(g->tape, err);
+    *used = g;
+    return BM_OK;
+}
+
+static bm_status ensure_perm(bm_model *m, size_t n, bm_error *err)
+{
+    if (m->perm_len != n) {
+        size_t *p = realloc(m->perm, n * sizeof *p);
+        if (!p)
+            return bm_error_set(err, BM_ERR_NOMEM, "out of memory for %zu row indices", n);
+        m->perm = p;
+        m->perm_len = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        m->perm[i] = i;
+    return BM_OK;
+}
+
+static void shuffle(size_t *p, size_t n, bm_rng *rng)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)bm_rng_below(rng, i);
+        size_t t = p[i - 1];
+        p[i - 1] = p[j];
+        p[j] = t;
+    }
+}
+
+static void print_stats(FILE *f, const bm_epoch_stats *s)
+{
+    fprintf(f, "epoch: %llu, loss: %.3f, accuracy: %.3f, data_loss: %.3f, reg_loss: %.3f, lr: %.6g",
+            (unsigned long long)s->epoch, s->loss, s->accuracy, s->data_loss, s->reg_loss, s->lr);
+    if (!isnan(s->val_loss))
+        fprintf(f, ", val_loss: %.3f, val_accuracy: %.3f", s->val_loss, s->val_accuracy);
+    fputc('\n', f);
+}
+
+/* One pass over the training rows; fills loss/accuracy of st. */
+static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t bs,
+                           const bm_fit_opts *o, double tol, bm_epoch_stats *st, bm_error *err)
+{
+    double loss = 0, data = 0, reg = 0, acc = 0;
+    if (o->shuffle)
+        shuffle(m->perm, n, &m->rng);
+    for (size_t start = 0; start < n; start += bs) {
+        size_t B = n - start < bs ? n - start : bs;
+        bm_step_graph *g = NULL;
+        bm_status s = train_step(m, tr, m->perm, start, B, o->replay, &g, err);
+        if (s != BM_OK)
+            return s;
+        const bm_step_losses L = g->losses;
+        double lt = bm_tensor_get(L.total, 0);
+        if (!isfinite(lt))
+            return bm_error_set(err, BM_ERR_NUMERIC,
+                                "epoch %llu: loss is %g (training diverged; lower the learning "
+                                "rate); parameters are from the last finite step",
+                                (unsigned long long)m->epoch, lt);
+        st->lr = bm_optim_lr(m->opt);
+        s = bm_optim_step(m->opt, m->params, m->grads, m->n_params, err);
+        if (s != BM_OK)
+            return s;
+        double w = (double)B / (double)n;
+        loss += w * lt;
+        data += w * bm_tensor_get(L.data, 0);
+        reg += L.reg ? w * bm_tensor_get(L.reg, 0) : 0.0;
+        acc += w * bm_accuracy(m->loss, L.output, g->y, tol);
+    }
+    st->loss = loss;
+    st->data_loss = data;
+    st->reg_loss = reg;
+    st->accuracy = acc;
+    return BM_OK;
+}
+
+bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *opts,
+                       bm_error *err)
+{
+    bm_fit_opts o = opts ? *opts : bm_fit_defaults();
+    if (!m)
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_fit: model is NULL");
+    if (!m->params || !m->opt)
+        return bm_error_set(err, BM_ERR_STATE, "bm_model_fit: %s",
+                            !m->params ? "call bm_model_init first" : "no optimizer set");
+    bm_status s = check_data(m, train, "training data", err);
+    if (s != BM_OK)
+        return s;
+    if (!(o.val_split >= 0.0 && o.val_split < 1.0))
+        return bm_error_set(err, BM_ERR_ARG, "bm_model_fit: val_split %g must be in [0, 1)",
+                            o.val_split);
+    bm_dataset split = {0}, held = {0};
+    const bm_dataset *tr = train, *val = o.val;
+    size_t N = train->x->shape[0];
+    if (!val && o.val_split > 0.0) {
+        size_t nv = (size_t)((double)N * o.val_split);
+        if (nv == 0 || nv >= N)
+            return bm_error_set(err, BM_ERR_ARG, "bm_model_fit: val_split %g of %zu rows leaves "
+                                "an empty set", o.val_split, N);
+        if ((s = bm_dataset_subset(&split, train, 0, N - nv, err)) != BM_OK ||
+            (s = bm_dataset_subset(&held, train, N - nv, nv, err)) != BM_OK)
+            goto done;
+        tr = &split;
+        val = &held;
+    }
+    if (val && (s = check_data(m, val, "validation data", err)) != BM_OK)
+        goto done;
+    size_t n = tr->x->shape[0];
+    size_t bs = o.batch_size == 0 || o.batch_size > n ? n : o.batch_size;
+    if ((s = ensure_perm(m, n, err)) != BM_OK)
+        goto done;
+    /* regression accuracy: within std(y)/250 of the whole training set */
+    double tol = bm_tensor_std(tr->y) / BM_REGRESSION_PRECISION_DIV;
+    for (int k = 0; k < BM_MODEL_GRAPHS; k++)
+        m->graphs[k].batch = 0; /* the data's target layout may differ from last fit */
+    FILE *log = o.log ? o.log : stdout;
+    uint64_t end = m->epoch + o.epochs;
+    for (; m->epoch < end; m->epoch++) {
+        bm_epoch_stats st = {m->epoch, end, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        if (!o.shuffle)
+            for (size_t i = 0; i < n; i++)
+                m->perm[i] = i;
+        if ((s = run_epoch(m, tr, n, bs, &o, tol, &st, err)) != BM_OK)
+            goto done;
+        if (val && (s = bm_model_evaluate(m, val, &st.val_loss, &st.val_accuracy, err)) != BM_OK)
+            goto done;
+        if (o.print_every && (m->epoch % o.print_every == 0 || m->epoch + 1 == end))
+            print_stats(log, &st);
+        if (o.callback && o.callback(o.callback_ud, &st)) {
+            m->epoch++;
+            break;
+        }
+    }
+done:
+    bm_dataset_free(&split);
+    bm_dataset_free(&held);
+    return s;
+}
+
+/* Run the no-grad forward on rows [start, start+B) of x; returns output. */
+static bm_tensor *eval_chunk(bm_model *m, const bm_tensor *x, const bm_tensor *y, size_t start,
+                             size_t B, bm_step_losses *L, bm_tensor **targets, bm_error *err)
+{
+    if (!m->eval_tape && !(m->eval_tape = bm_tape_new())) {
+        bm_error_set(err, BM_ERR_NOMEM, "out of memory for a tape");
+        return NULL;
+    }
+    bm_tape *t = m->eval_tape;
+    bm_tape_reset(t);
+    bm_tape_set_grad_enabled(t, 0);
+    size_t xs[2] = {B, m->n_inputs}, ys[2];
+    bm_tensor *bx = bm_tape_leaf(t, m->dtype, 2, xs, 0), *by = NULL;
+    if (bx)
+        gather(bx, x, NULL, start, B);
+    if (y) {
+        int yr = target_shape(m, y, B, ys);
+        by = bm_tape_leaf(t, m->dtype, yr, ys, 0);
+        if (by)
+            gather(by, y, NULL, start, B);
+    }
+    if (targets)
+        *targets = by;
+    bm_tensor *r = bx ? bm_model_record(m, t, bx, by, 0, L) : NULL;
+    if (!r)
+        tape_error(t, err);
+    return r;
+}
+
+bm_status bm_model_evaluate(bm_model *m, const bm_dataset *ds, double *loss, double *accuracy,
+                            bm_error *err)
+{
+    if (!m || !m->params)
+        return bm_error_set(err, BM_ERR_STATE, "bm_model_evaluate: model has no parameters");
+    bm_status s = check_data(m, ds, "evaluation data", err);
+    if (s != BM_OK)
+        return s;
+    size_t N = ds->x->shape[0];
+    double tl = 0, ta = 0, tol = bm_tensor_std(ds->y) / BM_REGRESSION_PRECISION_DIV;
+    for (size_t start = 0; start < N; start += BM_EVAL_CHUNK) {
+        size_t B = N - start < BM_EVAL_CHUNK ? N - start : BM_EVAL_CHUNK;
+        bm_step_losses L;
+        bm_tensor *by = NULL;
+        if (!eval_chunk(m, ds->x, ds->y, start, B, &L, &by, err))
+            return err ? err->code : BM_ERR_STATE;
+        double w = (double)B / (double)N;
+        tl += w * bm_tensor_get(L.data, 0);
+        ta += w * bm_accuracy(m->loss, L.output, by, tol);
+    }
+    if (loss)
+        *loss = tl;
+    if (accuracy)
+        *accuracy = ta;
+    return BM_OK;
+}
+
+bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_error *err)
+{
+    char s[64];
+    if (!m || !x || !out)
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_predict: NULL argument");
+    *out = NULL;
+    if (!m->params)
+        return bm_error_set(err, BM_ERR_STATE, "bm_model_predict: model has no parameters");
+    if (x->rank != 2 || x->shape[1] != m->n_inputs)
+        return bm_error_set(err, BM_ERR_SHAPE, "bm_model_predict: features %s do not fit the "
+                            "model's %zu inputs", bm_shape_str(x, s, sizeof s), m->n_inputs);
+    size_t N = x->shape[0], C = bm_model_width(m), shp[2] = {N, C};
+    bm_tensor *res = bm_tensor_new(m->dtype, 2, shp, err);
+    if (!res)
+        return err ? err->code : BM_ERR_NOMEM;
+    for (size_t start = 0; start < N; start += BM_EVAL_CHUNK) {
+        size_t B = N - start < BM_EVAL_CHUNK ? N - start : BM_EVAL_CHUNK;
+        bm_tensor *p = eval_chunk(m, x, NULL, start, B, NULL, NULL, err);
+        if (!p) {
+            bm_tensor_free(res);
+            return err ? err->code : BM_ERR_STATE;
+        }
+        memcpy((char *)res->data + start * C * bm_dtype_size(m->dtype), p->data,
+               B * C * bm_dtype_size(m->dtype));
+    }
+    *out = res;
+    return BM_OK;
+}
