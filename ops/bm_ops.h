@@ -112,6 +112,21 @@ const char *bm_op_inputs(size_t i);
 /* Op i's gradient formula ("dA = G·Bᵀ, dB = Aᵀ·G"). */
 const char *bm_op_gradient(size_t i);
 
+/* ---- self-check -------------------------------------------------------- */
+/* The gradcheck of one built-in example of an op. */
+typedef struct bm_op_check {
+    const char *op;                      /* op name (static) */
+    char shapes[64];                     /* input shapes, "[3,4] x [4,5]" */
+    bm_gradcheck_result exhaustive;      /* every element */
+    bm_gradcheck_result projection;      /* random directions */
+    int passed;                          /* both passed */
+} bm_op_check;
+/* Gradcheck (F64, exhaustive and projection) the built-in examples of op
+ * `name`, or of every op when name is NULL. Writes up to max results to out
+ * and the number of examples to *n (call with max 0 to count). */
+bm_status bm_op_selfcheck(const char *name, bm_op_check *out, size_t max, size_t *n,
+                          bm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,223 @@
+/* op_cases.c — a small example of every op, for gradcheck: input shapes
+ * (broadcasting included), value domains away from kinks and poles, and the
+ * target a loss needs. Used by tests/test_ops.c and `bmnn gradcheck`; an op
+ * in ops.def without an example fails both. */
+#include <stdio.h>
+
+#include "op_cases_internal.h"
+
+
+#define B1(name, expr) \
+    static bm_tensor *b_##name(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r) \
+    {                                                                                \
+        (void)y, (void)r;                                                            \
+        return expr;                                                                 \
+    }
+
+B1(matmul, bm_matmul(t, in[0], in[1]))
+B1(add, bm_add(t, in[0], in[1]))
+B1(sub, bm_sub(t, in[0], in[1]))
+B1(mul, bm_mul(t, in[0], in[1]))
+B1(div, bm_div(t, in[0], in[1]))
+B1(neg, bm_neg(t, in[0]))
+B1(scale, bm_scale(t, in[0], -1.5))
+B1(add_scalar, bm_add_scalar(t, in[0], 0.75))
+B1(exp, bm_exp(t, in[0]))
+B1(log, bm_log(t, in[0]))
+B1(pow, bm_pow(t, in[0], 2.5))
+B1(sqrt, bm_sqrt(t, in[0]))
+B1(abs, bm_abs(t, in[0]))
+B1(relu, bm_relu(t, in[0]))
+B1(sigmoid, bm_sigmoid(t, in[0]))
+B1(tanh, bm_tanh(t, in[0]))
+B1(softmax, bm_softmax(t, in[0]))
+B1(log_softmax, bm_log_softmax(t, in[0]))
+B1(sum_all, bm_sum(t, in[0], BM_AXIS_ALL, 0))
+B1(sum_0, bm_sum(t, in[0], 0, 0))
+B1(sum_last_keep, bm_sum(t, in[0], -1, 1))
+B1(mean_all, bm_mean(t, in[0], BM_AXIS_ALL, 1))
+B1(mean_1, bm_mean(t, in[0], 1, 0))
+B1(transpose, bm_transpose(t, in[0]))
+B1(reshape, bm_reshape(t, in[0], 2, (size_t[]){in[0] ? in[0]->size / 2 : 1, 2}))
+B1(cce, bm_cce(t, in[0], y))
+B1(softmax_cce, bm_softmax_cce(t, in[0], y))
+B1(bce, bm_bce(t, in[0], y))
+B1(mse, bm_mse(t, in[0], y))
+B1(mae, bm_mae(t, in[0], y))
+B1(dropout, bm_dropout(t, in[0], 0.3, r))
+B1(l1, bm_l1(t, in[0], 0.1))
+B1(l2, bm_l2(t, in[0], 0.05))
+
+#define S1(r0, ...) 1, {r0, 0}, {{__VA_ARGS__}, {0}}
+#define S2(r0, r1, s0, s1) 2, {r0, r1}, {s0, s1}
+#define SH(...) {__VA_ARGS__}
+
+static const bm_op_case cases[] = {
+    {"matmul", b_matmul, S2(2, 2, SH(3, 4), SH(4, 5)), ANY, NONE},
+    {"matmul", b_matmul, S2(2, 2, SH(1, 1), SH(1, 7)), ANY, NONE},
+    {"matmul", b_matmul, S2(2, 2, SH(5, 33), SH(33, 2)), ANY, NONE},
+    {"add", b_add, S2(2, 2, SH(3, 4), SH(3, 4)), ANY, NONE},
+    {"add", b_add, S2(2, 2, SH(3, 4), SH(1, 4)), ANY, NONE},
+    {"add", b_add, S2(3, 1, SH(2, 3, 4), SH(4)), ANY, NONE},
+    {"add", b_add, S2(2, 2, SH(3, 1), SH(1, 4)), ANY, NONE},
+    {"sub", b_sub, S2(2, 2, SH(3, 4), SH(3, 1)), ANY, NONE},
+    {"sub", b_sub, S2(4, 0, SH(2, 1, 3, 2), SH(1)), ANY, NONE},
+    {"mul", b_mul, S2(2, 2, SH(3, 4), SH(3, 4)), ANY, NONE},
+    {"mul", b_mul, S2(2, 1, SH(5, 3), SH(3)), ANY, NONE},
+    {"div", b_div, S2(2, 2, SH(3, 4), SH(3, 4)), POS, NONE},
+    {"div", b_div, S2(2, 2, SH(3, 4), SH(1, 4)), POS, NONE},
+    {"neg", b_neg, S1(2, 3, 4), ANY, NONE},
+    {"scale", b_scale, S1(1, 6), ANY, NONE},
+    {"add_scalar", b_add_scalar, S1(3, 2, 2, 2), ANY, NONE},
+    {"exp", b_exp, S1(2, 3, 4), ANY, NONE},
+    {"log", b_log, S1(2, 3, 4), POS, NONE},
+    {"pow", b_pow, S1(2, 3, 4), POS, NONE},
+    {"sqrt", b_sqrt, S1(1, 9), POS, NONE},
+    {"abs", b_abs, S1(2, 3, 4), ANY, NONE},
+    {"relu", b_relu, S1(2, 4, 5), ANY, NONE},
+    {"relu", b_relu, S1(0, 1), POS, NONE},
+    {"sigmoid", b_sigmoid, S1(2, 3, 4), ANY, NONE},
+    {"tanh", b_tanh, S1(2, 3, 4), ANY, NONE},
+    {"softmax", b_softmax, S1(2, 3, 5), ANY, NONE},
+    {"softmax", b_softmax, S1(3, 2, 2, 3), ANY, NONE},
+    {"log_softmax", b_log_softmax, S1(2, 4, 3), ANY, NONE},
+    {"sum", b_sum_all, S1(2, 3, 4), ANY, NONE},
+    {"sum", b_sum_0, S1(3, 2, 3, 4), ANY, NONE},
+    {"sum", b_sum_last_keep, S1(2, 3, 4), ANY, NONE},
+    {"mean", b_mean_all, S1(2, 3, 4), ANY, NONE},
+    {"mean", b_mean_1, S1(3, 2, 3, 4), ANY, NONE},
+    {"transpose", b_transpose, S1(2, 3, 5), ANY, NONE},
+    {"transpose", b_transpose, S1(3, 2, 3, 4), ANY, NONE},
+    {"reshape", b_reshape, S1(3, 2, 3, 2), ANY, NONE},
+    {"cce", b_cce, S1(2, 4, 3), PROB, IDX},
+    {"cce", b_cce, S1(2, 4, 3), PROB, ONEHOT},
+    {"softmax_cce", b_softmax_cce, S1(2, 4, 3), ANY, IDX},
+    {"softmax_cce", b_softmax_cce, S1(2, 5, 4), ANY, ONEHOT},
+    {"bce", b_bce, S1(2, 4, 2), PROB, SAME01},
+    {"mse", b_mse, S1(2, 4, 3), ANY, SAMEANY},
+    {"mae", b_mae, S1(2, 4, 3), ANY, SAMEANY},
+    {"dropout", b_dropout, S1(2, 6, 5), ANY, NONE},
+    {"l1", b_l1, S1(2, 3, 4), ANY, NONE},
+    {"l2", b_l2, S1(2, 3, 4), ANY, NONE},
+};
+enum { N_CASES = sizeof cases / sizeof cases[0] };
+
+size_t bm_op_case_count(void) { return N_CASES; }
+
+const bm_op_case *bm_op_case_at(size_t i) { return i < N_CASES ? &cases[i] : NULL; }
+
+
+/* Fill x with values of the case's domain, kept away from 0 (kinks). */
+void bm_op_case_fill(bm_tensor *x, enum dom d, bm_rng *r)
+{
+    for (size_t i = 0; i < x->size; i++) {
+        double u = bm_rng_uniform(r);
+        double v = d == POS ? 0.3 + 1.7 * u : d == PROB ? 0.05 + 0.9 * u : 2.0 * u - 1.0;
+        if (d == ANY && fabs(v) < 0.1)
+            v = v < 0 ? v - 0.1 : v + 0.1;
+        bm_tensor_set(x, i, d == ANY ? 2.0 * v : v);
+    }
+}
+
+/* Build the target of case c for prediction shape of in0. */
+bm_tensor *bm_op_case_target(bm_tape *t, const bm_op_case *c, const bm_tensor *in0, bm_rng *r)
+{
+    if (c->tgt == NONE)
+        return NULL;
+    size_t N = in0->shape[0], C = in0->rank > 1 ? in0->shape[1] : 1;
+    bm_tensor *y = c->tgt == IDX ? bm_tape_leaf(t, in0->dtype, 1, &N, 0)
+                                 : bm_tape_leaf(t, in0->dtype, in0->rank, in0->shape, 0);
+    for (size_t i = 0; i < N; i++) {
+        size_t cls = (i * 7 + 1) % C;
+        if (c->tgt == IDX)
+            bm_tensor_set(y, i, (double)cls);
+        else if (c->tgt == ONEHOT)
+            bm_tensor_set(y, i * C + cls, 1.0);
+    }
+    if (c->tgt == SAME01 || c->tgt == SAMEANY)
+        for (size_t i = 0; i < y->size; i++)
+            bm_tensor_set(y, i, c->tgt == SAME01 ? (double)(bm_rng_next(r) & 1)
+                                                 : 2.0 * bm_rng_uniform(r) - 1.0);
+    return y;
+}
+
+bm_tensor *bm_op_case_record(bm_tape *t, const bm_op_case *c, bm_dtype dt, bm_tensor **in,
+                             bm_rng *vals, bm_rng *drop)
+{
+    for (int k = 0; k < c->n_in; k++) {
+        in[k] = bm_tape_leaf(t, dt, c->rank[k], c->shape[k], BM_REQUIRES_GRAD);
+        if (!in[k])
+            return NULL;
+        bm_op_case_fill(in[k], c->dom, vals);
+    }
+    bm_tensor *y = bm_op_case_target(t, c, in[0], vals);
+    if (c->tgt != NONE && !y)
+        return NULL;
+    return c->build(t, in, y, drop);
+}
+
+char *bm_op_case_shapes(const bm_op_case *c, char *buf, size_t len)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < c->n_in && pos < len; k++) {
+        pos += (size_t)snprintf(buf + pos, len - pos, k ? " x [" : "[");
+        for (int d = 0; d < c->rank[k] && pos < len; d++)
+            pos += (size_t)snprintf(buf + pos, len - pos, d ? ",%zu" : "%zu", c->shape[k][d]);
+        if (pos < len)
+            pos += (size_t)snprintf(buf + pos, len - pos, "]");
+    }
+    return buf;
+}
+
+/* Gradcheck example c in F64, both modes, into *r. */
+static bm_status check_case(const bm_op_case *c, size_t idx, bm_op_check *r, bm_error *err)
+{
+    enum { VALUE_SEED = 1000, DROPOUT_SEED = 7 };
+    bm_tape *t = bm_tape_new();
+    if (!t)
+        return bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+    bm_rng vals, drop;
+    bm_rng_seed(&vals, VALUE_SEED + idx);
+    bm_rng_seed(&drop, DROPOUT_SEED);
+    bm_tensor *in[2] = {NULL, NULL};
+    memset(r, 0, sizeof *r);
+    r->op = c->op;
+    bm_op_case_shapes(c, r->shapes, sizeof r->shapes);
+    bm_tensor *out = bm_op_case_record(t, c, BM_F64, in, &vals, &drop);
+    bm_status s = out ? BM_OK : bm_error_set(err, bm_tape_status(t), "%s", bm_tape_error(t));
+    bm_gradcheck_opts o = bm_gradcheck_defaults();
+    if (s == BM_OK)
+        s = bm_gradcheck(t, out, in, (size_t)c->n_in, &o, &r->exhaustive);
+    o.mode = BM_GRADCHECK_PROJECTION;
+    if (s == BM_OK)
+        s = bm_gradcheck(t, out, in, (size_t)c->n_in, &o, &r->projection);
+    if (s != BM_OK && (!err || err->code == BM_OK))
+        bm_error_set(err, s, "bm_op_selfcheck: %s %s: %s", c->op, r->shapes,
+                     r->exhaustive.message[0] ? r->exhaustive.message : r->projection.message);
+    r->passed = s == BM_OK && r->exhaustive.passed && r->projection.passed;
+    bm_tape_free(t);
+    return s;
+}
+
+bm_status bm_op_selfcheck(const char *name, bm_op_check *out, size_t max, size_t *n,
+                          bm_error *err)
+{
+    if (!n || (max && !out))
+        return bm_error_set(err, BM_ERR_NULL, "bm_op_selfcheck: NULL argument");
+    if (name && !bm_op_find(name))
+        return bm_error_set(err, BM_ERR_ARG, "bm_op_selfcheck: unknown op '%s'", name);
+    *n = 0;
+    for (size_t i = 0; i < N_CASES; i++) {
+        const bm_op_case *c = &cases[i];
+        if (name && strcmp(name, c->op) != 0)
+            continue;
+        if (*n < max) {
+            bm_status s = check_case(c, i, &out[*n], err);
+            if (s != BM_OK)
+                return s;
+        }
+        (*n)++;
+    }
+    return BM_OK;
+}

@@ -1,0 +1,39 @@
+/* op_cases_internal.h — the per-op gradcheck examples (not installed). */
+#ifndef BM_OP_CASES_INTERNAL_H
+#define BM_OP_CASES_INTERNAL_H
+
+#include "ops_internal.h"
+
+enum dom { ANY, POS, PROB };                     /* input value ranges */
+enum tgt { NONE, IDX, ONEHOT, SAME01, SAMEANY }; /* the non-differentiable target */
+
+typedef bm_tensor *(*build_fn)(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r);
+
+/* One example: op name, builder, input ranks/shapes, domain, target kind. */
+typedef struct bm_op_case bm_op_case;
+struct bm_op_case {
+    const char *op;
+    build_fn build;
+    int n_in;
+    int rank[2];
+    size_t shape[2][BM_MAX_RANK];
+    enum dom dom;
+    enum tgt tgt;
+};
+
+/* Number of examples (several per op). */
+size_t bm_op_case_count(void);
+/* Example i, NULL when out of range. */
+const bm_op_case *bm_op_case_at(size_t i);
+/* Fill x with values of domain d (away from 0 for ANY). */
+void bm_op_case_fill(bm_tensor *x, enum dom d, bm_rng *r);
+/* The target tensor of case c for predictions shaped like in0 (NULL: none). */
+bm_tensor *bm_op_case_target(bm_tape *t, const bm_op_case *c, const bm_tensor *in0, bm_rng *r);
+/* Record example c in dtype dt: inputs (requiring grad) land in in[0..n_in).
+ * Returns the op's output or NULL (tape error set). */
+bm_tensor *bm_op_case_record(bm_tape *t, const bm_op_case *c, bm_dtype dt, bm_tensor **in,
+                             bm_rng *vals, bm_rng *drop);
+/* "[3,4] x [4,5]" into buf. */
+char *bm_op_case_shapes(const bm_op_case *c, char *buf, size_t len);
+
+#endif
