@@ -99,7 +99,9 @@ bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x)
 bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape)
 {
     bm_op_params p = {{0.0, 0.0}, {0}, NULL};
-    if (t && bm_tape_status(t) == BM_OK && (rank < 0 || rank > BM_MAX_RANK || (rank && !shape))) {
+    /* Checked whatever the tape's state: the loop below must not read a NULL
+     * shape or write past p.i (bm_tape_fail keeps an earlier error). */
+    if (rank < 0 || rank > BM_MAX_RANK || (rank && !shape)) {
         bm_tape_fail(t, rank > BM_MAX_RANK || rank < 0 ? BM_ERR_RANK : BM_ERR_NULL,
                      "bm_reshape: rank %d%s (must be 0..%d)", rank, shape ? "" : ", shape NULL",
                      BM_MAX_RANK);
