@@ -287,6 +287,42 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
                        size_t n_inputs, const bm_gradcheck_opts *opts,
                        bm_gradcheck_result *res);
 
+/* --------------------------------------------------------- graph export */
+
+/* How a recorded graph is drawn; bm_graph_defaults() gives all zeros. */
+typedef struct bm_graph_opts {
+    int backward;        /* 1: add the gradient flow: a "∂name" node per tensor that
+                          * gets a gradient, dashed edges from each op's gradient to
+                          * its differentiable inputs' gradients */
+    const char *title;   /* graph label, may be NULL (not owned) */
+    /* Cluster name of a tensor ("layer 0: dense") or NULL for none; called for
+     * op outputs and parameters; nodes of one name are drawn in one
+     * `subgraph cluster_<k>` (k by first appearance). May be NULL. The
+     * returned string is copied. */
+    const char *(*group)(void *ud, const bm_tensor *t);
+    void *group_ud;      /* passed to group */
+} bm_graph_opts;
+
+/* Default graph options: forward only, no title, no clusters. */
+bm_graph_opts bm_graph_defaults(void);
+/* Write tape's graph as Graphviz DOT to f. Ops are "n<index>" labelled
+ * "<index>: <op>\n<shape>"; leaves are numbered by first appearance:
+ * parameters (BM_PARAM) "p<k>", inputs "in<k>", targets (only read through
+ * non-differentiable inputs) "t<k>", labelled with their name (or kind),
+ * shape and dtype. output: NULL draws every node; otherwise only the nodes
+ * output depends on, with output highlighted (it must be recorded on this
+ * tape). o may be NULL (defaults). The same graph always gives the same
+ * bytes. Errors: NULL tape/f, empty tape, foreign output, write failure. */
+bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE *f,
+                             const bm_graph_opts *o, bm_error *err);
+/* Write the same graph as JSON to f: {"title", "nodes": [{"id", "kind"
+ * (op/param/input/target), "op", "index" (ops), "name", "shape", "dtype",
+ * "requires_grad", "group"}], "edges": [{"from", "to", "input",
+ * "differentiable"}], "grad_edges" (with o->backward: [{"from", "to",
+ * "input"}]), "output"}. Same selection, ids and errors as the DOT writer. */
+bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
+                              const bm_graph_opts *o, bm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,595 @@
+/* graph_export.c — a recorded tape written out as Graphviz DOT or as JSON.
+ *
+ * Both writers share one model of the graph, built in one pass over the tape
+ * in creation order: the kept op nodes (all of them, or only those `output`
+ * depends on), and the leaves they read, each numbered by its first
+ * appearance. Names come from tape positions and input order only, never from
+ * pointer values, so the same graph always gives the same bytes. Pointers are
+ * used for identity alone (a small hash set of leaves). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bm_autograd.h"
+
+/* What a leaf is: drawn and numbered separately. */
+enum leaf_kind { LEAF_PARAM, LEAF_INPUT, LEAF_TARGET, N_LEAF_KINDS };
+
+/* Words for the kinds (JSON "kind", DOT labels of unnamed leaves). */
+static const char *const KIND_NAME[N_LEAF_KINDS] = {"param", "input", "target"};
+/* Id prefixes of leaves: p0, in0, t0 (ops are n<index>). */
+static const char *const KIND_PREFIX[N_LEAF_KINDS] = {"p", "in", "t"};
+
+/* Room for one node id ("in18446744073709551615" and a gradient prefix). */
+enum { ID_LEN = 32 };
+/* Room for a shape string "[a,b,c,d]". */
+enum { SHAPE_LEN = 96 };
+/* Leaves per node at most, and so items (leaves + op) per node. */
+enum { ITEMS_PER_NODE = BM_MAX_INPUTS + 1 };
+/* The leaf hash set is kept at most half full. */
+enum { HASH_LOAD = 2 };
+/* No group. */
+enum { NO_GROUP = -1 };
+
+/* Colours and shapes of the DOT drawing. */
+#define DOT_FONT "Helvetica"
+#define DOT_PARAM_STYLE "shape=box, style=filled, fillcolor=\"#fff2cc\", color=\"#b58900\""
+#define DOT_INPUT_STYLE \
+    "shape=box, style=\"rounded,filled\", fillcolor=\"#dae8fc\", color=\"#6c8ebf\""
+#define DOT_TARGET_STYLE "shape=box, style=\"rounded,dashed\", color=\"#6c8ebf\""
+#define DOT_OUTPUT_STYLE \
+    "style=\"filled,bold\", fillcolor=\"#f8cecc\", color=\"#b85450\", penwidth=2"
+#define DOT_GRAD_STYLE "style=dashed, color=\"#b85450\", fontcolor=\"#b85450\""
+#define DOT_CLUSTER_STYLE "style=rounded; color=\"#999999\"; fontcolor=\"#555555\";"
+/* "∂" in UTF-8. */
+#define PARTIAL "\xE2\x88\x82"
+
+/* One leaf: a tensor read by a kept node but produced by none of them. */
+typedef struct gx_leaf {
+    const bm_tensor *t;
+    int kind;        /* enum leaf_kind */
+    size_t num;      /* number within its kind */
+    int used_diff;   /* read at least once through a differentiable input */
+    long group;      /* cluster number or NO_GROUP */
+} gx_leaf;
+
+/* One thing drawn, in first-appearance order: a leaf or an op node. */
+typedef struct gx_item {
+    int is_leaf;
+    size_t i;        /* leaf number or tape position */
+} gx_item;
+
+/* The graph model both writers print. */
+typedef struct gx {
+    const bm_graph_opts *o;
+    const bm_node **nodes;     /* by tape position */
+    size_t n_nodes;
+    unsigned char *keep;       /* per position: drawn? */
+    long *op_group;            /* per position: cluster or NO_GROUP */
+    gx_leaf *leaves;
+    size_t n_leaves;
+    size_t *slot;              /* hash set: leaf number + 1, 0 when empty */
+    size_t cap;                /* slots, a power of two */
+    gx_item *items;
+    size_t n_items;
+    char **groups;             /* copies of the distinct group names */
+    size_t n_groups;
+    long out;                  /* output position or -1 */
+} gx;
+
+bm_graph_opts bm_graph_defaults(void)
+{
+    bm_graph_opts o;
+    o.backward = 0;
+    o.title = NULL;
+    o.group = NULL;
+    o.group_ud = NULL;
+    return o;
+}
+
+static void gx_free(gx *g)
+{
+    for (size_t k = 0; k < g->n_groups; k++)
+        free(g->groups[k]);
+    free(g->groups);
+    free(g->nodes);
+    free(g->keep);
+    free(g->op_group);
+    free(g->leaves);
+    free(g->slot);
+    free(g->items);
+}
+
+/* Is t the output of a node of this tape? Its position goes to *pos. */
+static int on_tape(const gx *g, const bm_tensor *t, size_t *pos)
+{
+    if (!t->node)
+        return 0;
+    size_t i = bm_node_index(t->node);
+    if (i >= g->n_nodes || g->nodes[i] != t->node)
+        return 0;
+    *pos = i;
+    return 1;
+}
+
+/* Hash-set slot of t: where it is, or the empty slot where it would go. */
+static size_t leaf_slot(const gx *g, const bm_tensor *t)
+{
+    uint64_t h = (uint64_t)(uintptr_t)t;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    size_t s = (size_t)h & (g->cap - 1);
+    while (g->slot[s] && g->leaves[g->slot[s] - 1].t != t)
+        s = (s + 1) & (g->cap - 1);
+    return s;
+}
+
+/* Cluster number of t's group (copying a new name), NO_GROUP when none. */
+static bm_status group_of(gx *g, const char *fn, const bm_tensor *t, long *out, bm_error *err)
+{
+    *out = NO_GROUP;
+    if (!g->o->group)
+        return BM_OK;
+    const char *s = g->o->group(g->o->group_ud, t);
+    if (!s)
+        return BM_OK;
+    for (size_t k = 0; k < g->n_groups; k++)
+        if (strcmp(g->groups[k], s) == 0) {
+            *out = (long)k;
+            return BM_OK;
+        }
+    size_t len = strlen(s) + 1;
+    char *copy = malloc(len);
+    if (!copy)
+        return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
+    memcpy(copy, s, len);
+    g->groups[g->n_groups] = copy;
+    *out = (long)g->n_groups++;
+    return BM_OK;
+}
+
+/* Mark the nodes `output` (at position p) depends on, walking backward. */
+static void keep_ancestors(gx *g, size_t p)
+{
+    g->keep[p] = 1;
+    for (size_t j = p + 1; j-- > 0;) {
+        if (!g->keep[j])
+            continue;
+        const bm_node *nd = g->nodes[j];
+        for (int k = 0; k < bm_node_n_inputs(nd); k++) {
+            size_t q;
+            if (on_tape(g, bm_node_input(nd, k), &q))
+                g->keep[q] = 1;
+        }
+    }
+}
+
+/* Record the leaves and items of the kept nodes, in creation order. */
+static void collect(gx *g)
+{
+    for (size_t j = 0; j < g->n_nodes; j++) {
+        if (!g->keep[j])
+            continue;
+        const bm_node *nd = g->nodes[j];
+        for (int k = 0; k < bm_node_n_inputs(nd); k++) {
+            const bm_tensor *t = bm_node_input(nd, k);
+            size_t q;
+            if (on_tape(g, t, &q))
+                continue;
+            size_t s = leaf_slot(g, t);
+            if (!g->slot[s]) {
+                gx_leaf *l = &g->leaves[g->n_leaves++];
+                l->t = t;
+                l->used_diff = 0;
+                l->group = NO_GROUP;
+                g->slot[s] = g->n_leaves;
+                g->items[g->n_items++] = (gx_item){1, g->n_leaves - 1};
+            }
+            if (bm_node_input_differentiable(nd, k))
+                g->leaves[g->slot[s] - 1].used_diff = 1;
+        }
+        g->items[g->n_items++] = (gx_item){0, j};
+    }
+}
+
+/* Build the model of tape (up to output's ancestors when output is set). */
+static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_tensor *output,
+                          bm_error *err)
+{
+    size_t n = bm_tape_size(tape);
+    if (n == 0)
+        return bm_error_set(err, BM_ERR_STATE, "%s: the tape is empty (nothing recorded)", fn);
+    if (n > SIZE_MAX / (ITEMS_PER_NODE * HASH_LOAD * 2 * sizeof(size_t)))
+        return bm_error_set(err, BM_ERR_SIZE, "%s: %zu nodes are too many", fn, n);
+    size_t max_leaves = n * BM_MAX_INPUTS;
+    g->cap = 1;
+    while (g->cap < max_leaves * HASH_LOAD)
+        g->cap <<= 1;
+    g->nodes = calloc(n, sizeof *g->nodes);
+    g->keep = calloc(n, 1);
+    g->op_group = calloc(n, sizeof *g->op_group);
+    g->leaves = calloc(max_leaves, sizeof *g->leaves);
+    g->slot = calloc(g->cap, sizeof *g->slot);
+    g->items = calloc(n * ITEMS_PER_NODE, sizeof *g->items);
+    g->groups = calloc(n * ITEMS_PER_NODE, sizeof *g->groups);
+    if (!g->nodes || !g->keep || !g->op_group || !g->leaves || !g->slot || !g->items ||
+        !g->groups)
+        return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
+    for (const bm_node *nd = bm_tape_first(tape); nd && g->n_nodes < n; nd = bm_node_next(nd))
+        g->nodes[g->n_nodes++] = nd;
+
+    g->out = -1;
+    if (output) {
+        size_t p;
+        char s[SHAPE_LEN];
+        if (!on_tape(g, output, &p))
+            return bm_error_set(err, BM_ERR_ARG,
+                                "%s: the output %s %s is not recorded on this tape", fn,
+                                bm_shape_str(output, s, sizeof s), bm_dtype_name(output->dtype));
+        g->out = (long)p;
+        keep_ancestors(g, p);
+    } else {
+        memset(g->keep, 1, n);
+    }
+    collect(g);
+
+    size_t count[N_LEAF_KINDS] = {0};
+    for (size_t i = 0; i < g->n_leaves; i++) {
+        gx_leaf *l = &g->leaves[i];
+        l->kind = (l->t->flags & BM_PARAM) ? LEAF_PARAM : l->used_diff ? LEAF_INPUT : LEAF_TARGET;
+        l->num = count[l->kind]++;
+    }
+    /* Groups are numbered in drawing order: cluster_0 is the first seen. */
+    for (size_t i = 0; i < g->n_items; i++) {
+        const gx_item *it = &g->items[i];
+        bm_status st = BM_OK;
+        if (!it->is_leaf)
+            st = group_of(g, fn, bm_node_output(g->nodes[it->i]), &g->op_group[it->i], err);
+        else if (g->leaves[it->i].kind == LEAF_PARAM)
+            st = group_of(g, fn, g->leaves[it->i].t, &g->leaves[it->i].group, err);
+        else
+            g->leaves[it->i].group = NO_GROUP;
+        if (st != BM_OK)
+            return st;
+    }
+    return BM_OK;
+}
+
+/* Id of leaf i ("p0", "in2", "t0"). */
+static const char *leaf_id(const gx *g, size_t i, char *buf)
+{
+    const gx_leaf *l = &g->leaves[i];
+    snprintf(buf, ID_LEN, "%s%zu", KIND_PREFIX[l->kind], l->num);
+    return buf;
+}
+
+/* Id of an item ("n3" for ops). */
+static const char *item_id(const gx *g, const gx_item *it, char *buf)
+{
+    if (it->is_leaf)
+        return leaf_id(g, it->i, buf);
+    snprintf(buf, ID_LEN, "n%zu", it->i);
+    return buf;
+}
+
+/* Id of the drawn node that stands for tensor t (an input of a kept node). */
+static const char *tensor_id(const gx *g, const bm_tensor *t, char *buf)
+{
+    size_t q;
+    if (on_tape(g, t, &q)) {
+        snprintf(buf, ID_LEN, "n%zu", q);
+        return buf;
+    }
+    return leaf_id(g, g->slot[leaf_slot(g, t)] - 1, buf);
+}
+
+/* Tensor and cluster of an item. */
+static const bm_tensor *item_tensor(const gx *g, const gx_item *it, long *group)
+{
+    if (it->is_leaf) {
+        *group = g->leaves[it->i].group;
+        return g->leaves[it->i].t;
+    }
+    *group = g->op_group[it->i];
+    return bm_node_output(g->nodes[it->i]);
+}
+
+/* Does a gradient reach item it during backward? */
+static int item_gets_grad(const gx *g, const gx_item *it)
+{
+    long unused;
+    const bm_tensor *t = item_tensor(g, it, &unused);
+    if (it->is_leaf && !g->leaves[it->i].used_diff)
+        return 0;
+    return (t->flags & BM_REQUIRES_GRAD) != 0;
+}
+
+/* ------------------------------------------------------------------ DOT */
+
+/* s inside a DOT double-quoted string: quotes and backslashes escaped,
+ * line breaks as \n, other control characters as spaces. */
+static void dot_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20 || c == 0x7f)
+            fputc(' ', f);
+        else
+            fputc(c, f);
+    }
+}
+
+/* One node statement. */
+static void dot_item(FILE *f, const gx *g, const gx_item *it)
+{
+    char id[ID_LEN], shp[SHAPE_LEN];
+    long group;
+    const bm_tensor *t = item_tensor(g, it, &group);
+    bm_shape_str(t, shp, sizeof shp);
+    fprintf(f, "  %s [label=\"", item_id(g, it, id));
+    if (it->is_leaf) {
+        const gx_leaf *l = &g->leaves[it->i];
+        dot_esc(f, t->name ? t->name : KIND_NAME[l->kind]);
+        fprintf(f, "\\n%s %s\", ", shp, bm_dtype_name(t->dtype));
+        fputs(l->kind == LEAF_PARAM   ? DOT_PARAM_STYLE
+              : l->kind == LEAF_INPUT ? DOT_INPUT_STYLE
+                                      : DOT_TARGET_STYLE,
+              f);
+        fputs("];\n", f);
+        return;
+    }
+    fprintf(f, "%zu: ", it->i);
+    dot_esc(f, bm_node_op_name(g->nodes[it->i]));
+    fputs("\\n", f);
+    if (t->name) {
+        dot_esc(f, t->name);
+        fputc(' ', f);
+    }
+    fprintf(f, "%s\"", shp);
+    if ((long)it->i == g->out)
+        fputs(", " DOT_OUTPUT_STYLE, f);
+    fputs("];\n", f);
+}
+
+/* Label of a gradient node: ∂name, or ∂(3: relu) for unnamed ops. */
+static void dot_grad_label(FILE *f, const gx *g, const gx_item *it)
+{
+    char id[ID_LEN];
+    long group;
+    const bm_tensor *t = item_tensor(g, it, &group);
+    fputs(PARTIAL, f);
+    if (t->name) {
+        dot_esc(f, t->name);
+    } else if (it->is_leaf) {
+        fputs(item_id(g, it, id), f);
+    } else {
+        fprintf(f, "(%zu: ", it->i);
+        dot_esc(f, bm_node_op_name(g->nodes[it->i]));
+        fputc(')', f);
+    }
+}
+
+/* Gradient nodes and the dashed edges of the backward pass, which walks
+ * the tape in reverse. */
+static void dot_backward(FILE *f, const gx *g)
+{
+    char id[ID_LEN], id2[ID_LEN];
+    fputs("\n  // backward: gradient flow\n", f);
+    for (size_t i = 0; i < g->n_items; i++) {
+        const gx_item *it = &g->items[i];
+        if (!item_gets_grad(g, it))
+            continue;
+        fprintf(f, "  g_%s [label=\"", item_id(g, it, id));
+        dot_grad_label(f, g, it);
+        fputs("\", " DOT_GRAD_STYLE "];\n", f);
+    }
+    if (g->out >= 0 && (bm_node_output(g->nodes[g->out])->flags & BM_REQUIRES_GRAD))
+        fprintf(f, "  n%ld -> g_n%ld [style=dotted, color=\"#b85450\", label=\"seed\"];\n",
+                g->out, g->out);
+    for (size_t j = g->n_nodes; j-- > 0;) {
+        const bm_node *nd = g->nodes[j];
+        if (!g->keep[j] || !(bm_node_output(nd)->flags & BM_REQUIRES_GRAD))
+            continue;
+        for (int k = 0; k < bm_node_n_inputs(nd); k++) {
+            const bm_tensor *in = bm_node_input(nd, k);
+            if (!bm_node_input_differentiable(nd, k) || !(in->flags & BM_REQUIRES_GRAD))
+                continue;
+            fprintf(f, "  g_n%zu -> g_%s [style=dashed, color=\"#b85450\"];\n", j,
+                    tensor_id(g, in, id2));
+        }
+    }
+}
+
+static void dot_write(FILE *f, const gx *g)
+{
+    char id[ID_LEN];
+    fputs("digraph bmnn {\n", f);
+    fputs("  graph [fontname=\"" DOT_FONT "\", rankdir=TB", f);
+    if (g->o->title) {
+        fputs(", labelloc=t, label=\"", f);
+        dot_esc(f, g->o->title);
+        fputc('"', f);
+    }
+    fputs("];\n", f);
+    fputs("  node [fontname=\"" DOT_FONT "\", fontsize=10, shape=ellipse];\n", f);
+    fputs("  edge [fontname=\"" DOT_FONT "\", fontsize=9, color=\"#555555\"];\n\n", f);
+    for (size_t i = 0; i < g->n_items; i++)
+        dot_item(f, g, &g->items[i]);
+    for (size_t k = 0; k < g->n_groups; k++) {
+        fprintf(f, "\n  subgraph cluster_%zu {\n    label=\"", k);
+        dot_esc(f, g->groups[k]);
+        fputs("\"; " DOT_CLUSTER_STYLE "\n   ", f);
+        for (size_t i = 0; i < g->n_items; i++) {
+            long group;
+            item_tensor(g, &g->items[i], &group);
+            if (group == (long)k)
+                fprintf(f, " %s;", item_id(g, &g->items[i], id));
+        }
+        fputs("\n  }\n", f);
+    }
+    fputc('\n', f);
+    for (size_t j = 0; j < g->n_nodes; j++) {
+        const bm_node *nd = g->nodes[j];
+        if (!g->keep[j])
+            continue;
+        for (int k = 0; k < bm_node_n_inputs(nd); k++) {
+            fprintf(f, "  %s -> n%zu", tensor_id(g, bm_node_input(nd, k), id), j);
+            fputs(bm_node_input_differentiable(nd, k) ? ";\n" : " [style=dashed];\n", f);
+        }
+    }
+    if (g->o->backward)
+        dot_backward(f, g);
+    fputs("}\n", f);
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+/* s as a JSON string (or null): quotes, backslashes and control
+ * characters escaped; other bytes (UTF-8) copied. */
+static void json_str(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (c < 0x20)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void json_node(FILE *f, const gx *g, const gx_item *it)
+{
+    char id[ID_LEN];
+    long group;
+    const bm_tensor *t = item_tensor(g, it, &group);
+    fputs("    {\"id\": ", f);
+    json_str(f, item_id(g, it, id));
+    if (it->is_leaf) {
+        fputs(", \"kind\": ", f);
+        json_str(f, KIND_NAME[g->leaves[it->i].kind]);
+    } else {
+        fputs(", \"kind\": \"op\", \"op\": ", f);
+        json_str(f, bm_node_op_name(g->nodes[it->i]));
+        fprintf(f, ", \"index\": %zu", it->i);
+    }
+    fputs(", \"name\": ", f);
+    json_str(f, t->name);
+    fputs(", \"shape\": [", f);
+    for (int d = 0; d < t->rank; d++)
+        fprintf(f, d ? ", %zu" : "%zu", t->shape[d]);
+    fprintf(f, "], \"dtype\": \"%s\", \"requires_grad\": %s, \"group\": ",
+            bm_dtype_name(t->dtype), (t->flags & BM_REQUIRES_GRAD) ? "true" : "false");
+    json_str(f, group == NO_GROUP ? NULL : g->groups[group]);
+    fputc('}', f);
+}
+
+static void json_write(FILE *f, const gx *g)
+{
+    char id[ID_LEN];
+    const char *sep = "\n";
+    fputs("{\n  \"title\": ", f);
+    json_str(f, g->o->title);
+    fputs(",\n  \"nodes\": [", f);
+    for (size_t i = 0; i < g->n_items; i++, sep = ",\n") {
+        fputs(sep, f);
+        json_node(f, g, &g->items[i]);
+    }
+    fputs("\n  ],\n  \"edges\": [", f);
+    sep = "\n";
+    for (size_t j = 0; j < g->n_nodes; j++) {
+        const bm_node *nd = g->nodes[j];
+        if (!g->keep[j])
+            continue;
+        for (int k = 0; k < bm_node_n_inputs(nd); k++, sep = ",\n") {
+            fprintf(f, "%s    {\"from\": \"%s\", \"to\": \"n%zu\", \"input\": %d, "
+                       "\"differentiable\": %s}",
+                    sep, tensor_id(g, bm_node_input(nd, k), id), j, k,
+                    bm_node_input_differentiable(nd, k) ? "true" : "false");
+        }
+    }
+    fputs("\n  ],\n", f);
+    if (g->o->backward) {
+        /* The gradient of each op flows to its differentiable inputs that
+         * need one, in backward (reverse tape) order. */
+        fputs("  \"grad_edges\": [", f);
+        sep = "\n";
+        for (size_t j = g->n_nodes; j-- > 0;) {
+            const bm_node *nd = g->nodes[j];
+            if (!g->keep[j] || !(bm_node_output(nd)->flags & BM_REQUIRES_GRAD))
+                continue;
+            for (int k = 0; k < bm_node_n_inputs(nd); k++) {
+                const bm_tensor *in = bm_node_input(nd, k);
+                if (!bm_node_input_differentiable(nd, k) || !(in->flags & BM_REQUIRES_GRAD))
+                    continue;
+                fprintf(f, "%s    {\"from\": \"n%zu\", \"to\": \"%s\", \"input\": %d}", sep, j,
+                        tensor_id(g, in, id), k);
+                sep = ",\n";
+            }
+        }
+        fputs("\n  ],\n", f);
+    }
+    fputs("  \"output\": ", f);
+    if (g->out >= 0)
+        fprintf(f, "\"n%ld\"", g->out);
+    else
+        fputs("null", f);
+    fputs("\n}\n", f);
+}
+
+/* ----------------------------------------------------------- public API */
+
+typedef void (*gx_writer)(FILE *f, const gx *g);
+
+/* Check arguments, build the model, write it, report write errors. */
+static bm_status export_graph(const char *fn, gx_writer write, const bm_tape *tape,
+                              const bm_tensor *output, FILE *f, const bm_graph_opts *o,
+                              bm_error *err)
+{
+    if (!tape)
+        return bm_error_set(err, BM_ERR_NULL, "%s: tape is NULL", fn);
+    if (!f)
+        return bm_error_set(err, BM_ERR_NULL, "%s: file is NULL", fn);
+    bm_graph_opts defaults = bm_graph_defaults();
+    gx g;
+    memset(&g, 0, sizeof g);
+    g.o = o ? o : &defaults;
+    bm_status st = gx_build(&g, fn, tape, output, err);
+    if (st == BM_OK) {
+        write(f, &g);
+        if (fflush(f) != 0 || ferror(f))
+            st = bm_error_set(err, BM_ERR_IO, "%s: write failed", fn);
+    }
+    gx_free(&g);
+    return st;
+}
+
+bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE *f,
+                             const bm_graph_opts *o, bm_error *err)
+{
+    return export_graph("bm_graph_write_dot", dot_write, tape, output, f, o, err);
+}
+
+bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
+                              const bm_graph_opts *o, bm_error *err)
+{
+    return export_graph("bm_graph_write_json", json_write, tape, output, f, o, err);
+}
