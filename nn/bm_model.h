@@ -100,6 +100,11 @@ bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_err
  * model's RNG seeded with `seed`. Needs at least one layer. */
 bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);
 
+/* Re-draw every dense layer's weights from the RNG seeded with `seed`,
+ * zero the biases, the optimizer state and the epoch counter (a fresh start
+ * of an initialised model, e.g. `bmnn train --seed`). */
+bm_status bm_model_reset_params(bm_model *m, uint64_t seed, bm_error *err);
+
 /* Number of layers. */
 size_t bm_model_n_layers(const bm_model *m);
 /* Spec of layer i (NULL when out of range). */

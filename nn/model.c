@@ -213,7 +213,6 @@ bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err)
     if (!m->params || !m->grads)
         goto nomem;
     m->n_params = n;
-    bm_rng_seed(&m->rng, seed);
     size_t off = 0;
     for (size_t i = 0; i < m->n_layers; i++) {
         bm_layer *l = &m->layers[i];
@@ -233,20 +232,40 @@ bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err)
         snprintf(l->bname, sizeof l->bname, "layers[%zu].biases", i);
         l->W->name = l->wname;
         l->b->name = l->bname;
-        init_weights(l->W, l->spec.init, &m->rng);
     }
     if (m->has_ocfg) {
         m->opt = bm_optim_new(&m->ocfg, m->dtype, n, err);
         if (!m->opt)
             return err ? err->code : BM_ERR_ARG;
     }
-    return BM_OK;
+    return bm_model_reset_params(m, seed, err);
 nomem:
     free(m->params);
     free(m->grads);
     m->params = m->grads = NULL;
     m->n_params = 0;
     return bm_error_set(err, BM_ERR_NOMEM, "bm_model_init: out of memory for %zu parameters", n);
+}
+
+bm_status bm_model_reset_params(bm_model *m, uint64_t seed, bm_error *err)
+{
+    if (!m || !m->params)
+        return bm_error_set(err, BM_ERR_STATE, "bm_model_reset_params: model has no parameters");
+    bm_rng_seed(&m->rng, seed);
+    for (size_t i = 0; i < m->n_layers; i++) {
+        bm_layer *l = &m->layers[i];
+        if (l->spec.kind != BM_LAYER_DENSE)
+            continue;
+        init_weights(l->W, l->spec.init, &m->rng);
+        memset(l->b->data, 0, l->b->size * bm_dtype_size(m->dtype));
+    }
+    if (m->opt) {
+        bm_optim_set_iterations(m->opt, 0);
+        for (int k = 0; k < bm_optim_state_count(m->opt); k++)
+            memset(bm_optim_state(m->opt, k), 0, m->n_params * bm_dtype_size(m->dtype));
+    }
+    m->epoch = 0;
+    return BM_OK;
 }
 
 size_t bm_model_n_layers(const bm_model *m) { return m ? m->n_layers : 0; }
