@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Count passed/failed tests from one or more of meson's testlog.json files.
+
+A Check suite counts its checks ("100%: Checks: 139, Failures: 0, Errors: 0");
+any other test counts as one. Prints "N passed, N failed" and exits 1 when
+nothing ran or anything failed."""
+import json
+import re
+import sys
+
+CHECK = re.compile(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)")
+
+
+def count(path):
+    """(passed, failed) of one testlog.json."""
+    passed = failed = 0
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as e:
+        print(f"test_summary: {e}")
+        return 0, 1
+    for line in lines:
+        t = json.loads(line)
+        ok = t.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
+        m = CHECK.search(t.get("stdout", "") or "")
+        if m:
+            checks, fails, errs = (int(g) for g in m.groups())
+            passed += checks - fails - errs
+            failed += fails + errs
+            if not ok and fails + errs == 0:
+                failed += 1  # crashed or timed out after its report
+        else:
+            passed += ok
+            failed += not ok
+    return passed, failed
+
+
+def main(paths):
+    passed = failed = 0
+    for p in paths:
+        a, b = count(p)
+        passed += a
+        failed += b
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
