@@ -7,5 +7,6 @@
 #include "bm_data.h"
 #include "bm_optim.h"
 #include "bm_model.h"
+#include "bm_model_io.h"
 
 #endif

@@ -1,0 +1,131 @@
+/* model_io_internal.h — what the model file reader and writer share (not
+ * installed). */
+#ifndef BM_MODEL_IO_INTERNAL_H
+#define BM_MODEL_IO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bm_model_io.h"
+
+/* Room for an strerror message. */
+#define BM_IO_ERRNO_LEN 128
+/* Longest file name quoted in a message (the JSON path after it matters more). */
+#define BM_IO_NAME_SHOWN 100
+
+/* Valid ranges of hyperparameters. */
+typedef enum bm_io_range {
+    BM_IO_POSITIVE,    /* finite and > 0 */
+    BM_IO_NONNEGATIVE, /* finite and >= 0 */
+    BM_IO_UNIT         /* in [0, 1) */
+} bm_io_range;
+
+/* One optimizer hyperparameter: its key, where it lives in bm_optim_config,
+ * its range and the kinds that use it (bit 1 << bm_optim_kind). */
+typedef struct bm_io_optim_field {
+    const char *key;
+    size_t offset;
+    bm_io_range range;
+    unsigned kinds;
+} bm_io_optim_field;
+
+/* Every kind. */
+#define BM_IO_ALL_KINDS                                                                     \
+    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM))
+/* Number of optimizer hyperparameters. */
+#define BM_IO_N_OPTIM_FIELDS 7
+
+/* The hyperparameters in the order a file lists them. */
+static const bm_io_optim_field bm_io_optim_fields[BM_IO_N_OPTIM_FIELDS] = {
+    {"lr", offsetof(bm_optim_config, lr), BM_IO_POSITIVE, BM_IO_ALL_KINDS},
+    {"decay", offsetof(bm_optim_config, decay), BM_IO_NONNEGATIVE, BM_IO_ALL_KINDS},
+    {"momentum", offsetof(bm_optim_config, momentum), BM_IO_UNIT, 1u << BM_OPT_SGD},
+    {"rho", offsetof(bm_optim_config, rho), BM_IO_UNIT, 1u << BM_OPT_RMSPROP},
+    {"beta1", offsetof(bm_optim_config, beta1), BM_IO_UNIT, 1u << BM_OPT_ADAM},
+    {"beta2", offsetof(bm_optim_config, beta2), BM_IO_UNIT, 1u << BM_OPT_ADAM},
+    {"eps", offsetof(bm_optim_config, eps), BM_IO_POSITIVE,
+     (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM)},
+};
+
+/* Room for a JSON path ("layers[12].weights[63]"). */
+#define BM_IO_PATH_LEN 96
+
+/* Where the reader is: the name for messages and the current JSON path. */
+typedef struct bm_io_reader {
+    const char *name;
+    bm_error *err;
+    char path[BM_IO_PATH_LEN];
+    size_t plen;
+} bm_io_reader;
+
+/* Thread-safe strerror(errnum) into buf; returns buf. */
+const char *bm_io_strerror(int errnum, char *buf, size_t len);
+
+/* Reader helpers (model_io_json.c). Each bm_status one sets r->err to
+ * "NAME: PATH: message" on failure, leaving the failing value's path. */
+struct cJSON;
+
+/* Set the error "NAME: PATH: message" (no PATH at the top); returns code. */
+bm_status bm_io_fail(bm_io_reader *r, bm_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Append ".key" / "[i]" to the path; each returns the length for bm_io_pop. */
+size_t bm_io_push_key(bm_io_reader *r, const char *key);
+size_t bm_io_push_index(bm_io_reader *r, size_t i);
+/* Cut the path back to length old. */
+void bm_io_pop(bm_io_reader *r, size_t old);
+/* msg without a leading "bm_function: ". */
+const char *bm_io_unprefixed(const char *msg);
+/* "a string", "an array", ... for messages. */
+const char *bm_io_type_name(const struct cJSON *j);
+/* Is j of cJSON type `type` (cJSON_Number, ...)? */
+int bm_io_is(const struct cJSON *j, int type);
+/* Number of elements of an array or object. */
+size_t bm_io_count(const struct cJSON *a);
+/* j must have type `type` ("expected WHAT, got ..."). */
+bm_status bm_io_want(bm_io_reader *r, const struct cJSON *j, int type, const char *what);
+/* Unknown and repeated keys of obj fail; allowed has at most 32 keys. */
+bm_status bm_io_check_keys(bm_io_reader *r, const struct cJSON *obj, const char *const *allowed,
+                           size_t n);
+/* obj[key] into *out (NULL when absent); a missing required key fails. */
+bm_status bm_io_member(bm_io_reader *r, const struct cJSON *obj, const char *key, int required,
+                       const struct cJSON **out);
+/* A finite number in range rg (path already at the value). */
+bm_status bm_io_want_real(bm_io_reader *r, const struct cJSON *j, bm_io_range rg, double *out);
+/* An integer in [lo, hi]; code is the status of one out of range. */
+bm_status bm_io_want_uint(bm_io_reader *r, const struct cJSON *j, uint64_t lo, uint64_t hi,
+                          bm_status code, uint64_t *out);
+/* Optional obj.key as a number in rg (left unchanged when absent). */
+bm_status bm_io_get_real(bm_io_reader *r, const struct cJSON *obj, const char *key,
+                         bm_io_range rg, double *out);
+/* obj.key as an integer in [lo, hi]; *present (may be NULL) is set to 1
+ * when it was there. */
+bm_status bm_io_get_uint(bm_io_reader *r, const struct cJSON *obj, const char *key,
+                         int required, uint64_t lo, uint64_t hi, bm_status code, uint64_t *out,
+                         int *present);
+/* obj.key as a string (*out NULL when absent and not required; the string
+ * belongs to the cJSON tree). */
+bm_status bm_io_get_string(bm_io_reader *r, const struct cJSON *obj, const char *key,
+                           int required, const char **out);
+/* A library name parser's failure e, reported at key. */
+bm_status bm_io_bad_name(bm_io_reader *r, const char *key, const bm_error *e);
+/* An array of exactly n numbers, each finite in dt. */
+bm_status bm_io_want_numbers(bm_io_reader *r, const struct cJSON *a, size_t n, bm_dtype dt);
+/* An array of `rows` arrays of `cols` numbers finite in dt (weights). */
+bm_status bm_io_want_matrix(bm_io_reader *r, const struct cJSON *a, size_t rows, size_t cols,
+                            bm_dtype dt);
+/* Store the numbers of a validated array at dst[off...] in dt; returns the
+ * offset after the last. */
+size_t bm_io_copy_numbers(const struct cJSON *a, void *dst, bm_dtype dt, size_t off);
+/* Reject text (len bytes) nested deeper than BM_MODEL_MAX_DEPTH or holding
+ * NUL bytes before cJSON (recursive) sees it. */
+bm_status bm_io_prescan(bm_io_reader *r, const char *s, size_t len);
+/* Line and column (1-based, columns in bytes) of offset pos in s. */
+void bm_io_line_col(const char *s, size_t pos, size_t *line, size_t *col);
+/* Read the file r->name (at most BM_MODEL_MAX_FILE_BYTES) into *out, a
+ * NUL-ended buffer of *len bytes + 1 the caller frees with free(). */
+bm_status bm_io_read_file(bm_io_reader *r, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,450 @@
+/* model_io_write.c — models into JSON model files, and atomic saves.
+ *
+ * The writer prints the document itself (no cJSON tree): keys in a fixed
+ * order, parameters with "%.17g" (f64) or "%.9g" (f32) so they read back
+ * bit-identical, hyperparameters in their shortest form that reads back
+ * exactly, one line per weights row. The same model always gives the same
+ * bytes, so save → load → save is byte-identical. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model_io_internal.h"
+
+/* Room for one formatted number or short line piece. */
+#define NUM_LEN 40
+/* Room for one formatted key/value fragment. */
+#define FRAG_LEN 256
+/* First size of the output buffer. */
+#define OUT_START 4096
+/* Digits of f64 and f32 values that always read back exactly. */
+#define F64_DIGITS 17
+#define F32_DIGITS 9
+/* Fewest digits tried for a hyperparameter's shortest exact form. */
+#define SHORT_DIGITS 15
+/* Temp file names tried before giving up, and the random suffix. */
+#define TMP_TRIES 100
+#define TMP_SUFFIX ".tmp.XXXXXX"
+#define TMP_RANDOM 6
+
+/* A growing output buffer; nomem is sticky. */
+typedef struct out {
+    char *p;
+    size_t len, cap;
+    int nomem;
+} out;
+
+static void put(out *o, const char *s, size_t n)
+{
+    if (o->nomem)
+        return;
+    if (o->cap - o->len < n + 1) {
+        size_t cap = o->cap ? o->cap : OUT_START;
+        while (cap - o->len < n + 1)
+            cap *= 2;
+        char *p = realloc(o->p, cap);
+        if (!p) {
+            o->nomem = 1;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void putf(out *o, const char *fmt, ...)
+{
+    char buf[FRAG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    put(o, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/* s with whatever the locale uses as decimal point turned into '.', so
+ * the file is JSON in every locale (in place). */
+static void c_locale_number(char *s)
+{
+    char *w = s;
+    for (const char *c = s; *c;) {
+        if ((*c >= '0' && *c <= '9') || *c == '-' || *c == '+' || *c == 'e' || *c == 'E') {
+            *w++ = *c++;
+            continue;
+        }
+        *w++ = '.';
+        while (*c && !((*c >= '0' && *c <= '9') || *c == 'e' || *c == 'E'))
+            c++;
+    }
+    *w = '\0';
+}
+
+/* v with `digits` significant digits. */
+static void put_num(out *o, double v, int digits)
+{
+    char buf[NUM_LEN];
+    snprintf(buf, sizeof buf, "%.*g", digits, v);
+    c_locale_number(buf);
+    puts_(o, buf);
+}
+
+/* v in the fewest of 15..17 digits that reads back exactly. */
+static void put_short(out *o, double v)
+{
+    char buf[NUM_LEN];
+    for (int d = SHORT_DIGITS; d <= F64_DIGITS; d++) {
+        snprintf(buf, sizeof buf, "%.*g", d, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    c_locale_number(buf);
+    puts_(o, buf);
+}
+
+static double get(const void *data, bm_dtype dt, size_t i)
+{
+    return dt == BM_F32 ? (double)((const float *)data)[i] : ((const double *)data)[i];
+}
+
+/* "a, b, c" for data[off .. off+n). */
+static void put_numbers(out *o, const void *data, bm_dtype dt, size_t off, size_t n)
+{
+    int digits = dt == BM_F32 ? F32_DIGITS : F64_DIGITS;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            put(o, ", ", 2);
+        put_num(o, get(data, dt, off + i), digits);
+    }
+}
+
+/* ------------------------------------------------------------- checks */
+
+/* Index of the first non-finite value of data[0..n), or n. */
+static size_t first_nonfinite(const void *data, bm_dtype dt, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isfinite(get(data, dt, i)))
+        i++;
+    return i;
+}
+
+/* Everything written must read back: finite numbers, integers <= 2^53. */
+static bm_status check_model(bm_model *m, const bm_train_settings *ts, bm_error *err)
+{
+    const char *fn = "bm_model_to_json";
+    bm_dtype dt = bm_model_dtype(m);
+    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
+        const bm_tensor *W = bm_model_weights(m, i), *b = bm_model_biases(m, i);
+        if (!W)
+            continue;
+        size_t k = first_nonfinite(W->data, dt, W->size);
+        if (k < W->size)
+            return bm_error_set(err, BM_ERR_NUMERIC, "%s: layers[%zu].weights[%zu][%zu] is %g",
+                                fn, i, k / W->shape[1], k % W->shape[1], get(W->data, dt, k));
+        if ((k = first_nonfinite(b->data, dt, b->size)) < b->size)
+            return bm_error_set(err, BM_ERR_NUMERIC, "%s: layers[%zu].biases[%zu] is %g", fn, i,
+                                k, get(b->data, dt, k));
+    }
+    bm_optim *o = bm_model_optim(m);
+    size_t n = bm_model_n_params(m);
+    for (int s = 0; o && s < bm_optim_state_count(o); s++) {
+        size_t k = first_nonfinite(bm_optim_state(o, s), dt, n);
+        if (k < n)
+            return bm_error_set(err, BM_ERR_NUMERIC, "%s: optimizer.state.%s[%zu] is %g", fn,
+                                bm_optim_state_name(o, s), k, get(bm_optim_state(o, s), dt, k));
+    }
+    const struct {
+        const char *what;
+        int present;
+        uint64_t v;
+    } ints[] = {
+        {"state.epoch", 1, bm_model_epoch(m)},
+        {"optimizer.state.iterations", o != NULL, o ? bm_optim_iterations(o) : 0},
+        {"training.epochs", ts && ts->has_epochs, ts ? ts->epochs : 0},
+        {"training.batch_size", ts && ts->has_batch_size, ts ? (uint64_t)ts->batch_size : 0},
+        {"training.seed", ts && ts->has_seed, ts ? ts->seed : 0},
+    };
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
+        if (ints[k].present && ints[k].v > BM_MODEL_MAX_INT)
+            return bm_error_set(err, BM_ERR_ARG,
+                                "%s: %s = %" PRIu64 " is more than a model file holds (2^53)",
+                                fn, ints[k].what, ints[k].v);
+    return BM_OK;
+}
+
+/* ----------------------------------------------------------- sections */
+
+static void put_layer(out *o, bm_model *m, size_t i)
+{
+    const bm_layer_spec *s = bm_model_layer(m, i);
+    putf(o, "    {\"type\": \"%s\"", bm_layer_kind_name(s->kind));
+    if (s->kind == BM_LAYER_DROPOUT) {
+        puts_(o, ", \"rate\": ");
+        put_short(o, s->rate);
+    }
+    if (s->kind != BM_LAYER_DENSE) {
+        puts_(o, "}");
+        return;
+    }
+    putf(o, ", \"in\": %zu, \"out\": %zu, \"init\": \"%s\",\n     ", s->in, s->out,
+         bm_init_name(s->init));
+    const char *keys[4] = {"l1_weights", "l2_weights", "l1_biases", "l2_biases"};
+    const double vals[4] = {s->l1_weights, s->l2_weights, s->l1_biases, s->l2_biases};
+    for (int k = 0; k < 4; k++) {
+        putf(o, "%s\"%s\": ", k ? ", " : "", keys[k]);
+        put_short(o, vals[k]);
+    }
+    const bm_tensor *W = bm_model_weights(m, i), *b = bm_model_biases(m, i);
+    puts_(o, ",\n     \"weights\": [\n");
+    for (size_t r = 0; r < s->in; r++) {
+        puts_(o, "      [");
+        put_numbers(o, W->data, W->dtype, r * s->out, s->out);
+        puts_(o, r + 1 < s->in ? "],\n" : "]\n");
+    }
+    puts_(o, "     ],\n     \"biases\": [");
+    put_numbers(o, b->data, b->dtype, 0, s->out);
+    puts_(o, "]}");
+}
+
+/* A flat optimizer state array, one line per row of each layer's
+ * parameters (weights rows, then the biases). */
+static void put_state_array(out *o, bm_model *m, const char *name, const void *data)
+{
+    bm_dtype dt = bm_model_dtype(m);
+    size_t off = 0;
+    putf(o, ",\n      \"%s\": [", name);
+    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
+        const bm_layer_spec *s = bm_model_layer(m, i);
+        if (s->kind != BM_LAYER_DENSE)
+            continue;
+        for (size_t r = 0; r <= s->in; r++) { /* in weights rows + the biases row */
+            puts_(o, off ? ",\n        " : "\n        ");
+            put_numbers(o, data, dt, off, s->out);
+            off += s->out;
+        }
+    }
+    puts_(o, "\n      ]");
+}
+
+static void put_optimizer(out *o, bm_model *m)
+{
+    bm_optim *opt = bm_model_optim(m);
+    const bm_optim_config *c = bm_optim_get_config(opt);
+    putf(o, "  \"optimizer\": {\"type\": \"%s\"", bm_optim_kind_name(c->kind));
+    for (size_t f = 0; f < BM_IO_N_OPTIM_FIELDS; f++) {
+        const bm_io_optim_field *fd = &bm_io_optim_fields[f];
+        if (!(fd->kinds >> c->kind & 1u))
+            continue;
+        putf(o, ", \"%s\": ", fd->key);
+        put_short(o, *(const double *)(const void *)((const char *)c + fd->offset));
+    }
+    int n = bm_optim_state_count(opt);
+    uint64_t it = bm_optim_iterations(opt);
+    if (it > 0 || n > 0) {
+        putf(o, ",\n    \"state\": {\"iterations\": %" PRIu64, it);
+        for (int k = 0; k < n; k++)
+            put_state_array(o, m, bm_optim_state_name(opt, k), bm_optim_state(opt, k));
+        puts_(o, "}");
+    }
+    puts_(o, "},\n");
+}
+
+static void put_training(out *o, const bm_train_settings *ts)
+{
+    if (!ts || !(ts->has_epochs || ts->has_batch_size || ts->has_seed))
+        return;
+    const char *sep = "";
+    puts_(o, "  \"training\": {");
+    if (ts->has_epochs) {
+        putf(o, "\"epochs\": %" PRIu64, ts->epochs);
+        sep = ", ";
+    }
+    if (ts->has_batch_size) {
+        putf(o, "%s\"batch_size\": %zu", sep, ts->batch_size);
+        sep = ", ";
+    }
+    if (ts->has_seed)
+        putf(o, "%s\"seed\": %" PRIu64, sep, ts->seed);
+    puts_(o, "},\n");
+}
+
+char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error *err)
+{
+    if (!m) {
+        bm_error_set(err, BM_ERR_NULL, "bm_model_to_json: model is NULL");
+        return NULL;
+    }
+    if (!bm_model_params(m)) {
+        bm_error_set(err, BM_ERR_STATE,
+                     "bm_model_to_json: the model has no parameters (call bm_model_init)");
+        return NULL;
+    }
+    if (check_model(m, settings, err) != BM_OK)
+        return NULL;
+    out o = {0};
+    putf(&o, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"dtype\": \"%s\",\n",
+         BM_MODEL_FORMAT, BM_MODEL_FORMAT_VERSION, bm_dtype_name(bm_model_dtype(m)));
+    putf(&o, "  \"inputs\": %zu,\n  \"layers\": [\n", bm_model_n_inputs(m));
+    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
+        put_layer(&o, m, i);
+        puts_(&o, i + 1 < bm_model_n_layers(m) ? ",\n" : "\n");
+    }
+    putf(&o, "  ],\n  \"loss\": \"%s\",\n", bm_loss_name(bm_model_loss(m)));
+    if (bm_model_optim(m))
+        put_optimizer(&o, m);
+    put_training(&o, settings);
+    const bm_rng *rng = bm_model_rng(m);
+    putf(&o, "  \"state\": {\"epoch\": %" PRIu64 ", \"rng\": [", bm_model_epoch(m));
+    for (int k = 0; k < 4; k++)
+        putf(&o, "%s\"%016" PRIx64 "\"", k ? ", " : "", rng->s[k]);
+    puts_(&o, "]}\n}\n");
+    if (o.nomem) {
+        free(o.p);
+        bm_error_set(err, BM_ERR_NOMEM, "bm_model_to_json: out of memory");
+        return NULL;
+    }
+    return o.p;
+}
+
+/* --------------------------------------------------------------- save */
+
+/* A well-mixed 64-bit value from x (splitmix64's finaliser). */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* Create PATH.tmp.XXXXXX (O_EXCL, mode 0666 & ~umask) into tmp; fd or -1. */
+static int create_temp(const char *path, char *tmp, size_t len)
+{
+    static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+    x ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
+    int fd = -1;
+    for (int t = 0; t < TMP_TRIES && fd < 0; t++) {
+        char suffix[TMP_RANDOM + 1];
+        x = mix64(x + UINT64_C(0x9e3779b97f4a7c15));
+        for (int k = 0; k < TMP_RANDOM; k++)
+            suffix[k] = alnum[(x >> (6 * k)) % (sizeof alnum - 1)];
+        suffix[TMP_RANDOM] = '\0';
+        snprintf(tmp, len, "%s.tmp.%s", path, suffix);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    return fd;
+}
+
+/* fsync the directory holding path (a rename is durable after it). */
+static int sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return ENOMEM;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+    free(dir);
+    if (fd < 0)
+        return errno;
+    if (fsync(fd) != 0 && errno != EINVAL) /* EINVAL: the fs cannot sync directories */
+        e = errno;
+    close(fd);
+    return e;
+}
+
+/* Write len bytes of data to path through a synced temp file and rename. */
+static bm_status write_atomic(const char *path, const char *data, size_t len, bm_error *err)
+{
+    char eb[BM_IO_ERRNO_LEN];
+    const char *what = "cannot create a temp file";
+    size_t tlen = strlen(path) + sizeof TMP_SUFFIX;
+    char *tmp = malloc(tlen);
+    if (!tmp)
+        return bm_error_set(err, BM_ERR_NOMEM, "%.*s: out of memory", BM_IO_NAME_SHOWN, path);
+    int fd = create_temp(path, tmp, tlen), e = 0, created = fd >= 0;
+    if (fd < 0) {
+        e = errno;
+        goto fail;
+    }
+    struct stat st; /* keep the mode of the file replaced (best effort) */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        (void)fchmod(fd, st.st_mode & 07777);
+    what = "cannot write";
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            e = errno;
+            goto fail;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        e = errno;
+        goto fail;
+    }
+    int c = close(fd);
+    fd = -1;
+    if (c != 0) {
+        e = errno;
+        goto fail;
+    }
+    what = "cannot rename the temp file over it";
+    if (rename(tmp, path) != 0) {
+        e = errno;
+        goto fail;
+    }
+    free(tmp);
+    if ((e = sync_dir(path)) != 0)
+        return bm_error_set(err, BM_ERR_IO, "%.*s: saved, but syncing its directory failed: %s",
+                            BM_IO_NAME_SHOWN, path, bm_io_strerror(e, eb, sizeof eb));
+    return BM_OK;
+fail:
+    if (fd >= 0)
+        close(fd);
+    if (created)
+        unlink(tmp);
+    free(tmp);
+    return bm_error_set(err, BM_ERR_IO, "%.*s: %s: %s", BM_IO_NAME_SHOWN, path, what,
+                        bm_io_strerror(e, eb, sizeof eb));
+}
+
+bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *settings,
+                        bm_error *err)
+{
+    bm_error e = {0};
+    if (!path)
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_save: path is NULL");
+    char *json = bm_model_to_json(m, settings, &e);
+    if (!json) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    bm_status s = write_atomic(path, json, strlen(json), err);
+    free(json);
+    return s;
+}
