@@ -144,8 +144,6 @@ static bm_status ensure_perm(bm_model *m, size_t n, bm_error *err)
         m->perm = p;
         m->perm_len = n;
     }
-    for (size_t i = 0; i < n; i++)
-        m->perm[i] = i;
     return BM_OK;
 }
 
@@ -173,6 +171,10 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
                            const bm_fit_opts *o, double tol, bm_epoch_stats *st, bm_error *err)
 {
     double loss = 0, data = 0, reg = 0, acc = 0;
+    /* Each epoch's order depends only on the RNG state (which checkpoints
+     * save), so N + N epochs equal 2N epochs even with shuffling. */
+    for (size_t i = 0; i < n; i++)
+        m->perm[i] = i;
     if (o->shuffle)
         shuffle(m->perm, n, &m->rng);
     for (size_t start = 0; start < n; start += bs) {
@@ -248,9 +250,6 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
     uint64_t end = m->epoch + o.epochs;
     for (; m->epoch < end; m->epoch++) {
         bm_epoch_stats st = {m->epoch, end, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
-        if (!o.shuffle)
-            for (size_t i = 0; i < n; i++)
-                m->perm[i] = i;
         if ((s = run_epoch(m, tr, n, bs, &o, tol, &st, err)) != BM_OK)
             goto done;
         if (val && (s = bm_model_evaluate(m, val, &st.val_loss, &st.val_accuracy, err)) != BM_OK)

@@ -1,0 +1,47 @@
+/* bmnn_main.c — the `bmnn` program: dispatch to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"data", "write a generated data set (spiral, vertical, sine) as CSV", cmd_data},
+    {"train", "train a model spec or checkpoint on CSV/IDX data", cmd_train},
+    {"eval", "loss, accuracy and confusion matrix of a model on data", cmd_eval},
+    {"predict", "one CSV line of predictions per sample", cmd_predict},
+    {"gradcheck", "check every op's (or a model's) gradients numerically", cmd_gradcheck},
+    {"dot", "export a model's training-step graph as DOT, SVG, PNG or JSON", cmd_dot},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bmnn COMMAND [ARGS]\n\nbmnn %s — define, train, check and draw neural "
+               "networks.\n\ncommands:\n",
+            BMNN_VERSION);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'bmnn COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("bmnn %s\n", BMNN_VERSION);
+        return CLI_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "bmnn: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

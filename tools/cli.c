@@ -1,0 +1,182 @@
+/* cli.c — option parsing, data loading, progress display for `bmnn`. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Redraw the progress bar at most this often (seconds). */
+#define PROGRESS_REDRAW_S 0.1
+/* Width of the bar in characters. */
+#define PROGRESS_BAR_WIDTH 24
+/* Longest path we derive for an IDX label file. */
+#define LABEL_PATH_MAX 4096
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bmnn %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bmnn %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'bmnn %s --help'.\n", cmd);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!s || !*s || *s == '-') {
+        cli_usage_error(cmd, "%s: '%s' is not a non-negative integer", opt, s ? s : "");
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) {
+        cli_usage_error(cmd, "%s: '%s' is not a non-negative integer", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s ? strtod(s, &end) : NAN;
+    if (!s || !*s || errno || *end || !isfinite(v)) {
+        cli_usage_error(cmd, "%s: '%s' is not a finite number", opt, s ? s : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
+/* Replace the last `from` in s by `to` into buf; 0 when found. */
+static int replace_last(const char *s, const char *from, const char *to, char *buf, size_t len)
+{
+    const char *hit = NULL;
+    for (const char *p = strstr(s, from); p; p = strstr(p + 1, from))
+        hit = p;
+    if (!hit)
+        return -1;
+    int n = snprintf(buf, len, "%.*s%s%s", (int)(hit - s), s, to, hit + strlen(from));
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
+                        bm_dataset *ds, bm_error *err)
+{
+    bm_loss_kind loss = bm_model_loss(m);
+    if (cli_ends_with(path, ".csv") || cli_ends_with(path, ".CSV")) {
+        bm_csv_opts o = bm_csv_defaults();
+        o.regression = loss == BM_LOSS_MSE || loss == BM_LOSS_MAE;
+        return bm_data_load_csv(ds, path, &o, bm_model_dtype(m), err);
+    }
+    char derived[LABEL_PATH_MAX], tmp[LABEL_PATH_MAX];
+    if (!labels) {
+        if (replace_last(path, "images", "labels", tmp, sizeof tmp) != 0 ||
+            replace_last(tmp, "idx3", "idx1", derived, sizeof derived) != 0)
+            return bm_error_set(err, BM_ERR_ARG,
+                                "%s: not a .csv file; for IDX images give --labels FILE "
+                                "(or name them *images*idx3* and *labels*idx1*)",
+                                path);
+        labels = derived;
+    }
+    return bm_data_load_idx(ds, path, labels, BM_IDX_UNIT, bm_model_dtype(m), err);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_start(cli_progress *p, FILE *f, int quiet, uint64_t print_every,
+                        uint64_t first_epoch)
+{
+    memset(p, 0, sizeof *p);
+    p->f = f;
+    p->tty = isatty(fileno(f));
+    p->quiet = quiet;
+    p->print_every = print_every;
+    p->first_epoch = first_epoch;
+    p->t0 = cli_now();
+}
+
+static void fmt_secs(double s, char *buf, size_t len)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, len, "--");
+    else if (s < 60)
+        snprintf(buf, len, "%.1fs", s);
+    else
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+void cli_progress_update(cli_progress *p, const bm_epoch_stats *s)
+{
+    if (p->quiet)
+        return;
+    double now = cli_now(), elapsed = now - p->t0;
+    uint64_t done = s->epoch + 1 - p->first_epoch, total = s->epochs_total - p->first_epoch;
+    int last = s->epoch + 1 == s->epochs_total;
+    if (p->tty) {
+        if (!last && now - p->last_draw < PROGRESS_REDRAW_S)
+            return;
+        p->last_draw = now;
+        double frac = total ? (double)done / (double)total : 1.0;
+        int fill = (int)(frac * PROGRESS_BAR_WIDTH);
+        char el[32], eta[32];
+        fmt_secs(elapsed, el, sizeof el);
+        fmt_secs(done ? elapsed / (double)done * (double)(total - done) : NAN, eta, sizeof eta);
+        fprintf(p->f, "\r\033[Kepoch %llu/%llu [", (unsigned long long)s->epoch,
+                (unsigned long long)(s->epochs_total - 1));
+        for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
+            fputc(i < fill ? '#' : '.', p->f);
+        fprintf(p->f, "] loss %.4f acc %.3f", s->loss, s->accuracy);
+        if (!isnan(s->val_loss))
+            fprintf(p->f, " val %.4f/%.3f", s->val_loss, s->val_accuracy);
+        fprintf(p->f, " lr %.4g %s eta %s", s->lr, el, eta);
+        fflush(p->f);
+        return;
+    }
+    if (p->print_every && (done == 1 || last || (s->epoch % p->print_every) == 0)) {
+        fprintf(p->f, "epoch: %llu, loss: %.4f, accuracy: %.3f, data_loss: %.4f, reg_loss: %.4f, lr: %.6g",
+                (unsigned long long)s->epoch, s->loss, s->accuracy, s->data_loss, s->reg_loss,
+                s->lr);
+        if (!isnan(s->val_loss))
+            fprintf(p->f, ", val_loss: %.4f, val_accuracy: %.3f", s->val_loss, s->val_accuracy);
+        fprintf(p->f, ", elapsed: %.2fs\n", elapsed);
+    }
+}
+
+void cli_progress_finish(cli_progress *p)
+{
+    if (p->tty && !p->quiet)
+        fputc('\n', p->f);
+}

@@ -1,0 +1,192 @@
+/* cmd_eval.c — `bmnn eval` (loss, accuracy, confusion matrix) and
+ * `bmnn predict` (one CSV line per sample). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Largest class count printed as a confusion matrix. */
+#define MAX_CONFUSION_CLASSES 32
+
+static const char eval_help[] =
+    "usage: bmnn eval MODEL.json --data FILE [--labels FILE]\n\n"
+    "Print the model's loss and accuracy on the data and, for classification, the\n"
+    "confusion matrix (rows: true class, columns: predicted class).\n\n"
+    "  -d, --data FILE    data (.csv, or IDX images)\n"
+    "      --labels FILE  IDX label file (default: derived from the images name)\n"
+    "  -h, --help         this text\n";
+
+static const char predict_help[] =
+    "usage: bmnn predict MODEL.json --data FILE [--labels FILE] [-o OUT.csv]\n\n"
+    "One CSV line per sample: for classification the predicted class, then the class\n"
+    "probabilities; for regression the predicted values. The data file has the training\n"
+    "format (its label column is ignored).\n\n"
+    "  -d, --data FILE    data (.csv, or IDX images)\n"
+    "      --labels FILE  IDX label file (default: derived from the images name)\n"
+    "  -o, --output FILE  write there instead of standard output\n"
+    "  -h, --help         this text\n";
+
+typedef struct io_args {
+    const char *model, *data, *labels, *out;
+} io_args;
+
+/* Parse MODEL --data FILE [--labels FILE] [-o FILE]; -1 after --help. */
+static int parse(const char *cmd, const char *help, int argc, char **argv, io_args *a)
+{
+    enum { O_LABELS = 256 };
+    static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+                                         {"labels", required_argument, NULL, O_LABELS},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    memset(a, 0, sizeof *a);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->data = optarg; break;
+        case O_LABELS: a->labels = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'h': fputs(help, stdout); return -1;
+        default: return cli_usage_error(cmd, "bad option");
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "give exactly one MODEL.json");
+    a->model = argv[optind];
+    if (!a->data)
+        return cli_usage_error(cmd, "--data FILE is required");
+    return CLI_OK;
+}
+
+static size_t argmax_row(const bm_tensor *t, size_t r)
+{
+    size_t C = t->shape[1], best = 0;
+    for (size_t j = 1; j < C; j++)
+        if (bm_tensor_get(t, r * C + j) > bm_tensor_get(t, r * C + best))
+            best = j;
+    return best;
+}
+
+/* Predicted class of row r for a classification loss. */
+static size_t predicted_class(bm_loss_kind loss, const bm_tensor *p, size_t r)
+{
+    if (loss == BM_LOSS_BCE && p->shape[1] == 1)
+        return bm_tensor_get(p, r) > BM_BINARY_THRESHOLD;
+    return argmax_row(p, r);
+}
+
+static int print_confusion(bm_model *m, const bm_dataset *ds, bm_error *err)
+{
+    bm_loss_kind loss = bm_model_loss(m);
+    if (loss == BM_LOSS_MSE || loss == BM_LOSS_MAE || ds->y->rank != 1)
+        return CLI_OK;
+    size_t K = bm_model_n_outputs(m);
+    if (loss == BM_LOSS_BCE && K == 1)
+        K = 2;
+    if (K > MAX_CONFUSION_CLASSES) {
+        printf("(%zu classes: confusion matrix omitted)\n", K);
+        return CLI_OK;
+    }
+    bm_tensor *p = NULL;
+    if (bm_model_predict(m, ds->x, &p, err) != BM_OK)
+        return cli_fail("eval", "%s", err->msg);
+    size_t *cm = calloc(K * K, sizeof *cm);
+    if (!cm) {
+        bm_tensor_free(p);
+        return cli_fail("eval", "out of memory");
+    }
+    for (size_t r = 0; r < ds->x->shape[0]; r++) {
+        size_t t = (size_t)bm_tensor_get(ds->y, r), q = predicted_class(loss, p, r);
+        if (t < K)
+            cm[t * K + q]++;
+    }
+    printf("confusion matrix (rows: true class, columns: predicted)\n      ");
+    for (size_t j = 0; j < K; j++)
+        printf(" %6zu", j);
+    putchar('\n');
+    for (size_t i = 0; i < K; i++) {
+        printf("%6zu", i);
+        for (size_t j = 0; j < K; j++)
+            printf(" %6zu", cm[i * K + j]);
+        putchar('\n');
+    }
+    free(cm);
+    bm_tensor_free(p);
+    return CLI_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    io_args a;
+    int rc = parse("eval", eval_help, argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    bm_error err = {0};
+    bm_model *m = bm_model_load(a.model, NULL, &err);
+    if (!m)
+        return cli_fail("eval", "%s", err.msg);
+    bm_dataset ds = {0};
+    double loss, acc;
+    if (cli_load_data(a.data, a.labels, m, &ds, &err) != BM_OK ||
+        bm_model_evaluate(m, &ds, &loss, &acc, &err) != BM_OK) {
+        rc = cli_fail("eval", "%s", err.msg);
+    } else {
+        printf("samples: %zu\nloss: %.6f\naccuracy: %.4f\n", ds.x->shape[0], loss, acc);
+        rc = print_confusion(m, &ds, &err);
+    }
+    bm_dataset_free(&ds);
+    bm_model_free(m);
+    return rc;
+}
+
+static void write_predictions(FILE *f, bm_loss_kind loss, const bm_tensor *p)
+{
+    size_t N = p->shape[0], C = p->shape[1];
+    int classes = loss != BM_LOSS_MSE && loss != BM_LOSS_MAE;
+    fputs(classes ? "class" : "", f);
+    for (size_t j = 0; j < C; j++)
+        fprintf(f, "%s%s%zu", classes || j ? "," : "", classes ? "p" : "y", j);
+    fputc('\n', f);
+    for (size_t r = 0; r < N; r++) {
+        if (classes)
+            fprintf(f, "%zu", predicted_class(loss, p, r));
+        for (size_t j = 0; j < C; j++)
+            fprintf(f, "%s%.9g", classes || j ? "," : "", bm_tensor_get(p, r * C + j));
+        fputc('\n', f);
+    }
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    io_args a;
+    int rc = parse("predict", predict_help, argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    bm_error err = {0};
+    bm_model *m = bm_model_load(a.model, NULL, &err);
+    if (!m)
+        return cli_fail("predict", "%s", err.msg);
+    bm_dataset ds = {0};
+    bm_tensor *p = NULL;
+    rc = CLI_OK;
+    if (cli_load_data(a.data, a.labels, m, &ds, &err) != BM_OK ||
+        bm_model_predict(m, ds.x, &p, &err) != BM_OK) {
+        rc = cli_fail("predict", "%s", err.msg);
+    } else {
+        FILE *f = a.out ? fopen(a.out, "w") : stdout;
+        if (!f) {
+            rc = cli_fail("predict", "%s: cannot write", a.out);
+        } else {
+            write_predictions(f, bm_model_loss(m), p);
+            if ((a.out && fclose(f) != 0) || (!a.out && fflush(f) != 0))
+                rc = cli_fail("predict", "%s: write failed", a.out ? a.out : "stdout");
+        }
+    }
+    bm_tensor_free(p);
+    bm_dataset_free(&ds);
+    bm_model_free(m);
+    return rc;
+}

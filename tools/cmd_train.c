@@ -1,0 +1,229 @@
+/* cmd_train.c — `bmnn train MODEL.json --data FILE ... -o OUT.json`. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "plot.h"
+
+/* Epochs when neither the command line nor the model file says. */
+#define DEFAULT_EPOCHS 1000
+/* Plain progress lines per run when --print-every is not given. */
+#define DEFAULT_PRINT_LINES 10
+/* Longest PREFIX-suffix file name for plots. */
+#define PLOT_PATH_MAX 4096
+
+static const char help[] =
+    "usage: bmnn train MODEL.json --data FILE [options] [-o OUT.json]\n\n"
+    "Train a model spec (initialised from its seed) or continue a checkpoint exactly\n"
+    "where it stopped. Data is CSV (label last) or IDX images (with labels).\n\n"
+    "  -d, --data FILE      training data (.csv, or IDX images)\n"
+    "      --labels FILE    IDX label file for --data (default: derived from the name)\n"
+    "      --val FILE       validation data (same format)\n"
+    "      --val-split F    hold out the last fraction F of the training rows instead\n"
+    "  -e, --epochs N       epochs to run now [the file's training.epochs left, else 1000]\n"
+    "  -b, --batch B        batch size, 0 = full batch [file's, else 0]\n"
+    "  -s, --seed S         re-initialise the weights from seed S (specs only)\n"
+    "      --shuffle        reshuffle the rows every epoch (model RNG)\n"
+    "  -p, --print-every N  a plain progress line every N epochs (when not a terminal)\n"
+    "  -q, --quiet          no progress output\n"
+    "  -o, --output FILE    save the trained model (atomic write)\n"
+    "      --plot PREFIX    write PREFIX-loss.png and, for 2-D data, PREFIX-boundary.png\n"
+    "                       (PREFIX-history.csv without cairo)\n"
+    "  -h, --help           this text\n";
+
+typedef struct train_args {
+    const char *model, *data, *labels, *val, *out, *plot;
+    double val_split;
+    uint64_t epochs, batch, seed, print_every;
+    int has_epochs, has_batch, has_seed, quiet, shuffle;
+} train_args;
+
+static int parse(int argc, char **argv, train_args *a)
+{
+    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE };
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},      {"labels", required_argument, NULL, O_LABELS},
+        {"val", required_argument, NULL, O_VAL},     {"val-split", required_argument, NULL, O_VAL_SPLIT},
+        {"epochs", required_argument, NULL, 'e'},    {"batch", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 's'},      {"print-every", required_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},           {"output", required_argument, NULL, 'o'},
+        {"plot", required_argument, NULL, O_PLOT},   {"shuffle", no_argument, NULL, O_SHUFFLE},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    int c;
+    memset(a, 0, sizeof *a);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:e:b:s:p:qo:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->data = optarg; break;
+        case O_LABELS: a->labels = optarg; break;
+        case O_VAL: a->val = optarg; break;
+        case O_VAL_SPLIT:
+            if (cli_parse_double("train", "--val-split", optarg, &a->val_split))
+                return CLI_USAGE;
+            break;
+        case 'e':
+            if (cli_parse_u64("train", "--epochs", optarg, &a->epochs))
+                return CLI_USAGE;
+            a->has_epochs = 1;
+            break;
+        case 'b':
+            if (cli_parse_u64("train", "--batch", optarg, &a->batch))
+                return CLI_USAGE;
+            a->has_batch = 1;
+            break;
+        case 's':
+            if (cli_parse_u64("train", "--seed", optarg, &a->seed))
+                return CLI_USAGE;
+            a->has_seed = 1;
+            break;
+        case 'p':
+            if (cli_parse_u64("train", "--print-every", optarg, &a->print_every))
+                return CLI_USAGE;
+            break;
+        case 'q': a->quiet = 1; break;
+        case 'o': a->out = optarg; break;
+        case O_PLOT: a->plot = optarg; break;
+        case O_SHUFFLE: a->shuffle = 1; break;
+        case 'h': fputs(help, stdout); return -1;
+        default: return cli_usage_error("train", "bad option");
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("train", "give exactly one MODEL.json");
+    a->model = argv[optind];
+    if (!a->data)
+        return cli_usage_error("train", "--data FILE is required");
+    if (a->val && a->val_split > 0)
+        return cli_usage_error("train", "--val and --val-split exclude each other");
+    if (!(a->val_split >= 0 && a->val_split < 1))
+        return cli_usage_error("train", "--val-split %g must be in [0, 1)", a->val_split);
+    return CLI_OK;
+}
+
+typedef struct train_ctx {
+    cli_progress progress;
+    plot_history history;
+    int history_failed;
+} train_ctx;
+
+static int on_epoch(void *ud, const bm_epoch_stats *s)
+{
+    train_ctx *c = ud;
+    cli_progress_update(&c->progress, s);
+    if (!c->history_failed && plot_history_push(&c->history, s) != 0)
+        c->history_failed = 1;
+    return 0;
+}
+
+/* Write the plots for PREFIX; returns CLI_OK or CLI_FAIL. */
+static int write_plots(const char *prefix, const train_ctx *c, bm_model *m,
+                       const bm_dataset *train)
+{
+    char path[PLOT_PATH_MAX], err[BM_ERR_LEN];
+    if (c->history_failed)
+        return cli_fail("train", "out of memory keeping the history for plots");
+    if (!plot_available()) {
+        snprintf(path, sizeof path, "%s-history.csv", prefix);
+        if (plot_curves_csv(path, &c->history, err, sizeof err) != 0)
+            return cli_fail("train", "%s", err);
+        printf("built without cairo: no PNG plots; wrote the curves to %s\n", path);
+        return CLI_OK;
+    }
+    snprintf(path, sizeof path, "%s-loss.png", prefix);
+    if (plot_curves_png(path, &c->history, err, sizeof err) != 0)
+        return cli_fail("train", "%s", err);
+    printf("wrote %s\n", path);
+    if (train->x->shape[1] == 2 && train->n_classes >= 2) {
+        double loss, acc;
+        bm_error e = {0};
+        char title[96];
+        if (bm_model_evaluate(m, train, &loss, &acc, &e) != BM_OK)
+            return cli_fail("train", "%s", e.msg);
+        snprintf(title, sizeof title, "decision regions (training accuracy %.3f)", acc);
+        snprintf(path, sizeof path, "%s-boundary.png", prefix);
+        if (plot_boundary_png(path, m, train, title, err, sizeof err) != 0)
+            return cli_fail("train", "%s", err);
+        printf("wrote %s\n", path);
+    }
+    return CLI_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    bm_error err = {0};
+    bm_train_settings set;
+    memset(&set, 0, sizeof set);
+    bm_model *m = bm_model_load(a.model, &set, &err);
+    if (!m)
+        return cli_fail("train", "%s", err.msg);
+    bm_dataset train = {0}, val = {0};
+    train_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    rc = CLI_FAIL;
+    uint64_t start = bm_model_epoch(m);
+    if (a.has_seed) {
+        if (start > 0) {
+            cli_fail("train", "%s is a checkpoint at epoch %llu: --seed would discard it",
+                     a.model, (unsigned long long)start);
+            goto out;
+        }
+        if (bm_model_reset_params(m, a.seed, &err) != BM_OK)
+            goto fail;
+        set.seed = a.seed;
+        set.has_seed = 1;
+    }
+    if (cli_load_data(a.data, a.labels, m, &train, &err) != BM_OK ||
+        (a.val && cli_load_data(a.val, NULL, m, &val, &err) != BM_OK))
+        goto fail;
+    uint64_t epochs = a.has_epochs ? a.epochs
+                      : set.has_epochs ? (set.epochs > start ? set.epochs - start : 0)
+                                       : DEFAULT_EPOCHS;
+    bm_fit_opts fo = bm_fit_defaults();
+    fo.epochs = epochs;
+    fo.batch_size = a.has_batch ? (size_t)a.batch : set.has_batch_size ? set.batch_size : 0;
+    fo.shuffle = a.shuffle;
+    fo.val = a.val ? &val : NULL;
+    fo.val_split = a.val_split;
+    fo.callback = on_epoch;
+    fo.callback_ud = &ctx;
+    uint64_t every = a.print_every ? a.print_every
+                                   : (epochs / DEFAULT_PRINT_LINES ? epochs / DEFAULT_PRINT_LINES : 1);
+    cli_progress_start(&ctx.progress, stderr, a.quiet, every, start);
+    double t0 = cli_now();
+    bm_status s = bm_model_fit(m, &train, &fo, &err);
+    cli_progress_finish(&ctx.progress);
+    if (s != BM_OK)
+        goto fail;
+    double loss = NAN, acc = NAN;
+    if (bm_model_evaluate(m, &train, &loss, &acc, &err) != BM_OK)
+        goto fail;
+    printf("trained epochs %llu..%llu in %.2fs: training loss %.4f, accuracy %.3f\n",
+           (unsigned long long)start, (unsigned long long)bm_model_epoch(m) - (epochs ? 1 : 0),
+           cli_now() - t0, loss, acc);
+    set.epochs = bm_model_epoch(m);
+    set.has_epochs = 1;
+    set.batch_size = fo.batch_size;
+    set.has_batch_size = 1;
+    if (a.out) {
+        if (bm_model_save(m, a.out, &set, &err) != BM_OK)
+            goto fail;
+        printf("saved %s\n", a.out);
+    }
+    rc = a.plot ? write_plots(a.plot, &ctx, m, &train) : CLI_OK;
+    goto out;
+fail:
+    rc = cli_fail("train", "%s", err.msg);
+out:
+    plot_history_free(&ctx.history);
+    bm_dataset_free(&train);
+    bm_dataset_free(&val);
+    bm_model_free(m);
+    return rc;
+}
