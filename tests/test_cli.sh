@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# test_cli.sh BMNN SRCDIR — the bmnn program end to end: exit statuses
+# (0 ok, 1 failure, 2 bad usage), error messages naming the file, each
+# subcommand on a small case, exact continuation of a checkpoint, a golden
+# DOT file. Ends with "N passed, N failed".
+set -u
+bmnn=$(realpath "$1")
+src=$(realpath "$2")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+cp "$src/tests/data/cli_small.json" small.json
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect STATUS DESCRIPTION -- command...: run, check the exit status
+expect() {
+    local want=$1 what=$2
+    shift 3
+    "$@" >out.txt 2>err.txt
+    local got=$?
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want ($(head -c 300 err.txt))"; fi
+}
+# has FILE TEXT DESCRIPTION: FILE contains TEXT
+has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
+
+expect 2 "no arguments" -- "$bmnn"
+expect 0 "--help" -- "$bmnn" --help
+has out.txt "train" "--help lists commands"
+expect 2 "unknown command" -- "$bmnn" frobnicate
+has err.txt "unknown command 'frobnicate'" "unknown command message"
+expect 0 "--version" -- "$bmnn" --version
+for c in data train eval predict gradcheck dot; do
+    expect 0 "$c --help" -- "$bmnn" "$c" --help
+    has out.txt "usage: bmnn $c" "$c --help text"
+    expect 2 "$c bad option" -- "$bmnn" "$c" --no-such-option
+done
+
+# data
+expect 0 "data spiral" -- "$bmnn" data spiral --samples 50 --classes 3 --seed 1 -o train.csv
+[ "$(wc -l <train.csv)" -eq 151 ] && ok || bad "spiral csv has $(wc -l <train.csv) lines, want 151"
+expect 0 "data spiral test" -- "$bmnn" data spiral --samples 20 --seed 2 -o test.csv
+expect 0 "data vertical" -- "$bmnn" data vertical --samples 10 --classes 2 -o vertical.csv
+expect 0 "data sine" -- "$bmnn" data sine --samples 64 -o sine.csv
+expect 2 "data bad number" -- "$bmnn" data spiral --samples abc -o x.csv
+has err.txt "--samples: 'abc'" "bad number message"
+expect 2 "data unknown set" -- "$bmnn" data moons -o x.csv
+expect 2 "data without -o" -- "$bmnn" data spiral
+expect 1 "data unwritable" -- "$bmnn" data spiral -o /nonexistent-dir/x.csv
+has err.txt "/nonexistent-dir/x.csv" "unwritable path named"
+
+# train: errors
+expect 2 "train without --data" -- "$bmnn" train small.json
+expect 1 "train missing model" -- "$bmnn" train missing.json --data train.csv
+has err.txt "missing.json" "missing model named"
+expect 1 "train missing data" -- "$bmnn" train small.json --data nothere.csv
+has err.txt "nothere.csv" "missing data named"
+printf '{"inputs": 2, "layers": [{"type": "relux"}]}' >badtype.json
+expect 1 "train bad layer type" -- "$bmnn" train badtype.json --data train.csv
+has err.txt "layers[0].type" "bad layer path named"
+printf '{"inputs": 3, "layers": [{"type": "dense", "in": 3, "out": 3}]}' >wide.json
+expect 1 "train data/model width mismatch" -- "$bmnn" train wide.json --data train.csv -q
+has err.txt "3 inputs" "width mismatch message"
+expect 2 "train bad val split" -- "$bmnn" train small.json --data train.csv --val-split 1.5
+
+# train: a small run, then exact continuation (20 + 20 == 40 epochs)
+expect 0 "train 40" -- "$bmnn" train small.json --data train.csv --val test.csv -q -o full.json
+has out.txt "saved full.json" "train saved"
+expect 0 "train 20" -- "$bmnn" train small.json --data train.csv --epochs 20 -q -o half.json
+expect 0 "train 20 more" -- "$bmnn" train half.json --data train.csv --epochs 20 -q -o resumed.json
+if cmp -s full.json resumed.json; then ok; else bad "20+20 epochs differ from 40 epochs"; fi
+expect 0 "train nothing left" -- "$bmnn" train full.json --data train.csv -q -o same.json
+expect 1 "train --seed on checkpoint" -- "$bmnn" train full.json --data train.csv --seed 5
+expect 0 "train plain progress lines" -- "$bmnn" train small.json --data train.csv --epochs 10 --print-every 5
+has err.txt "epoch: 5," "plain progress line"
+expect 1 "train unwritable output" -- "$bmnn" train small.json --data train.csv -q -o /nonexistent-dir/m.json
+has err.txt "/nonexistent-dir/m.json" "unwritable model path named"
+
+# eval and predict
+expect 0 "eval" -- "$bmnn" eval full.json --data test.csv
+has out.txt "accuracy:" "eval accuracy"
+has out.txt "confusion matrix" "eval confusion matrix"
+expect 1 "eval missing data" -- "$bmnn" eval full.json --data none.csv
+expect 0 "predict" -- "$bmnn" predict full.json --data test.csv -o pred.csv
+[ "$(wc -l <pred.csv)" -eq 61 ] && ok || bad "predict wrote $(wc -l <pred.csv) lines, want 61"
+head -1 pred.csv | grep -qx "class,p0,p1,p2" && ok || bad "predict header: $(head -1 pred.csv)"
+
+# gradcheck
+expect 0 "gradcheck one op" -- "$bmnn" gradcheck --op softmax_cce
+has out.txt "passed, 0 failed" "gradcheck op summary"
+expect 2 "gradcheck unknown op" -- "$bmnn" gradcheck --op nosuch
+has err.txt "nosuch" "unknown op named"
+expect 0 "gradcheck model" -- "$bmnn" gradcheck --model full.json --data test.csv
+has out.txt "layers[0].weights" "gradcheck model table"
+expect 0 "gradcheck list" -- "$bmnn" gradcheck --list
+
+# dot: golden file, rendering, JSON
+(cd "$src/tests/data" && "$bmnn" dot cli_small.json) >small.dot 2>err.txt && ok || bad "dot failed: $(cat err.txt)"
+if cmp -s small.dot "$src/tests/golden/cli_small.dot"; then ok; else bad "dot output differs from tests/golden/cli_small.dot"; fi
+expect 0 "dot backward" -- "$bmnn" dot full.json --backward -o back.dot
+has back.dot "seed" "backward graph has the gradient seed"
+if command -v dot >/dev/null; then
+    dot -Tsvg back.dot -o back.svg 2>dot.err && [ ! -s dot.err ] && ok || bad "dot -Tsvg: $(cat dot.err)"
+fi
+expect 0 "dot svg" -- "$bmnn" dot full.json -o graph.svg
+[ -s graph.svg ] || [ -s graph.dot ] && ok || bad "dot -o graph.svg wrote nothing"
+expect 0 "dot json" -- "$bmnn" dot full.json --json -o graph.json
+python3 -c 'import json,sys; g=json.load(open("graph.json")); sys.exit(0 if g["nodes"] and g["edges"] else 1)' && ok || bad "graph.json is not a graph"
+expect 1 "dot bad model" -- "$bmnn" dot badtype.json
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
