@@ -25,6 +25,8 @@ enum {
     NC_F32 = 512, /* B̃ block 256×512×4 = 512 KiB: sits in L2 */
     NC_F64 = 256, /* 128×256×8 = 256 KiB */
     SCALAR_K = 4, /* transposing packs of fewer depths go element by element */
+    PF_DIST = 24, /* k steps before the end at which the tile of C is prefetched */
+    PF_LINE = 64, /* cache line bytes */
 };
 
 /* X(i) for each accumulator row. */
@@ -52,9 +54,14 @@ BM_INL BM_TGT void st_f32(float *c, __m512 x, __m512 y, int nv, __mmask16 m0, __
 }
 
 #define DECL_F32(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
+/* Both cache lines a row of the tile may start in (the second only when the
+ * row holds two vectors). */
 #define PF_ROW(i)                                                                      \
-    if (rows > i)                                                                      \
-        _mm_prefetch((const char *)(c + (i) * ldc), _MM_HINT_T0);
+    if (rows > i) {                                                                    \
+        _mm_prefetch((const char *)(c + (i) * ldc), _MM_HINT_T0);                      \
+        if (nv > 1)                                                                    \
+            _mm_prefetch((const char *)(c + (i) * ldc) + PF_LINE, _MM_HINT_T0);        \
+    }
 #define FMA_F32(i)                                                                     \
     if (rows > i) {                                                                    \
         __m512 ai = _mm512_set1_ps(a[i]);                                              \
@@ -77,8 +84,11 @@ BM_INL BM_TGT void tile_f32(size_t kc, const float *a, const float *b, size_t ld
     __mmask16 mt = (__mmask16)(0xFFFFu >> (VL_F32 - tail));
     __mmask16 m0 = nv > 1 ? (__mmask16)0xFFFF : mt, m1 = mt;
     BM_ROWS(DECL_F32)
-    BM_ROWS(PF_ROW)
+    size_t kpf = kc > PF_DIST ? kc - PF_DIST : 0; /* C is fetched PF_DIST steps ahead */
     for (size_t k = 0; k < kc; k++, a += MR, b += ldb) {
+        if (k == kpf) {
+            BM_ROWS(PF_ROW)
+        }
         __m512 b0 = nv > 1 ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
         __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, b + VL_F32) : b0;
         BM_ROWS(FMA_F32)
@@ -152,8 +162,11 @@ BM_INL BM_TGT void tile_f64(size_t kc, const double *a, const double *b, size_t 
     __mmask8 mt = (__mmask8)(0xFFu >> (VL_F64 - tail));
     __mmask8 m0 = nv > 1 ? (__mmask8)0xFF : mt, m1 = mt;
     BM_ROWS(DECL_F64)
-    BM_ROWS(PF_ROW)
+    size_t kpf = kc > PF_DIST ? kc - PF_DIST : 0; /* C is fetched PF_DIST steps ahead */
     for (size_t k = 0; k < kc; k++, a += MR, b += ldb) {
+        if (k == kpf) {
+            BM_ROWS(PF_ROW)
+        }
         __m512d b0 = nv > 1 ? _mm512_loadu_pd(b) : _mm512_maskz_loadu_pd(m0, b);
         __m512d b1 = nv > 1 ? _mm512_maskz_loadu_pd(m1, b + VL_F64) : b0;
         BM_ROWS(FMA_F64)
