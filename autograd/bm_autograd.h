@@ -224,6 +224,23 @@ bm_status bm_tape_forward(bm_tape *tape);
 /* Freeze stochastic ops (dropout keeps its mask on replay); returns old. */
 int bm_tape_freeze_random(bm_tape *tape, int on);
 
+/* Anomaly detection (off by default; costs one branch per node when off).
+ * When on, every op's output is checked for NaN/Inf after its forward
+ * (recording and bm_tape_forward replay), and after each node's backward
+ * the gradients it wrote into its inputs (and a caller's seed) are checked.
+ * The first non-finite value sets the sticky error BM_ERR_NUMERIC with a
+ * message naming the op, its tape position, the tensor, the flat index, the
+ * value and each input's shape and value range, e.g.
+ *   anomaly: forward of node 5 (log): output[3] = -inf; inputs: [4,3] in [-0.5, 2]
+ *   anomaly: backward of node 2 (sqrt): gradient of input 0[0] = inf; inputs: ...
+ * Builders then return NULL; forward/backward return BM_ERR_NUMERIC. Each
+ * check is a pass over the tensor: use it to find where a NaN starts. A
+ * leaf's gradient is checked as accumulated (zero it between passes).
+ * Returns the previous setting. */
+int bm_tape_set_detect_anomaly(bm_tape *tape, int on);
+/* Is anomaly detection on? (0 for a NULL tape.) */
+int bm_tape_detect_anomaly(const bm_tape *tape);
+
 /* ------------------------------------------------------- graph walking */
 
 /* First recorded node (creation order), NULL when the tape is empty. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly_internal.h"
 #include "tape_internal.h"
 
 enum { ARENA_ALIGN = 64, ARENA_CHUNK = 1 << 20 };
@@ -26,6 +27,7 @@ struct bm_tape {
     uint32_t pass;        /* backward pass counter (grad stamps) */
     int grad_enabled;
     int random_frozen;
+    int detect_anomaly;   /* check every value for NaN/Inf (anomaly.c) */
     bm_error err;
 };
 
@@ -138,6 +140,17 @@ int bm_tape_freeze_random(bm_tape *tape, int on)
 }
 
 int bm_tape_random_frozen(const bm_tape *tape) { return tape->random_frozen; }
+
+int bm_tape_set_detect_anomaly(bm_tape *tape, int on)
+{
+    if (!tape)
+        return 0;
+    int old = tape->detect_anomaly;
+    tape->detect_anomaly = on != 0;
+    return old;
+}
+
+int bm_tape_detect_anomaly(const bm_tape *tape) { return tape ? tape->detect_anomaly : 0; }
 
 /* Place `bytes` in chunk c if they fit; NULL otherwise. */
 static void *chunk_take(chunk *c, size_t bytes)
@@ -286,16 +299,19 @@ bm_tensor *bm_tape_apply(bm_tape *tape, const bm_op *op, bm_tensor *const *in, i
         if (!n->saved)
             return NULL;
     }
+    n->index = tape->count; /* its position (if recorded): anomaly messages name it */
     op->forward(tape, n);
     if (tape->err.code != BM_OK)
         return NULL; /* the forward rejected a value (e.g. a class index) */
+    if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
+        return NULL;
     if (!tape->grad_enabled)
         return out; /* no-grad: a constant result, nothing recorded */
     for (int k = 0; k < n_in; k++)
         if ((in[k]->flags & BM_REQUIRES_GRAD) && !(op->nondiff_mask & (1u << k)))
             out->flags |= BM_REQUIRES_GRAD;
     out->node = n;
-    n->index = tape->count++;
+    tape->count++;
     n->prev = tape->tail;
     if (tape->tail)
         tape->tail->next = n;
@@ -347,6 +363,8 @@ bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
         return bm_tape_fail(tape, BM_ERR_SHAPE,
                             "bm_tape_backward: output %s is not a scalar; pass a seed gradient",
                             bm_shape_str(out, s0, 64));
+    if (seed && tape->detect_anomaly && bm_anomaly_seed(tape, out, seed) != BM_OK)
+        return tape->err.code;
     if (++tape->pass == 0)
         tape->pass = 1;
     void *g = bm_grad_buf(tape, out);
@@ -368,6 +386,8 @@ bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
         n->op->backward(tape, n);
         if (tape->err.code != BM_OK)
             return tape->err.code;
+        if (tape->detect_anomaly && bm_anomaly_backward(tape, n, tape->pass) != BM_OK)
+            return tape->err.code;
     }
     return BM_OK;
 }
@@ -388,8 +408,11 @@ bm_status bm_tape_forward(bm_tape *tape)
         return BM_ERR_NULL;
     if (tape->err.code != BM_OK)
         return tape->err.code;
-    for (bm_node *n = tape->head; n; n = n->next)
+    for (bm_node *n = tape->head; n; n = n->next) {
         n->op->forward(tape, n);
+        if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
+            break; /* stop at the first non-finite output */
+    }
     return tape->err.code;
 }
 

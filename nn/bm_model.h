@@ -161,7 +161,8 @@ typedef struct bm_epoch_stats {
     double val_loss, val_accuracy;
 } bm_epoch_stats;
 
-/* Called after each epoch; return non-zero to stop training. */
+/* Called after each epoch, when bm_model_epoch() already counts it (so a
+ * checkpoint saved here resumes at the next epoch); return non-zero to stop. */
 typedef int (*bm_fit_callback)(void *ud, const bm_epoch_stats *s);
 
 /* Training settings; bm_fit_defaults() fills them. */
@@ -176,12 +177,21 @@ typedef struct bm_fit_opts {
     bm_fit_callback callback;
     void *callback_ud;
     int replay;              /* reuse recorded graphs when shapes repeat (1) */
+    int detect_anomaly;      /* 1: anomaly detection on the training tapes (slower): the
+                              * first NaN/Inf an op makes stops fit with the tape's message
+                              * naming the op (bm_tape_set_detect_anomaly); 0 by default */
 } bm_fit_opts;
 
 /* Default training settings: 1 epoch, full batch, no shuffle, replay on. */
 bm_fit_opts bm_fit_defaults(void);
 /* Train. Stops with BM_ERR_NUMERIC naming the epoch when the loss becomes
- * NaN or Inf (parameters are those of the last finite step's update). */
+ * NaN or Inf (no update is made from it), when an update makes a parameter
+ * NaN or Inf, or (detect_anomaly) at the first NaN/Inf of any op. The
+ * parameters are then finite and the message says which they are: those
+ * of the last finite step (the usual case), or, when an update had made
+ * one NaN/Inf, those at the start of the failing epoch (restored from a
+ * copy taken each epoch). The epoch counter counts the completed epochs;
+ * the optimizer's state and the RNG are not rolled back. */
 bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *o,
                        bm_error *err);
 

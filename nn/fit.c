@@ -4,6 +4,7 @@
  * (or records it when the batch shape is new), runs backward and one
  * optimizer update over the flat parameter buffer. In steady state a step
  * allocates nothing. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,14 +111,15 @@ static bm_status record_step(bm_model *m, bm_step_graph *g, const bm_dataset *ds
 
 /* One training step on rows idx[start..start+B); *used is the graph run. */
 static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx, size_t start,
-                            size_t B, int replay, bm_step_graph **used, bm_error *err)
+                            size_t B, const bm_fit_opts *o, bm_step_graph **used, bm_error *err)
 {
     bm_step_graph *g = &m->graphs[B == m->graphs[0].batch || !m->graphs[0].batch ? 0 : 1];
-    int fresh = !replay || g->batch != B;
+    int fresh = !o->replay || g->batch != B;
     if (fresh) {
         bm_status s = record_step(m, g, ds, B, err);
         if (s != BM_OK)
             return s;
+        bm_tape_set_detect_anomaly(g->tape, o->detect_anomaly);
     }
     gather(g->x, ds->x, idx, start, B);
     gather(g->y, ds->y, idx, start, B);
@@ -157,6 +159,56 @@ static void shuffle(size_t *p, size_t n, bm_rng *rng)
     }
 }
 
+/* Index of the first NaN/Inf of the n values of dt at p; n when none. The
+ * common all-finite case is one branch-free pass. */
+static size_t first_nonfinite(bm_dtype dt, const void *p, size_t n)
+{
+    int bad = 0;
+    if (dt == BM_F64)
+        for (size_t i = 0; i < n; i++)
+            bad |= !(fabs(((const double *)p)[i]) <= DBL_MAX);
+    else
+        for (size_t i = 0; i < n; i++)
+            bad |= !(fabsf(((const float *)p)[i]) <= FLT_MAX);
+    for (size_t i = 0; bad && i < n; i++)
+        if (!isfinite(dt == BM_F64 ? ((const double *)p)[i] : ((const float *)p)[i]))
+            return i;
+    return n;
+}
+
+/* Element i of the parameters as a double ("nan", not "-nan", when printed). */
+static double param_at(const bm_model *m, size_t i)
+{
+    double v = m->dtype == BM_F64 ? ((const double *)m->params)[i] : ((const float *)m->params)[i];
+    return isnan(v) ? fabs(v) : v;
+}
+
+/* After an epoch (s is BM_OK) or a stop on a NaN/Inf (BM_ERR_NUMERIC, err
+ * naming it): parameters that are all finite are kept (those of the last
+ * finite step); when an update made one NaN/Inf, the epoch's start is
+ * restored from `start`. Says which in err; returns the final status. */
+static bm_status keep_finite(bm_model *m, const void *start, bm_status s, bm_error *err)
+{
+    char why[BM_ERR_LEN] = "";
+    size_t i = first_nonfinite(m->dtype, m->params, m->n_params);
+    if (err && s != BM_OK)
+        memcpy(why, err->msg, sizeof why);
+    if (i == m->n_params)
+        return s == BM_OK ? s
+                          : bm_error_set(err, s, "%s; parameters are from the last finite step",
+                                         why);
+    double v = param_at(m, i);
+    memcpy(m->params, start, m->n_params * bm_dtype_size(m->dtype));
+    if (s == BM_OK)
+        return bm_error_set(err, BM_ERR_NUMERIC,
+                            "epoch %llu: an update made parameter %zu %g (training diverged; "
+                            "lower the learning rate); parameters are restored to the start of "
+                            "the epoch",
+                            (unsigned long long)m->epoch, i, v);
+    return bm_error_set(err, s, "%s; an update had made parameter %zu %g: parameters are "
+                        "restored to the start of the epoch", why, i, v);
+}
+
 static void print_stats(FILE *f, const bm_epoch_stats *s)
 {
     fprintf(f, "epoch: %llu, loss: %.3f, accuracy: %.3f, data_loss: %.3f, reg_loss: %.3f, lr: %.6g",
@@ -180,7 +232,12 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
     for (size_t start = 0; start < n; start += bs) {
         size_t B = n - start < bs ? n - start : bs;
         bm_step_graph *g = NULL;
-        bm_status s = train_step(m, tr, m->perm, start, B, o->replay, &g, err);
+        bm_status s = train_step(m, tr, m->perm, start, B, o, &g, err);
+        if (s == BM_ERR_NUMERIC && err) { /* anomaly mode: the tape named the op */
+            char why[BM_ERR_LEN];
+            memcpy(why, err->msg, sizeof why);
+            bm_error_set(err, s, "epoch %llu: %s", (unsigned long long)m->epoch, why);
+        }
         if (s != BM_OK)
             return s;
         const bm_step_losses L = g->losses;
@@ -188,8 +245,8 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
         if (!isfinite(lt))
             return bm_error_set(err, BM_ERR_NUMERIC,
                                 "epoch %llu: loss is %g (training diverged; lower the learning "
-                                "rate); parameters are from the last finite step",
-                                (unsigned long long)m->epoch, lt);
+                                "rate)",
+                                (unsigned long long)m->epoch, isnan(lt) ? fabs(lt) : lt);
         st->lr = bm_optim_lr(m->opt);
         s = bm_optim_step(m->opt, m->params, m->grads, m->n_params, err);
         if (s != BM_OK)
@@ -223,6 +280,7 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
         return bm_error_set(err, BM_ERR_ARG, "bm_model_fit: val_split %g must be in [0, 1)",
                             o.val_split);
     bm_dataset split = {0}, held = {0};
+    void *start = NULL;
     const bm_dataset *tr = train, *val = o.val;
     size_t N = train->x->shape[0];
     if (!val && o.val_split > 0.0) {
@@ -242,26 +300,42 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
     size_t bs = o.batch_size == 0 || o.batch_size > n ? n : o.batch_size;
     if ((s = ensure_perm(m, n, err)) != BM_OK)
         goto done;
+    /* the parameters at the start of each epoch, finite (keep_finite) */
+    size_t bytes = m->n_params * bm_dtype_size(m->dtype);
+    size_t bad = first_nonfinite(m->dtype, m->params, m->n_params);
+    if (bad < m->n_params) {
+        s = bm_error_set(err, BM_ERR_NUMERIC, "bm_model_fit: parameter %zu is %g before training",
+                         bad, param_at(m, bad));
+        goto done;
+    }
+    if (!(start = malloc(bytes))) {
+        s = bm_error_set(err, BM_ERR_NOMEM, "out of memory for %zu parameters", m->n_params);
+        goto done;
+    }
     /* regression accuracy: within std(y)/250 of the whole training set */
     double tol = bm_tensor_std(tr->y) / BM_REGRESSION_PRECISION_DIV;
     for (int k = 0; k < BM_MODEL_GRAPHS; k++)
         m->graphs[k].batch = 0; /* the data's target layout may differ from last fit */
     FILE *log = o.log ? o.log : stdout;
     uint64_t end = m->epoch + o.epochs;
-    for (; m->epoch < end; m->epoch++) {
+    while (m->epoch < end) {
         bm_epoch_stats st = {m->epoch, end, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
-        if ((s = run_epoch(m, tr, n, bs, &o, tol, &st, err)) != BM_OK)
+        memcpy(start, m->params, bytes);
+        s = run_epoch(m, tr, n, bs, &o, tol, &st, err);
+        if (s == BM_OK || s == BM_ERR_NUMERIC)
+            s = keep_finite(m, start, s, err);
+        if (s != BM_OK)
             goto done;
         if (val && (s = bm_model_evaluate(m, val, &st.val_loss, &st.val_accuracy, err)) != BM_OK)
             goto done;
         if (o.print_every && (m->epoch % o.print_every == 0 || m->epoch + 1 == end))
             print_stats(log, &st);
-        if (o.callback && o.callback(o.callback_ud, &st)) {
-            m->epoch++;
+        m->epoch++; /* counted before the callback: a checkpoint saved there resumes exactly */
+        if (o.callback && o.callback(o.callback_ud, &st))
             break;
-        }
     }
 done:
+    free(start);
     bm_dataset_free(&split);
     bm_dataset_free(&held);
     return s;

@@ -110,5 +110,49 @@ expect 0 "dot json" -- "$bmnn" dot full.json --json -o graph.json
 python3 -c 'import json,sys; g=json.load(open("graph.json")); sys.exit(0 if g["nodes"] and g["edges"] else 1)' && ok || bad "graph.json is not a graph"
 expect 1 "dot bad model" -- "$bmnn" dot badtype.json
 
+# train --checkpoint-every / --detect-anomaly
+cp "$src/tests/data/cli_diverge.json" diverge.json # SGD lr 5 on MSE: diverges near epoch 20
+# state_epoch FILE / training_epochs FILE: from the lines bm_model_save writes
+state_epoch() { sed -n 's/^  "state": {"epoch": \([0-9]*\),.*/\1/p' "$1"; }
+training_epochs() { sed -n 's/^  "training": {"epochs": \([0-9]*\),.*/\1/p' "$1"; }
+# same_but_training A B: equal model files apart from their "training" line
+same_but_training() { cmp -s <(grep -v '^  "training": ' "$1") <(grep -v '^  "training": ' "$2"); }
+expect 2 "checkpoint without -o" -- "$bmnn" train small.json --data train.csv --checkpoint-every 5
+has err.txt "--checkpoint-every needs -o" "checkpoint without -o message"
+expect 2 "checkpoint every 0" -- "$bmnn" train small.json --data train.csv --checkpoint-every 0 -o c.json
+expect 2 "checkpoint every abc" -- "$bmnn" train small.json --data train.csv --checkpoint-every abc -o c.json
+expect 0 "train 20 with checkpoints" -- "$bmnn" train small.json --data train.csv --epochs 20 --checkpoint-every 7 -q -o ck20.json
+if cmp -s ck20.json half.json; then ok; else bad "checkpointing changed the 20-epoch model"; fi
+ls ck20.json.tmp.* >/dev/null 2>&1 && bad "temp files left: $(ls ck20.json.tmp.*)" || ok
+expect 0 "train with --detect-anomaly" -- "$bmnn" train small.json --data train.csv --val test.csv --detect-anomaly -q -o anom.json
+if cmp -s anom.json full.json; then ok; else bad "--detect-anomaly changed a finite run"; fi
+expect 1 "diverging run" -- "$bmnn" train diverge.json --data train.csv -q -o div.json
+has err.txt "loss is inf (training diverged" "divergence names the loss"
+has err.txt "parameters are from the last finite step" "divergence names the parameters"
+grep -qE "^bmnn train: epoch [0-9]+: loss" err.txt && ok || bad "divergence names no epoch: $(cat err.txt)"
+[ -e div.json ] && bad "a diverged model was saved" || ok
+expect 1 "diverging run, --detect-anomaly" -- "$bmnn" train diverge.json --data train.csv -q --detect-anomaly
+grep -qE "^bmnn train: epoch [0-9]+: anomaly: forward of node [0-9]+ \((matmul|add|relu|mse)\): output\[[0-9]+\] = -?(inf|nan); inputs: \[" err.txt \
+    && ok || bad "anomaly message: $(cat err.txt)"
+expect 1 "diverging run with checkpoints" -- "$bmnn" train diverge.json --data train.csv -q --checkpoint-every 4 -o divck.json
+msg=$(cat err.txt)
+bad_epoch=$(sed -n 's/^bmnn train: epoch \([0-9]*\): loss is.*/\1/p' err.txt)
+kept=$(sed -n 's/.*kept the last good checkpoint divck.json (epoch \([0-9]*\)); the diverged model was not saved.*/\1/p' err.txt)
+if [ -n "$bad_epoch" ] && [ -n "$kept" ] && [ "$kept" -le "$bad_epoch" ] && [ $((kept % 4)) -eq 0 ] && [ "$kept" -gt 0 ]; then ok; else bad "checkpoint kept on divergence: '$msg'"; fi
+[ "$(state_epoch divck.json)" = "$kept" ] && ok || bad "divck.json is not at epoch $kept"
+[ "$(training_epochs divck.json)" = 200 ] && ok || bad "divck.json does not keep the run's 200 epochs"
+expect 0 "eval the kept checkpoint" -- "$bmnn" eval divck.json --data train.csv
+# the kept file is exactly the model after $kept epochs
+expect 0 "train to the kept epoch" -- "$bmnn" train diverge.json --data train.csv -q --epochs "$kept" -o kept.json
+same_but_training divck.json kept.json && ok || bad "the kept checkpoint differs from $kept epochs of training"
+# (tests/test_kill.sh resumes intermediate checkpoints to the run's end)
+printf '{"inputs": 2, "layers": [{"type": "dense", "in": 2, "out": 3}], "loss": "softmax_cce",
+ "optimizer": {"type": "sgd", "lr": 0.1}, "training": {"epochs": 30, "seed": 2}}' >lin.json
+expect 0 "train 12 of 30" -- "$bmnn" train lin.json --data train.csv -q --epochs 12 --checkpoint-every 5 -o lin12.json
+[ "$(training_epochs lin12.json)" = 12 ] && ok || bad "a finished run's file records its own end"
+expect 1 "checkpoint unwritable" -- "$bmnn" train lin.json --data train.csv -q --checkpoint-every 5 -o /nonexistent-dir/c.json
+has err.txt "checkpoint at epoch 5" "checkpoint failure names the epoch"
+has err.txt "/nonexistent-dir/c.json" "checkpoint failure names the file"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

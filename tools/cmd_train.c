@@ -30,6 +30,12 @@ static const char help[] =
     "  -p, --print-every N  a plain progress line every N epochs (when not a terminal)\n"
     "  -q, --quiet          no progress output\n"
     "  -o, --output FILE    save the trained model (atomic write)\n"
+    "      --checkpoint-every N\n"
+    "                       also save to the -o file (atomically) every N epochs: a\n"
+    "                       checkpoint that continues exactly, to this run's end without\n"
+    "                       --epochs; on NaN/Inf the last good one is kept\n"
+    "      --detect-anomaly check every op's values and gradients for NaN/Inf and name\n"
+    "                       the op that made the first one (slower)\n"
     "      --plot PREFIX    write PREFIX-loss.png and, for 2-D data, PREFIX-boundary.png\n"
     "                       (PREFIX-history.csv without cairo)\n"
     "  -h, --help           this text\n";
@@ -37,13 +43,13 @@ static const char help[] =
 typedef struct train_args {
     const char *model, *data, *labels, *val, *out, *plot;
     double val_split;
-    uint64_t epochs, batch, seed, print_every;
-    int has_epochs, has_batch, has_seed, quiet, shuffle;
+    uint64_t epochs, batch, seed, print_every, checkpoint_every;
+    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly;
 } train_args;
 
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE };
+    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY };
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},      {"labels", required_argument, NULL, O_LABELS},
         {"val", required_argument, NULL, O_VAL},     {"val-split", required_argument, NULL, O_VAL_SPLIT},
@@ -51,6 +57,8 @@ static int parse(int argc, char **argv, train_args *a)
         {"seed", required_argument, NULL, 's'},      {"print-every", required_argument, NULL, 'p'},
         {"quiet", no_argument, NULL, 'q'},           {"output", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, O_PLOT},   {"shuffle", no_argument, NULL, O_SHUFFLE},
+        {"checkpoint-every", required_argument, NULL, O_CHECKPOINT},
+        {"detect-anomaly", no_argument, NULL, O_ANOMALY},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     int c;
     memset(a, 0, sizeof *a);
@@ -87,6 +95,13 @@ static int parse(int argc, char **argv, train_args *a)
         case 'o': a->out = optarg; break;
         case O_PLOT: a->plot = optarg; break;
         case O_SHUFFLE: a->shuffle = 1; break;
+        case O_CHECKPOINT:
+            if (cli_parse_u64("train", "--checkpoint-every", optarg, &a->checkpoint_every))
+                return CLI_USAGE;
+            if (a->checkpoint_every == 0)
+                return cli_usage_error("train", "--checkpoint-every must be at least 1");
+            break;
+        case O_ANOMALY: a->detect_anomaly = 1; break;
         case 'h': fputs(help, stdout); return -1;
         default: return cli_usage_error("train", "bad option");
         }
@@ -98,6 +113,8 @@ static int parse(int argc, char **argv, train_args *a)
         return cli_usage_error("train", "--data FILE is required");
     if (a->val && a->val_split > 0)
         return cli_usage_error("train", "--val and --val-split exclude each other");
+    if (a->checkpoint_every && !a->out)
+        return cli_usage_error("train", "--checkpoint-every needs -o FILE to save to");
     if (!(a->val_split >= 0 && a->val_split < 1))
         return cli_usage_error("train", "--val-split %g must be in [0, 1)", a->val_split);
     return CLI_OK;
@@ -107,6 +124,13 @@ typedef struct train_ctx {
     cli_progress progress;
     plot_history history;
     int history_failed;
+    /* --checkpoint-every: save m to path every `every` epochs of this run */
+    bm_model *m;
+    const char *path;
+    uint64_t every, start;
+    bm_train_settings set;     /* the file's "training": epochs = this run's end */
+    uint64_t saved_epoch;      /* epochs in the last checkpoint written (0 = none) */
+    bm_error save_err;         /* why a checkpoint failed (code BM_OK: none did) */
 } train_ctx;
 
 static int on_epoch(void *ud, const bm_epoch_stats *s)
@@ -115,6 +139,13 @@ static int on_epoch(void *ud, const bm_epoch_stats *s)
     cli_progress_update(&c->progress, s);
     if (!c->history_failed && plot_history_push(&c->history, s) != 0)
         c->history_failed = 1;
+    /* bm_model_epoch(m) already counts epoch s->epoch: the file resumes after it */
+    uint64_t done = bm_model_epoch(c->m);
+    if (c->every && (done - c->start) % c->every == 0) {
+        if (bm_model_save(c->m, c->path, &c->set, &c->save_err) != BM_OK)
+            return 1; /* stop: cmd_train reports it */
+        c->saved_epoch = done;
+    }
     return 0;
 }
 
@@ -191,14 +222,38 @@ int cmd_train(int argc, char **argv)
     fo.shuffle = a.shuffle;
     fo.val = a.val ? &val : NULL;
     fo.val_split = a.val_split;
+    fo.detect_anomaly = a.detect_anomaly;
     fo.callback = on_epoch;
     fo.callback_ud = &ctx;
+    ctx.m = m;
+    ctx.path = a.out;
+    ctx.every = a.checkpoint_every;
+    ctx.start = start;
+    ctx.set = set;
+    ctx.set.epochs = start + epochs; /* a checkpoint without --epochs runs to this end */
+    ctx.set.has_epochs = 1;
+    ctx.set.batch_size = fo.batch_size;
+    ctx.set.has_batch_size = 1;
     uint64_t every = a.print_every ? a.print_every
                                    : (epochs / DEFAULT_PRINT_LINES ? epochs / DEFAULT_PRINT_LINES : 1);
     cli_progress_start(&ctx.progress, stderr, a.quiet, every, start);
     double t0 = cli_now();
     bm_status s = bm_model_fit(m, &train, &fo, &err);
     cli_progress_finish(&ctx.progress);
+    if (ctx.save_err.code != BM_OK) {
+        rc = cli_fail("train", "checkpoint at epoch %llu: %s",
+                      (unsigned long long)bm_model_epoch(m), ctx.save_err.msg);
+        goto out;
+    }
+    if (s == BM_ERR_NUMERIC && a.checkpoint_every) { /* keep the last good file */
+        if (ctx.saved_epoch)
+            rc = cli_fail("train", "%s; kept the last good checkpoint %s (epoch %llu); the "
+                          "diverged model was not saved", err.msg, a.out,
+                          (unsigned long long)ctx.saved_epoch);
+        else
+            rc = cli_fail("train", "%s; no checkpoint was written (none was due yet)", err.msg);
+        goto out;
+    }
     if (s != BM_OK)
         goto fail;
     double loss = NAN, acc = NAN;
