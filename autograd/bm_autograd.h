@@ -212,7 +212,9 @@ bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shap
  * allowed only when out has one element. Gradients are added (+=) to leaves
  * that require them; intermediate gradients are recomputed from zero on
  * each call. Calling backward twice therefore adds the leaf gradients twice
- * (zero them in between with bm_tensor_zero_grad / bm_tape_zero_grad). */
+ * (zero them in between with bm_tensor_zero_grad / bm_tape_zero_grad).
+ * An op output recorded on another tape, or before bm_tape_reset(), is
+ * refused with BM_ERR_STATE. */
 bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed);
 /* Zero the gradients of every leaf that a recorded node reads. */
 void bm_tape_zero_grad(bm_tape *tape);

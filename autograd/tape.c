@@ -340,6 +340,16 @@ void *bm_grad_buf(bm_tape *tape, bm_tensor *t)
     return t->grad;
 }
 
+/* Is node n recorded on tape? Searched from the newest node (a loss is
+ * usually the last one), so the common case costs one comparison. */
+static int recorded_here(const bm_tape *tape, const bm_node *n)
+{
+    for (const bm_node *p = tape->tail; p; p = p->prev)
+        if (p == n)
+            return 1;
+    return 0;
+}
+
 bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
 {
     char s0[64], s1[64];
@@ -353,6 +363,11 @@ bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
         return bm_tape_fail(tape, BM_ERR_STATE,
                             "bm_tape_backward: output %s needs no gradient (no input requires "
                             "one, or it was built in no-grad mode)",
+                            bm_shape_str(out, s0, 64));
+    if (out->node && !recorded_here(tape, out->node))
+        return bm_tape_fail(tape, BM_ERR_STATE,
+                            "bm_tape_backward: output %s is not recorded on this tape (it is "
+                            "another tape's, or was recorded before bm_tape_reset)",
                             bm_shape_str(out, s0, 64));
     if (seed && !bm_tensor_same_shape(seed, out))
         return bm_tape_fail(tape, BM_ERR_SHAPE,

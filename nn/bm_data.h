@@ -42,6 +42,12 @@ bm_status bm_data_sine(bm_dataset *ds, size_t samples, bm_dtype dt, bm_error *er
 
 /* ------------------------------------------------------------------- CSV */
 
+/* Largest CSV file read (4 GiB): a larger regular file is refused from its
+ * size, unread; from a pipe, reading stops with BM_ERR_SIZE at the limit. */
+#define BM_CSV_MAX_FILE_BYTES ((uint64_t)1 << 32)
+/* Most fields on one CSV line (2^20); a line with more is BM_ERR_SIZE. */
+#define BM_CSV_MAX_COLUMNS ((size_t)1 << 20)
+
 /* How bm_data_load_csv reads a file; start from bm_csv_defaults(). */
 typedef struct bm_csv_opts {
     int header;               /* -1 auto-detect (a non-numeric field on the first
@@ -57,7 +63,8 @@ bm_csv_opts bm_csv_defaults(void);
  * labels must be non-negative integers (n_classes = largest + 1). o may be
  * NULL for the defaults. Fills *ds with new tensors the caller frees with
  * bm_dataset_free. Errors: BM_ERR_IO (cannot open/read), BM_ERR_PARSE (bad
- * contents, with file:line:column), BM_ERR_ARG (unknown label column). */
+ * contents, with file:line:column), BM_ERR_ARG (unknown label column),
+ * BM_ERR_SIZE (over BM_CSV_MAX_FILE_BYTES or BM_CSV_MAX_COLUMNS). */
 bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *o,
                            bm_dtype dt, bm_error *err);
 /* Write ds as CSV: header x0,x1,...,label (or y0,y1,... for targets), values

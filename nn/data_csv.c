@@ -3,15 +3,18 @@
  *
  * Reading: lines of any length (getline), fields split by ',' with optional
  * "double quotes" ("" is a quote inside), spaces around fields ignored,
- * CRLF accepted, blank lines and '#' comment lines skipped. Every error names
+ * CRLF accepted, a leading UTF-8 byte order mark ignored, blank lines and
+ * '#' comment lines skipped. Every error names
  * path:line[:column]. Values are collected as doubles in growable arrays and
  * copied into tensors once the row count is known. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bm_data.h"
 
@@ -27,6 +30,9 @@
 #define CSV_SEP ','
 /* Encloses a quoted field. */
 #define CSV_QUOTE '"'
+/* The UTF-8 byte order mark some editors put at the start of a file. */
+#define CSV_BOM "\xef\xbb\xbf"
+#define CSV_BOM_LEN 3
 /* Name of the label column written by bm_data_save_csv. */
 #define CSV_LABEL_NAME "label"
 
@@ -148,6 +154,9 @@ static bm_status split_fields(csv_reader *rd, char *line, fieldv *out)
         }
         char term = *r; /* w <= r: the NUL may overwrite the separator */
         *w++ = '\0';
+        if (out->n >= BM_CSV_MAX_COLUMNS)
+            return bm_error_set(rd->err, BM_ERR_SIZE, "%s:%zu: more than %zu columns (the limit)",
+                                rd->path, rd->line_no, BM_CSV_MAX_COLUMNS);
         if (fieldv_push(out, start) != 0)
             return bm_error_set(rd->err, BM_ERR_NOMEM, "%s:%zu: out of memory", rd->path,
                                 rd->line_no);
@@ -280,8 +289,17 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
     FILE *f = fopen(path, "r");
     if (!f)
         return bm_error_set(err, BM_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uintmax_t)st.st_size > BM_CSV_MAX_FILE_BYTES) {
+        fclose(f);
+        return bm_error_set(err, BM_ERR_SIZE,
+                            "%s: the file has %jd bytes, more than the limit of %ju", path,
+                            (intmax_t)st.st_size, (uintmax_t)BM_CSV_MAX_FILE_BYTES);
+    }
 
     csv_reader rd = {path, 0, err};
+    uint64_t bytes = 0; /* read so far: a pipe has no size to check up front */
     char *line = NULL;
     size_t line_cap = 0, ncols = 0, label = 0, content_lines = 0;
     double max_label = -1;
@@ -291,9 +309,19 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
     ssize_t len;
     while ((len = getline(&line, &line_cap, f)) >= 0) {
         rd.line_no++;
+        bytes += (uint64_t)len; /* len <= the bytes read: no overflow before the check */
+        if (bytes > BM_CSV_MAX_FILE_BYTES) {
+            s = bm_error_set(err, BM_ERR_SIZE, "%s:%zu: more than %ju bytes (the limit)", path,
+                             rd.line_no, (uintmax_t)BM_CSV_MAX_FILE_BYTES);
+            goto done;
+        }
         if (memchr(line, '\0', (size_t)len)) {
             s = bm_error_set(err, BM_ERR_PARSE, "%s:%zu: line holds a NUL byte", path, rd.line_no);
             goto done;
+        }
+        if (rd.line_no == 1 && len >= CSV_BOM_LEN && memcmp(line, CSV_BOM, CSV_BOM_LEN) == 0) {
+            len -= CSV_BOM_LEN; /* a UTF-8 byte order mark is not a header field */
+            memmove(line, line + CSV_BOM_LEN, (size_t)len + 1);
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';

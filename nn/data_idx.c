@@ -190,9 +190,12 @@ bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *
                          images_path, fi.dims[0], labels_path, fl.dims[0]);
     if (s == BM_OK) {
         size_t xs[2] = {fi.dims[0], pixels};
-        ds->x = bm_tensor_new(dt, 2, xs, err);
-        ds->y = ds->x ? bm_tensor_new(dt, 1, xs, err) : NULL;
-        s = ds->y ? BM_OK : err->code;
+        bm_error te = {0};
+        ds->x = bm_tensor_new(dt, 2, xs, &te);
+        ds->y = ds->x ? bm_tensor_new(dt, 1, xs, &te) : NULL;
+        s = ds->y ? BM_OK
+                  : bm_error_set(err, te.code, "%s: %" PRIu32 " images of %zu pixels: %s",
+                                 images_path, fi.dims[0], pixels, te.msg);
     }
     if (s == BM_OK)
         s = read_labels(&fl, ds->y, &n_classes, err);

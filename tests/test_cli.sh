@@ -9,6 +9,13 @@ src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
+# BMNN_WRAP="valgrind ..." runs every bmnn below under that command (.ci/run
+# does so with memcheck): $bmnn becomes a script that execs it.
+if [ -n "${BMNN_WRAP:-}" ]; then
+    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
+    chmod +x "$work/bmnn-wrapped"
+    bmnn="$work/bmnn-wrapped"
+fi
 cp "$src/tests/data/cli_small.json" small.json
 pass=0
 fail=0
@@ -153,6 +160,71 @@ expect 0 "train 12 of 30" -- "$bmnn" train lin.json --data train.csv -q --epochs
 expect 1 "checkpoint unwritable" -- "$bmnn" train lin.json --data train.csv -q --checkpoint-every 5 -o /nonexistent-dir/c.json
 has err.txt "checkpoint at epoch 5" "checkpoint failure names the epoch"
 has err.txt "/nonexistent-dir/c.json" "checkpoint failure names the file"
+
+# bad input, per subcommand: exit 1 and a message naming the file
+: >empty.csv
+printf '1,2,0\n1,\377\376,0\n' >latin1.csv
+head -c 200 full.json >trunc.json
+mkdir adir.json
+printf 'x' >file.txt
+# 3 images of 1x2 pixels, with no labels file beside them
+printf '\000\000\010\003\000\000\000\003\000\000\000\001\000\000\000\002\001\002\003\004\005\006' >digits-images-idx3-ubyte
+cp digits-images-idx3-ubyte digits.idx
+expect 1 "train empty data" -- "$bmnn" train small.json --data empty.csv -q -o e.json
+has err.txt "empty.csv: file is empty" "empty data named"
+expect 1 "train non-UTF-8 CSV" -- "$bmnn" train small.json --data latin1.csv -q -o e.json
+has err.txt "latin1.csv:2:2: expected a number, got '??'" "non-UTF-8 field named"
+expect 1 "train truncated model" -- "$bmnn" train trunc.json --data train.csv -q -o e.json
+has err.txt "trunc.json: malformed JSON near line" "truncated model named"
+expect 1 "train directory as model" -- "$bmnn" train adir.json --data train.csv -q -o e.json
+has err.txt "adir.json: is a directory" "directory model named"
+expect 1 "train IDX without labels" -- "$bmnn" train small.json --data digits-images-idx3-ubyte -q -o e.json
+has err.txt "digits-labels-idx1-ubyte: No such file" "missing labels named"
+expect 1 "train unwritable output under a file" -- "$bmnn" train small.json --data train.csv --epochs 1 -q -o file.txt/m.json
+has err.txt "file.txt/m.json" "output under a file named"
+[ -e e.json ] && bad "a failed train wrote e.json" || ok
+expect 1 "eval empty data" -- "$bmnn" eval full.json --data empty.csv
+has err.txt "empty.csv: file is empty" "eval: empty data named"
+expect 1 "eval non-UTF-8 CSV" -- "$bmnn" eval full.json --data latin1.csv
+has err.txt "latin1.csv:2:2" "eval: non-UTF-8 field named"
+expect 1 "eval truncated model" -- "$bmnn" eval trunc.json --data test.csv
+has err.txt "trunc.json: malformed JSON" "eval: truncated model named"
+expect 1 "eval directory as model" -- "$bmnn" eval adir.json --data test.csv
+has err.txt "adir.json: is a directory" "eval: directory model named"
+expect 1 "eval IDX without labels" -- "$bmnn" eval full.json --data digits-images-idx3-ubyte
+has err.txt "digits-labels-idx1-ubyte: No such file" "eval: missing labels named"
+expect 1 "eval IDX not named *images*idx3*" -- "$bmnn" eval full.json --data digits.idx
+has err.txt "digits.idx: not a .csv file" "eval: unnamed IDX named"
+expect 1 "predict empty data" -- "$bmnn" predict full.json --data empty.csv
+has err.txt "empty.csv: file is empty" "predict: empty data named"
+expect 1 "predict non-UTF-8 CSV" -- "$bmnn" predict full.json --data latin1.csv
+has err.txt "latin1.csv:2:2" "predict: non-UTF-8 field named"
+expect 1 "predict truncated model" -- "$bmnn" predict trunc.json --data test.csv
+has err.txt "trunc.json: malformed JSON" "predict: truncated model named"
+expect 1 "predict directory as model" -- "$bmnn" predict adir.json --data test.csv
+has err.txt "adir.json: is a directory" "predict: directory model named"
+expect 1 "predict IDX without labels" -- "$bmnn" predict full.json --data digits-images-idx3-ubyte
+has err.txt "digits-labels-idx1-ubyte: No such file" "predict: missing labels named"
+expect 1 "predict unwritable output" -- "$bmnn" predict full.json --data test.csv -o file.txt/p.csv
+has err.txt "file.txt/p.csv" "predict: unwritable output named"
+expect 1 "gradcheck empty data" -- "$bmnn" gradcheck --model full.json --data empty.csv
+has err.txt "empty.csv: file is empty" "gradcheck: empty data named"
+expect 1 "gradcheck non-UTF-8 CSV" -- "$bmnn" gradcheck --model full.json --data latin1.csv
+has err.txt "latin1.csv:2:2" "gradcheck: non-UTF-8 field named"
+expect 1 "gradcheck truncated model" -- "$bmnn" gradcheck --model trunc.json
+has err.txt "trunc.json: malformed JSON" "gradcheck: truncated model named"
+expect 1 "gradcheck directory as model" -- "$bmnn" gradcheck --model adir.json
+has err.txt "adir.json: is a directory" "gradcheck: directory model named"
+expect 1 "gradcheck IDX without labels" -- "$bmnn" gradcheck --model full.json --data digits-images-idx3-ubyte
+has err.txt "digits-labels-idx1-ubyte: No such file" "gradcheck: missing labels named"
+expect 1 "dot truncated model" -- "$bmnn" dot trunc.json
+has err.txt "trunc.json: malformed JSON" "dot: truncated model named"
+expect 1 "dot directory as model" -- "$bmnn" dot adir.json
+has err.txt "adir.json: is a directory" "dot: directory model named"
+expect 1 "dot unwritable output" -- "$bmnn" dot full.json -o file.txt/g.dot
+has err.txt "file.txt/g.dot" "dot: unwritable output named"
+expect 1 "data unwritable output under a file" -- "$bmnn" data sine -o file.txt/s.csv
+has err.txt "file.txt/s.csv" "data: output under a file named"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
