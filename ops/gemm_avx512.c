@@ -86,7 +86,7 @@ BM_INL BM_TGT void tile_f32(size_t kc, const float *a, const float *b, size_t ld
     BM_ROWS(DECL_F32)
     size_t kpf = kc > PF_DIST ? kc - PF_DIST : 0; /* C is fetched PF_DIST steps ahead */
     for (size_t k = 0; k < kc; k++, a += MR, b += ldb) {
-        if (k == kpf) {
+        if (k == kpf && beta != 0) { /* beta 0: C is only written */
             BM_ROWS(PF_ROW)
         }
         __m512 b0 = nv > 1 ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
@@ -164,7 +164,7 @@ BM_INL BM_TGT void tile_f64(size_t kc, const double *a, const double *b, size_t 
     BM_ROWS(DECL_F64)
     size_t kpf = kc > PF_DIST ? kc - PF_DIST : 0; /* C is fetched PF_DIST steps ahead */
     for (size_t k = 0; k < kc; k++, a += MR, b += ldb) {
-        if (k == kpf) {
+        if (k == kpf && beta != 0) { /* beta 0: C is only written */
             BM_ROWS(PF_ROW)
         }
         __m512d b0 = nv > 1 ? _mm512_loadu_pd(b) : _mm512_maskz_loadu_pd(m0, b);
@@ -288,6 +288,10 @@ static BM_TGT void pack_n_f32(size_t R, size_t rows, size_t kc, const void *src,
 static BM_TGT void pack_t_f32(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
                               void *dst)
 {
+    if (kc < SCALAR_K) { /* thin: element by element, before any set-up */
+        bm_gemm_pack_t_f32(R, rows, kc, src, ld, dst);
+        return;
+    }
     const float *s = src;
     float *d = dst;
     size_t thin = kc % VL_F32, kv = thin && thin < SCALAR_K ? kc - thin : kc;
@@ -334,6 +338,10 @@ static BM_TGT void pack_n_f64(size_t R, size_t rows, size_t kc, const void *src,
 static BM_TGT void pack_t_f64(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
                               void *dst)
 {
+    if (kc < SCALAR_K) { /* thin: element by element, before any set-up */
+        bm_gemm_pack_t_f64(R, rows, kc, src, ld, dst);
+        return;
+    }
     const double *s = src;
     double *d = dst;
     size_t thin = kc % VL_F64, kv = thin && thin < SCALAR_K ? kc - thin : kc;
