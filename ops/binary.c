@@ -1,5 +1,6 @@
 /* binary.c — add, sub, mul, div with NumPy broadcasting.
  * out: broadcast(a, b)   in: a, b (ranks ≤ 4; trailing axes aligned). */
+#include "grad_internal.h"
 #include "ops_internal.h"
 
 int bm_axis_norm(int axis, int rank)
@@ -71,20 +72,71 @@ void bm_bcast_make(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out,
                 }                                                                  \
     } while (0)
 
+/* The layouts with a loop of their own (no index arithmetic, vectorised):
+ * both operands out's shape; b (or a) one row — [N], [1,N], [1,1,N] ... —
+ * over an a (or b) of out's shape [..,N], as a dense layer's bias. */
+enum { SAME, ROW_B, ROW_A, GENERIC };
+
+/* Is r one row of out's last axis, f the size of out? */
+static int is_row_over(const bm_tensor *r, const bm_tensor *f, const bm_tensor *out)
+{
+    return out->rank >= 1 && r->rank >= 1 && f->size == out->size &&
+           r->shape[r->rank - 1] == out->shape[out->rank - 1] &&
+           r->size == r->shape[r->rank - 1];
+}
+
+static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out)
+{
+    if (a->size == out->size && b->size == out->size)
+        return SAME;
+    if (is_row_over(b, a, out))
+        return ROW_B;
+    if (is_row_over(a, b, out))
+        return ROW_A;
+    return GENERIC;
+}
+
+/* Loop over out's elements in order for layout L (not GENERIC) with rows of
+ * N; inside BODY, i indexes out, ia and ib index a and b. */
+#define LAYOUT_LOOP(L, size, N, BODY)                                              \
+    do {                                                                           \
+        if ((L) == SAME) {                                                         \
+            for (size_t i = 0; i < (size); i++) {                                  \
+                const size_t ia = i, ib = i;                                       \
+                BODY                                                               \
+            }                                                                      \
+        } else if ((L) == ROW_B) {                                                 \
+            for (size_t r = 0; r < (size); r += (N))                               \
+                for (size_t j = 0; j < (N); j++) {                                 \
+                    const size_t i = r + j, ia = i, ib = j;                        \
+                    BODY                                                           \
+                }                                                                  \
+        } else {                                                                   \
+            for (size_t r = 0; r < (size); r += (N))                               \
+                for (size_t j = 0; j < (N); j++) {                                 \
+                    const size_t i = r + j, ia = j, ib = i;                        \
+                    BODY                                                           \
+                }                                                                  \
+        }                                                                          \
+    } while (0)
+
 /* Define op NAME: forward out = FWD(x, y); backward dA += DA, dB += DB
- * (expressions of x = a elem, y = b elem, g = incoming gradient). */
+ * (expressions of x = a elem, y = b elem, g = incoming gradient). The
+ * gradient of an operand of out's shape is stored, not added, when no other
+ * op has given it one this pass; a broadcast operand's is summed over the
+ * broadcast axes in out's element order. No branch inside a loop. */
 #define BINARY_OP(NAME, FWD, DA, DB)                                                  \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
         const bm_tensor *A = n->in[0], *B = n->in[1];                                \
         bm_tensor *O = n->out;                                                       \
-        BM_TYPED(O->dtype, const T *a = A->data; const T *b = B->data; T *o = O->data; \
-                 if (A->size == O->size && B->size == O->size) {                     \
-                     for (size_t i = 0; i < O->size; i++) {                          \
-                         T x = a[i], y = b[i];                                       \
-                         o[i] = (FWD);                                               \
-                     }                                                               \
+        const size_t size = O->size, N = O->rank ? O->shape[O->rank - 1] : 1;         \
+        const int L = layout_of(A, B, O);                                            \
+        BM_TYPED(O->dtype, const T *restrict a = A->data; const T *restrict b = B->data; \
+                 T *restrict o = O->data;                                            \
+                 if (L != GENERIC) {                                                 \
+                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; o[i] = (FWD);); \
                  } else {                                                            \
                      bm_bcast bc;                                                    \
                      bm_bcast_make(A, B, O, &bc);                                    \
@@ -95,24 +147,43 @@ void bm_bcast_make(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out,
     {                                                                                \
         bm_tensor *A = n->in[0], *B = n->in[1];                                      \
         const bm_tensor *O = n->out;                                                 \
-        BM_TYPED(O->dtype, const T *a = A->data; const T *b = B->data;               \
-                 const T *gout = O->grad; T *ga = bm_grad_buf(tape, A);              \
-                 T *gb = bm_grad_buf(tape, B);                                       \
-                 if (A->size == O->size && B->size == O->size) {                     \
-                     for (size_t i = 0; i < O->size; i++) {                          \
-                         T x = a[i], y = b[i], g = gout[i];                          \
-                         (void)x, (void)y;                                           \
-                         if (ga)                                                     \
-                             ga[i] += (DA);                                          \
-                         if (gb)                                                     \
-                             gb[i] += (DB);                                          \
-                     }                                                               \
-                 } else {                                                            \
-                     bm_bcast bc;                                                    \
-                     bm_bcast_make(A, B, O, &bc);                                    \
+        const size_t size = O->size, N = O->rank ? O->shape[O->rank - 1] : 1;         \
+        const int L = layout_of(A, B, O);                                            \
+        int fresh = 0;                                                               \
+        bm_bcast bc;                                                                 \
+        if (L == GENERIC)                                                            \
+            bm_bcast_make(A, B, O, &bc);                                             \
+        BM_TYPED(O->dtype, const T *restrict a = A->data; const T *restrict b = B->data; \
+                 const T *restrict gout = O->grad;                                   \
+                 /* a's gradient first: a store must precede additions (a == b); \
+                  * each buffer in its own block, as the two may be one */           \
+                 {                                                                   \
+                 T *restrict ga = L == SAME || L == ROW_B ? bm_grad_buf_all(tape, n, A, &fresh) \
+                                                          : bm_grad_buf(tape, A);    \
+                 if (ga && L == GENERIC) {                                           \
                      BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; T g = gout[i];         \
-                                (void)x; (void)y; if (ga) ga[pa] += (DA);            \
-                                if (gb) gb[pb] += (DB););                            \
+                                (void)x; (void)y; ga[pa] += (DA););                  \
+                 } else if (ga && fresh) {                                           \
+                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
+                                 (void)x; (void)y; ga[ia] = (DA););                  \
+                 } else if (ga) {                                                    \
+                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
+                                 (void)x; (void)y; ga[ia] += (DA););                 \
+                 }                                                                   \
+                 } {                                                                 \
+                 fresh = 0;                                                          \
+                 T *restrict gb = L == SAME || L == ROW_A ? bm_grad_buf_all(tape, n, B, &fresh) \
+                                                          : bm_grad_buf(tape, B);    \
+                 if (gb && L == GENERIC) {                                           \
+                     BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; T g = gout[i];         \
+                                (void)x; (void)y; gb[pb] += (DB););                  \
+                 } else if (gb && fresh) {                                           \
+                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
+                                 (void)x; (void)y; gb[ib] = (DB););                  \
+                 } else if (gb) {                                                    \
+                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
+                                 (void)x; (void)y; gb[ib] += (DB););                 \
+                 }                                                                   \
                  });                                                                 \
     }                                                                                \
     const bm_op bm_op_##NAME = {#NAME, 2, 0, bm_bcast_infer, NAME##_forward,         \

@@ -2,6 +2,7 @@
  * cce, softmax_cce  out: []  in: p or z [N,C], y class indices [N] or [N,C]
  * bce, mse, mae     out: []  in: ŷ, y of one shape (mean over every element)
  * Targets (input 1) receive no gradient. */
+#include "grad_internal.h"
 #include "ops_internal.h"
 
 enum { P_INDICES = 0 }; /* params.i[0]: 1 when targets are class indices */
@@ -32,12 +33,15 @@ static int class_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
+/* Is v a class index of 0..C-1? */
+static int is_class(double v, size_t C) { return v >= 0.0 && v < (double)C && v == (double)(long)v; }
+
 /* Class index of row r, or -1 (error set) when it is not one. */
 static long class_of(bm_tape *tape, const bm_node *n, size_t r)
 {
     double v = bm_tensor_get(n->in[1], r);
     size_t C = n->in[0]->shape[1];
-    if (!(v >= 0.0) || v >= (double)C || v != (double)(long)v) {
+    if (!is_class(v, C)) {
         bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: target %g at row %zu is not a class index in 0..%zu",
                      n->op->name, v, r, C - 1);
         return -1;
@@ -93,16 +97,25 @@ static int softmax_cce_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* loss_r = lse(z_r) − Σ y·z_r with Σy = 1 for indices; saves softmax(z). */
+/* Product of row sums at which the f32 class-index path takes its log. */
+#define LOG_BATCH 0x1p500
+
+/* loss_r = lse(z_r) − Σ y·z_r with Σy = 1 for indices; saves softmax(z).
+ * lse = m + log Σ exp(z − m) with m the row's maximum, so each Σ is in
+ * [1, C]. f32 with class indices, a dense layer's usual case, sums
+ * (m − z_c) in double and the logs of the Σ as the log of their product:
+ * one double log per LOG_BATCH of product (a few per batch) instead of a
+ * logf per row, as exact as the logf it replaces or more. */
 static void softmax_cce_forward(bm_tape *tape, bm_node *n)
 {
     size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1];
     int idx = n->params.i[P_INDICES] != 0;
     BM_TYPED(n->out->dtype, const T *Z = n->in[0]->data; const T *Y = n->in[1]->data;
-             T *S = n->saved; double total = 0;
+             T *S = n->saved; double total = 0, prod = 1;
+             const int batch_log = idx && sizeof(T) == sizeof(float);
              for (size_t r = 0; r < N; r++) {
-                 const T *z = Z + r * C;
-                 T *s = S + r * C;
+                 const T *restrict z = Z + r * C;
+                 T *restrict s = S + r * C;
                  T m = z[0], sum = 0;
                  for (size_t j = 1; j < C; j++)
                      m = z[j] > m ? z[j] : m;
@@ -110,42 +123,63 @@ static void softmax_cce_forward(bm_tape *tape, bm_node *n)
                      s[j] = BM_EXP(z[j] - m);
                      sum += s[j];
                  }
-                 T lse = m + BM_LOG(sum);
                  for (size_t j = 0; j < C; j++)
                      s[j] /= sum;
+                 if (batch_log) {
+                     double c = (double)Y[r];
+                     if (!is_class(c, C)) { class_of(tape, n, r); return; }
+                     total += (double)m - (double)z[(size_t)c];
+                     prod *= (double)sum;
+                     if (prod > LOG_BATCH) {
+                         total += log(prod);
+                         prod = 1;
+                     }
+                     continue;
+                 }
+                 T lse = m + BM_LOG(sum);
                  if (idx) {
-                     long c = class_of(tape, n, r);
-                     if (c < 0) return;
-                     total += (double)(lse - z[c]);
+                     double c = (double)Y[r];
+                     if (!is_class(c, C)) { class_of(tape, n, r); return; }
+                     total += (double)(lse - z[(size_t)c]);
                  } else {
                      for (size_t j = 0; j < C; j++)
                          total += (double)(Y[r * C + j] * (lse - z[j]));
                  }
-             } *(T *)n->out->data = (T)(total / (double)N););
+             } if (batch_log) total += log(prod);
+             *(T *)n->out->data = (T)(total / (double)N););
 }
 
-/* dz = (ŷ·Σy − y) / N, i.e. (ŷ − y)/N for one-hot or index targets. */
+/* dz = (ŷ·Σy − y) / N, i.e. (ŷ − y)/N for one-hot or index targets
+ * (stored when z has no gradient yet this pass). */
 static void softmax_cce_backward(bm_tape *tape, bm_node *n)
 {
     size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1];
-    int idx = n->params.i[P_INDICES] != 0;
-    BM_TYPED(n->out->dtype, T *GZ = bm_grad_buf(tape, n->in[0]); if (!GZ) break;
+    int idx = n->params.i[P_INDICES] != 0, fresh;
+    BM_TYPED(n->out->dtype, T *GZ = bm_grad_buf_all(tape, n, n->in[0], &fresh); if (!GZ) break;
              const T *S = n->saved; const T *Y = n->in[1]->data;
              const T g = *(const T *)n->out->grad / (T)N;
              for (size_t r = 0; r < N; r++) {
-                 const T *s = S + r * C;
-                 T *gz = GZ + r * C;
-                 if (idx) {
+                 const T *restrict s = S + r * C;
+                 T *restrict gz = GZ + r * C;
+                 if (idx && fresh) {
+                     for (size_t j = 0; j < C; j++)
+                         gz[j] = g * s[j];
+                     gz[(size_t)Y[r]] -= g;
+                 } else if (idx) {
                      for (size_t j = 0; j < C; j++)
                          gz[j] += g * s[j];
                      gz[(size_t)Y[r]] -= g;
                  } else {
-                     const T *y = Y + r * C;
+                     const T *restrict y = Y + r * C;
                      T ysum = 0;
                      for (size_t j = 0; j < C; j++)
                          ysum += y[j];
-                     for (size_t j = 0; j < C; j++)
-                         gz[j] += g * (s[j] * ysum - y[j]);
+                     if (fresh)
+                         for (size_t j = 0; j < C; j++)
+                             gz[j] = g * (s[j] * ysum - y[j]);
+                     else
+                         for (size_t j = 0; j < C; j++)
+                             gz[j] += g * (s[j] * ysum - y[j]);
                  }
              });
 }
@@ -177,12 +211,22 @@ static int pair_infer(bm_tape *tape, bm_node *n)
     static void NAME##_backward(bm_tape *tape, bm_node *n)                           \
     {                                                                                \
         size_t cnt = n->in[0]->size;                                                 \
-        BM_TYPED(n->out->dtype, T *GP = bm_grad_buf(tape, n->in[0]); if (!GP) break;  \
-                 const T *P = n->in[0]->data; const T *Y = n->in[1]->data;           \
+        int fresh;                                                                   \
+        BM_TYPED(n->out->dtype, T *restrict GP = bm_grad_buf_all(tape, n, n->in[0], &fresh); \
+                 if (!GP) break;                                                     \
+                 const T *restrict P = n->in[0]->data;                               \
+                 const T *restrict Y = n->in[1]->data;                               \
                  const T g = *(const T *)n->out->grad / (T)cnt;                      \
-                 for (size_t i = 0; i < cnt; i++) {                                  \
-                     T p = P[i], y = Y[i];                                           \
-                     GP[i] += g * (DLOSS);                                           \
+                 if (fresh) {                                                        \
+                     for (size_t i = 0; i < cnt; i++) {                              \
+                         T p = P[i], y = Y[i];                                       \
+                         GP[i] = g * (DLOSS);                                        \
+                     }                                                               \
+                 } else {                                                            \
+                     for (size_t i = 0; i < cnt; i++) {                              \
+                         T p = P[i], y = Y[i];                                       \
+                         GP[i] += g * (DLOSS);                                       \
+                     }                                                               \
                  });                                                                 \
     }                                                                                \
     const bm_op bm_op_##NAME = {#NAME, 2, TARGETS, pair_infer, NAME##_forward,       \

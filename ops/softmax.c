@@ -1,5 +1,6 @@
 /* softmax.c — softmax and log-softmax over the last axis.
  * out: same shape as x [R,C] (R = product of leading axes)   in: x. */
+#include "grad_internal.h"
 #include "ops_internal.h"
 
 static int rows_infer(bm_tape *tape, bm_node *n)
@@ -22,8 +23,8 @@ static void softmax_rows(bm_node *n, int want_log)
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
     BM_TYPED(n->out->dtype, const T *X = n->in[0]->data; T *Y = n->out->data;
              for (size_t r = 0; r < R; r++) {
-                 const T *x = X + r * C;
-                 T *y = Y + r * C;
+                 const T *restrict x = X + r * C;
+                 T *restrict y = Y + r * C;
                  T m = x[0], s = 0;
                  for (size_t j = 1; j < C; j++)
                      m = x[j] > m ? x[j] : m;
@@ -48,19 +49,26 @@ static void softmax_forward(bm_tape *tape, bm_node *n)
     softmax_rows(n, 0);
 }
 
-/* Jacobian-vector product: dx = s ⊙ (g − Σ g·s). */
+/* Jacobian-vector product: dx = s ⊙ (g − Σ g·s) (stored when x has no
+ * gradient yet this pass). */
 static void softmax_backward(bm_tape *tape, bm_node *n)
 {
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]); if (!GX) break;
+    int fresh;
+    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf_all(tape, n, n->in[0], &fresh); if (!GX) break;
              const T *S = n->out->data; const T *G = n->out->grad;
              for (size_t r = 0; r < R; r++) {
-                 const T *s = S + r * C, *g = G + r * C;
+                 const T *restrict s = S + r * C, *restrict g = G + r * C;
+                 T *restrict gx = GX + r * C;
                  T dot = 0;
                  for (size_t j = 0; j < C; j++)
                      dot += g[j] * s[j];
-                 for (size_t j = 0; j < C; j++)
-                     GX[r * C + j] += s[j] * (g[j] - dot);
+                 if (fresh)
+                     for (size_t j = 0; j < C; j++)
+                         gx[j] = s[j] * (g[j] - dot);
+                 else
+                     for (size_t j = 0; j < C; j++)
+                         gx[j] += s[j] * (g[j] - dot);
              });
 }
 
@@ -74,15 +82,21 @@ static void log_softmax_forward(bm_tape *tape, bm_node *n)
 static void log_softmax_backward(bm_tape *tape, bm_node *n)
 {
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]); if (!GX) break;
+    int fresh;
+    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf_all(tape, n, n->in[0], &fresh); if (!GX) break;
              const T *Y = n->out->data; const T *G = n->out->grad;
              for (size_t r = 0; r < R; r++) {
-                 const T *y = Y + r * C, *g = G + r * C;
+                 const T *restrict y = Y + r * C, *restrict g = G + r * C;
+                 T *restrict gx = GX + r * C;
                  T gs = 0;
                  for (size_t j = 0; j < C; j++)
                      gs += g[j];
-                 for (size_t j = 0; j < C; j++)
-                     GX[r * C + j] += g[j] - BM_EXP(y[j]) * gs;
+                 if (fresh)
+                     for (size_t j = 0; j < C; j++)
+                         gx[j] = g[j] - BM_EXP(y[j]) * gs;
+                 else
+                     for (size_t j = 0; j < C; j++)
+                         gx[j] += g[j] - BM_EXP(y[j]) * gs;
              });
 }
 

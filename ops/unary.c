@@ -1,5 +1,6 @@
 /* unary.c — elementwise ops of one input.
  * out: same shape as x   in: x; optional scalar a (params.f[0]). */
+#include "grad_internal.h"
 #include "ops_internal.h"
 
 static int same_infer(bm_tape *tape, bm_node *n)
@@ -9,28 +10,42 @@ static int same_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Define op NAME: y = FWD(x, a); backward dX += BWD(x, y, g, a). */
+/* Define op NAME: y = FWD(x, a); backward dX += BWD(x, y, g, a), stored
+ * rather than added when no other op has given x a gradient this pass. */
 #define UNARY_KERNELS(NAME, FWD, BWD)                                                 \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        BM_TYPED(n->out->dtype, const T *X = n->in[0]->data; T *Y = n->out->data;    \
+        const size_t size = n->out->size;                                            \
+        BM_TYPED(n->out->dtype, const T *restrict X = n->in[0]->data;                \
+                 T *restrict Y = n->out->data;                                       \
                  const T a = (T)n->params.f[0]; (void)a;                             \
-                 for (size_t i = 0; i < n->out->size; i++) {                         \
+                 for (size_t i = 0; i < size; i++) {                                 \
                      T x = X[i];                                                     \
                      Y[i] = (FWD);                                                   \
                  });                                                                 \
     }                                                                                \
     static void NAME##_backward(bm_tape *tape, bm_node *n)                           \
     {                                                                                \
-        BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]);                 \
-                 if (!GX) break; const T *X = n->in[0]->data;                        \
-                 const T *Y = n->out->data; const T *G = n->out->grad;               \
+        const size_t size = n->out->size;                                            \
+        int fresh;                                                                   \
+        BM_TYPED(n->out->dtype, T *restrict GX = bm_grad_buf_all(tape, n, n->in[0], &fresh); \
+                 if (!GX) break; const T *restrict X = n->in[0]->data;               \
+                 const T *restrict Y = n->out->data;                                 \
+                 const T *restrict G = n->out->grad;                                 \
                  const T a = (T)n->params.f[0]; (void)a;                             \
-                 for (size_t i = 0; i < n->out->size; i++) {                         \
-                     T x = X[i], y = Y[i], g = G[i];                                 \
-                     (void)x, (void)y;                                               \
-                     GX[i] += (BWD);                                                 \
+                 if (fresh) {                                                        \
+                     for (size_t i = 0; i < size; i++) {                             \
+                         T x = X[i], y = Y[i], g = G[i];                             \
+                         (void)x, (void)y;                                           \
+                         GX[i] = (BWD);                                              \
+                     }                                                               \
+                 } else {                                                            \
+                     for (size_t i = 0; i < size; i++) {                             \
+                         T x = X[i], y = Y[i], g = G[i];                             \
+                         (void)x, (void)y;                                           \
+                         GX[i] += (BWD);                                             \
+                     }                                                               \
                  });                                                                 \
     }                                                                                \
     const bm_op bm_op_##NAME = {#NAME, 1, 0, same_infer, NAME##_forward, NAME##_backward};

@@ -38,7 +38,7 @@ START_TEST(gradcheck_f64)
     bm_rng vals, drop;
     bm_rng_seed(&vals, 1000 + (uint64_t)_i);
     bm_rng_seed(&drop, 7);
-    bm_tensor *in[2] = {NULL, NULL};
+    bm_tensor *in[BM_MAX_INPUTS] = {NULL};
     bm_tensor *out = record(t, c, BM_F64, in, &vals, &drop);
     bm_gradcheck_result res;
     bm_gradcheck_opts o = bm_gradcheck_defaults();
@@ -63,7 +63,7 @@ START_TEST(f32_agrees_with_f64)
     v2 = v1;
     bm_rng_seed(&d1, 5);
     d2 = d1;
-    bm_tensor *a[2] = {NULL, NULL}, *b[2] = {NULL, NULL};
+    bm_tensor *a[BM_MAX_INPUTS] = {NULL}, *b[BM_MAX_INPUTS] = {NULL};
     bm_tensor *o64 = record(t64, c, BM_F64, a, &v1, &d1);
     bm_tensor *o32 = record(t32, c, BM_F32, b, &v2, &d2);
     bm_tensor *s64 = bm_tape_leaf(t64, BM_F64, o64->rank, o64->shape, 0);
@@ -95,7 +95,7 @@ START_TEST(null_and_dtype_mix)
     bm_tape *t = bm_tape_new();
     bm_rng r;
     bm_rng_seed(&r, 3);
-    bm_tensor *in[2] = {NULL, NULL};
+    bm_tensor *in[BM_MAX_INPUTS] = {NULL};
     ck_assert_ptr_null(c->build(t, in, NULL, &r));
     ck_assert_int_eq(bm_tape_status(t), BM_ERR_NULL);
     char want[64];
@@ -104,14 +104,16 @@ START_TEST(null_and_dtype_mix)
                   want);
     ck_assert_ptr_nonnull(strstr(bm_tape_error(t), "NULL"));
     bm_tape_reset(t);
-    /* a dtype mix: inputs or target in the other dtype */
-    if (c->n_in == 2 || c->tgt != NONE) {
+    /* a dtype mix: inputs after the first, or the target, in the other dtype */
+    if (c->n_in >= 2 || c->tgt != NONE) {
         in[0] = bm_tape_leaf(t, BM_F64, c->rank[0], c->shape[0], BM_REQUIRES_GRAD);
         bm_op_case_fill(in[0], c->dom, &r);
         bm_tensor *y = NULL;
-        if (c->n_in == 2) {
-            in[1] = bm_tape_leaf(t, BM_F32, c->rank[1], c->shape[1], BM_REQUIRES_GRAD);
-            bm_op_case_fill(in[1], c->dom, &r);
+        if (c->n_in >= 2) {
+            for (int k = 1; k < c->n_in; k++) {
+                in[k] = bm_tape_leaf(t, BM_F32, c->rank[k], c->shape[k], BM_REQUIRES_GRAD);
+                bm_op_case_fill(in[k], c->dom, &r);
+            }
         } else {
             bm_tensor *y64 = bm_op_case_target(t, c, in[0], &r);
             y = bm_tape_leaf(t, BM_F32, y64->rank, y64->shape, 0);
@@ -125,6 +127,93 @@ START_TEST(null_and_dtype_mix)
 }
 END_TEST
 
+/* Gradcheck out w.r.t. in[0..n), asserting a pass (exhaustive). */
+static void gradcheck_passes(bm_tape *t, bm_tensor *out, bm_tensor **in, size_t n,
+                             const char *what)
+{
+    bm_gradcheck_result res;
+    bm_gradcheck_opts o = bm_gradcheck_defaults();
+    ck_assert_int_eq(bm_gradcheck(t, out, in, n, &o, &res), BM_OK);
+    ck_assert_msg(res.passed, "%s: %s", what, res.message);
+}
+
+/* Backward twice from out (seed of ones-and-more); leaf gradients of the
+ * second pass must equal the first's exactly. */
+static void second_pass_equal(bm_tape *t, bm_tensor *out, bm_tensor **in, int n, const char *what)
+{
+    bm_tensor *seed = bm_tape_leaf(t, out->dtype, out->rank, out->shape, 0);
+    for (size_t i = 0; i < out->size; i++)
+        bm_tensor_set(seed, i, 1.0 + 0.25 * (double)(i % 5));
+    double first[256];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < n; k++)
+            bm_tensor_zero_grad(in[k]);
+        ck_assert_int_eq(bm_tape_backward(t, out, seed), BM_OK);
+        size_t j = 0;
+        for (int k = 0; k < n; k++)
+            for (size_t i = 0; i < in[k]->size && j < 256; i++, j++) {
+                double g = bm_tensor_grad_get(in[k], i);
+                if (pass == 0)
+                    first[j] = g;
+                else
+                    ck_assert_msg(g == first[j], "%s: input %d [%zu]: %.17g then %.17g", what, k,
+                                  i, first[j], g);
+            }
+    }
+}
+
+/* Every case again with its inputs behind an op (x·1), so that they are
+ * intermediates: their gradient buffers exist after one pass, and a later
+ * pass lets the op store into them instead of adding. Repeated passes give
+ * the same gradients, and gradcheck (one more pass) passes, in F64 and F32. */
+START_TEST(intermediate_inputs)
+{
+    const bm_op_case *c = bm_op_case_at((size_t)_i);
+    for (int f32 = 0; f32 < 2; f32++) {
+        bm_tape *t = bm_tape_new();
+        bm_rng vals, drop;
+        bm_rng_seed(&vals, 1000 + (uint64_t)_i);
+        bm_rng_seed(&drop, 7);
+        bm_dtype dt = f32 ? BM_F32 : BM_F64;
+        bm_tensor *in[BM_MAX_INPUTS] = {NULL}, *mid[BM_MAX_INPUTS] = {NULL};
+        for (int k = 0; k < c->n_in; k++) {
+            in[k] = bm_tape_leaf(t, dt, c->rank[k], c->shape[k], BM_REQUIRES_GRAD);
+            bm_op_case_fill(in[k], c->dom, &vals);
+            mid[k] = bm_scale(t, in[k], 1.0);
+        }
+        bm_tensor *y = bm_op_case_target(t, c, in[0], &vals);
+        bm_tensor *out = c->build(t, mid, y, &drop);
+        ck_assert_msg(out != NULL, "%s: %s", c->op, bm_tape_error(t));
+        second_pass_equal(t, out, in, c->n_in, c->op);
+        if (!f32)
+            gradcheck_passes(t, out, in, (size_t)c->n_in, c->op);
+        bm_tape_free(t);
+    }
+}
+END_TEST
+
+/* An intermediate fed to both inputs of an op: the first gradient stored,
+ * the second added to it. */
+START_TEST(aliased_intermediate)
+{
+    for (int which = 0; which < 2; which++) {
+        bm_tape *t = bm_tape_new();
+        bm_rng r;
+        bm_rng_seed(&r, 11);
+        size_t xs[2] = {4, 4};
+        bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, xs, BM_REQUIRES_GRAD);
+        bm_op_case_fill(x, POS, &r);
+        bm_tensor *h = bm_scale(t, x, 1.0);
+        bm_tensor *out = which == 0 ? bm_add(t, h, h) : bm_mul(t, h, h);
+        ck_assert_ptr_nonnull(out);
+        bm_tensor *in[1] = {x};
+        second_pass_equal(t, out, in, 1, "aliased");
+        gradcheck_passes(t, out, in, 1, "aliased");
+        bm_tape_free(t);
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -134,6 +223,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, gradcheck_f64, 0, n);
     tcase_add_loop_test(tc, f32_agrees_with_f64, 0, n);
     tcase_add_loop_test(tc, null_and_dtype_mix, 0, n);
+    tcase_add_loop_test(tc, intermediate_inputs, 0, n);
+    tcase_add_test(tc, aliased_intermediate);
     suite_add_tcase(s, tc);
     return s;
 }
