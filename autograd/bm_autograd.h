@@ -26,6 +26,8 @@ extern "C" {
 #define BM_ERR_LEN 256
 /* Largest element count of one tensor (2^40): absurd sizes fail cleanly. */
 #define BM_MAX_ELEMENTS ((size_t)1 << 40)
+/* Most threads of a tape or model (bm_tape_set_threads). */
+#define BM_MAX_THREADS 256
 
 /* Element type of a tensor. */
 typedef enum bm_dtype { BM_F32 = 0, BM_F64 = 1 } bm_dtype;
@@ -242,6 +244,20 @@ int bm_tape_freeze_random(bm_tape *tape, int on);
 int bm_tape_set_detect_anomaly(bm_tape *tape, int on);
 /* Is anomaly detection on? (0 for a NULL tape.) */
 int bm_tape_detect_anomaly(const bm_tape *tape);
+
+/* Threads for the tape's op kernels (the matrix products),
+ * 1..BM_MAX_THREADS; 1, the default, starts none. The tape owns a pool of
+ * threads - 1 workers that sleep between products (no busy CPU when idle);
+ * change it only between steps. Products are split so each output element
+ * is computed by one thread in a fixed order: results are bit-identical for
+ * any thread count (a -Dblas=enabled build: for the same thread count; its
+ * large products run on OpenBLAS's threads). Set it before recording, so each product's scratch
+ * memory is reserved for that many threads (a graph recorded with fewer
+ * runs on as many threads as its scratch fits). BM_ERR_ARG out of range,
+ * BM_ERR_NOMEM when a thread cannot start (the old setting stays). */
+bm_status bm_tape_set_threads(bm_tape *tape, int threads, bm_error *err);
+/* Threads of the tape's op kernels (1 for a NULL tape). */
+int bm_tape_threads(const bm_tape *tape);
 
 /* ------------------------------------------------------- graph walking */
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "anomaly_internal.h"
+#include "pool_internal.h"
 #include "tape_internal.h"
 
 enum { ARENA_ALIGN = 64, ARENA_CHUNK = 1 << 20 };
@@ -28,6 +29,7 @@ struct bm_tape {
     int grad_enabled;
     int random_frozen;
     int detect_anomaly;   /* check every value for NaN/Inf (anomaly.c) */
+    bm_pool *pool;        /* worker threads of the ops (NULL: one thread) */
     bm_error err;
 };
 
@@ -73,6 +75,7 @@ void bm_tape_free(bm_tape *tape)
         tape->alloc.free(tape->alloc.ud, c);
         c = next;
     }
+    bm_pool_free(tape->pool);
     tape->alloc.free(tape->alloc.ud, tape);
 }
 
@@ -151,6 +154,27 @@ int bm_tape_set_detect_anomaly(bm_tape *tape, int on)
 }
 
 int bm_tape_detect_anomaly(const bm_tape *tape) { return tape ? tape->detect_anomaly : 0; }
+
+bm_status bm_tape_set_threads(bm_tape *tape, int threads, bm_error *err)
+{
+    if (!tape)
+        return bm_error_set(err, BM_ERR_NULL, "bm_tape_set_threads: tape is NULL");
+    if (threads < 1 || threads > BM_MAX_THREADS)
+        return bm_error_set(err, BM_ERR_ARG, "bm_tape_set_threads: %d threads is not in 1..%d",
+                            threads, BM_MAX_THREADS);
+    if (threads == bm_pool_threads(tape->pool))
+        return BM_OK;
+    bm_pool *p = NULL;
+    if (threads > 1 && !(p = bm_pool_new(threads, err)))
+        return err ? err->code : BM_ERR_NOMEM;
+    bm_pool_free(tape->pool);
+    tape->pool = p;
+    return BM_OK;
+}
+
+int bm_tape_threads(const bm_tape *tape) { return tape ? bm_pool_threads(tape->pool) : 1; }
+
+bm_pool *bm_tape_pool(const bm_tape *tape) { return tape ? tape->pool : NULL; }
 
 /* Place `bytes` in chunk c if they fit; NULL otherwise. */
 static void *chunk_take(chunk *c, size_t bytes)

@@ -60,6 +60,10 @@ void *bm_grad_buf(bm_tape *tape, bm_tensor *t);
 /* Is the tape's random state frozen (replay keeps dropout masks)? */
 int bm_tape_random_frozen(const bm_tape *tape);
 
+/* The tape's worker threads for op kernels (bm_tape_set_threads); NULL when
+ * it runs on one thread. */
+struct bm_pool *bm_tape_pool(const bm_tape *tape);
+
 /* The output's incoming gradient during backward. */
 static inline const void *bm_out_grad(const bm_node *n) { return n->out->grad; }
 

@@ -105,6 +105,15 @@ bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);
  * of an initialised model, e.g. `bmnn train --seed`). */
 bm_status bm_model_reset_params(bm_model *m, uint64_t seed, bm_error *err);
 
+/* Threads for training, evaluation and prediction (1..BM_MAX_THREADS; 1,
+ * the default, starts none): applied to the training and evaluation tapes (see
+ * bm_tape_set_threads; each tape keeps its own sleeping workers). Results
+ * are bit-identical for any thread count (with -Dblas=enabled: for the same
+ * thread count). */
+bm_status bm_model_set_threads(bm_model *m, int threads, bm_error *err);
+/* The model's thread setting (1 for NULL). */
+int bm_model_threads(const bm_model *m);
+
 /* Number of layers. */
 size_t bm_model_n_layers(const bm_model *m);
 /* Spec of layer i (NULL when out of range). */

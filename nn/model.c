@@ -74,6 +74,34 @@ void bm_model_free(bm_model *m)
     free(m);
 }
 
+bm_status bm_model_set_threads(bm_model *m, int threads, bm_error *err)
+{
+    if (!m)
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_set_threads: model is NULL");
+    if (threads < 1 || threads > BM_MAX_THREADS)
+        return bm_error_set(err, BM_ERR_ARG, "bm_model_set_threads: %d threads is not in 1..%d",
+                            threads, BM_MAX_THREADS);
+    /* The tapes are made now (fit would make them on first use) to hold it. */
+    bm_tape **tapes[BM_MODEL_GRAPHS + 1];
+    for (int g = 0; g < BM_MODEL_GRAPHS; g++)
+        tapes[g] = &m->graphs[g].tape;
+    tapes[BM_MODEL_GRAPHS] = &m->eval_tape;
+    for (int k = 0; k <= BM_MODEL_GRAPHS; k++) {
+        if (!*tapes[k] && threads == 1)
+            continue;
+        if (!*tapes[k] && !(*tapes[k] = bm_tape_new()))
+            return bm_error_set(err, BM_ERR_NOMEM, "out of memory for a tape");
+        bm_status s = bm_tape_set_threads(*tapes[k], threads, err);
+        if (s != BM_OK)
+            return s;
+    }
+    for (int g = 0; g < BM_MODEL_GRAPHS; g++)
+        m->graphs[g].batch = 0; /* re-record: scratch memory is sized per thread count */
+    return BM_OK;
+}
+
+int bm_model_threads(const bm_model *m) { return m ? bm_tape_threads(m->graphs[0].tape) : 1; }
+
 size_t bm_model_width(const bm_model *m)
 {
     for (size_t i = m->n_layers; i-- > 0;)

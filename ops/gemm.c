@@ -15,7 +15,7 @@
  * K is cut into equal slices (no thin tail); slices after the first
  * accumulate into C with beta 1.
  *
- * Shape-driven choices (gemm_run), all functions of M, N, K, ta, tb and the
+ * Shape-driven choices (plan_make), all functions of M, N, K, ta, tb and the
  * path only:
  *   - M·N·K <= DIRECT_MAX: a plain loop (packing costs more than it saves);
  *   - few columns, many rows (N = 3, 10, ...): the swapped product
@@ -25,20 +25,32 @@
  *     (DIRECT_B_BYTES): the kernel reads op(B) in place, unpacked.
  *
  * Paths: AVX-512F (14×32 f32 / 14×16 f64 tiles, gemm_avx512.c), AVX2+FMA
- * (6×16 / 6×8, gemm_avx2.c), portable C (4×8 / 4×4, below), chosen per call
- * by __builtin_cpu_supports; nothing is cached, there is no global state.
+ * (6×16 / 6×8, gemm_avx2.c), portable C (4×8 / 4×4, gemm_portable.c),
+ * chosen per call by __builtin_cpu_supports; nothing is cached, there is no
+ * global state. With -Dblas=enabled, large products go to cblas instead
+ * (gemm_blas.c).
  * Results are bit-identical from run to run for the same sizes and path:
  * the blocking and every summation order depend on the shape and path only
- * (not on pointer alignment or on what ran before).
+ * (not on pointer alignment, on what ran before, or on the thread count).
+ *
+ * Threads (the _ex forms with a bm_pool): C is cut into disjoint pieces of
+ * whole tiles — ranges of columns, or of rows when that balances better —
+ * at most one per thread, each of PIECE_WORK multiply-adds or more, and
+ * only when K >= SPLIT_MIN_K. Each piece runs the loops above on its part
+ * with the same K slices, so every element of C is computed by one thread
+ * in the same order as on one thread: any thread count gives the same bits.
  *
  * Memory: Ã and the scratch tile live on the stack (ABUF_BYTES + TILE_BYTES).
  * B̃ lives on the stack when the packed block fits BSTACK_BYTES; a larger
- * block takes one aligned_alloc per call, freed before returning (so big
- * products call malloc once each; a workspace argument would remove that).
- * If the allocation fails, B̃ is cut into narrower blocks that fit the stack
- * buffer: slower, same result contract, no error to report. */
+ * block lives in the caller's workspace (bm_gemm_workspace_bytes: one block
+ * per piece; matmul keeps it in its node, so a replayed step allocates
+ * nothing), or, without one, in one aligned_alloc per call, freed before
+ * returning. If that allocation fails, B̃ is cut into narrower blocks that
+ * fit the stack buffer: slower, same result, no error to report. */
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gemm_internal.h"
 #include "ops_internal.h"
@@ -50,11 +62,9 @@ enum {
     BSTACK_BYTES = 32768,   /* B̃ blocks up to this size stay on the stack */
     DIRECT_B_BYTES = 32768, /* op(B) up to this size is read in place (tb 0) */
     DIRECT_MAX = 64,        /* M·N·K at or below this: plain loop (measured) */
-    P_MR = 4,               /* portable tile: 4 rows */
-    P_NR_F32 = 8,           /*   × 8 f32 columns (two SSE vectors) */
-    P_NR_F64 = 4,           /*   × 4 f64 columns */
-    P_KC = 256,             /* portable blocking, as the AVX2 one */
-    P_NC = 256,
+    PIECE_WORK = 1 << 18,   /* multiply-adds per thread's piece, at least (measured) */
+    SPLIT_MIN_K = 32,       /* shallower products stay on one thread: they are bound by
+                               C's memory traffic, and two threads measured no faster */
 };
 
 /* One product's arguments, element-type-free (alpha, beta exact as double). */
@@ -98,68 +108,6 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
         }                                                                              \
     }
 
-/* Portable packing (bm_gemm_pack_fn): pack_n copies k-major rows of rows
- * elements; pack_t walks each of rows source rows down one lane of dst. */
-#define PACK_N_BODY(T)                                                                 \
-    {                                                                                  \
-        const T *s = src;                                                              \
-        T *d = dst;                                                                    \
-        for (size_t k = 0; k < kc; k++) {                                              \
-            for (size_t r = 0; r < rows; r++)                                          \
-                d[k * R + r] = s[k * ld + r];                                          \
-            for (size_t r = rows; r < R; r++)                                          \
-                d[k * R + r] = (T)0;                                                   \
-        }                                                                              \
-    }
-#define PACK_T_BODY(T)                                                                 \
-    {                                                                                  \
-        const T *s = src;                                                              \
-        T *d = dst;                                                                    \
-        for (size_t r = 0; r < rows; r++)                                              \
-            for (size_t k = 0; k < kc; k++)                                            \
-                d[k * R + r] = s[r * ld + k];                                          \
-        for (size_t k = 0; k < kc; k++)                                                \
-            for (size_t r = rows; r < R; r++)                                          \
-                d[k * R + r] = (T)0;                                                   \
-    }
-
-/* Portable micro-kernel: same contract as bm_gemm_kern_fn. A packed B̃
- * (ldb = NR) runs the fixed-width loop the compiler vectorises; B read in
- * place stops at nr columns. */
-#define PORTABLE_BODY(T, NRT)                                                          \
-    {                                                                                  \
-        const T *a = ap, *b = bp;                                                      \
-        T *c = cp, alpha = (T)alpha_d, beta = (T)beta_d;                               \
-        T acc[P_MR][NRT] = {{0}};                                                      \
-        for (size_t k = 0; k < kc; k++, a += P_MR, b += ldb)                           \
-            for (size_t i = 0; i < P_MR; i++) {                                        \
-                if (ldb == NRT)                                                        \
-                    for (size_t j = 0; j < NRT; j++)                                   \
-                        acc[i][j] += a[i] * b[j];                                      \
-                else                                                                   \
-                    for (size_t j = 0; j < nr; j++)                                    \
-                        acc[i][j] += a[i] * b[j];                                      \
-            }                                                                          \
-        for (size_t i = 0; i < mr; i++)                                                \
-            for (size_t j = 0; j < nr; j++) {                                          \
-                T *cij = c + i * ldc + j;                                              \
-                *cij = beta == (T)0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *cij; \
-            }                                                                          \
-    }
-
-/* Portable transposed store (bm_gemm_store_t_fn). */
-#define STORE_T_BODY(T)                                                                \
-    {                                                                                  \
-        const T *t = tp;                                                               \
-        T alpha = (T)alpha_d, beta = (T)beta_d;                                        \
-        for (size_t j = 0; j < nr; j++) {                                              \
-            T *c = (T *)cp + j * ldc;                                                  \
-            for (size_t i = 0; i < mr; i++)                                            \
-                c[i] = beta == (T)0 ? alpha * t[i * ldt + j]                           \
-                                    : alpha * t[i * ldt + j] + beta * c[i];            \
-        }                                                                              \
-    }
-
 static void gemm_scale(const gemm_args *g)
 {
     if (g->f64)
@@ -176,63 +124,6 @@ static void gemm_direct(const gemm_args *g)
     else
         DIRECT_BODY(float)
 }
-
-void bm_gemm_pack_n_f32(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
-                        void *dst)
-{
-    PACK_N_BODY(float)
-}
-
-void bm_gemm_pack_t_f32(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
-                        void *dst)
-{
-    PACK_T_BODY(float)
-}
-
-void bm_gemm_pack_n_f64(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
-                        void *dst)
-{
-    PACK_N_BODY(double)
-}
-
-void bm_gemm_pack_t_f64(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
-                        void *dst)
-{
-    PACK_T_BODY(double)
-}
-
-void bm_gemm_store_t_f32(const void *tp, size_t ldt, void *cp, size_t ldc, size_t mr, size_t nr,
-                         double alpha_d, double beta_d)
-{
-    STORE_T_BODY(float)
-}
-
-void bm_gemm_store_t_f64(const void *tp, size_t ldt, void *cp, size_t ldc, size_t mr, size_t nr,
-                         double alpha_d, double beta_d)
-{
-    STORE_T_BODY(double)
-}
-
-static void portable_f32(size_t kc, const void *ap, const void *bp, size_t ldb, void *cp,
-                         size_t ldc, size_t mr, size_t nr, double alpha_d, double beta_d)
-{
-    PORTABLE_BODY(float, P_NR_F32)
-}
-
-static void portable_f64(size_t kc, const void *ap, const void *bp, size_t ldb, void *cp,
-                         size_t ldc, size_t mr, size_t nr, double alpha_d, double beta_d)
-{
-    PORTABLE_BODY(double, P_NR_F64)
-}
-
-static const bm_gemm_kernel portable_kernel_f32 = {
-    P_MR,         P_NR_F32,           P_KC,               P_NC,
-    P_NR_F32,     portable_f32,       bm_gemm_pack_n_f32, bm_gemm_pack_t_f32,
-    bm_gemm_store_t_f32};
-static const bm_gemm_kernel portable_kernel_f64 = {
-    P_MR,         P_NR_F64,           P_KC,               P_NC,
-    P_NR_F64,     portable_f64,       bm_gemm_pack_n_f64, bm_gemm_pack_t_f64,
-    bm_gemm_store_t_f64};
 
 /* ---- the blocked driver ---- */
 
@@ -311,58 +202,188 @@ static double cost(const bm_gemm_kernel *kd, size_t m, size_t n, size_t k, int s
     return (double)m * (double)ceil_div(n, kd->vl) * (double)k + (swapped ? (double)m * n : 0);
 }
 
-static void gemm_run(const bm_gemm_kernel *kd, const gemm_args *g0)
+/* ---- plans and pieces ---- */
+
+/* How a product runs. */
+enum { HOW_SCALE, HOW_DIRECT, HOW_INPLACE, HOW_PACKED };
+
+/* One product's plan: a function of the arguments, the kernel and the thread
+ * count only. The pieces split C (of the product as run) into disjoint
+ * ranges of whole tiles; each piece runs the same loops with the same K
+ * slices, so every element of C gets the same arithmetic for any number of
+ * pieces — the result is bit-identical across thread counts. */
+typedef struct gemm_plan {
+    gemm_args g;        /* the product as run (swapped when g.ct) */
+    int how;
+    size_t kcb;         /* depth of the equal K slices */
+    size_t pieces;      /* ranges of C run in parallel (1: the caller alone) */
+    int split_n;        /* the ranges are of columns of g (else of rows) */
+    size_t units, unit; /* tiles along the split side; rows or columns per tile */
+    size_t slot;        /* heap B̃ bytes per piece, a multiple of ALIGN (0: none) */
+} gemm_plan;
+
+/* Columns of one packed B̃ block for a product n wide: n cut into equal
+ * blocks of at most nc, rounded up to whole panels. */
+static size_t block_cols(const bm_gemm_kernel *kd, size_t n)
 {
-    gemm_args g = *g0;
-    size_t es = g.f64 ? sizeof(double) : sizeof(float);
-    if (g.M == 0 || g.N == 0)
-        return;
-    if (g.K == 0 || g.alpha == 0.0) { /* BLAS: op(A)·op(B) is not formed */
-        gemm_scale(&g);
+    return ceil_div(ceil_div(n, ceil_div(n, kd->nc)), kd->nr) * kd->nr;
+}
+
+/* Rows (or columns, split_n) [*lo, *hi) of piece p: whole tiles, spread as
+ * evenly as they go. */
+static void piece_range(const gemm_plan *pl, size_t p, size_t *lo, size_t *hi)
+{
+    size_t u0 = p * pl->units / pl->pieces, u1 = (p + 1) * pl->units / pl->pieces;
+    *lo = u0 * pl->unit;
+    *hi = min_sz(u1 * pl->unit, pl->split_n ? pl->g.N : pl->g.M);
+}
+
+static void plan_make(const bm_gemm_kernel *kd, const gemm_args *g0, int threads, gemm_plan *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->g = *g0;
+    gemm_args *g = &pl->g;
+    size_t es = g->f64 ? sizeof(double) : sizeof(float);
+    pl->pieces = 1; /* one piece: all columns (set again after a swap) */
+    pl->split_n = 1;
+    pl->unit = kd->nr;
+    pl->units = ceil_div(g->N, kd->nr);
+    if (g->M == 0 || g->N == 0 || g->K == 0 || g->alpha == 0.0) {
+        pl->how = HOW_SCALE; /* BLAS: op(A)·op(B) is not formed */
         return;
     }
-    if (g.M <= DIRECT_MAX && g.N <= DIRECT_MAX && g.M * g.N <= DIRECT_MAX &&
-        g.K <= DIRECT_MAX / (g.M * g.N)) { /* tiny: packing costs more than it saves */
-        gemm_direct(&g);
+    if (g->M <= DIRECT_MAX && g->N <= DIRECT_MAX && g->M * g->N <= DIRECT_MAX &&
+        g->K <= DIRECT_MAX / (g->M * g->N)) { /* tiny: packing costs more than it saves */
+        pl->how = HOW_DIRECT;
         return;
     }
     /* Few columns, many rows: the kernels vectorise along rows of C, so run
      * Cᵀ = op(B)ᵀ·op(A)ᵀ instead (op(B)ᵀ is B read with the other flag). */
-    if (cost(kd, g.N, g.M, g.K, 1) < cost(kd, g.M, g.N, g.K, 0)) {
-        g.ct = 1;
-        g.ta = !g0->tb;
-        g.tb = !g0->ta;
-        g.M = g0->N;
-        g.N = g0->M;
-        g.A = g0->B;
-        g.B = g0->A;
-        g.lda = g0->ldb;
-        g.ldb = g0->lda;
+    if (cost(kd, g0->N, g0->M, g0->K, 1) < cost(kd, g0->M, g0->N, g0->K, 0)) {
+        g->ct = 1;
+        g->ta = !g0->tb;
+        g->tb = !g0->ta;
+        g->M = g0->N;
+        g->N = g0->M;
+        g->A = g0->B;
+        g->B = g0->A;
+        g->lda = g0->ldb;
+        g->ldb = g0->lda;
     }
     /* equal K slices of at most kc */
-    size_t kcb = ceil_div(g.K, ceil_div(g.K, kd->kc));
+    pl->kcb = ceil_div(g->K, ceil_div(g->K, kd->kc));
     /* One strip of rows uses each element of op(B) once, and a small op(B)
      * stays in cache: with tb 0 the kernel reads it in place, since packing
      * would only copy it. */
-    if (!g.tb && (g.M <= kd->mr || g.K * g.N * es <= DIRECT_B_BYTES)) {
-        gemm_blocked(kd, &g, kcb, g.N, NULL);
+    pl->how = !g->tb && (g->M <= kd->mr || g->K * g->N * es <= DIRECT_B_BYTES) ? HOW_INPLACE
+                                                                                : HOW_PACKED;
+    /* Pieces: at most one per thread, each with PIECE_WORK multiply-adds or
+     * more, K deep enough; split the side whose largest piece is smaller (columns on a tie:
+     * no B̃ is packed twice). */
+    double work = (double)g->M * (double)g->N * (double)g->K;
+    size_t want = threads > 1 && g->K >= SPLIT_MIN_K ? (size_t)threads : 1;
+    if (work / PIECE_WORK < (double)want)
+        want = (size_t)(work / PIECE_WORK);
+    size_t um = ceil_div(g->M, kd->mr), un = ceil_div(g->N, kd->nr);
+    pl->units = un;
+    if (want >= 2 && (um >= 2 || un >= 2)) {
+        size_t pm = min_sz(want, um), pn = min_sz(want, un);
+        double cm = (double)min_sz(ceil_div(um, pm) * kd->mr, g->M) * (double)g->N;
+        double cn = (double)min_sz(ceil_div(un, pn) * kd->nr, g->N) * (double)g->M;
+        pl->split_n = cn <= cm;
+        pl->pieces = pl->split_n ? pn : pm;
+        pl->unit = pl->split_n ? kd->nr : kd->mr;
+        pl->units = pl->split_n ? un : um;
+    }
+    if (pl->how == HOW_PACKED) {
+        size_t most = 0;
+        for (size_t p = 0; p < pl->pieces; p++) {
+            size_t lo = 0, hi = g->N;
+            if (pl->split_n)
+                piece_range(pl, p, &lo, &hi);
+            size_t b = pl->kcb * block_cols(kd, hi - lo) * es;
+            most = b > most ? b : most;
+        }
+        pl->slot = most > BSTACK_BYTES ? ceil_div(most, ALIGN) * ALIGN : 0;
+    }
+}
+
+/* Heap workspace of a plan, with room to align an unaligned pointer. */
+static size_t plan_bytes(const gemm_plan *pl)
+{
+    return pl->slot ? pl->pieces * pl->slot + ALIGN : 0;
+}
+
+typedef struct gemm_job {
+    const bm_gemm_kernel *kd;
+    const gemm_plan *pl;
+    unsigned char *ws; /* pieces·slot bytes, ALIGN-aligned; NULL: narrow stack blocks */
+} gemm_job;
+
+/* Piece p of a job (bm_pool_fn): the sub-product of its rows or columns. */
+static void gemm_piece(void *ctx, size_t p, int worker)
+{
+    (void)worker; /* scratch is per piece, not per thread */
+    const gemm_job *job = ctx;
+    const gemm_plan *pl = job->pl;
+    const bm_gemm_kernel *kd = job->kd;
+    gemm_args g = pl->g;
+    size_t es = g.f64 ? sizeof(double) : sizeof(float), lo, hi;
+    piece_range(pl, p, &lo, &hi);
+    if (pl->split_n) { /* columns lo..hi of op(B) and of C (rows of C when stored transposed) */
+        g.N = hi - lo;
+        g.B = (const unsigned char *)g.B + (g.tb ? lo * g.ldb : lo) * es;
+        g.C = (unsigned char *)g.C + (g.ct ? lo * g.ldc : lo) * es;
+    } else { /* rows lo..hi of op(A) and of C */
+        g.M = hi - lo;
+        g.A = (const unsigned char *)g.A + (g.ta ? lo : lo * g.lda) * es;
+        g.C = (unsigned char *)g.C + (g.ct ? lo : lo * g.ldc) * es;
+    }
+    if (pl->how == HOW_INPLACE) {
+        gemm_blocked(kd, &g, pl->kcb, g.N, NULL);
         return;
     }
-    /* N blocks of at most nc, whole panels */
-    size_t ncb = ceil_div(ceil_div(g.N, ceil_div(g.N, kd->nc)), kd->nr) * kd->nr;
-    size_t bbytes = kcb * ncb * es;
-    if (bbytes <= BSTACK_BYTES) {
-        gemm_blocked_stack(kd, &g, kcb, ncb);
+    size_t ncb = block_cols(kd, g.N);
+    if (pl->kcb * ncb * es <= BSTACK_BYTES)
+        gemm_blocked_stack(kd, &g, pl->kcb, ncb);
+    else if (job->ws)
+        gemm_blocked(kd, &g, pl->kcb, ncb, job->ws + p * pl->slot);
+    else { /* out of memory: narrower blocks that fit the stack buffer */
+        assert(pl->kcb * kd->nr * es <= BSTACK_BYTES);
+        gemm_blocked_stack(kd, &g, pl->kcb, BSTACK_BYTES / (pl->kcb * es) / kd->nr * kd->nr);
+    }
+}
+
+static void gemm_run(const bm_gemm_kernel *kd, const gemm_args *g0, bm_pool *pool, void *ws,
+                     size_t ws_bytes)
+{
+    gemm_plan pl;
+    plan_make(kd, g0, bm_pool_threads(pool), &pl);
+    if (pl.how == HOW_SCALE) {
+        if (pl.g.M && pl.g.N)
+            gemm_scale(&pl.g);
         return;
     }
-    unsigned char *bbuf = aligned_alloc(ALIGN, ceil_div(bbytes, ALIGN) * ALIGN);
-    if (!bbuf) { /* out of memory: narrower blocks that fit the stack buffer */
-        assert(kcb * kd->nr * es <= BSTACK_BYTES);
-        gemm_blocked_stack(kd, &g, kcb, BSTACK_BYTES / (kcb * es) / kd->nr * kd->nr);
+    if (pl.how == HOW_DIRECT) {
+        gemm_direct(&pl.g);
         return;
     }
-    gemm_blocked(kd, &g, kcb, ncb, bbuf);
-    free(bbuf);
+    unsigned char *buf = NULL, *heap = NULL;
+    if (pl.slot) {
+        /* the caller's workspace, aligned; fewer pieces when it is short */
+        uintptr_t a = ws ? ((uintptr_t)ws + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1) : 0;
+        size_t skip = (size_t)(a - (uintptr_t)ws);
+        size_t avail = ws && ws_bytes >= skip ? ws_bytes - skip : 0;
+        while (pl.pieces > 1 && pl.pieces * pl.slot > avail)
+            plan_make(kd, g0, (int)pl.pieces - 1, &pl);
+        if (pl.pieces * pl.slot <= avail)
+            buf = (unsigned char *)a;
+        else /* none given, or too small even for one piece; NULL: narrow blocks */
+            buf = heap = aligned_alloc(ALIGN, pl.pieces * pl.slot);
+    }
+    gemm_job job = {kd, &pl, buf};
+    bm_pool_run(pool, pl.pieces, gemm_piece, &job);
+    free(heap);
 }
 
 /* ---- paths ---- */
@@ -373,6 +394,8 @@ int bm_gemm_isa_available(bm_gemm_isa isa)
     case BM_GEMM_AUTO:
     case BM_GEMM_PORTABLE:
         return 1;
+    case BM_GEMM_BLAS:
+        return bm_gemm_blas_available();
 #if BM_GEMM_X86
     case BM_GEMM_AVX2:
         __builtin_cpu_init();
@@ -395,7 +418,7 @@ bm_gemm_isa bm_gemm_isa_best(void)
     return BM_GEMM_PORTABLE;
 }
 
-/* The kernel for isa and type; NULL if this build or CPU lacks it. */
+/* The own kernel for isa and type; NULL if this build or CPU lacks it. */
 static const bm_gemm_kernel *kernel_for(bm_gemm_isa isa, int f64)
 {
     if (isa == BM_GEMM_AUTO)
@@ -408,44 +431,107 @@ static const bm_gemm_kernel *kernel_for(bm_gemm_isa isa, int f64)
     case BM_GEMM_AVX2:
         return bm_gemm_avx2_kernel(f64);
     case BM_GEMM_PORTABLE:
-        return f64 ? &portable_kernel_f64 : &portable_kernel_f32;
+        return bm_gemm_portable_kernel(f64);
     default:
         return NULL;
     }
 }
 
-int bm_gemm_f32_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
-                    const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-                    size_t ldc)
+/* Does path isa send this product to BLAS? */
+static int goes_to_blas(bm_gemm_isa isa, size_t M, size_t N, size_t K)
 {
-    const bm_gemm_kernel *kd = kernel_for(isa, 0);
+    return isa == BM_GEMM_BLAS || (isa == BM_GEMM_AUTO && bm_gemm_blas_wanted(M, N, K));
+}
+
+/* One product on path isa; 0 when the path is missing. */
+static int gemm_path(bm_gemm_isa isa, gemm_args *g, bm_pool *pool, void *ws, size_t ws_bytes)
+{
+    if (goes_to_blas(isa, g->M, g->N, g->K)) {
+        if (!bm_gemm_blas_available())
+            return 0;
+        if (g->M == 0 || g->N == 0)
+            return 1;
+        if (g->K == 0 || g->alpha == 0.0) { /* as the own kernels: C = beta·C */
+            gemm_scale(g);
+            return 1;
+        }
+        if (bm_gemm_blas(g->f64, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B,
+                         g->ldb, g->beta, g->C, g->ldc, bm_pool_threads(pool)))
+            return 1;
+        isa = BM_GEMM_AUTO; /* a size past cblas's int: the own kernel */
+    }
+    const bm_gemm_kernel *kd = kernel_for(isa, g->f64);
     if (!kd)
         return 0;
-    gemm_args g = {0, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
-    gemm_run(kd, &g);
+    gemm_run(kd, g, pool, ws, ws_bytes);
     return 1;
+}
+
+size_t bm_gemm_workspace_bytes_isa(bm_gemm_isa isa, bm_dtype dt, int ta, int tb, size_t M,
+                                   size_t N, size_t K, int threads)
+{
+    const bm_gemm_kernel *kd = kernel_for(isa, dt == BM_F64);
+    if (!kd || goes_to_blas(isa, M, N, K))
+        return 0;
+    gemm_args g = {dt == BM_F64, ta, tb, 0, M, N, K, 1.0, 0.0, NULL, NULL, NULL, 0, 0, 0};
+    size_t most = 0;
+    for (int t = 1; t <= threads && t <= BM_MAX_THREADS; t++) { /* enough for any fewer */
+        gemm_plan pl;
+        plan_make(kd, &g, t, &pl);
+        size_t b = plan_bytes(&pl);
+        most = b > most ? b : most;
+        if (pl.pieces < (size_t)t)
+            break; /* more threads would not make more pieces */
+    }
+    return most;
+}
+
+size_t bm_gemm_workspace_bytes(bm_dtype dt, int ta, int tb, size_t M, size_t N, size_t K,
+                               int threads)
+{
+    return bm_gemm_workspace_bytes_isa(BM_GEMM_AUTO, dt, ta, tb, M, N, K, threads);
+}
+
+int bm_gemm_f32_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                    const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                    size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
+{
+    gemm_args g = {0, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    return gemm_path(isa, &g, pool, ws, ws_bytes);
 }
 
 int bm_gemm_f64_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t K, double alpha,
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
-                    double *C, size_t ldc)
+                    double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
 {
-    const bm_gemm_kernel *kd = kernel_for(isa, 1);
-    if (!kd)
-        return 0;
     gemm_args g = {1, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
-    gemm_run(kd, &g);
-    return 1;
+    return gemm_path(isa, &g, pool, ws, ws_bytes);
+}
+
+void bm_gemm_f32_ex(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+                    size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
+                    bm_pool *pool, void *ws, size_t ws_bytes)
+{
+    bm_gemm_f32_isa(BM_GEMM_AUTO, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool, ws,
+                    ws_bytes);
+}
+
+void bm_gemm_f64_ex(int ta, int tb, size_t M, size_t N, size_t K, double alpha,
+                    const double *A, size_t lda, const double *B, size_t ldb, double beta,
+                    double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
+{
+    bm_gemm_f64_isa(BM_GEMM_AUTO, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool, ws,
+                    ws_bytes);
 }
 
 void bm_gemm_f32(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-    bm_gemm_f32_isa(BM_GEMM_AUTO, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    bm_gemm_f32_ex(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, NULL, 0);
 }
 
 void bm_gemm_f64(int ta, int tb, size_t M, size_t N, size_t K, double alpha, const double *A,
                  size_t lda, const double *B, size_t ldb, double beta, double *C, size_t ldc)
 {
-    bm_gemm_f64_isa(BM_GEMM_AUTO, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    bm_gemm_f64_ex(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, NULL, 0);
 }

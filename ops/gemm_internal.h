@@ -2,12 +2,16 @@
  *
  * bm_gemm_f32/f64 (ops_internal.h) pick the widest path this CPU runs, asked
  * anew on every call (__builtin_cpu_supports is a few loads), so no state is
- * cached. bm_gemm_f32_isa/f64_isa run one named path; the tests use them to
- * check every path this CPU has against a naive product. */
+ * cached; in a -Dblas=enabled build, large products go to BLAS instead.
+ * bm_gemm_f32_isa/f64_isa run one named path; the tests use them to check
+ * every path this CPU has against a naive product. */
 #ifndef BM_GEMM_INTERNAL_H
 #define BM_GEMM_INTERNAL_H
 
 #include <stddef.h>
+
+#include "bm_autograd.h"
+#include "pool_internal.h"
 
 /* 1 where the x86 kernels (GCC/Clang target attributes) are built in. */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -22,6 +26,7 @@ typedef enum bm_gemm_isa {
     BM_GEMM_PORTABLE,  /* plain C, any CPU */
     BM_GEMM_AVX2,      /* AVX2 + FMA */
     BM_GEMM_AVX512,    /* AVX-512F (+ FMA) */
+    BM_GEMM_BLAS,      /* cblas_sgemm/dgemm, every size (builds with -Dblas=enabled) */
     BM_GEMM_ISA_COUNT
 } bm_gemm_isa;
 
@@ -58,7 +63,7 @@ typedef struct bm_gemm_kernel {
     bm_gemm_store_t_fn store_t;
 } bm_gemm_kernel;
 
-/* Portable routines (gemm.c), for paths without their own. */
+/* Portable routines (gemm_portable.c), for paths without their own. */
 void bm_gemm_pack_n_f32(size_t R, size_t rows, size_t kc, const void *src, size_t ld, void *dst);
 void bm_gemm_pack_t_f32(size_t R, size_t rows, size_t kc, const void *src, size_t ld, void *dst);
 void bm_gemm_pack_n_f64(size_t R, size_t rows, size_t kc, const void *src, size_t ld, void *dst);
@@ -68,6 +73,9 @@ void bm_gemm_store_t_f32(const void *t, size_t ldt, void *c, size_t ldc, size_t 
 void bm_gemm_store_t_f64(const void *t, size_t ldt, void *c, size_t ldc, size_t mr, size_t nr,
                          double alpha, double beta);
 
+/* The plain-C kernels (gemm_portable.c); f64 selects the double one. */
+const bm_gemm_kernel *bm_gemm_portable_kernel(int f64);
+
 /* The kernels of each x86 file; f64 selects the double one. NULL where not
  * built in (non-x86). They do not ask the CPU; bm_gemm_isa_available does. */
 const bm_gemm_kernel *bm_gemm_avx2_kernel(int f64);
@@ -76,16 +84,30 @@ const bm_gemm_kernel *bm_gemm_avx512_kernel(int f64);
 /* 1 if this build and CPU can run isa (BM_GEMM_AUTO: always 1). */
 int bm_gemm_isa_available(bm_gemm_isa isa);
 
-/* The path BM_GEMM_AUTO resolves to on this CPU. */
+/* The own-kernel path BM_GEMM_AUTO resolves to on this CPU (never BLAS). */
 bm_gemm_isa bm_gemm_isa_best(void);
 
-/* bm_gemm_f32 / bm_gemm_f64 on path isa. Returns 1, or 0 with C untouched
- * if this build or CPU lacks isa. */
+/* bm_gemm_f32_ex / bm_gemm_f64_ex on path isa (BM_GEMM_AUTO: the same
+ * choice as theirs, BLAS included). Returns 1, or 0 with C untouched if this
+ * build or CPU lacks isa. */
 int bm_gemm_f32_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
                     const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-                    size_t ldc);
+                    size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes);
 int bm_gemm_f64_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t K, double alpha,
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
-                    double *C, size_t ldc);
+                    double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes);
+/* bm_gemm_workspace_bytes for path isa (0 where isa is unavailable). */
+size_t bm_gemm_workspace_bytes_isa(bm_gemm_isa isa, bm_dtype dt, int ta, int tb, size_t M,
+                                   size_t N, size_t K, int threads);
+
+/* The BLAS backend (gemm_blas.c). available: built with BLAS. wanted: AUTO
+ * routes an M×N×K product there. bm_gemm_blas runs one product on `threads`
+ * threads (see gemm_blas.c); returns 0 (C untouched) without BLAS or when a
+ * size does not fit the cblas interface's int. */
+int bm_gemm_blas_available(void);
+int bm_gemm_blas_wanted(size_t M, size_t N, size_t K);
+int bm_gemm_blas(int f64, int ta, int tb, size_t M, size_t N, size_t K, double alpha,
+                 const void *A, size_t lda, const void *B, size_t ldb, double beta, void *C,
+                 size_t ldc, int threads);
 
 #endif

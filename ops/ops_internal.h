@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bm_ops.h"
+#include "pool_internal.h"
 #include "tape_internal.h"
 
 /* Run the statements once with T = double or T = float, chosen by dtype.
@@ -56,11 +57,42 @@ int bm_axis_norm(int axis, int rank);
 
 /* Row-major GEMM: C[M,N] = alpha·op(A)·op(B) + beta·C, where op(A) is A
  * [M,K] (lda) or, with ta, Aᵀ of A stored [K,M]; likewise B [K,N] or, with
- * tb, Bᵀ of B stored [N,K]. beta 0 ignores C's old contents (even NaN). */
+ * tb, Bᵀ of B stored [N,K]. beta 0 ignores C's old contents (even NaN).
+ * Single-threaded; a product whose packed block of B does not fit the stack
+ * buffer calls aligned_alloc once (use the _ex forms with a workspace in
+ * anything that runs every step). */
 void bm_gemm_f32(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 void bm_gemm_f64(int ta, int tb, size_t M, size_t N, size_t K, double alpha, const double *A,
                  size_t lda, const double *B, size_t ldb, double beta, double *C, size_t ldc);
+
+/* Bytes of workspace bm_gemm_*_ex needs to run this product on `threads`
+ * threads without allocating (0: none needed). A function of the arguments
+ * and the CPU only; an upper bound for any smaller thread count. */
+size_t bm_gemm_workspace_bytes(bm_dtype dt, int ta, int tb, size_t M, size_t N, size_t K,
+                               int threads);
+
+/* bm_gemm_f32/f64 on the threads of `pool` (NULL: the caller's only), with
+ * scratch memory ws of ws_bytes (any alignment). ws NULL, or smaller than
+ * the workspace of even one thread, allocates as bm_gemm_f32 does; a ws that
+ * fits fewer threads than the pool has runs on fewer. Each element of C is
+ * computed by one thread in the same order whatever the thread count, so the
+ * result is bit-identical for any pool (own kernels; BLAS's may differ
+ * between thread counts: see gemm_blas.c). */
+void bm_gemm_f32_ex(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+                    size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
+                    bm_pool *pool, void *ws, size_t ws_bytes);
+void bm_gemm_f64_ex(int ta, int tb, size_t M, size_t N, size_t K, double alpha,
+                    const double *A, size_t lda, const double *B, size_t ldb, double beta,
+                    double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes);
+
+/* Workspace for an op computing A [M,K]·B [K,N] on tape: the largest of the
+ * forward product's, dA = G·Bᵀ's (need_da) and dB = Aᵀ·G's (need_db), for
+ * the tape's threads; the backward ones only while the tape records. An op
+ * sets n->saved_bytes to it in infer and passes bm_tape_pool(tape),
+ * n->saved, n->saved_bytes to bm_gemm_*_ex (as matmul.c does). */
+size_t bm_matmul_workspace(const bm_tape *tape, bm_dtype dt, size_t M, size_t K, size_t N,
+                           int need_da, int need_db);
 
 /* The fixed table of ops (ops.def order); internal lookup by name. */
 const bm_op *bm_op_at(size_t i);

@@ -1,6 +1,9 @@
 /* test_gemm.c — the blocked GEMM against a naive triple loop, on every path
- * (portable, AVX2, AVX-512) this CPU has: odd sizes, all four transpose
- * forms, alpha/beta variants, padded leading dimensions, beta 0 over NaN. */
+ * (portable, AVX2, AVX-512, BLAS in a -Dblas=enabled build) this build and
+ * CPU have: odd sizes, all four transpose forms, alpha/beta variants, padded
+ * leading dimensions, beta 0 over NaN; each product also on pools of 2 and 3
+ * threads with a workspace (aligned or not), where the own kernels must give
+ * the single-threaded result bit for bit. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,27 @@
 #include "test_util.h"
 
 enum { PAD_LD = 3 }; /* extra columns past each logical row, filled with a sentinel */
+enum { N_POOLS = 2 };  /* the threaded runs: pools of 2 and 3 threads */
+
+/* The pools each test runs its products on (made in setup, freed in teardown). */
+static bm_pool *pools[N_POOLS];
+
+static void pools_setup(void)
+{
+    for (int i = 0; i < N_POOLS; i++) {
+        bm_error e = {0};
+        pools[i] = bm_pool_new(i + 2, &e);
+        ck_assert_msg(pools[i] != NULL, "%s", e.msg);
+    }
+}
+
+static void pools_teardown(void)
+{
+    for (int i = 0; i < N_POOLS; i++) {
+        bm_pool_free(pools[i]);
+        pools[i] = NULL;
+    }
+}
 
 static const double SENTINEL = -12345.0;
 
@@ -73,15 +97,38 @@ static int run_case(bm_gemm_isa isa, int f64, const gcase *c)
         double *C = malloc(ncs * sizeof *C);
         memcpy(C, C0, ncs * sizeof *C);
         ran = bm_gemm_f64_isa(isa, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, lda, B, ldb,
-                              c->beta, C, ldc);
-        for (size_t i = 0; ran && i < c->M * ldc; i++) {
-            if (i % ldc >= c->N)
-                ck_assert_msg(C[i] == SENTINEL, "f64 padding of C written at %zu", i);
-            else
-                ck_assert_msg(fabs(C[i] - R[i]) <= rtol * E[i],
-                              "f64 isa %d ta%d tb%d %zux%zux%zu: C[%zu] = %.17g, want %.17g",
-                              (int)isa, c->ta, c->tb, c->M, c->N, c->K, i, C[i], R[i]);
-        }
+                              c->beta, C, ldc, NULL, NULL, 0);
+        size_t bad = 0; /* the first wrong element (one check: Check's are slow) */
+        while (ran && bad < c->M * ldc &&
+               (bad % ldc >= c->N ? C[bad] == SENTINEL : fabs(C[bad] - R[bad]) <= rtol * E[bad]))
+            bad++;
+        ck_assert_msg(!ran || bad == c->M * ldc,
+                      "f64 isa %d ta%d tb%d %zux%zux%zu: C[%zu] = %.17g, want %.17g%s", (int)isa,
+                      c->ta, c->tb, c->M, c->N, c->K, bad, C[bad], R[bad],
+                      bad % ldc >= c->N ? " (padding written)" : "");
+        /* threaded, workspace aligned (off 0) or not (off 1): the same bits */
+        double *T = malloc(ncs * sizeof *T);
+        for (int p = 0; ran && p < N_POOLS; p++)
+            for (size_t off = 0; off < 2; off++) {
+                size_t wb = bm_gemm_workspace_bytes_isa(isa, BM_F64, c->ta, c->tb, c->M, c->N,
+                                                        c->K, bm_pool_threads(pools[p]));
+                unsigned char *ws = malloc(wb + off + 1);
+                memcpy(T, C0, ncs * sizeof *T);
+                ck_assert(bm_gemm_f64_isa(isa, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, lda,
+                                          B, ldb, c->beta, T, ldc, pools[p], ws + off, wb));
+                size_t i = 0; /* the first difference (one check: Check's are slow) */
+                while (i < c->M * ldc && (isa == BM_GEMM_BLAS
+                                              ? fabs(T[i] - R[i]) <= rtol * E[i] ||
+                                                    (i % ldc >= c->N && T[i] == SENTINEL)
+                                              : memcmp(&T[i], &C[i], sizeof T[i]) == 0))
+                    i++;
+                ck_assert_msg(i == c->M * ldc,
+                              "f64 isa %d ta%d tb%d %zux%zux%zu on %d threads: C[%zu] = %.17g, "
+                              "one thread %.17g", (int)isa, c->ta, c->tb, c->M, c->N, c->K,
+                              bm_pool_threads(pools[p]), i, T[i], C[i]);
+                free(ws);
+            }
+        free(T);
         free(C);
     } else {
         float *Af = malloc(na * sizeof *Af), *Bf = malloc(nb * sizeof *Bf);
@@ -93,15 +140,40 @@ static int run_case(bm_gemm_isa isa, int f64, const gcase *c)
         for (size_t i = 0; i < ncs; i++)
             C[i] = (float)C0[i];
         ran = bm_gemm_f32_isa(isa, c->ta, c->tb, c->M, c->N, c->K, (float)c->alpha, Af, lda, Bf,
-                              ldb, (float)c->beta, C, ldc);
-        for (size_t i = 0; ran && i < c->M * ldc; i++) {
-            if (i % ldc >= c->N)
-                ck_assert_msg(C[i] == (float)SENTINEL, "f32 padding of C written at %zu", i);
-            else
-                ck_assert_msg(fabs(C[i] - R[i]) <= rtol * E[i],
-                              "f32 isa %d ta%d tb%d %zux%zux%zu: C[%zu] = %.9g, want %.9g",
-                              (int)isa, c->ta, c->tb, c->M, c->N, c->K, i, (double)C[i], R[i]);
-        }
+                              ldb, (float)c->beta, C, ldc, NULL, NULL, 0);
+        size_t bad = 0;
+        while (ran && bad < c->M * ldc &&
+               (bad % ldc >= c->N ? C[bad] == (float)SENTINEL
+                                  : fabs(C[bad] - R[bad]) <= rtol * E[bad]))
+            bad++;
+        ck_assert_msg(!ran || bad == c->M * ldc,
+                      "f32 isa %d ta%d tb%d %zux%zux%zu: C[%zu] = %.9g, want %.9g%s", (int)isa,
+                      c->ta, c->tb, c->M, c->N, c->K, bad, (double)C[bad], R[bad],
+                      bad % ldc >= c->N ? " (padding written)" : "");
+        float *T = malloc(ncs * sizeof *T);
+        for (int p = 0; ran && p < N_POOLS; p++)
+            for (size_t off = 0; off < 2; off++) {
+                size_t wb = bm_gemm_workspace_bytes_isa(isa, BM_F32, c->ta, c->tb, c->M, c->N,
+                                                        c->K, bm_pool_threads(pools[p]));
+                unsigned char *ws = malloc(wb + off + 1);
+                for (size_t i = 0; i < ncs; i++)
+                    T[i] = (float)C0[i];
+                ck_assert(bm_gemm_f32_isa(isa, c->ta, c->tb, c->M, c->N, c->K, (float)c->alpha,
+                                          Af, lda, Bf, ldb, (float)c->beta, T, ldc, pools[p],
+                                          ws + off, wb));
+                size_t i = 0;
+                while (i < c->M * ldc && (isa == BM_GEMM_BLAS
+                                              ? fabs(T[i] - R[i]) <= rtol * E[i] ||
+                                                    (i % ldc >= c->N && T[i] == (float)SENTINEL)
+                                              : memcmp(&T[i], &C[i], sizeof T[i]) == 0))
+                    i++;
+                ck_assert_msg(i == c->M * ldc,
+                              "f32 isa %d ta%d tb%d %zux%zux%zu on %d threads: C[%zu] = %.9g, "
+                              "one thread %.9g", (int)isa, c->ta, c->tb, c->M, c->N, c->K,
+                              bm_pool_threads(pools[p]), i, (double)T[i], (double)C[i]);
+                free(ws);
+            }
+        free(T);
         free(Af);
         free(Bf);
         free(C);
@@ -130,7 +202,8 @@ static void run_forms(bm_gemm_isa isa, size_t M, size_t N, size_t K, double alph
     do {                                                                                \
         if (!bm_gemm_isa_available(isa)) {                                              \
             float one = 1, c = 7;                                                       \
-            ck_assert_int_eq(bm_gemm_f32_isa(isa, 0, 0, 1, 1, 1, 1, &one, 1, &one, 1, 0, &c, 1), 0); \
+            ck_assert_int_eq(bm_gemm_f32_isa(isa, 0, 0, 1, 1, 1, 1, &one, 1, &one, 1, 0, &c, 1, \
+                                             NULL, NULL, 0), 0);                          \
             ck_assert(c == 7);                                                          \
             return;                                                                     \
         }                                                                               \
@@ -182,21 +255,22 @@ START_TEST(degenerate)
     bm_gemm_isa isa = (bm_gemm_isa)_i;
     SKIP_UNAVAILABLE(isa);
     float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 1, 1, 1, 1, 1}, C[4] = {1, 2, 3, 4};
-    ck_assert(bm_gemm_f32_isa(isa, 0, 0, 2, 2, 0, 1, A, 1, B, 2, 0.5f, C, 2));
+    ck_assert(bm_gemm_f32_isa(isa, 0, 0, 2, 2, 0, 1, A, 1, B, 2, 0.5f, C, 2, NULL, NULL, 0));
     ck_assert(C[0] == 0.5f && C[3] == 2.0f);
     float Cn[4] = {NAN, NAN, NAN, NAN};
-    ck_assert(bm_gemm_f32_isa(isa, 0, 0, 2, 2, 0, 1, A, 1, B, 2, 0.0f, Cn, 2));
+    ck_assert(bm_gemm_f32_isa(isa, 0, 0, 2, 2, 0, 1, A, 1, B, 2, 0.0f, Cn, 2, NULL, NULL, 0));
     ck_assert(Cn[0] == 0.0f && Cn[3] == 0.0f);
     double Ad[4] = {NAN, 1, 1, 1}, Bd[4] = {1, 1, 1, 1}, Cd[4] = {1, 2, 3, 4};
-    ck_assert(bm_gemm_f64_isa(isa, 0, 0, 2, 2, 2, 0.0, Ad, 2, Bd, 2, 2.0, Cd, 2));
+    ck_assert(bm_gemm_f64_isa(isa, 0, 0, 2, 2, 2, 0.0, Ad, 2, Bd, 2, 2.0, Cd, 2, NULL, NULL, 0));
     ck_assert(Cd[0] == 2.0 && Cd[3] == 8.0);
-    ck_assert(bm_gemm_f64_isa(isa, 0, 0, 0, 2, 2, 1.0, Ad, 2, Bd, 2, 0.0, Cd, 2));
-    ck_assert(bm_gemm_f64_isa(isa, 0, 0, 2, 0, 2, 1.0, Ad, 2, Bd, 2, 0.0, Cd, 2));
+    ck_assert(bm_gemm_f64_isa(isa, 0, 0, 0, 2, 2, 1.0, Ad, 2, Bd, 2, 0.0, Cd, 2, NULL, NULL, 0));
+    ck_assert(bm_gemm_f64_isa(isa, 0, 0, 2, 0, 2, 1.0, Ad, 2, Bd, 2, 0.0, Cd, 2, NULL, NULL, 0));
     ck_assert(Cd[0] == 2.0 && Cd[1] == 4.0);
 }
 END_TEST
 
-/* The same call twice gives the same bits; bm_gemm_f32/f64 are the best path. */
+/* The same call twice gives the same bits; bm_gemm_f32/f64 are the AUTO
+ * path, which is the best own kernel unless BLAS takes the product. */
 START_TEST(deterministic)
 {
     enum { M = 97, N = 83, K = 301 };
@@ -209,20 +283,22 @@ START_TEST(deterministic)
         Ad[i] = A[i] = (float)next_val(&s);
     for (size_t i = 0; i < (size_t)K * N; i++)
         Bd[i] = B[i] = (float)next_val(&s);
+    bm_gemm_isa same = bm_gemm_blas_wanted(M, N, K) ? BM_GEMM_AUTO : bm_gemm_isa_best();
     for (int t = 0; t < 4; t++) {
         int ta = t >> 1, tb = t & 1;
         size_t lda = ta ? M : K, ldb = tb ? K : N;
         bm_gemm_f32(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C1, N);
-        bm_gemm_f32_isa(bm_gemm_isa_best(), ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C2, N);
+        bm_gemm_f32_isa(same, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C2, N, NULL, NULL, 0);
         ck_assert(memcmp(C1, C2, M * N * sizeof *C1) == 0);
         bm_gemm_f32(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C2, N);
         ck_assert(memcmp(C1, C2, M * N * sizeof *C1) == 0);
         bm_gemm_f64(ta, tb, M, N, K, 1.0, Ad, lda, Bd, ldb, 0.0, D1, N);
-        bm_gemm_f64_isa(bm_gemm_isa_best(), ta, tb, M, N, K, 1.0, Ad, lda, Bd, ldb, 0.0, D2, N);
+        bm_gemm_f64_isa(same, ta, tb, M, N, K, 1.0, Ad, lda, Bd, ldb, 0.0, D2, N, NULL, NULL, 0);
         ck_assert(memcmp(D1, D2, M * N * sizeof *D1) == 0);
     }
     ck_assert(bm_gemm_isa_available(BM_GEMM_PORTABLE));
     ck_assert(!bm_gemm_isa_available(BM_GEMM_ISA_COUNT));
+    ck_assert_int_eq(bm_gemm_isa_available(BM_GEMM_BLAS), bm_gemm_blas_available());
     free(A);
     free(B);
     free(C1);
@@ -234,16 +310,124 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* Shapes that split across threads every way: rows (M large, N narrow),
+ * columns, the swapped product (N = 5), one strip read in place, W2's. */
+START_TEST(threaded_splits)
+{
+    bm_gemm_isa isa = (bm_gemm_isa)_i;
+    SKIP_UNAVAILABLE(isa);
+    static const size_t sz[][3] = {{300, 40, 600}, {2000, 5, 100}, {1, 1000, 300},
+                                   {128, 128, 784}, {784, 128, 128}, {61, 67, 129}};
+    for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
+        run_forms(isa, sz[i][0], sz[i][1], sz[i][2], 1.0, i % 2 ? 1.0 : 0.0, i == 5);
+}
+END_TEST
+
+/* A workspace too small for the pool runs on fewer threads, one too small
+ * for a single thread allocates, and neither changes a bit; the size asked
+ * for t threads is enough for any fewer. */
+START_TEST(workspace_sizes)
+{
+    enum { M = 300, N = 700, K = 500 };
+    float *A = malloc(M * K * sizeof *A), *B = malloc(K * N * sizeof *B);
+    float *C1 = malloc(M * N * sizeof *C1), *C2 = malloc(M * N * sizeof *C2);
+    uint64_t s = 11;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        A[i] = (float)next_val(&s);
+    for (size_t i = 0; i < (size_t)K * N; i++)
+        B[i] = (float)next_val(&s);
+    bm_gemm_isa isa = bm_gemm_isa_best();
+    size_t prev = 0;
+    for (int t = 1; t <= 8; t++) {
+        size_t w = bm_gemm_workspace_bytes_isa(isa, BM_F32, 1, 1, M, N, K, t);
+        ck_assert_uint_ge(w, prev);
+        prev = w;
+    }
+    size_t w1 = bm_gemm_workspace_bytes_isa(isa, BM_F32, 0, 0, M, N, K, 1);
+    size_t w3 = bm_gemm_workspace_bytes_isa(isa, BM_F32, 0, 0, M, N, K, 3);
+    ck_assert_uint_gt(w1, 0); /* 500×700 floats do not fit the stack block */
+    ck_assert_uint_ge(w3, w1);
+    unsigned char *ws = malloc(w3);
+    ck_assert(bm_gemm_f32_isa(isa, 0, 0, M, N, K, 1, A, K, B, N, 0, C1, N, NULL, NULL, 0));
+    size_t sizes[] = {w3, w1, w1 / 2, 1, 0};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        memset(C2, 0, M * N * sizeof *C2);
+        ck_assert(bm_gemm_f32_isa(isa, 0, 0, M, N, K, 1, A, K, B, N, 0, C2, N, pools[1],
+                                  sizes[i] ? ws : NULL, sizes[i]));
+        ck_assert_msg(memcmp(C1, C2, M * N * sizeof *C1) == 0, "workspace %zu of %zu", sizes[i],
+                      w3);
+    }
+    /* a product small enough for the stack needs none */
+    ck_assert_uint_eq(bm_gemm_workspace_bytes_isa(isa, BM_F32, 0, 0, 16, 16, 16, 4), 0);
+    free(ws);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+}
+END_TEST
+
+/* BLAS (a -Dblas=enabled build) against the best own kernel: the same
+ * products to rounding, in both types and every form, through AUTO too. */
+START_TEST(blas_matches_own)
+{
+    if (!bm_gemm_isa_available(BM_GEMM_BLAS))
+        return;
+    enum { M = 200, N = 300, K = 250 };
+    ck_assert(bm_gemm_blas_wanted(M, N, K));
+    double *Ad = malloc(M * K * sizeof *Ad), *Bd = malloc(K * N * sizeof *Bd);
+    double *D1 = malloc(M * N * sizeof *D1), *D2 = malloc(M * N * sizeof *D2);
+    float *A = malloc(M * K * sizeof *A), *B = malloc(K * N * sizeof *B);
+    float *C1 = malloc(M * N * sizeof *C1), *C2 = malloc(M * N * sizeof *C2);
+    uint64_t s = 5;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        A[i] = (float)(Ad[i] = next_val(&s));
+    for (size_t i = 0; i < (size_t)K * N; i++)
+        B[i] = (float)(Bd[i] = next_val(&s));
+    for (int t = 0; t < 4; t++) {
+        int ta = t >> 1, tb = t & 1;
+        size_t lda = ta ? M : K, ldb = tb ? K : N;
+        ck_assert(bm_gemm_f64_isa(bm_gemm_isa_best(), ta, tb, M, N, K, 0.5, Ad, lda, Bd, ldb,
+                                  0.0, D1, N, NULL, NULL, 0));
+        bm_gemm_f64_ex(ta, tb, M, N, K, 0.5, Ad, lda, Bd, ldb, 0.0, D2, N, pools[0], NULL, 0);
+        ck_assert(bm_gemm_f32_isa(bm_gemm_isa_best(), ta, tb, M, N, K, 0.5f, A, lda, B, ldb,
+                                  0.0f, C1, N, NULL, NULL, 0));
+        ck_assert(bm_gemm_f32_isa(BM_GEMM_BLAS, ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 0.0f, C2,
+                                  N, NULL, NULL, 0));
+        size_t i = 0, j = 0;
+        while (i < (size_t)M * N && fabs(D1[i] - D2[i]) <= 1e-13 * K)
+            i++;
+        while (j < (size_t)M * N && fabs(C1[j] - C2[j]) <= 1e-5 * K)
+            j++;
+        ck_assert_msg(i == (size_t)M * N, "f64 %d: %zu: %.17g vs %.17g", t, i, D1[i], D2[i]);
+        ck_assert_msg(j == (size_t)M * N, "f32 %d: %zu: %.9g vs %.9g", t, j, (double)C1[j],
+                      (double)C2[j]);
+    }
+    free(Ad);
+    free(Bd);
+    free(D1);
+    free(D2);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("paths");
     tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, pools_setup, pools_teardown);
     tcase_add_loop_test(tc, odd_sizes, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
     tcase_add_loop_test(tc, alpha_beta_ld, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
     tcase_add_loop_test(tc, blocked_large, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
     tcase_add_loop_test(tc, degenerate, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
+    tcase_add_loop_test(tc, threaded_splits, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, workspace_sizes);
+    tcase_add_test(tc, blas_matches_own);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -36,6 +36,8 @@ static const char help[] =
     "                       --epochs; on NaN/Inf the last good one is kept\n"
     "      --detect-anomaly check every op's values and gradients for NaN/Inf and name\n"
     "                       the op that made the first one (slower)\n"
+    "  -j, --threads N      run the matrix products on N threads [1]; results are\n"
+    "                       bit-identical for any N\n"
     "      --plot PREFIX    write PREFIX-loss.png and, for 2-D data, PREFIX-boundary.png\n"
     "                       (PREFIX-history.csv without cairo)\n"
     "  -h, --help           this text\n";
@@ -43,7 +45,7 @@ static const char help[] =
 typedef struct train_args {
     const char *model, *data, *labels, *val, *out, *plot;
     double val_split;
-    uint64_t epochs, batch, seed, print_every, checkpoint_every;
+    uint64_t epochs, batch, seed, print_every, checkpoint_every, threads;
     int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly;
 } train_args;
 
@@ -59,11 +61,13 @@ static int parse(int argc, char **argv, train_args *a)
         {"plot", required_argument, NULL, O_PLOT},   {"shuffle", no_argument, NULL, O_SHUFFLE},
         {"checkpoint-every", required_argument, NULL, O_CHECKPOINT},
         {"detect-anomaly", no_argument, NULL, O_ANOMALY},
+        {"threads", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     int c;
     memset(a, 0, sizeof *a);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:e:b:s:p:qo:h", opts, NULL)) != -1) {
+    a->threads = 1;
+    while ((c = getopt_long(argc, argv, "d:e:b:s:p:qo:j:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a->data = optarg; break;
         case O_LABELS: a->labels = optarg; break;
@@ -102,6 +106,13 @@ static int parse(int argc, char **argv, train_args *a)
                 return cli_usage_error("train", "--checkpoint-every must be at least 1");
             break;
         case O_ANOMALY: a->detect_anomaly = 1; break;
+        case 'j':
+            if (cli_parse_u64("train", "--threads", optarg, &a->threads))
+                return CLI_USAGE;
+            if (a->threads < 1 || a->threads > BM_MAX_THREADS)
+                return cli_usage_error("train", "--threads %llu must be in 1..%d",
+                                       (unsigned long long)a->threads, BM_MAX_THREADS);
+            break;
         case 'h': fputs(help, stdout); return -1;
         default: return cli_usage_error("train", "bad option");
         }
@@ -194,6 +205,10 @@ int cmd_train(int argc, char **argv)
     bm_model *m = bm_model_load(a.model, &set, &err);
     if (!m)
         return cli_fail("train", "%s", err.msg);
+    if (bm_model_set_threads(m, (int)a.threads, &err) != BM_OK) {
+        bm_model_free(m);
+        return cli_fail("train", "%s", err.msg);
+    }
     bm_dataset train = {0}, val = {0};
     train_ctx ctx;
     memset(&ctx, 0, sizeof ctx);

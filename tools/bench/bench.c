@@ -42,17 +42,10 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define FLOP_PER_GFLOP 1e9
 #define BYTES_PER_KIB 1024.0
 
-/* What --threads does today: the library has no thread setting yet (no
- * bm_set_threads or similar in the public headers), so the value is only
- * recorded. When one exists, call it in apply_threads() and return 1. */
-static const char THREADS_NOTE[] =
-    "bmnn has no thread setting yet: --threads is recorded, the run is single-threaded";
-
-static int apply_threads(int n)
-{
-    (void)n;
-    return 0;
-}
+/* --threads N (default 1): the W1-W3 models and tapes run on N threads
+ * (bm_model_set_threads, bm_tape_set_threads), G's products on a pool of N
+ * with a workspace (bench_work.c). */
+static int threads_of(const bench_opts *o) { return o->threads > 0 ? o->threads : 1; }
 
 /* Workload names of --only, in bit order. */
 static const struct {
@@ -71,6 +64,7 @@ static void usage(FILE *f)
             "  W3  MLP 784-512-512-10 ReLU, batch 256  (us per training step)\n"
             "  W4  1000-op elementwise chain on 1x16   (ns per op, record and replay)\n"
             "  G   bm_gemm_f32 at n = 64, 256, 1024 and the W1-W3 products (GFLOP/s)\n"
+            "  --threads N   W1-W3 and G on N threads (default 1)\n"
             "  --only W1,G   run these workloads (default: all)\n"
             "  --quick       3 short runs per figure instead of 7 runs of >= 0.2 s\n"
             "  --gemm-index I  G: time only the I-th product (0-based, in table order)\n"
@@ -290,7 +284,7 @@ static cJSON *row_json(const bench_row *r)
 }
 
 static int write_json(const char *path, const bench_report *rep, const bench_opts *o,
-                      const char *cpu, const char *date, int threads_applied)
+                      const char *cpu, const char *date)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "bmnn-bench");
@@ -300,9 +294,8 @@ static int write_json(const char *path, const bench_report *rep, const bench_opt
     cJSON_AddStringToObject(root, "compiler", __VERSION__);
     cJSON_AddStringToObject(root, "buildtype", BENCH_BUILDTYPE);
     cJSON_AddNumberToObject(root, "threads_requested", o->threads);
-    cJSON_AddBoolToObject(root, "threads_applied", threads_applied);
-    if (!threads_applied)
-        cJSON_AddStringToObject(root, "threads_note", THREADS_NOTE);
+    cJSON_AddNumberToObject(root, "threads", threads_of(o));
+    cJSON_AddBoolToObject(root, "threads_applied", 1);
     cJSON_AddBoolToObject(root, "quick", o->quick);
     cJSON_AddNumberToObject(root, "reps", o->reps);
     cJSON_AddNumberToObject(root, "min_run_s", o->min_run_s);
@@ -329,19 +322,17 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o, &json);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
-    int threads_applied = o.threads > 0 ? apply_threads(o.threads) : 0;
     char cpu[256], date[32];
     bench_cpu_model(cpu, sizeof cpu);
     time_t now = time(NULL);
     struct tm tm;
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    printf("bmnn-bench %s  %s  %s\nbuild %s, %s; %d timed runs of >= %g s per figure%s\n",
-           BMNN_VERSION, date, cpu, BENCH_BUILDTYPE, __VERSION__, o.reps, o.min_run_s,
-           o.quick ? " (--quick)" : "");
+    printf("bmnn-bench %s  %s  %s\nbuild %s, %s; %d thread%s; %d timed runs of >= %g s per "
+           "figure%s\n",
+           BMNN_VERSION, date, cpu, BENCH_BUILDTYPE, __VERSION__, threads_of(&o),
+           threads_of(&o) == 1 ? "" : "s", o.reps, o.min_run_s, o.quick ? " (--quick)" : "");
     if (strcmp(BENCH_BUILDTYPE, "release") != 0)
         printf("warning: not a release build; figures do not represent bmnn\n");
-    if (o.threads > 0 && !threads_applied)
-        printf("threads: %d requested; %s\n", o.threads, THREADS_NOTE);
     fflush(stdout);
 
     bench_report *rep = calloc(1, sizeof *rep);
@@ -358,7 +349,7 @@ int main(int argc, char **argv)
     print_rows(rep, ROW_CHAIN, "Tape overhead W4");
     print_rows(rep, ROW_GEMM, "SGEMM bm_gemm_f32");
     print_mem(rep);
-    if (json && write_json(json, rep, &o, cpu, date, threads_applied) != 0)
+    if (json && write_json(json, rep, &o, cpu, date) != 0)
         rc = EXIT_FAIL;
     free(rep);
     return rc;

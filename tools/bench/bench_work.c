@@ -12,7 +12,8 @@
  *           loss and accuracy).
  * W4: a chain of CHAIN_OPS elementwise ops (scale 1.0001, add 0, relu, ...)
  *     on a 1×16 tensor, sum, backward; recorded afresh or replayed.
- * G:  bm_gemm_f32 at square sizes and at every product W1–W3 run. */
+ * G:  bm_gemm_f32_ex at square sizes and at every product W1–W3 run, on a
+ *     pool of --threads N with a workspace (no allocation per call). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,11 +168,16 @@ static int mlp_setup(mlp_ctx *c, const mlp_spec *s, const bench_opts *o)
     c->esz = bm_dtype_size(BM_F32);
     c->fit = bm_fit_defaults();
     c->fit.epochs = 1;
+    int threads = o->threads > 0 ? o->threads : 1;
+    if (bm_model_set_threads(c->m, threads, &err) != BM_OK)
+        goto fail;
     bm_allocator a = bench_counting_allocator(&c->cnt);
     if (!(c->tape = bm_tape_new_ex(&a))) {
         fprintf(stderr, "bmnn-bench: out of memory for a tape\n");
         return -1;
     }
+    if (bm_tape_set_threads(c->tape, threads, &err) != BM_OK)
+        goto fail;
     return mlp_record(c);
 fail:
     fprintf(stderr, "bmnn-bench: %s setup: %s\n", s->id, err.msg);
@@ -337,13 +343,17 @@ typedef struct gemm_ctx {
     int ta, tb;
     float beta;
     float *A, *B, *C;
+    bm_pool *pool;   /* --threads N > 1: a pool of N (else NULL) */
+    void *ws;        /* workspace for the pool's thread count (as matmul keeps) */
+    size_t ws_bytes;
 } gemm_ctx;
 
 static int gemm_call(void *ctx)
 {
     gemm_ctx *g = ctx;
     size_t lda = g->ta ? g->M : g->K, ldb = g->tb ? g->K : g->N;
-    bm_gemm_f32(g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, g->beta, g->C, g->N);
+    bm_gemm_f32_ex(g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, g->beta, g->C,
+                   g->N, g->pool, g->ws, g->ws_bytes);
     return 0;
 }
 
@@ -390,13 +400,19 @@ static int gemm_one(bench_report *r, const bench_opts *o, const char *label, siz
 {
     bm_rng rng;
     bm_rng_seed(&rng, o->seed);
-    gemm_ctx g = {M, N, K, ta, tb, beta, NULL, NULL, NULL};
+    gemm_ctx g = {M, N, K, ta, tb, beta, NULL, NULL, NULL, NULL, NULL, 0};
+    bm_error err = {0};
+    int threads = o->threads > 0 ? o->threads : 1;
     g.A = gemm_buf(M * K, &rng);
     g.B = gemm_buf(K * N, &rng);
     g.C = gemm_buf(M * N, &rng);
+    g.ws_bytes = bm_gemm_workspace_bytes(BM_F32, ta, tb, M, N, K, threads);
+    g.ws = g.ws_bytes ? malloc(g.ws_bytes) : NULL;
     int rc = -1;
     bench_row *row = NULL;
-    if (!g.A || !g.B || !g.C)
+    if (threads > 1 && !(g.pool = bm_pool_new(threads, &err)))
+        fprintf(stderr, "bmnn-bench: a pool of %d threads: %s\n", threads, err.msg);
+    else if (!g.A || !g.B || !g.C || (g.ws_bytes && !g.ws))
         fprintf(stderr, "bmnn-bench: out of memory for a %zux%zux%zu product\n", M, N, K);
     else if ((row = bench_row_add(r, ROW_GEMM, "G")) != NULL) {
         snprintf(row->label, sizeof row->label, "%s", label);
@@ -414,6 +430,8 @@ static int gemm_one(bench_report *r, const bench_opts *o, const char *label, siz
         else
             rc = bench_measure(gemm_call, &g, o, NULL, &row->t);
     }
+    bm_pool_free(g.pool);
+    free(g.ws);
     free(g.A);
     free(g.B);
     free(g.C);
