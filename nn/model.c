@@ -347,7 +347,7 @@ static bm_tensor *record_layer(bm_model *m, bm_layer *l, bm_tape *tape, bm_tenso
 {
     switch (l->spec.kind) {
     case BM_LAYER_DENSE:
-        return bm_add(tape, bm_matmul(tape, h, l->W), l->b);
+        return bm_linear(tape, h, l->W, l->b);
     case BM_LAYER_RELU:
         return bm_relu(tape, h);
     case BM_LAYER_SIGMOID:

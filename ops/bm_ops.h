@@ -26,6 +26,10 @@ extern "C" {
 /* ---- linear algebra -------------------------------------------------- */
 /* a [M,K] · b [K,N] -> [M,N]. dA = g·bᵀ, dB = aᵀ·g (no transposes built). */
 bm_tensor *bm_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* x [M,K] · W [K,N] + b [N] or [1,N] -> [M,N]: a dense layer in one op, no
+ * intermediate; dX = g·Wᵀ (skipped when x needs no gradient), dW = xᵀ·g,
+ * db = column sums of g. Same values as bm_add(t, bm_matmul(t, x, W), b). */
+bm_tensor *bm_linear(bm_tape *t, bm_tensor *x, bm_tensor *W, bm_tensor *b);
 
 /* ---- broadcasting elementwise ----------------------------------------- */
 /* a + b. */

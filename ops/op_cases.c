@@ -15,6 +15,7 @@
     }
 
 B1(matmul, bm_matmul(t, in[0], in[1]))
+B1(linear, bm_linear(t, in[0], in[1], in[2]))
 B1(add, bm_add(t, in[0], in[1]))
 B1(sub, bm_sub(t, in[0], in[1]))
 B1(mul, bm_mul(t, in[0], in[1]))
@@ -50,12 +51,16 @@ B1(l2, bm_l2(t, in[0], 0.05))
 
 #define S1(r0, ...) 1, {r0, 0}, {{__VA_ARGS__}, {0}}
 #define S2(r0, r1, s0, s1) 2, {r0, r1}, {s0, s1}
+#define S3(r0, r1, r2, s0, s1, s2) 3, {r0, r1, r2}, {s0, s1, s2}
 #define SH(...) {__VA_ARGS__}
 
 static const bm_op_case cases[] = {
     {"matmul", b_matmul, S2(2, 2, SH(3, 4), SH(4, 5)), ANY, NONE},
     {"matmul", b_matmul, S2(2, 2, SH(1, 1), SH(1, 7)), ANY, NONE},
     {"matmul", b_matmul, S2(2, 2, SH(5, 33), SH(33, 2)), ANY, NONE},
+    {"linear", b_linear, S3(2, 2, 2, SH(3, 4), SH(4, 5), SH(1, 5)), ANY, NONE},
+    {"linear", b_linear, S3(2, 2, 1, SH(5, 33), SH(33, 2), SH(2)), ANY, NONE},
+    {"linear", b_linear, S3(2, 2, 2, SH(1, 1), SH(1, 7), SH(1, 7)), ANY, NONE},
     {"add", b_add, S2(2, 2, SH(3, 4), SH(3, 4)), ANY, NONE},
     {"add", b_add, S2(2, 2, SH(3, 4), SH(1, 4)), ANY, NONE},
     {"add", b_add, S2(3, 1, SH(2, 3, 4), SH(4)), ANY, NONE},
@@ -180,7 +185,7 @@ static bm_status check_case(const bm_op_case *c, size_t idx, bm_op_check *r, bm_
     bm_rng vals, drop;
     bm_rng_seed(&vals, VALUE_SEED + idx);
     bm_rng_seed(&drop, DROPOUT_SEED);
-    bm_tensor *in[2] = {NULL, NULL};
+    bm_tensor *in[BM_MAX_INPUTS] = {NULL};
     memset(r, 0, sizeof *r);
     r->op = c->op;
     bm_op_case_shapes(c, r->shapes, sizeof r->shapes);

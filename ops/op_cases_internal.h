@@ -15,8 +15,8 @@ struct bm_op_case {
     const char *op;
     build_fn build;
     int n_in;
-    int rank[2];
-    size_t shape[2][BM_MAX_RANK];
+    int rank[BM_MAX_INPUTS];
+    size_t shape[BM_MAX_INPUTS][BM_MAX_RANK];
     enum dom dom;
     enum tgt tgt;
 };
@@ -29,7 +29,8 @@ const bm_op_case *bm_op_case_at(size_t i);
 void bm_op_case_fill(bm_tensor *x, enum dom d, bm_rng *r);
 /* The target tensor of case c for predictions shaped like in0 (NULL: none). */
 bm_tensor *bm_op_case_target(bm_tape *t, const bm_op_case *c, const bm_tensor *in0, bm_rng *r);
-/* Record example c in dtype dt: inputs (requiring grad) land in in[0..n_in).
+/* Record example c in dtype dt: inputs (requiring grad) land in in[0..n_in)
+ * (in has BM_MAX_INPUTS entries).
  * Returns the op's output or NULL (tape error set). */
 bm_tensor *bm_op_case_record(bm_tape *t, const bm_op_case *c, bm_dtype dt, bm_tensor **in,
                              bm_rng *vals, bm_rng *drop);

@@ -348,7 +348,7 @@ START_TEST(fit_detect_anomaly_names_the_op)
                   "%s", e.msg);
     ck_assert_msg(strstr(e.msg, "; inputs: ["), "%s", e.msg);
     /* the op named is one of the graph's */
-    const char *ops[] = {"(matmul)", "(add)", "(relu)", "(mse)"};
+    const char *ops[] = {"(linear)", "(matmul)", "(add)", "(relu)", "(mse)"};
     int named = 0;
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
         named |= strstr(e.msg, ops[i]) != NULL;

@@ -139,7 +139,7 @@ has err.txt "parameters are from the last finite step" "divergence names the par
 grep -qE "^bmnn train: epoch [0-9]+: loss" err.txt && ok || bad "divergence names no epoch: $(cat err.txt)"
 [ -e div.json ] && bad "a diverged model was saved" || ok
 expect 1 "diverging run, --detect-anomaly" -- "$bmnn" train diverge.json --data train.csv -q --detect-anomaly
-grep -qE "^bmnn train: epoch [0-9]+: anomaly: forward of node [0-9]+ \((matmul|add|relu|mse)\): output\[[0-9]+\] = -?(inf|nan); inputs: \[" err.txt \
+grep -qE "^bmnn train: epoch [0-9]+: anomaly: forward of node [0-9]+ \((linear|matmul|add|relu|mse)\): output\[[0-9]+\] = -?(inf|nan); inputs: \[" err.txt \
     && ok || bad "anomaly message: $(cat err.txt)"
 expect 1 "diverging run with checkpoints" -- "$bmnn" train diverge.json --data train.csv -q --checkpoint-every 4 -o divck.json
 msg=$(cat err.txt)

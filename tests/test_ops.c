@@ -1,6 +1,7 @@
 /* test_ops.c — every op in ops.def: F64 gradcheck on several shapes
  * (broadcasting included), F32 agreeing with F64, and bad input. The case
  * table is checked against the registry: an op without a case fails. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "op_cases_internal.h"
@@ -196,21 +197,113 @@ END_TEST
  * the second added to it. */
 START_TEST(aliased_intermediate)
 {
-    for (int which = 0; which < 2; which++) {
+    for (int which = 0; which < 4; which++) {
         bm_tape *t = bm_tape_new();
         bm_rng r;
         bm_rng_seed(&r, 11);
-        size_t xs[2] = {4, 4};
+        size_t xs[2] = {4, 4}, bs[1] = {4};
         bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, xs, BM_REQUIRES_GRAD);
+        bm_tensor *b = bm_tape_leaf(t, BM_F64, 1, bs, BM_REQUIRES_GRAD);
         bm_op_case_fill(x, POS, &r);
+        bm_op_case_fill(b, ANY, &r);
         bm_tensor *h = bm_scale(t, x, 1.0);
-        bm_tensor *out = which == 0 ? bm_add(t, h, h) : bm_mul(t, h, h);
+        bm_tensor *out = which == 0   ? bm_add(t, h, h)
+                         : which == 1 ? bm_mul(t, h, h)
+                         : which == 2 ? bm_linear(t, h, h, b)
+                                      : bm_linear(t, h, bm_scale(t, x, -0.5), b);
         ck_assert_ptr_nonnull(out);
-        bm_tensor *in[1] = {x};
-        second_pass_equal(t, out, in, 1, "aliased");
-        gradcheck_passes(t, out, in, 1, "aliased");
+        bm_tensor *in[2] = {x, b};
+        int n = which >= 2 ? 2 : 1;
+        second_pass_equal(t, out, in, n, "aliased");
+        gradcheck_passes(t, out, in, (size_t)n, "aliased");
         bm_tape_free(t);
     }
+}
+END_TEST
+
+/* linear equals add(matmul) bit for bit, forward and backward, and skips
+ * the input's gradient when it needs none. */
+START_TEST(linear_matches_add_matmul)
+{
+    static const size_t dims[][3] = {{3, 4, 5}, {300, 2, 64}, {300, 64, 3}, {7, 300, 33}};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (int f32 = 0; f32 < 2; f32++) {
+            size_t M = dims[d][0], K = dims[d][1], N = dims[d][2];
+            bm_dtype dt = f32 ? BM_F32 : BM_F64;
+            bm_tape *t = bm_tape_new();
+            bm_rng r;
+            bm_rng_seed(&r, 5 + d);
+            size_t xs[2] = {M, K}, ws[2] = {K, N}, bs[2] = {1, N};
+            bm_tensor *x = bm_tape_leaf(t, dt, 2, xs, BM_REQUIRES_GRAD);
+            bm_tensor *w = bm_tape_leaf(t, dt, 2, ws, BM_REQUIRES_GRAD);
+            bm_tensor *b = bm_tape_leaf(t, dt, 2, bs, BM_REQUIRES_GRAD);
+            bm_tensor *xc = bm_tape_leaf(t, dt, 2, xs, 0); /* needs no gradient */
+            bm_op_case_fill(x, ANY, &r);
+            bm_op_case_fill(w, ANY, &r);
+            bm_op_case_fill(b, ANY, &r);
+            memcpy(xc->data, x->data, x->size * bm_dtype_size(dt));
+            bm_tensor *l1 = bm_linear(t, x, w, b), *a1 = bm_add(t, bm_matmul(t, x, w), b);
+            bm_tensor *l2 = bm_linear(t, xc, w, b);
+            ck_assert_ptr_nonnull(l1);
+            ck_assert_ptr_nonnull(a1);
+            ck_assert_ptr_nonnull(l2);
+            for (size_t i = 0; i < l1->size; i++)
+                ck_assert(bm_tensor_get(l1, i) == bm_tensor_get(a1, i));
+            bm_tensor *leaves[3] = {x, w, b};
+            double *g[3];
+            for (int pass = 0; pass < 3; pass++) {
+                for (int k = 0; k < 3; k++)
+                    bm_tensor_zero_grad(leaves[k]);
+                bm_tensor *out = pass == 0 ? l1 : pass == 1 ? a1 : l2;
+                bm_tensor *seed = bm_tape_leaf(t, dt, 2, out->shape, 0);
+                for (size_t i = 0; i < seed->size; i++)
+                    bm_tensor_set(seed, i, 0.5 - 0.01 * (double)(i % 97));
+                ck_assert_int_eq(bm_tape_backward(t, out, seed), BM_OK);
+                for (int k = 0; k < 3; k++) {
+                    if (pass == 0) {
+                        g[k] = malloc(leaves[k]->size * sizeof(double));
+                        for (size_t i = 0; i < leaves[k]->size; i++)
+                            g[k][i] = bm_tensor_grad_get(leaves[k], i);
+                        continue;
+                    }
+                    for (size_t i = 0; i < leaves[k]->size; i++)
+                        ck_assert_msg(bm_tensor_grad_get(leaves[k], i) == (pass == 2 && k == 0 ? 0.0 : g[k][i]),
+                                      "dims %zu %s pass %d input %d [%zu]", d, f32 ? "f32" : "f64",
+                                      pass, k, i);
+                }
+            }
+            for (int k = 0; k < 3; k++)
+                free(g[k]);
+            bm_tape_free(t);
+        }
+}
+END_TEST
+
+/* Shape errors name the op and the shapes. */
+START_TEST(linear_bad_shapes)
+{
+    bm_tape *t = bm_tape_new();
+    bm_tensor *x = bm_tape_leaf(t, BM_F32, 2, (size_t[]){3, 4}, 0);
+    bm_tensor *w = bm_tape_leaf(t, BM_F32, 2, (size_t[]){4, 5}, 0);
+    bm_tensor *w3 = bm_tape_leaf(t, BM_F32, 2, (size_t[]){3, 5}, 0);
+    bm_tensor *b = bm_tape_leaf(t, BM_F32, 1, (size_t[]){5}, 0);
+    bm_tensor *b4 = bm_tape_leaf(t, BM_F32, 1, (size_t[]){4}, 0);
+    bm_tensor *b25 = bm_tape_leaf(t, BM_F32, 2, (size_t[]){2, 5}, 0);
+    bm_tensor *v = bm_tape_leaf(t, BM_F32, 1, (size_t[]){4}, 0);
+    ck_assert_ptr_nonnull(bm_linear(t, x, w, b));
+    ck_assert_ptr_null(bm_linear(t, x, w3, b));
+    ck_assert_str_eq(bm_tape_error(t), "bm_linear: [3,4] x [3,5]: inner sizes differ");
+    bm_tape_clear_error(t);
+    ck_assert_ptr_null(bm_linear(t, x, w, b4));
+    ck_assert_str_eq(bm_tape_error(t), "bm_linear: [3,4] x [4,5] + [4]: bias must be [5] or [1,5]");
+    bm_tape_clear_error(t);
+    ck_assert_ptr_null(bm_linear(t, x, w, b25));
+    ck_assert_int_eq(bm_tape_status(t), BM_ERR_SHAPE);
+    bm_tape_clear_error(t);
+    ck_assert_ptr_null(bm_linear(t, v, w, b));
+    ck_assert_int_eq(bm_tape_status(t), BM_ERR_RANK);
+    ck_assert_str_eq(bm_tape_error(t), "bm_linear: [4] x [4,5]: x and W must be 2-D");
+    bm_tape_free(t);
 }
 END_TEST
 
@@ -225,6 +318,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, null_and_dtype_mix, 0, n);
     tcase_add_loop_test(tc, intermediate_inputs, 0, n);
     tcase_add_test(tc, aliased_intermediate);
+    tcase_add_test(tc, linear_matches_add_matmul);
+    tcase_add_test(tc, linear_bad_shapes);
     suite_add_tcase(s, tc);
     return s;
 }
