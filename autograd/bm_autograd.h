@@ -4,7 +4,7 @@
  * is the caller's and is freed with bm_tensor_free(). A tensor returned by an
  * op builder (bm_matmul, bm_add, ...) or by bm_tape_leaf() lives in the tape's
  * arena and is freed by bm_tape_reset()/bm_tape_free(); never free it
- * yourself. Nothing here calls abort() or exit() on user input: builders
+ * yourself. Nothing here aborts or exits the process on user input: builders
  * return NULL and set a sticky error on the tape; other calls return a
  * bm_status and, where given a bm_error, a message. */
 #ifndef BM_AUTOGRAD_H

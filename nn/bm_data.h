@@ -5,7 +5,7 @@
  * new caller-owned tensors for x and y; free them together with
  * bm_dataset_free(). Filling overwrites *ds without freeing what it held, so
  * free an old data set first. On failure *ds is left zeroed (safe to free)
- * and nothing leaks. Nothing here calls abort() or exit(): every call returns
+ * and nothing leaks. Nothing here aborts or exits the process: every call returns
  * a bm_status and, where given a bm_error, a message naming the file, line
  * and column when there is one ("data.csv:7:3: expected a number, got 'abc'"). */
 #ifndef BM_DATA_H
