@@ -374,6 +374,17 @@ static int recorded_here(const bm_tape *tape, const bm_node *n)
     return 0;
 }
 
+void *bm_grad_buf_fresh(bm_tape *tape, bm_tensor *t, int *fresh)
+{
+    *fresh = 0;
+    if ((t->flags & BM_REQUIRES_GRAD) && t->node && t->grad && t->grad_stamp != tape->pass) {
+        t->grad_stamp = tape->pass; /* claimed unzeroed: the caller stores */
+        *fresh = 1;
+        return t->grad;
+    }
+    return bm_grad_buf(tape, t);
+}
+
 bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
 {
     char s0[64], s1[64];

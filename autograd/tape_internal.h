@@ -57,6 +57,15 @@ void *bm_tape_alloc(bm_tape *tape, size_t bytes);
  * first use and zeroed once per pass. */
 void *bm_grad_buf(bm_tape *tape, bm_tensor *t);
 
+/* Like bm_grad_buf, for a backward kernel about to write every element of
+ * t's gradient. When this pass has not touched the intermediate t's buffer
+ * yet, it is returned without zeroing and *fresh is 1: the kernel must store
+ * (=), not add, which saves the zeroing pass. Otherwise *fresh is 0 and the
+ * kernel adds (leaves always accumulate; a first pass allocates and zeroes).
+ * When t is also another input of the node, finish the store before adding
+ * anything else into t's gradient. */
+void *bm_grad_buf_fresh(bm_tape *tape, bm_tensor *t, int *fresh);
+
 /* Is the tape's random state frozen (replay keeps dropout masks)? */
 int bm_tape_random_frozen(const bm_tape *tape);
 

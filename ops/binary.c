@@ -1,6 +1,5 @@
 /* binary.c — add, sub, mul, div with NumPy broadcasting.
  * out: broadcast(a, b)   in: a, b (ranks ≤ 4; trailing axes aligned). */
-#include "grad_internal.h"
 #include "ops_internal.h"
 
 int bm_axis_norm(int axis, int rank)
@@ -158,7 +157,7 @@ static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *ou
                  /* a's gradient first: a store must precede additions (a == b); \
                   * each buffer in its own block, as the two may be one */           \
                  {                                                                   \
-                 T *restrict ga = L == SAME || L == ROW_B ? bm_grad_buf_all(tape, n, A, &fresh) \
+                 T *restrict ga = L == SAME || L == ROW_B ? bm_grad_buf_fresh(tape, A, &fresh) \
                                                           : bm_grad_buf(tape, A);    \
                  if (ga && L == GENERIC) {                                           \
                      BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; T g = gout[i];         \
@@ -172,7 +171,7 @@ static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *ou
                  }                                                                   \
                  } {                                                                 \
                  fresh = 0;                                                          \
-                 T *restrict gb = L == SAME || L == ROW_A ? bm_grad_buf_all(tape, n, B, &fresh) \
+                 T *restrict gb = L == SAME || L == ROW_A ? bm_grad_buf_fresh(tape, B, &fresh) \
                                                           : bm_grad_buf(tape, B);    \
                  if (gb && L == GENERIC) {                                           \
                      BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; T g = gout[i];         \

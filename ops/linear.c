@@ -14,7 +14,6 @@
  * The products run on the tape's threads, with the node's saved buffer as
  * their scratch memory (sized at record time, as matmul's), so a replayed
  * step allocates nothing. */
-#include "grad_internal.h"
 #include "ops_internal.h"
 
 static int linear_infer(bm_tape *tape, bm_node *n)
@@ -123,7 +122,7 @@ static void linear_backward(bm_tape *tape, bm_node *n)
     int fresh = 0;
     /* dX first: a store into a fresh buffer must precede any addition to it
      * (x may also be W or b). */
-    void *gx = bm_grad_buf_all(tape, n, x, &fresh);
+    void *gx = bm_grad_buf_fresh(tape, x, &fresh);
     if (x->dtype == BM_F64) {
         if (gx) /* [M,K] (+)= G [M,N] · Wᵀ (W stored [K,N]) */
             bm_gemm_f64_ex(0, 1, M, K, N, 1.0, g, N, w->data, N, fresh ? 0.0 : 1.0, gx, K, pool,

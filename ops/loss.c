@@ -2,7 +2,6 @@
  * cce, softmax_cce  out: []  in: p or z [N,C], y class indices [N] or [N,C]
  * bce, mse, mae     out: []  in: ŷ, y of one shape (mean over every element)
  * Targets (input 1) receive no gradient. */
-#include "grad_internal.h"
 #include "ops_internal.h"
 
 enum { P_INDICES = 0 }; /* params.i[0]: 1 when targets are class indices */
@@ -155,7 +154,7 @@ static void softmax_cce_backward(bm_tape *tape, bm_node *n)
 {
     size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1];
     int idx = n->params.i[P_INDICES] != 0, fresh;
-    BM_TYPED(n->out->dtype, T *GZ = bm_grad_buf_all(tape, n, n->in[0], &fresh); if (!GZ) break;
+    BM_TYPED(n->out->dtype, T *GZ = bm_grad_buf_fresh(tape, n->in[0], &fresh); if (!GZ) break;
              const T *S = n->saved; const T *Y = n->in[1]->data;
              const T g = *(const T *)n->out->grad / (T)N;
              for (size_t r = 0; r < N; r++) {
@@ -212,7 +211,7 @@ static int pair_infer(bm_tape *tape, bm_node *n)
     {                                                                                \
         size_t cnt = n->in[0]->size;                                                 \
         int fresh;                                                                   \
-        BM_TYPED(n->out->dtype, T *restrict GP = bm_grad_buf_all(tape, n, n->in[0], &fresh); \
+        BM_TYPED(n->out->dtype, T *restrict GP = bm_grad_buf_fresh(tape, n->in[0], &fresh); \
                  if (!GP) break;                                                     \
                  const T *restrict P = n->in[0]->data;                               \
                  const T *restrict Y = n->in[1]->data;                               \

@@ -1,6 +1,5 @@
 /* softmax.c — softmax and log-softmax over the last axis.
  * out: same shape as x [R,C] (R = product of leading axes)   in: x. */
-#include "grad_internal.h"
 #include "ops_internal.h"
 
 static int rows_infer(bm_tape *tape, bm_node *n)
@@ -55,7 +54,7 @@ static void softmax_backward(bm_tape *tape, bm_node *n)
 {
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
     int fresh;
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf_all(tape, n, n->in[0], &fresh); if (!GX) break;
+    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf_fresh(tape, n->in[0], &fresh); if (!GX) break;
              const T *S = n->out->data; const T *G = n->out->grad;
              for (size_t r = 0; r < R; r++) {
                  const T *restrict s = S + r * C, *restrict g = G + r * C;
@@ -83,7 +82,7 @@ static void log_softmax_backward(bm_tape *tape, bm_node *n)
 {
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
     int fresh;
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf_all(tape, n, n->in[0], &fresh); if (!GX) break;
+    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf_fresh(tape, n->in[0], &fresh); if (!GX) break;
              const T *Y = n->out->data; const T *G = n->out->grad;
              for (size_t r = 0; r < R; r++) {
                  const T *restrict y = Y + r * C, *restrict g = G + r * C;

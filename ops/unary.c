@@ -1,6 +1,5 @@
 /* unary.c — elementwise ops of one input.
  * out: same shape as x   in: x; optional scalar a (params.f[0]). */
-#include "grad_internal.h"
 #include "ops_internal.h"
 
 static int same_infer(bm_tape *tape, bm_node *n)
@@ -29,7 +28,7 @@ static int same_infer(bm_tape *tape, bm_node *n)
     {                                                                                \
         const size_t size = n->out->size;                                            \
         int fresh;                                                                   \
-        BM_TYPED(n->out->dtype, T *restrict GX = bm_grad_buf_all(tape, n, n->in[0], &fresh); \
+        BM_TYPED(n->out->dtype, T *restrict GX = bm_grad_buf_fresh(tape, n->in[0], &fresh); \
                  if (!GX) break; const T *restrict X = n->in[0]->data;               \
                  const T *restrict Y = n->out->data;                                 \
                  const T *restrict G = n->out->grad;                                 \
