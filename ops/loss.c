@@ -115,13 +115,8 @@ static void softmax_cce_forward(bm_tape *tape, bm_node *n)
              for (size_t r = 0; r < N; r++) {
                  const T *restrict z = Z + r * C;
                  T *restrict s = S + r * C;
-                 T m = z[0], sum = 0;
-                 for (size_t j = 1; j < C; j++)
-                     m = z[j] > m ? z[j] : m;
-                 for (size_t j = 0; j < C; j++) {
-                     s[j] = BM_EXP(z[j] - m);
-                     sum += s[j];
-                 }
+                 T m, sum;
+                 BM_SOFTMAX_ROW(T, z, s, C, m, sum);
                  for (size_t j = 0; j < C; j++)
                      s[j] /= sum;
                  if (batch_log) {

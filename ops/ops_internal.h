@@ -30,6 +30,22 @@
 #define BM_TANH(x) _Generic((x), float: tanhf, default: tanh)(x)
 #define BM_FABS(x) _Generic((x), float: fabsf, default: fabs)(x)
 
+/* One row of a softmax, for element type T: m = max x[0..C), y[j] =
+ * exp(x[j] − m) and sum = Σ y[j] (not yet divided, so callers can take
+ * log(sum) for log-softmax or log-sum-exp). Used by softmax, log_softmax
+ * and the fused softmax + cross-entropy. */
+#define BM_SOFTMAX_ROW(T, x, y, C, m, sum)                                       \
+    do {                                                                          \
+        (m) = (x)[0];                                                             \
+        (sum) = 0;                                                                \
+        for (size_t j_ = 1; j_ < (C); j_++)                                       \
+            (m) = (x)[j_] > (m) ? (x)[j_] : (m);                                  \
+        for (size_t j_ = 0; j_ < (C); j_++) {                                     \
+            (y)[j_] = BM_EXP((T)((x)[j_] - (m)));                                 \
+            (sum) += (y)[j_];                                                     \
+        }                                                                         \
+    } while (0)
+
 /* Shape text of a tensor into a local buffer (for error messages). */
 #define BM_SHP(t, buf) bm_shape_str((t), (buf), sizeof(buf))
 

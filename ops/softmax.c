@@ -24,13 +24,8 @@ static void softmax_rows(bm_node *n, int want_log)
              for (size_t r = 0; r < R; r++) {
                  const T *restrict x = X + r * C;
                  T *restrict y = Y + r * C;
-                 T m = x[0], s = 0;
-                 for (size_t j = 1; j < C; j++)
-                     m = x[j] > m ? x[j] : m;
-                 for (size_t j = 0; j < C; j++) {
-                     y[j] = BM_EXP(x[j] - m);
-                     s += y[j];
-                 }
+                 T m, s;
+                 BM_SOFTMAX_ROW(T, x, y, C, m, s);
                  if (want_log) {
                      T ls = BM_LOG(s);
                      for (size_t j = 0; j < C; j++)
