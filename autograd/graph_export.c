@@ -10,26 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bm_autograd.h"
-
-/* What a leaf is: drawn and numbered separately. */
-enum leaf_kind { LEAF_PARAM, LEAF_INPUT, LEAF_TARGET, N_LEAF_KINDS };
-
-/* Words for the kinds (JSON "kind", DOT labels of unnamed leaves). */
-static const char *const KIND_NAME[N_LEAF_KINDS] = {"param", "input", "target"};
-/* Id prefixes of leaves: p0, in0, t0 (ops are n<index>). */
-static const char *const KIND_PREFIX[N_LEAF_KINDS] = {"p", "in", "t"};
-
-/* Room for one node id ("in18446744073709551615" and a gradient prefix). */
-enum { ID_LEN = 32 };
-/* Room for a shape string "[a,b,c,d]". */
-enum { SHAPE_LEN = 96 };
-/* Leaves per node at most, and so items (leaves + op) per node. */
-enum { ITEMS_PER_NODE = BM_MAX_INPUTS + 1 };
-/* The leaf hash set is kept at most half full. */
-enum { HASH_LOAD = 2 };
-/* No group. */
-enum { NO_GROUP = -1 };
+#include "graph_internal.h"
 
 /* Colours and shapes of the DOT drawing. */
 #define DOT_FONT "Helvetica"
@@ -43,39 +24,6 @@ enum { NO_GROUP = -1 };
 #define DOT_CLUSTER_STYLE "style=rounded; color=\"#999999\"; fontcolor=\"#555555\";"
 /* "∂" in UTF-8. */
 #define PARTIAL "\xE2\x88\x82"
-
-/* One leaf: a tensor read by a kept node but produced by none of them. */
-typedef struct gx_leaf {
-    const bm_tensor *t;
-    int kind;        /* enum leaf_kind */
-    size_t num;      /* number within its kind */
-    int used_diff;   /* read at least once through a differentiable input */
-    long group;      /* cluster number or NO_GROUP */
-} gx_leaf;
-
-/* One thing drawn, in first-appearance order: a leaf or an op node. */
-typedef struct gx_item {
-    int is_leaf;
-    size_t i;        /* leaf number or tape position */
-} gx_item;
-
-/* The graph model both writers print. */
-typedef struct gx {
-    const bm_graph_opts *o;
-    const bm_node **nodes;     /* by tape position */
-    size_t n_nodes;
-    unsigned char *keep;       /* per position: drawn? */
-    long *op_group;            /* per position: cluster or NO_GROUP */
-    gx_leaf *leaves;
-    size_t n_leaves;
-    size_t *slot;              /* hash set: leaf number + 1, 0 when empty */
-    size_t cap;                /* slots, a power of two */
-    gx_item *items;
-    size_t n_items;
-    char **groups;             /* copies of the distinct group names */
-    size_t n_groups;
-    long out;                  /* output position or -1 */
-} gx;
 
 bm_graph_opts bm_graph_defaults(void)
 {
@@ -265,7 +213,7 @@ static const char *leaf_id(const gx *g, size_t i, char *buf)
 }
 
 /* Id of an item ("n3" for ops). */
-static const char *item_id(const gx *g, const gx_item *it, char *buf)
+const char *gx_item_id(const gx *g, const gx_item *it, char *buf)
 {
     if (it->is_leaf)
         return leaf_id(g, it->i, buf);
@@ -274,7 +222,7 @@ static const char *item_id(const gx *g, const gx_item *it, char *buf)
 }
 
 /* Id of the drawn node that stands for tensor t (an input of a kept node). */
-static const char *tensor_id(const gx *g, const bm_tensor *t, char *buf)
+const char *gx_tensor_id(const gx *g, const bm_tensor *t, char *buf)
 {
     size_t q;
     if (on_tape(g, t, &q)) {
@@ -285,7 +233,7 @@ static const char *tensor_id(const gx *g, const bm_tensor *t, char *buf)
 }
 
 /* Tensor and cluster of an item. */
-static const bm_tensor *item_tensor(const gx *g, const gx_item *it, long *group)
+const bm_tensor *gx_item_tensor(const gx *g, const gx_item *it, long *group)
 {
     if (it->is_leaf) {
         *group = g->leaves[it->i].group;
@@ -299,7 +247,7 @@ static const bm_tensor *item_tensor(const gx *g, const gx_item *it, long *group)
 static int item_gets_grad(const gx *g, const gx_item *it)
 {
     long unused;
-    const bm_tensor *t = item_tensor(g, it, &unused);
+    const bm_tensor *t = gx_item_tensor(g, it, &unused);
     if (it->is_leaf && !g->leaves[it->i].used_diff)
         return 0;
     return (t->flags & BM_REQUIRES_GRAD) != 0;
@@ -329,9 +277,9 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
 {
     char id[ID_LEN], shp[SHAPE_LEN];
     long group;
-    const bm_tensor *t = item_tensor(g, it, &group);
+    const bm_tensor *t = gx_item_tensor(g, it, &group);
     bm_shape_str(t, shp, sizeof shp);
-    fprintf(f, "  %s [label=\"", item_id(g, it, id));
+    fprintf(f, "  %s [label=\"", gx_item_id(g, it, id));
     if (it->is_leaf) {
         const gx_leaf *l = &g->leaves[it->i];
         dot_esc(f, t->name ? t->name : KIND_NAME[l->kind]);
@@ -361,12 +309,12 @@ static void dot_grad_label(FILE *f, const gx *g, const gx_item *it)
 {
     char id[ID_LEN];
     long group;
-    const bm_tensor *t = item_tensor(g, it, &group);
+    const bm_tensor *t = gx_item_tensor(g, it, &group);
     fputs(PARTIAL, f);
     if (t->name) {
         dot_esc(f, t->name);
     } else if (it->is_leaf) {
-        fputs(item_id(g, it, id), f);
+        fputs(gx_item_id(g, it, id), f);
     } else {
         fprintf(f, "(%zu: ", it->i);
         dot_esc(f, bm_node_op_name(g->nodes[it->i]));
@@ -374,35 +322,48 @@ static void dot_grad_label(FILE *f, const gx *g, const gx_item *it)
     }
 }
 
-/* Gradient nodes and the dashed edges of the backward pass, which walks
- * the tape in reverse. */
-static void dot_backward(FILE *f, const gx *g)
+/* Every gradient edge in backward (reverse tape) order: from each kept op
+ * whose output needs a gradient to its differentiable inputs that need one. */
+void gx_each_grad_edge(FILE *f, const gx *g, gx_grad_edge_fn fn, const char **sep)
 {
-    char id[ID_LEN], id2[ID_LEN];
-    fputs("\n  // backward: gradient flow\n", f);
-    for (size_t i = 0; i < g->n_items; i++) {
-        const gx_item *it = &g->items[i];
-        if (!item_gets_grad(g, it))
-            continue;
-        fprintf(f, "  g_%s [label=\"", item_id(g, it, id));
-        dot_grad_label(f, g, it);
-        fputs("\", " DOT_GRAD_STYLE "];\n", f);
-    }
-    if (g->out >= 0 && (bm_node_output(g->nodes[g->out])->flags & BM_REQUIRES_GRAD))
-        fprintf(f, "  n%ld -> g_n%ld [style=dotted, color=\"#b85450\", label=\"seed\"];\n",
-                g->out, g->out);
     for (size_t j = g->n_nodes; j-- > 0;) {
         const bm_node *nd = g->nodes[j];
         if (!g->keep[j] || !(bm_node_output(nd)->flags & BM_REQUIRES_GRAD))
             continue;
         for (int k = 0; k < bm_node_n_inputs(nd); k++) {
             const bm_tensor *in = bm_node_input(nd, k);
-            if (!bm_node_input_differentiable(nd, k) || !(in->flags & BM_REQUIRES_GRAD))
-                continue;
-            fprintf(f, "  g_n%zu -> g_%s [style=dashed, color=\"#b85450\"];\n", j,
-                    tensor_id(g, in, id2));
+            if (bm_node_input_differentiable(nd, k) && (in->flags & BM_REQUIRES_GRAD))
+                fn(f, g, j, k, in, sep);
         }
     }
+}
+
+static void dot_grad_edge(FILE *f, const gx *g, size_t j, int k, const bm_tensor *in,
+                          const char **sep)
+{
+    char id[ID_LEN];
+    (void)k, (void)sep;
+    fprintf(f, "  g_n%zu -> g_%s [style=dashed, color=\"#b85450\"];\n", j, gx_tensor_id(g, in, id));
+}
+
+/* Gradient nodes and the dashed edges of the backward pass, which walks
+ * the tape in reverse. */
+static void dot_backward(FILE *f, const gx *g)
+{
+    char id[ID_LEN];
+    fputs("\n  // backward: gradient flow\n", f);
+    for (size_t i = 0; i < g->n_items; i++) {
+        const gx_item *it = &g->items[i];
+        if (!item_gets_grad(g, it))
+            continue;
+        fprintf(f, "  g_%s [label=\"", gx_item_id(g, it, id));
+        dot_grad_label(f, g, it);
+        fputs("\", " DOT_GRAD_STYLE "];\n", f);
+    }
+    if (g->out >= 0 && (bm_node_output(g->nodes[g->out])->flags & BM_REQUIRES_GRAD))
+        fprintf(f, "  n%ld -> g_n%ld [style=dotted, color=\"#b85450\", label=\"seed\"];\n",
+                g->out, g->out);
+    gx_each_grad_edge(f, g, dot_grad_edge, NULL);
 }
 
 static void dot_write(FILE *f, const gx *g)
@@ -426,9 +387,9 @@ static void dot_write(FILE *f, const gx *g)
         fputs("\"; " DOT_CLUSTER_STYLE "\n   ", f);
         for (size_t i = 0; i < g->n_items; i++) {
             long group;
-            item_tensor(g, &g->items[i], &group);
+            gx_item_tensor(g, &g->items[i], &group);
             if (group == (long)k)
-                fprintf(f, " %s;", item_id(g, &g->items[i], id));
+                fprintf(f, " %s;", gx_item_id(g, &g->items[i], id));
         }
         fputs("\n  }\n", f);
     }
@@ -438,121 +399,13 @@ static void dot_write(FILE *f, const gx *g)
         if (!g->keep[j])
             continue;
         for (int k = 0; k < bm_node_n_inputs(nd); k++) {
-            fprintf(f, "  %s -> n%zu", tensor_id(g, bm_node_input(nd, k), id), j);
+            fprintf(f, "  %s -> n%zu", gx_tensor_id(g, bm_node_input(nd, k), id), j);
             fputs(bm_node_input_differentiable(nd, k) ? ";\n" : " [style=dashed];\n", f);
         }
     }
     if (g->o->backward)
         dot_backward(f, g);
     fputs("}\n", f);
-}
-
-/* ----------------------------------------------------------------- JSON */
-
-/* s as a JSON string (or null): quotes, backslashes and control
- * characters escaped; other bytes (UTF-8) copied. */
-static void json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (c < 0x20)
-                fprintf(f, "\\u%04x", c);
-            else
-                fputc(c, f);
-        }
-    }
-    fputc('"', f);
-}
-
-static void json_node(FILE *f, const gx *g, const gx_item *it)
-{
-    char id[ID_LEN];
-    long group;
-    const bm_tensor *t = item_tensor(g, it, &group);
-    fputs("    {\"id\": ", f);
-    json_str(f, item_id(g, it, id));
-    if (it->is_leaf) {
-        fputs(", \"kind\": ", f);
-        json_str(f, KIND_NAME[g->leaves[it->i].kind]);
-    } else {
-        fputs(", \"kind\": \"op\", \"op\": ", f);
-        json_str(f, bm_node_op_name(g->nodes[it->i]));
-        fprintf(f, ", \"index\": %zu", it->i);
-    }
-    fputs(", \"name\": ", f);
-    json_str(f, t->name);
-    fputs(", \"shape\": [", f);
-    for (int d = 0; d < t->rank; d++)
-        fprintf(f, d ? ", %zu" : "%zu", t->shape[d]);
-    fprintf(f, "], \"dtype\": \"%s\", \"requires_grad\": %s, \"group\": ",
-            bm_dtype_name(t->dtype), (t->flags & BM_REQUIRES_GRAD) ? "true" : "false");
-    json_str(f, group == NO_GROUP ? NULL : g->groups[group]);
-    fputc('}', f);
-}
-
-static void json_write(FILE *f, const gx *g)
-{
-    char id[ID_LEN];
-    const char *sep = "\n";
-    fputs("{\n  \"title\": ", f);
-    json_str(f, g->o->title);
-    fputs(",\n  \"nodes\": [", f);
-    for (size_t i = 0; i < g->n_items; i++, sep = ",\n") {
-        fputs(sep, f);
-        json_node(f, g, &g->items[i]);
-    }
-    fputs("\n  ],\n  \"edges\": [", f);
-    sep = "\n";
-    for (size_t j = 0; j < g->n_nodes; j++) {
-        const bm_node *nd = g->nodes[j];
-        if (!g->keep[j])
-            continue;
-        for (int k = 0; k < bm_node_n_inputs(nd); k++, sep = ",\n") {
-            fprintf(f, "%s    {\"from\": \"%s\", \"to\": \"n%zu\", \"input\": %d, "
-                       "\"differentiable\": %s}",
-                    sep, tensor_id(g, bm_node_input(nd, k), id), j, k,
-                    bm_node_input_differentiable(nd, k) ? "true" : "false");
-        }
-    }
-    fputs("\n  ],\n", f);
-    if (g->o->backward) {
-        /* The gradient of each op flows to its differentiable inputs that
-         * need one, in backward (reverse tape) order. */
-        fputs("  \"grad_edges\": [", f);
-        sep = "\n";
-        for (size_t j = g->n_nodes; j-- > 0;) {
-            const bm_node *nd = g->nodes[j];
-            if (!g->keep[j] || !(bm_node_output(nd)->flags & BM_REQUIRES_GRAD))
-                continue;
-            for (int k = 0; k < bm_node_n_inputs(nd); k++) {
-                const bm_tensor *in = bm_node_input(nd, k);
-                if (!bm_node_input_differentiable(nd, k) || !(in->flags & BM_REQUIRES_GRAD))
-                    continue;
-                fprintf(f, "%s    {\"from\": \"n%zu\", \"to\": \"%s\", \"input\": %d}", sep, j,
-                        tensor_id(g, in, id), k);
-                sep = ",\n";
-            }
-        }
-        fputs("\n  ],\n", f);
-    }
-    fputs("  \"output\": ", f);
-    if (g->out >= 0)
-        fprintf(f, "\"n%ld\"", g->out);
-    else
-        fputs("null", f);
-    fputs("\n}\n", f);
 }
 
 /* ----------------------------------------------------------- public API */
@@ -591,5 +444,5 @@ bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE 
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err)
 {
-    return export_graph("bm_graph_write_json", json_write, tape, output, f, o, err);
+    return export_graph("bm_graph_write_json", gx_json_write, tape, output, f, o, err);
 }
