@@ -1,7 +1,7 @@
 /* anomaly.c — anomaly mode: find the first NaN or Inf an op produces.
  *
  * With bm_tape_set_detect_anomaly(tape, 1), tape.c calls these checks after
- * every op's forward (recording and replay) and after every node's backward.
+ * every op's forward (recording and replay) and on every gradient a vjp gives.
  * The first non-finite value becomes the tape's sticky BM_ERR_NUMERIC error,
  * with a message that names the op, its tape position, the tensor and flat
  * index, the value, and each input's shape and value range:
@@ -109,29 +109,43 @@ bm_status bm_anomaly_forward(bm_tape *tape, const bm_node *n)
     return bm_tape_fail(tape, BM_ERR_NUMERIC, "%s", msg);
 }
 
-bm_status bm_anomaly_backward(bm_tape *tape, const bm_node *n, uint32_t pass)
+bm_status bm_anomaly_grad(bm_tape *tape, const bm_node *n, int k, const bm_tensor *g,
+                         const bm_tensor *out_grad)
 {
     if (bm_tape_status(tape) != BM_OK)
         return bm_tape_status(tape);
-    for (int k = 0; k < n->n_in; k++) {
-        const bm_tensor *t = n->in[k];
-        if ((n->op->nondiff_mask & (1u << k)) || !(t->flags & BM_REQUIRES_GRAD) || !t->grad ||
-            (t->node && t->grad_stamp != pass))
-            continue; /* this pass wrote no gradient into it */
-        size_t i = first_bad(t->dtype, t->grad, t->size);
-        if (i == t->size)
-            continue;
-        char msg[BM_ERR_LEN];
-        size_t pos = 0;
-        put(msg, sizeof msg, &pos,
-            "anomaly: backward of node %zu (%s): gradient of input %d[%zu] = %g", n->index,
-            n->op->name, k, i, value_at(t->dtype, t->grad, i));
-        put_inputs(msg, sizeof msg, &pos, n);
+    size_t i = first_bad(g->dtype, g->data, g->size);
+    if (i == g->size)
+        return BM_OK;
+    char msg[BM_ERR_LEN];
+    size_t pos = 0;
+    put(msg, sizeof msg, &pos, "anomaly: backward of node %zu (%s): gradient of input %d[%zu] = %g",
+        n->index, n->op->name, k, i, value_at(g->dtype, g->data, i));
+    put_inputs(msg, sizeof msg, &pos, n);
+    if (out_grad) {
         put(msg, sizeof msg, &pos, "; output gradient ");
-        put_range(msg, sizeof msg, &pos, n->out, n->out->grad);
-        return bm_tape_fail(tape, BM_ERR_NUMERIC, "%s", msg);
+        put_range(msg, sizeof msg, &pos, out_grad, out_grad->data);
     }
-    return BM_OK;
+    return bm_tape_fail(tape, BM_ERR_NUMERIC, "%s", msg);
+}
+
+bm_status bm_anomaly_leaf(bm_tape *tape, const bm_tensor *leaf, const bm_tensor *g)
+{
+    char shp[SHAPE_LEN];
+    if (bm_tape_status(tape) != BM_OK)
+        return bm_tape_status(tape);
+    size_t i = first_bad(leaf->dtype, leaf->grad, leaf->size);
+    if (i == leaf->size)
+        return BM_OK;
+    const bm_node *from = g->node ? g->node->origin : NULL;
+    if (from)
+        return bm_tape_fail(tape, BM_ERR_NUMERIC,
+                            "anomaly: backward of node %zu (%s): accumulated gradient of the "
+                            "leaf %s[%zu] = %g",
+                            from->index, from->op->name, bm_shape_str(leaf, shp, sizeof shp), i,
+                            value_at(leaf->dtype, leaf->grad, i));
+    return bm_tape_fail(tape, BM_ERR_NUMERIC, "anomaly: backward: accumulated gradient of the leaf %s[%zu] = %g",
+                        bm_shape_str(leaf, shp, sizeof shp), i, value_at(leaf->dtype, leaf->grad, i));
 }
 
 bm_status bm_anomaly_seed(bm_tape *tape, const bm_tensor *out, const bm_tensor *seed)

@@ -20,8 +20,8 @@ extern "C" {
 
 /* Largest tensor rank. */
 #define BM_MAX_RANK 4
-/* Largest number of tensor inputs of one op. */
-#define BM_MAX_INPUTS 3
+/* Inputs of the built-in ops' gradcheck examples (bm_op.h allows any number). */
+#define BM_MAX_INPUTS 4
 /* Length of every error message buffer, including the NUL. */
 #define BM_ERR_LEN 256
 /* Largest element count of one tensor (2^40): absurd sizes fail cleanly. */
@@ -90,7 +90,8 @@ enum {
     BM_PARAM = 1u << 1,         /* a trainable parameter (for tools/DOT) */
     BM_OWNS_DATA = 1u << 2,     /* data was allocated with the tensor */
     BM_OWNS_GRAD = 1u << 3,     /* grad was allocated with the tensor */
-    BM_ON_TAPE = 1u << 4        /* lives in a tape's arena */
+    BM_ON_TAPE = 1u << 4,       /* lives in a tape's arena */
+    BM_CONST = 1u << 5          /* computed by an op with recording off: replay does not recompute it */
 };
 
 struct bm_node;
@@ -105,9 +106,14 @@ typedef struct bm_tensor {
     void *data;
     void *grad;                  /* NULL until a gradient is needed */
     unsigned flags;
-    uint32_t grad_stamp;         /* engine bookkeeping */
     struct bm_node *node;        /* producing node; NULL for leaves */
     const char *name;            /* optional label, not owned (DOT/JSON) */
+    /* Engine bookkeeping; never write these. */
+    const struct bm_tape *tape;  /* the tape whose arena holds it (NULL: caller's) */
+    uint32_t epoch;              /* that tape's reset count when it was made */
+    uint32_t grad_stamp;         /* backward pass that set gacc */
+    uint32_t want_stamp;         /* pass in which it leads to a wanted input */
+    struct bm_tensor *gacc;      /* its gradient (a tensor) in that pass */
 } bm_tensor;
 
 /* Bytes of one element of dtype. */
@@ -210,20 +216,38 @@ int bm_tape_grad_enabled(const bm_tape *tape);
 bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shape,
                         unsigned flags);
 
-/* Backward from `out`. seed: a gradient of out's shape, or NULL for ones,
- * allowed only when out has one element. Gradients are added (+=) to leaves
- * that require them; intermediate gradients are recomputed from zero on
- * each call. Calling backward twice therefore adds the leaf gradients twice
- * (zero them in between with bm_tensor_zero_grad / bm_tape_zero_grad).
- * An op output recorded on another tape, or before bm_tape_reset(), is
- * refused with BM_ERR_STATE. */
+/* Backward from `out`. seed: a gradient of out's shape and dtype, or NULL
+ * for ones, allowed only when out has one element. Gradients are added
+ * (+=) to leaves that require them; intermediate gradients (their .grad,
+ * pointing into the gradient graph) are recomputed on each call. Calling
+ * backward twice therefore adds the leaf gradients twice (zero them in
+ * between with bm_tensor_zero_grad / bm_tape_zero_grad). The first call for
+ * an output records its gradient graph (each op's vjp, built from ops) off
+ * the main list; later calls for the same output replay it, allocating
+ * nothing. An op output recorded on another tape, or before
+ * bm_tape_reset(), is refused with BM_ERR_STATE; a seed of another dtype
+ * with BM_ERR_DTYPE, of another shape with BM_ERR_SHAPE. */
 bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed);
+/* Gradients of outputs[0..n_outputs) (weighted by grad_outputs, which may be
+ * NULL, or hold NULL entries, for ones on one-element outputs) with respect
+ * to inputs[0..n_inputs) (leaves or recorded tensors), written to
+ * results[0..n_inputs) as tensors on the tape; leaf .grad buffers are not
+ * touched. With create_graph the gradient graph is recorded on the tape like
+ * any ops: the results are differentiable again (bm_grad or
+ * bm_tape_backward of a function of them: second and higher derivatives),
+ * and bm_tape_forward replays them. Without it they are constants computed
+ * once. An input the outputs do not depend on gets a zero tensor. */
+bm_status bm_grad(bm_tape *tape, bm_tensor *const *outputs, size_t n_outputs,
+                  bm_tensor *const *inputs, size_t n_inputs, bm_tensor *const *grad_outputs,
+                  int create_graph, bm_tensor **results);
 /* Zero the gradients of every leaf that a recorded node reads. */
 void bm_tape_zero_grad(bm_tape *tape);
 /* Replay: run every recorded node's forward again, in order, reading the
  * current values of the leaves (write new batch data into them first). The
  * graph, shapes and buffers are reused: nothing is allocated. Dropout draws
- * a fresh mask unless the tape is frozen (bm_tape_freeze_random). */
+ * a fresh mask unless the tape is frozen (bm_tape_freeze_random). A value
+ * computed with recording off (bm_tape_set_grad_enabled(t, 0)) is a
+ * constant (flag BM_CONST): replay does not recompute it. */
 bm_status bm_tape_forward(bm_tape *tape);
 /* Freeze stochastic ops (dropout keeps its mask on replay); returns old. */
 int bm_tape_freeze_random(bm_tape *tape, int on);
@@ -277,6 +301,9 @@ const bm_tensor *bm_node_output(const bm_node *n);
 size_t bm_node_index(const bm_node *n);
 /* Is input k of this op differentiable (targets are not)? */
 int bm_node_input_differentiable(const bm_node *n, int k);
+/* The node's parameters as text ("axis=1, keepdims"), "" when it has none
+ * to show; writes at most len bytes to buf. */
+void bm_node_describe(const bm_node *n, char *buf, size_t len);
 
 /* ------------------------------------------------------------ gradcheck */
 
@@ -321,6 +348,16 @@ bm_gradcheck_opts bm_gradcheck_defaults(void);
 bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
                        size_t n_inputs, const bm_gradcheck_opts *opts,
                        bm_gradcheck_result *res);
+/* Second order, as PyTorch's gradgradcheck: records the first gradient
+ * g_k = ∂(w·out)/∂x_k with bm_grad (create_graph; w a seeded weighting that
+ * is itself an input), reduces it with seeded random directions v_k to
+ * h = Σ v_k·g_k and gradchecks h against inputs and w: the analytic
+ * gradient of the first gradient against central differences of it. Same
+ * options, result and refusals as bm_gradcheck (res->worst_input ==
+ * n_inputs names w). The first gradient stays recorded on the tape. */
+bm_status bm_gradgradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
+                           size_t n_inputs, const bm_gradcheck_opts *opts,
+                           bm_gradcheck_result *res);
 
 /* --------------------------------------------------------- graph export */
 

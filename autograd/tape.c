@@ -1,37 +1,17 @@
-/* tape.c — the arena, recording, backward (reverse walk), replay.
+/* tape.c — the arena, the tape's state, recording, replay, graph walking.
  *
  * Every node and every intermediate tensor lives in the arena: a list of
  * chunks that bm_tape_reset() rewinds without freeing, so recording the same
- * graph again reuses the same memory and calls the allocator zero times. */
+ * graph again reuses the same memory and calls the allocator zero times.
+ * Gradients (bm_tape_backward, bm_grad) are in backward.c. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "anomaly_internal.h"
-#include "pool_internal.h"
-#include "tape_internal.h"
+#include "engine_internal.h"
 
-enum { ARENA_ALIGN = 64, ARENA_CHUNK = 1 << 20 };
-
-typedef struct chunk {
-    struct chunk *next;
-    size_t cap;
-    size_t used;
-    unsigned char *base; /* aligned start of the usable bytes */
-} chunk;
-
-struct bm_tape {
-    bm_allocator alloc;
-    chunk *first, *cur;
-    bm_node *head, *tail;
-    size_t count;
-    uint32_t pass;        /* backward pass counter (grad stamps) */
-    int grad_enabled;
-    int random_frozen;
-    int detect_anomaly;   /* check every value for NaN/Inf (anomaly.c) */
-    bm_pool *pool;        /* worker threads of the ops (NULL: one thread) */
-    bm_error err;
-};
+enum { ARENA_ALIGN = 64, ARENA_CHUNK = 1 << 20, HEADER_ALIGN = 16 };
 
 static void *sys_alloc(void *ud, size_t n)
 {
@@ -47,7 +27,7 @@ static void sys_free(void *ud, void *p)
 
 bm_tape *bm_tape_new(void)
 {
-    bm_allocator a = {sys_alloc, sys_free, NULL};
+    bm_allocator a = {.alloc = sys_alloc, .free = sys_free, .ud = NULL};
     return bm_tape_new_ex(&a);
 }
 
@@ -62,6 +42,7 @@ bm_tape *bm_tape_new_ex(const bm_allocator *a)
     t->alloc = *a;
     t->pass = 1;
     t->grad_enabled = 1;
+    t->rec = &t->main;
     return t;
 }
 
@@ -86,12 +67,17 @@ void bm_tape_reset(bm_tape *tape)
     for (chunk *c = tape->first; c; c = c->next)
         c->used = 0;
     tape->cur = tape->first;
-    tape->head = tape->tail = NULL;
-    tape->count = 0;
+    memset(&tape->main, 0, sizeof tape->main);
+    tape->rec = &tape->main;
+    tape->rec_plan = 0;
+    tape->plans = NULL;
+    tape->scratch = NULL;
+    tape->scratch_bytes = 0;
+    tape->epoch++;
     bm_tape_clear_error(tape);
 }
 
-size_t bm_tape_size(const bm_tape *tape) { return tape ? tape->count : 0; }
+size_t bm_tape_size(const bm_tape *tape) { return tape ? tape->main.count : 0; }
 
 size_t bm_tape_arena_bytes(const bm_tape *tape)
 {
@@ -116,7 +102,7 @@ void bm_tape_clear_error(bm_tape *tape)
 
 bm_status bm_tape_fail(bm_tape *tape, bm_status code, const char *fmt, ...)
 {
-    if (tape && tape->err.code == BM_OK) {
+    if (tape && tape->err.code == BM_OK && fmt) {
         va_list ap;
         va_start(ap, fmt);
         tape->err.code = code;
@@ -128,21 +114,25 @@ bm_status bm_tape_fail(bm_tape *tape, bm_status code, const char *fmt, ...)
 
 int bm_tape_set_grad_enabled(bm_tape *tape, int on)
 {
+    if (!tape)
+        return 0;
     int old = tape->grad_enabled;
     tape->grad_enabled = on != 0;
     return old;
 }
 
-int bm_tape_grad_enabled(const bm_tape *tape) { return tape->grad_enabled; }
+int bm_tape_grad_enabled(const bm_tape *tape) { return tape ? tape->grad_enabled : 0; }
 
 int bm_tape_freeze_random(bm_tape *tape, int on)
 {
+    if (!tape)
+        return 0;
     int old = tape->random_frozen;
     tape->random_frozen = on != 0;
     return old;
 }
 
-int bm_tape_random_frozen(const bm_tape *tape) { return tape->random_frozen; }
+int bm_tape_random_frozen(const bm_tape *tape) { return tape ? tape->random_frozen : 0; }
 
 int bm_tape_set_detect_anomaly(bm_tape *tape, int on)
 {
@@ -226,6 +216,24 @@ void *bm_tape_alloc(bm_tape *tape, size_t bytes)
     return chunk_take(c, bytes);
 }
 
+/* Bytes rounded up to the alignment of anything a node block holds. */
+static size_t round_up(size_t b) { return (b + HEADER_ALIGN - 1) & ~(size_t)(HEADER_ALIGN - 1); }
+
+/* A tensor header in the arena, marked as this tape's. */
+static bm_tensor *tape_tensor(bm_tape *tape)
+{
+    bm_tensor *t = bm_tape_alloc(tape, sizeof *t);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    t->flags = BM_ON_TAPE;
+    t->tape = tape;
+    t->epoch = tape->epoch;
+    for (int i = 0; i < BM_MAX_RANK; i++)
+        t->shape[i] = 1;
+    return t;
+}
+
 bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shape,
                         unsigned flags)
 {
@@ -241,19 +249,18 @@ bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shap
         bm_tape_fail(tape, e.code, "bm_tape_leaf: %s", e.msg);
         return NULL;
     }
-    bm_tensor *t = bm_tape_alloc(tape, sizeof *t);
+    bm_tensor *t = tape_tensor(tape);
     void *data = t ? bm_tape_alloc(tape, n * bm_dtype_size(dt)) : NULL;
     if (!data)
         return NULL;
-    memset(t, 0, sizeof *t);
     t->dtype = dt;
     t->rank = rank;
-    for (int i = 0; i < BM_MAX_RANK; i++)
-        t->shape[i] = i < rank ? shape[i] : 1;
+    for (int i = 0; i < rank; i++)
+        t->shape[i] = shape[i];
     t->size = n;
     t->data = data;
     memset(data, 0, n * bm_dtype_size(dt));
-    t->flags = BM_ON_TAPE | (flags & (BM_REQUIRES_GRAD | BM_PARAM));
+    t->flags |= flags & (BM_REQUIRES_GRAD | BM_PARAM);
     if (t->flags & BM_REQUIRES_GRAD) {
         t->grad = bm_tape_alloc(tape, n * bm_dtype_size(dt));
         if (!t->grad)
@@ -263,46 +270,125 @@ bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shap
     return t;
 }
 
-bm_tensor *bm_tape_apply(bm_tape *tape, const bm_op *op, bm_tensor *const *in, int n_in,
-                         const bm_op_params *p)
+bm_tensor *bm_tape_scalar(bm_tape *tape, bm_dtype dt, double v)
+{
+    bm_tensor *t = bm_tape_leaf(tape, dt, 0, NULL, 0);
+    if (t)
+        bm_tensor_set(t, 0, v);
+    return t;
+}
+
+/* Refuse input k of op when it is NULL, of another dtype than input 0, or
+ * a tensor of another tape or of this tape before its last reset. */
+static int check_input(bm_tape *tape, const bm_op *op, bm_tensor *const *in, int k)
 {
     char s0[64], s1[64];
+    const bm_tensor *x = in[k];
+    if (!x) {
+        bm_tape_fail(tape, BM_ERR_NULL, "bm_%s: input %d is NULL", op->name, k);
+        return -1;
+    }
+    if (x->flags & BM_ON_TAPE) {
+        if (x->tape != tape) {
+            bm_tape_fail(tape, BM_ERR_STATE,
+                         "bm_%s: input %d %s is another tape's tensor (record every op of a "
+                         "graph on one tape)",
+                         op->name, k, bm_shape_str(x, s0, 64));
+            return -1;
+        }
+        if (x->epoch != tape->epoch) {
+            bm_tape_fail(tape, BM_ERR_STATE,
+                         "bm_%s: input %d %s was recorded before bm_tape_reset (it is gone)",
+                         op->name, k, bm_shape_str(x, s0, 64));
+            return -1;
+        }
+    }
+    if (x->dtype != in[0]->dtype) {
+        bm_tape_fail(tape, BM_ERR_DTYPE, "bm_%s: dtype mix: input 0 %s %s, input %d %s %s",
+                     op->name, bm_dtype_name(in[0]->dtype), bm_shape_str(in[0], s0, 64), k,
+                     bm_dtype_name(x->dtype), bm_shape_str(x, s1, 64));
+        return -1;
+    }
+    return 0;
+}
+
+/* Point n->scratch at the tape's shared scratch, growing it when n needs
+ * more (the old block stays with the nodes that fit it). */
+static int take_scratch(bm_tape *tape, bm_node *n)
+{
+    if (!n->scratch_bytes)
+        return 0;
+    if (n->scratch_bytes > tape->scratch_bytes) {
+        void *p = bm_tape_alloc(tape, n->scratch_bytes);
+        if (!p)
+            return -1;
+        tape->scratch = p;
+        tape->scratch_bytes = n->scratch_bytes;
+    }
+    n->scratch = tape->scratch;
+    return 0;
+}
+
+static void list_append(bm_node_list *l, bm_node *n)
+{
+    n->index = l->count++;
+    n->prev = l->tail;
+    if (l->tail)
+        l->tail->next = n;
+    else
+        l->head = n;
+    l->tail = n;
+}
+
+bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, int n_in,
+                          const void *params)
+{
     if (!tape || tape->err.code != BM_OK)
         return NULL;
-    if (n_in != op->arity) {
-        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes %d inputs, got %d", op->name, op->arity,
-                     n_in);
+    if (!op || !op->name || !op->infer || !op->forward) {
+        bm_tape_fail(tape, BM_ERR_NULL, "bm_tape_record: op %s is NULL or lacks infer/forward",
+                     op && op->name ? op->name : "(unnamed)");
         return NULL;
     }
-    for (int k = 0; k < n_in; k++) {
-        if (!in[k]) {
-            bm_tape_fail(tape, BM_ERR_NULL, "bm_%s: input %d is NULL", op->name, k);
-            return NULL;
-        }
-        if (in[k]->dtype != in[0]->dtype) {
-            bm_tape_fail(tape, BM_ERR_DTYPE, "bm_%s: dtype mix: input 0 %s %s, input %d %s %s",
-                         op->name, bm_dtype_name(in[0]->dtype), bm_shape_str(in[0], s0, 64), k,
-                         bm_dtype_name(in[k]->dtype), bm_shape_str(in[k], s1, 64));
-            return NULL;
-        }
-    }
-    bm_node *n = bm_tape_alloc(tape, sizeof *n);
-    bm_tensor *out = n ? bm_tape_alloc(tape, sizeof *out) : NULL;
-    if (!out)
+    int fixed = op->arity != BM_OP_VARIADIC;
+    if ((fixed && n_in != op->arity) || (!fixed && (n_in < 1 || n_in > BM_OP_MAX_INPUTS))) {
+        if (fixed)
+            bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes %d inputs, got %d", op->name, op->arity,
+                         n_in);
+        else
+            bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes 1..%d inputs, got %d", op->name,
+                         BM_OP_MAX_INPUTS, n_in);
         return NULL;
-    memset(n, 0, sizeof *n);
-    memset(out, 0, sizeof *out);
-    n->op = op;
-    n->out = out;
-    n->n_in = n_in;
+    }
+    if (n_in && !in) {
+        bm_tape_fail(tape, BM_ERR_NULL, "bm_%s: inputs array is NULL", op->name);
+        return NULL;
+    }
     for (int k = 0; k < n_in; k++)
-        n->in[k] = in[k];
-    if (p)
-        n->params = *p;
+        if (check_input(tape, op, in, k) != 0)
+            return NULL;
+    /* node, output header, inputs and parameters in one arena block */
+    size_t off_out = round_up(sizeof(bm_node)), off_in = off_out + round_up(sizeof(bm_tensor));
+    size_t off_par = off_in + round_up((size_t)n_in * sizeof(bm_tensor *));
+    unsigned char *blk = bm_tape_alloc(tape, off_par + round_up(op->params_size));
+    if (!blk)
+        return NULL;
+    bm_node *n = (bm_node *)blk;
+    bm_tensor *out = (bm_tensor *)(blk + off_out);
+    bm_tensor **ins = (bm_tensor **)(blk + off_in);
+    *out = (bm_tensor){.flags = BM_ON_TAPE, .tape = tape, .epoch = tape->epoch,
+                       .shape = {1, 1, 1, 1}};
+    *n = (bm_node){.op = op, .out = out, .in = ins, .n_in = n_in, .origin_input = -1};
+    for (int k = 0; k < n_in; k++)
+        ins[k] = in[k];
+    if (op->params_size) {
+        n->params = blk + off_par;
+        if (params)
+            memcpy(n->params, params, op->params_size);
+        else
+            memset(n->params, 0, op->params_size);
+    }
     out->dtype = n_in ? in[0]->dtype : BM_F64;
-    out->flags = BM_ON_TAPE;
-    for (int i = 0; i < BM_MAX_RANK; i++)
-        out->shape[i] = 1;
     if (op->infer(tape, n) != 0) {
         if (tape->err.code == BM_OK)
             bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: invalid input", op->name);
@@ -318,138 +404,28 @@ bm_tensor *bm_tape_apply(bm_tape *tape, const bm_op *op, bm_tensor *const *in, i
     out->data = bm_tape_alloc(tape, out->size * bm_dtype_size(out->dtype));
     if (!out->data)
         return NULL;
-    if (n->saved_bytes) {
-        n->saved = bm_tape_alloc(tape, n->saved_bytes);
-        if (!n->saved)
-            return NULL;
-    }
-    n->index = tape->count; /* its position (if recorded): anomaly messages name it */
+    if (n->saved_bytes && !(n->saved = bm_tape_alloc(tape, n->saved_bytes)))
+        return NULL;
+    if (take_scratch(tape, n) != 0)
+        return NULL;
+    int record = tape->rec_plan || tape->grad_enabled;
+    n->index = tape->rec->count; /* its position (if recorded): anomaly messages name it */
     op->forward(tape, n);
     if (tape->err.code != BM_OK)
         return NULL; /* the forward rejected a value (e.g. a class index) */
-    if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
+    if (!tape->rec_plan && tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
         return NULL;
-    if (!tape->grad_enabled)
-        return out; /* no-grad: a constant result, nothing recorded */
-    for (int k = 0; k < n_in; k++)
-        if ((in[k]->flags & BM_REQUIRES_GRAD) && !(op->nondiff_mask & (1u << k)))
-            out->flags |= BM_REQUIRES_GRAD;
+    if (!record) {
+        out->flags |= BM_CONST; /* no-grad: a constant result, nothing recorded */
+        return out;
+    }
+    if (!tape->rec_plan)
+        for (int k = 0; k < n_in; k++)
+            if ((in[k]->flags & BM_REQUIRES_GRAD) && bm_node_diff(n, k))
+                out->flags |= BM_REQUIRES_GRAD;
     out->node = n;
-    tape->count++;
-    n->prev = tape->tail;
-    if (tape->tail)
-        tape->tail->next = n;
-    else
-        tape->head = n;
-    tape->tail = n;
+    list_append(tape->rec, n);
     return out;
-}
-
-void *bm_grad_buf(bm_tape *tape, bm_tensor *t)
-{
-    if (!(t->flags & BM_REQUIRES_GRAD))
-        return NULL;
-    if (!t->node)
-        return t->grad; /* leaf: accumulate across passes */
-    size_t bytes = t->size * bm_dtype_size(t->dtype);
-    if (!t->grad) {
-        t->grad = bm_tape_alloc(tape, bytes);
-        if (!t->grad)
-            return NULL;
-    }
-    if (t->grad_stamp != tape->pass) {
-        memset(t->grad, 0, bytes);
-        t->grad_stamp = tape->pass;
-    }
-    return t->grad;
-}
-
-/* Is node n recorded on tape? Searched from the newest node (a loss is
- * usually the last one), so the common case costs one comparison. */
-static int recorded_here(const bm_tape *tape, const bm_node *n)
-{
-    for (const bm_node *p = tape->tail; p; p = p->prev)
-        if (p == n)
-            return 1;
-    return 0;
-}
-
-void *bm_grad_buf_fresh(bm_tape *tape, bm_tensor *t, int *fresh)
-{
-    *fresh = 0;
-    if ((t->flags & BM_REQUIRES_GRAD) && t->node && t->grad && t->grad_stamp != tape->pass) {
-        t->grad_stamp = tape->pass; /* claimed unzeroed: the caller stores */
-        *fresh = 1;
-        return t->grad;
-    }
-    return bm_grad_buf(tape, t);
-}
-
-bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
-{
-    char s0[64], s1[64];
-    if (!tape)
-        return BM_ERR_NULL;
-    if (tape->err.code != BM_OK)
-        return tape->err.code;
-    if (!out)
-        return bm_tape_fail(tape, BM_ERR_NULL, "bm_tape_backward: output is NULL");
-    if (!(out->flags & BM_REQUIRES_GRAD))
-        return bm_tape_fail(tape, BM_ERR_STATE,
-                            "bm_tape_backward: output %s needs no gradient (no input requires "
-                            "one, or it was built in no-grad mode)",
-                            bm_shape_str(out, s0, 64));
-    if (out->node && !recorded_here(tape, out->node))
-        return bm_tape_fail(tape, BM_ERR_STATE,
-                            "bm_tape_backward: output %s is not recorded on this tape (it is "
-                            "another tape's, or was recorded before bm_tape_reset)",
-                            bm_shape_str(out, s0, 64));
-    if (seed && !bm_tensor_same_shape(seed, out))
-        return bm_tape_fail(tape, BM_ERR_SHAPE,
-                            "bm_tape_backward: seed %s %s does not match output %s %s",
-                            bm_dtype_name(seed->dtype), bm_shape_str(seed, s0, 64),
-                            bm_dtype_name(out->dtype), bm_shape_str(out, s1, 64));
-    if (!seed && out->size != 1)
-        return bm_tape_fail(tape, BM_ERR_SHAPE,
-                            "bm_tape_backward: output %s is not a scalar; pass a seed gradient",
-                            bm_shape_str(out, s0, 64));
-    if (seed && tape->detect_anomaly && bm_anomaly_seed(tape, out, seed) != BM_OK)
-        return tape->err.code;
-    if (++tape->pass == 0)
-        tape->pass = 1;
-    void *g = bm_grad_buf(tape, out);
-    if (!g)
-        return tape->err.code != BM_OK ? tape->err.code
-                                       : bm_tape_fail(tape, BM_ERR_STATE,
-                                                      "bm_tape_backward: output has no "
-                                                      "gradient buffer");
-    for (size_t i = 0; i < out->size; i++) {
-        double v = seed ? bm_tensor_get(seed, i) : 1.0;
-        if (out->dtype == BM_F64)
-            ((double *)g)[i] += v;
-        else
-            ((float *)g)[i] += (float)v;
-    }
-    for (bm_node *n = out->node; n; n = n->prev) {
-        if (n->out->grad_stamp != tape->pass)
-            continue; /* no gradient reached this node */
-        n->op->backward(tape, n);
-        if (tape->err.code != BM_OK)
-            return tape->err.code;
-        if (tape->detect_anomaly && bm_anomaly_backward(tape, n, tape->pass) != BM_OK)
-            return tape->err.code;
-    }
-    return BM_OK;
-}
-
-void bm_tape_zero_grad(bm_tape *tape)
-{
-    if (!tape)
-        return;
-    for (bm_node *n = tape->head; n; n = n->next)
-        for (int k = 0; k < n->n_in; k++)
-            if (!n->in[k]->node)
-                bm_tensor_zero_grad(n->in[k]);
 }
 
 bm_status bm_tape_forward(bm_tape *tape)
@@ -458,32 +434,150 @@ bm_status bm_tape_forward(bm_tape *tape)
         return BM_ERR_NULL;
     if (tape->err.code != BM_OK)
         return tape->err.code;
-    for (bm_node *n = tape->head; n; n = n->next) {
+    for (bm_node *n = tape->main.head; n; n = n->next) {
         n->op->forward(tape, n);
+        if (tape->err.code != BM_OK)
+            break;
         if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
             break; /* stop at the first non-finite output */
     }
     return tape->err.code;
 }
 
-const bm_node *bm_tape_first(const bm_tape *tape) { return tape ? tape->head : NULL; }
+void bm_tape_zero_grad(bm_tape *tape)
+{
+    if (!tape)
+        return;
+    for (bm_node *n = tape->main.head; n; n = n->next)
+        for (int k = 0; k < n->n_in; k++)
+            if (!n->in[k]->node)
+                bm_tensor_zero_grad(n->in[k]);
+}
+
+int bm_tape_on_main(const bm_tape *tape, const bm_node *n)
+{
+    for (const bm_node *p = tape->main.tail; p; p = p->prev)
+        if (p == n)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------- the op interface */
+
+bm_tensor *bm_op_in(const bm_node *n, int k) { return n && k >= 0 && k < n->n_in ? n->in[k] : NULL; }
+
+bm_tensor *bm_op_out(const bm_node *n) { return n ? n->out : NULL; }
+
+void *bm_op_params(const bm_node *n) { return n ? n->params : NULL; }
+
+void *bm_op_saved(const bm_node *n) { return n ? n->saved : NULL; }
+
+void *bm_op_scratch(const bm_node *n) { return n ? n->scratch : NULL; }
+
+size_t bm_op_scratch_bytes(const bm_node *n) { return n ? n->scratch_bytes : 0; }
+
+int bm_op_accumulate(const bm_node *n) { return n ? n->accumulate : 0; }
+
+void bm_op_set_saved(bm_node *n, size_t bytes)
+{
+    if (n)
+        n->saved_bytes = bytes;
+}
+
+void bm_op_set_scratch(bm_node *n, size_t bytes)
+{
+    if (n)
+        n->scratch_bytes = bytes;
+}
+
+bm_status bm_op_set_output(bm_tape *tape, bm_node *n, bm_dtype dt, int rank,
+                           const size_t *shape)
+{
+    bm_error e;
+    if (!n)
+        return bm_tape_fail(tape, BM_ERR_NULL, "bm_op_set_output: node is NULL");
+    const char *name = n->op->name;
+    if (dt != BM_F32 && dt != BM_F64)
+        return bm_tape_fail(tape, BM_ERR_DTYPE, "bm_%s: unknown output dtype %d", name, (int)dt);
+    if (bm_shape_check(rank, shape, NULL, &e) != BM_OK)
+        return bm_tape_fail(tape, e.code, "bm_%s: output %s", name, e.msg);
+    n->out->dtype = dt;
+    n->out->rank = rank;
+    for (int i = 0; i < BM_MAX_RANK; i++)
+        n->out->shape[i] = i < rank ? shape[i] : 1;
+    return BM_OK;
+}
+
+bm_status bm_op_set_output_like(bm_tape *tape, bm_node *n, const bm_tensor *x)
+{
+    if (!x)
+        return bm_tape_fail(tape, BM_ERR_NULL, "bm_op_set_output_like: tensor is NULL");
+    return bm_op_set_output(tape, n, x->dtype, x->rank, x->shape);
+}
+
+bm_tensor *bm_op_saved_tensor(bm_tape *tape, const bm_node *n, size_t offset, bm_dtype dt,
+                              int rank, const size_t *shape)
+{
+    size_t size;
+    bm_error e;
+    if (!tape || tape->err.code != BM_OK)
+        return NULL;
+    if (!n) {
+        bm_tape_fail(tape, BM_ERR_NULL, "bm_op_saved_tensor: node is NULL");
+        return NULL;
+    }
+    if (bm_shape_check(rank, shape, &size, &e) != BM_OK) {
+        bm_tape_fail(tape, e.code, "bm_op_saved_tensor: %s: %s", n->op->name, e.msg);
+        return NULL;
+    }
+    size_t bytes = size * bm_dtype_size(dt);
+    if (offset > n->saved_bytes || bytes > n->saved_bytes - offset) {
+        bm_tape_fail(tape, BM_ERR_SIZE,
+                     "bm_op_saved_tensor: %s: %zu bytes at %zu do not fit its %zu saved bytes",
+                     n->op->name, bytes, offset, n->saved_bytes);
+        return NULL;
+    }
+    bm_tensor *t = tape_tensor(tape);
+    if (!t)
+        return NULL;
+    t->dtype = dt;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++)
+        t->shape[i] = shape[i];
+    t->size = size;
+    t->data = (unsigned char *)n->saved + offset;
+    return t;
+}
+
+/* ------------------------------------------------------- graph walking */
+
+const bm_node *bm_tape_first(const bm_tape *tape) { return tape ? tape->main.head : NULL; }
 
 const bm_node *bm_node_next(const bm_node *n) { return n ? n->next : NULL; }
 
-const char *bm_node_op_name(const bm_node *n) { return n->op->name; }
+const char *bm_node_op_name(const bm_node *n) { return n ? n->op->name : ""; }
 
-int bm_node_n_inputs(const bm_node *n) { return n->n_in; }
+int bm_node_n_inputs(const bm_node *n) { return n ? n->n_in : 0; }
 
 const bm_tensor *bm_node_input(const bm_node *n, int k)
 {
-    return k >= 0 && k < n->n_in ? n->in[k] : NULL;
+    return n && k >= 0 && k < n->n_in ? n->in[k] : NULL;
 }
 
-const bm_tensor *bm_node_output(const bm_node *n) { return n->out; }
+const bm_tensor *bm_node_output(const bm_node *n) { return n ? n->out : NULL; }
 
-size_t bm_node_index(const bm_node *n) { return n->index; }
+size_t bm_node_index(const bm_node *n) { return n ? n->index : 0; }
 
 int bm_node_input_differentiable(const bm_node *n, int k)
 {
-    return k >= 0 && k < n->n_in && !(n->op->nondiff_mask & (1u << k));
+    return n && k >= 0 && k < n->n_in && bm_node_diff(n, k) && n->op->vjp;
+}
+
+void bm_node_describe(const bm_node *n, char *buf, size_t len)
+{
+    if (!buf || !len)
+        return;
+    buf[0] = '\0';
+    if (n && n->op->describe)
+        n->op->describe(n, buf, len);
 }

@@ -3,6 +3,7 @@
 #define BMNN_H
 
 #include "bm_autograd.h"
+#include "bm_op.h"
 #include "bm_ops.h"
 #include "bm_data.h"
 #include "bm_optim.h"

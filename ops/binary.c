@@ -1,5 +1,7 @@
 /* binary.c — add, sub, mul, div with NumPy broadcasting.
- * out: broadcast(a, b)   in: a, b (ranks ≤ 4; trailing axes aligned). */
+ * out: broadcast(a, b)   in: a, b (ranks ≤ 4; trailing axes aligned).
+ * Their vjps are products and sums of ops (bm_grad_to reduces a broadcast
+ * operand's gradient), so they differentiate again. */
 #include "ops_internal.h"
 
 int bm_axis_norm(int axis, int rank)
@@ -119,12 +121,9 @@ static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *ou
         }                                                                          \
     } while (0)
 
-/* Define op NAME: forward out = FWD(x, y); backward dA += DA, dB += DB
- * (expressions of x = a elem, y = b elem, g = incoming gradient). The
- * gradient of an operand of out's shape is stored, not added, when no other
- * op has given it one this pass; a broadcast operand's is summed over the
- * broadcast axes in out's element order. No branch inside a loop. */
-#define BINARY_OP(NAME, FWD, DA, DB)                                                  \
+/* Define the forward of op NAME: out = FWD(x, y) for x = a's element and
+ * y = b's, with a loop of its own for each layout. */
+#define BINARY_FORWARD(NAME, FWD)                                                     \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
@@ -141,59 +140,71 @@ static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *ou
                      bm_bcast_make(A, B, O, &bc);                                    \
                      BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; o[i] = (FWD););        \
                  });                                                                 \
-    }                                                                                \
-    static void NAME##_backward(bm_tape *tape, bm_node *n)                           \
-    {                                                                                \
-        bm_tensor *A = n->in[0], *B = n->in[1];                                      \
-        const bm_tensor *O = n->out;                                                 \
-        const size_t size = O->size, N = O->rank ? O->shape[O->rank - 1] : 1;         \
-        const int L = layout_of(A, B, O);                                            \
-        int fresh = 0;                                                               \
-        bm_bcast bc;                                                                 \
-        if (L == GENERIC)                                                            \
-            bm_bcast_make(A, B, O, &bc);                                             \
-        BM_TYPED(O->dtype, const T *restrict a = A->data; const T *restrict b = B->data; \
-                 const T *restrict gout = O->grad;                                   \
-                 /* a's gradient first: a store must precede additions (a == b); \
-                  * each buffer in its own block, as the two may be one */           \
-                 {                                                                   \
-                 T *restrict ga = L == SAME || L == ROW_B ? bm_grad_buf_fresh(tape, A, &fresh) \
-                                                          : bm_grad_buf(tape, A);    \
-                 if (ga && L == GENERIC) {                                           \
-                     BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; T g = gout[i];         \
-                                (void)x; (void)y; ga[pa] += (DA););                  \
-                 } else if (ga && fresh) {                                           \
-                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
-                                 (void)x; (void)y; ga[ia] = (DA););                  \
-                 } else if (ga) {                                                    \
-                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
-                                 (void)x; (void)y; ga[ia] += (DA););                 \
-                 }                                                                   \
-                 } {                                                                 \
-                 fresh = 0;                                                          \
-                 T *restrict gb = L == SAME || L == ROW_A ? bm_grad_buf_fresh(tape, B, &fresh) \
-                                                          : bm_grad_buf(tape, B);    \
-                 if (gb && L == GENERIC) {                                           \
-                     BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; T g = gout[i];         \
-                                (void)x; (void)y; gb[pb] += (DB););                  \
-                 } else if (gb && fresh) {                                           \
-                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
-                                 (void)x; (void)y; gb[ib] = (DB););                  \
-                 } else if (gb) {                                                    \
-                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; T g = gout[i]; \
-                                 (void)x; (void)y; gb[ib] += (DB););                 \
-                 }                                                                   \
-                 });                                                                 \
-    }                                                                                \
-    const bm_op bm_op_##NAME = {#NAME, 2, 0, bm_bcast_infer, NAME##_forward,         \
-                                NAME##_backward};                                    \
+    }
+
+BINARY_FORWARD(add, x + y)
+BINARY_FORWARD(sub, x - y)
+BINARY_FORWARD(mul, x * y)
+BINARY_FORWARD(div, x / y)
+
+/* The vjps, in ops; bm_grad_to sums a broadcast operand's gradient back to
+ * its shape. */
+static bm_status add_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_grad_to(t, g, n->in[0]);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_grad_to(t, g, n->in[1]);
+    return bm_tape_status(t);
+}
+
+static bm_status sub_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_grad_to(t, g, n->in[0]);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_neg(t, bm_grad_to(t, g, n->in[1]));
+    return bm_tape_status(t);
+}
+
+/* dA = G·b, dB = G·a. */
+static bm_status mul_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *a = n->in[0], *b = n->in[1];
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_grad_to(t, bm_mul(t, g, b), a);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_grad_to(t, bm_mul(t, g, a), b);
+    return bm_tape_status(t);
+}
+
+/* dA = G/b, dB = −G·a/b² = −(G/b)·out. */
+static bm_status div_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *a = n->in[0], *b = n->in[1];
+    bm_tensor *gb = bm_div(t, g, b);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_grad_to(t, gb, a);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_grad_to(t, bm_neg(t, bm_mul(t, gb, n->out)), b);
+    return bm_tape_status(t);
+}
+
+#define BINARY_OP(NAME)                                                               \
+    const bm_op bm_op_##NAME = {                                                     \
+        .name = #NAME,                                                               \
+        .arity = 2,                                                                  \
+        .infer = bm_bcast_infer,                                                     \
+        .forward = NAME##_forward,                                                   \
+        .vjp = NAME##_vjp,                                                           \
+    };                                                                               \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *a, bm_tensor *b)                     \
     {                                                                                \
         bm_tensor *in[2] = {a, b};                                                   \
         return bm_tape_apply(t, &bm_op_##NAME, in, 2, NULL);                         \
     }
 
-BINARY_OP(add, x + y, g, g)
-BINARY_OP(sub, x - y, g, -g)
-BINARY_OP(mul, x * y, g * y, g * x)
-BINARY_OP(div, x / y, g / y, -g * x / (y * y))
+BINARY_OP(add)
+BINARY_OP(sub)
+BINARY_OP(mul)
+BINARY_OP(div)

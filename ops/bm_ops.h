@@ -26,9 +26,13 @@ extern "C" {
 /* ---- linear algebra -------------------------------------------------- */
 /* a [M,K] · b [K,N] -> [M,N]. dA = g·bᵀ, dB = aᵀ·g (no transposes built). */
 bm_tensor *bm_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* op(a)·op(b), op(a) = aᵀ when ta (a stored [K,M]), op(b) = bᵀ when tb (b
+ * stored [N,K]): the transposed operand is read in place, never copied. */
+bm_tensor *bm_matmul_ex(bm_tape *t, bm_tensor *a, bm_tensor *b, int ta, int tb);
 /* x [M,K] · W [K,N] + b [N] or [1,N] -> [M,N]: a dense layer in one op, no
- * intermediate; dX = g·Wᵀ (skipped when x needs no gradient), dW = xᵀ·g,
- * db = column sums of g. Same values as bm_add(t, bm_matmul(t, x, W), b). */
+ * intermediate; b may be NULL (no bias). dX = g·Wᵀ (skipped when x needs no
+ * gradient), dW = xᵀ·g, db = column sums of g. Same values as
+ * bm_add(t, bm_matmul(t, x, W), b). */
 bm_tensor *bm_linear(bm_tape *t, bm_tensor *x, bm_tensor *W, bm_tensor *b);
 
 /* ---- broadcasting elementwise ----------------------------------------- */
@@ -64,12 +68,22 @@ bm_tensor *bm_relu(bm_tape *t, bm_tensor *x);
 bm_tensor *bm_sigmoid(bm_tape *t, bm_tensor *x);
 /* tanh x. */
 bm_tensor *bm_tanh(bm_tape *t, bm_tensor *x);
+/* sign(x) ∈ {−1, 0, 1}; piecewise constant: no gradient flows through it. */
+bm_tensor *bm_sign(bm_tape *t, bm_tensor *x);
+/* min(max(x, lo), hi); gradient 1 where lo ≤ x ≤ hi (torch.clamp). */
+bm_tensor *bm_clamp(bm_tape *t, bm_tensor *x, double lo, double hi);
+/* g where lo < x < hi (open) or lo ≤ x ≤ hi, else 0; x and g of one shape.
+ * The backward primitive of relu and clamp: linear in g, no gradient to x. */
+bm_tensor *bm_gate(bm_tape *t, bm_tensor *x, bm_tensor *g, double lo, double hi, int open);
 
 /* ---- softmax family (last axis) --------------------------------------- */
 /* softmax over the last axis; backward s ⊙ (g − Σ g·s). */
 bm_tensor *bm_softmax(bm_tape *t, bm_tensor *x);
 /* log softmax over the last axis; backward g − softmax·Σg. */
 bm_tensor *bm_log_softmax(bm_tape *t, bm_tensor *x);
+/* The softmax Jacobian-vector product s ⊙ (g − Σ g·s) over the last axis,
+ * for s a softmax: softmax's backward primitive. */
+bm_tensor *bm_softmax_grad(bm_tape *t, bm_tensor *s, bm_tensor *g);
 
 /* ---- reductions and shape --------------------------------------------- */
 /* Σ over `axis` (negative counts from the end) or BM_AXIS_ALL. */
@@ -80,6 +94,13 @@ bm_tensor *bm_mean(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x);
 /* Same elements, new shape (sizes must match). */
 bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
+/* x broadcast to shape (NumPy rules; torch.Tensor.expand); gradient sum_to. */
+bm_tensor *bm_expand(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
+/* x summed over the axes that broadcasting shape to x's would add (shape
+ * must broadcast to x's); gradient expand. */
+bm_tensor *bm_sum_to(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
+/* Class indices [N] as one-hot rows [N, classes] (not differentiable). */
+bm_tensor *bm_one_hot(bm_tape *t, bm_tensor *indices, size_t classes);
 
 /* ---- losses (scalar outputs, mean over the batch) ---------------------- */
 /* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */
@@ -88,6 +109,9 @@ bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 bm_tensor *bm_cce(bm_tape *t, bm_tensor *probs, bm_tensor *targets);
 /* Fused softmax + CCE from logits [N,C] (log-sum-exp); gradient (ŷ − y)/N. */
 bm_tensor *bm_softmax_cce(bm_tape *t, bm_tensor *logits, bm_tensor *targets);
+/* The fused loss's backward primitive: (softmax(z)·Σy − y)·g/N for logits
+ * z [N,C], targets as bm_softmax_cce's, g a scalar []. */
+bm_tensor *bm_softmax_cce_grad(bm_tape *t, bm_tensor *logits, bm_tensor *targets, bm_tensor *g);
 /* Binary cross-entropy of probabilities (same shape as targets), mean over
  * every element; clipped like cce. */
 bm_tensor *bm_bce(bm_tape *t, bm_tensor *probs, bm_tensor *targets);

@@ -1,85 +1,109 @@
-/* matmul.c — 2-D matrix product on the GEMM kernel.
- * out: C [M,N]   in: A [M,K], B [K,N].  dA += G·Bᵀ, dB += Aᵀ·G, both by
- * GEMM's transposed-operand forms, so no transpose is ever materialised.
- * The products run on the tape's threads; their scratch memory is the
- * node's saved buffer, sized at record time (the arena holds it), so
- * replaying the graph allocates nothing. */
+/* matmul.c — 2-D matrix product on the GEMM kernel, either operand
+ * optionally transposed (read transposed in place: no copy is made).
+ * out: C [M,N] = op(A)·op(B)   in: A [M,K] (ta: stored [K,M]),
+ *                                  B [K,N] (tb: stored [N,K]).
+ * vjp, also products: d op(A) = G·op(B)ᵀ, d op(B) = op(A)ᵀ·G, each written
+ * as one matmul_ex with the transposes that make it, so the gradient is
+ * differentiable again. The products run on the tape's threads with the
+ * node's scratch as their workspace (reserved at record time): replaying
+ * allocates nothing. With accumulate (a leaf's gradient written in place)
+ * the product adds into C (beta = 1). */
+#include <stdio.h>
+
 #include "ops_internal.h"
 
-size_t bm_matmul_workspace(const bm_tape *tape, bm_dtype dt, size_t M, size_t K, size_t N,
-                           int need_da, int need_db)
+typedef struct matmul_params {
+    int ta, tb; /* read A / B transposed */
+} matmul_params;
+
+size_t bm_matmul_workspace(const bm_tape *tape, bm_dtype dt, int ta, int tb, size_t M,
+                           size_t N, size_t K)
 {
-    int threads = bm_tape_threads(tape), grad = bm_tape_grad_enabled(tape);
-    size_t ws = bm_gemm_workspace_bytes(dt, 0, 0, M, N, K, threads), b;
-    if (grad && need_da && (b = bm_gemm_workspace_bytes(dt, 0, 1, M, K, N, threads)) > ws)
-        ws = b;
-    if (grad && need_db && (b = bm_gemm_workspace_bytes(dt, 1, 0, K, N, M, threads)) > ws)
-        ws = b;
-    return ws;
+    return bm_gemm_workspace_bytes(dt, ta, tb, M, N, K, bm_tape_threads(tape));
 }
+
+/* Rows and columns of op(t). */
+static size_t op_rows(const bm_tensor *t, int tr) { return t->shape[tr ? 1 : 0]; }
+static size_t op_cols(const bm_tensor *t, int tr) { return t->shape[tr ? 0 : 1]; }
 
 static int matmul_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *a = n->in[0], *b = n->in[1];
+    const matmul_params *p = n->params;
     char sa[64], sb[64];
     if (a->rank != 2 || b->rank != 2) {
         bm_tape_fail(tape, BM_ERR_RANK, "bm_matmul: %s x %s: both inputs must be 2-D",
                      BM_SHP(a, sa), BM_SHP(b, sb));
         return -1;
     }
-    if (a->shape[1] != b->shape[0]) {
-        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_matmul: %s x %s: inner sizes differ",
-                     BM_SHP(a, sa), BM_SHP(b, sb));
+    size_t M = op_rows(a, p->ta), K = op_cols(a, p->ta), N = op_cols(b, p->tb);
+    if (K != op_rows(b, p->tb)) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_matmul: %s%s x %s%s: inner sizes differ",
+                     BM_SHP(a, sa), p->ta ? "ᵀ" : "", BM_SHP(b, sb), p->tb ? "ᵀ" : "");
         return -1;
     }
     n->out->rank = 2;
-    n->out->shape[0] = a->shape[0];
-    n->out->shape[1] = b->shape[1];
-    n->saved_bytes = bm_matmul_workspace(tape, a->dtype, a->shape[0], a->shape[1], b->shape[1],
-                                         (a->flags & BM_REQUIRES_GRAD) != 0,
-                                         (b->flags & BM_REQUIRES_GRAD) != 0);
+    n->out->shape[0] = M;
+    n->out->shape[1] = N;
+    n->scratch_bytes = bm_matmul_workspace(tape, a->dtype, p->ta, p->tb, M, N, K);
     return 0;
 }
 
+/* C [M,N] (+)= op(A)·op(B). */
 static void matmul_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *a = n->in[0], *b = n->in[1];
-    size_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
+    const matmul_params *p = n->params;
+    size_t M = n->out->shape[0], N = n->out->shape[1], K = op_cols(a, p->ta);
+    size_t lda = a->shape[1], ldb = b->shape[1];
     bm_pool *pool = bm_tape_pool(tape);
     if (a->dtype == BM_F64)
-        bm_gemm_f64_ex(0, 0, M, N, K, 1.0, a->data, K, b->data, N, 0.0, n->out->data, N, pool,
-                       n->saved, n->saved_bytes);
+        bm_gemm_f64_ex(p->ta, p->tb, M, N, K, 1.0, a->data, lda, b->data, ldb,
+                       n->accumulate ? 1.0 : 0.0, n->out->data, N, pool, n->scratch,
+                       n->scratch_bytes);
     else
-        bm_gemm_f32_ex(0, 0, M, N, K, 1.0f, a->data, K, b->data, N, 0.0f, n->out->data, N, pool,
-                       n->saved, n->saved_bytes);
+        bm_gemm_f32_ex(p->ta, p->tb, M, N, K, 1.0f, a->data, lda, b->data, ldb,
+                       n->accumulate ? 1.0f : 0.0f, n->out->data, N, pool, n->scratch,
+                       n->scratch_bytes);
 }
 
-static void matmul_backward(bm_tape *tape, bm_node *n)
+/* C = op(A)·op(B): d op(A) = G·op(B)ᵀ, d op(B) = op(A)ᵀ·G; for a stored-
+ * transposed operand the gradient is the transpose of that, which is again
+ * one product with the operands swapped. */
+static bm_status matmul_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     bm_tensor *a = n->in[0], *b = n->in[1];
-    size_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
-    void *ga = bm_grad_buf(tape, a), *gb = bm_grad_buf(tape, b);
-    const void *g = n->out->grad;
-    bm_pool *pool = bm_tape_pool(tape);
-    void *ws = n->saved;
-    size_t wsb = n->saved_bytes;
-    if (a->dtype == BM_F64) {
-        if (ga) /* [M,K] += G [M,N] · Bᵀ (B stored [K,N]) */
-            bm_gemm_f64_ex(0, 1, M, K, N, 1.0, g, N, b->data, N, 1.0, ga, K, pool, ws, wsb);
-        if (gb) /* [K,N] += Aᵀ (A stored [M,K]) · G [M,N] */
-            bm_gemm_f64_ex(1, 0, K, N, M, 1.0, a->data, K, g, N, 1.0, gb, N, pool, ws, wsb);
-    } else {
-        if (ga)
-            bm_gemm_f32_ex(0, 1, M, K, N, 1.0f, g, N, b->data, N, 1.0f, ga, K, pool, ws, wsb);
-        if (gb)
-            bm_gemm_f32_ex(1, 0, K, N, M, 1.0f, a->data, K, g, N, 1.0f, gb, N, pool, ws, wsb);
-    }
+    const matmul_params *p = n->params;
+    if (bm_op_wants_grad(tape, n, 0))
+        dx[0] = p->ta ? bm_matmul_ex(tape, b, g, p->tb, 1) : bm_matmul_ex(tape, g, b, 0, !p->tb);
+    if (bm_op_wants_grad(tape, n, 1))
+        dx[1] = p->tb ? bm_matmul_ex(tape, g, a, 1, p->ta) : bm_matmul_ex(tape, a, g, !p->ta, 0);
+    return bm_tape_status(tape);
 }
 
-const bm_op bm_op_matmul = {"matmul", 2, 0, matmul_infer, matmul_forward, matmul_backward};
+static void matmul_describe(const bm_node *n, char *buf, size_t len)
+{
+    const matmul_params *p = n->params;
+    if (p->ta || p->tb)
+        snprintf(buf, len, "%s%s", p->ta ? "Aᵀ" : "A", p->tb ? "·Bᵀ" : "·B");
+}
 
-bm_tensor *bm_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b)
+const bm_op bm_op_matmul = {
+    .name = "matmul",
+    .arity = 2,
+    .params_size = sizeof(matmul_params),
+    .flags = BM_OP_ACCUMULATES,
+    .infer = matmul_infer,
+    .forward = matmul_forward,
+    .vjp = matmul_vjp,
+    .describe = matmul_describe,
+};
+
+bm_tensor *bm_matmul_ex(bm_tape *t, bm_tensor *a, bm_tensor *b, int ta, int tb)
 {
     bm_tensor *in[2] = {a, b};
-    return bm_tape_apply(t, &bm_op_matmul, in, 2, NULL);
+    matmul_params p = {.ta = ta != 0, .tb = tb != 0};
+    return bm_tape_apply(t, &bm_op_matmul, in, 2, &p);
 }
+
+bm_tensor *bm_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b) { return bm_matmul_ex(t, a, b, 0, 0); }

@@ -9,7 +9,12 @@ enum tgt { NONE, IDX, ONEHOT, SAME01, SAMEANY }; /* the non-differentiable targe
 
 typedef bm_tensor *(*build_fn)(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r);
 
-/* One example: op name, builder, input ranks/shapes, domain, target kind. */
+/* Case flags: the op has no gradient (its output never requires one): the
+ * tests check that, and its values, instead of a gradcheck. */
+enum { CASE_NODIFF = 1u << 0 };
+
+/* One example: op name, builder, input ranks/shapes, domain, target kind,
+ * flags. */
 typedef struct bm_op_case bm_op_case;
 struct bm_op_case {
     const char *op;
@@ -19,6 +24,7 @@ struct bm_op_case {
     size_t shape[BM_MAX_INPUTS][BM_MAX_RANK];
     enum dom dom;
     enum tgt tgt;
+    unsigned flags;
 };
 
 /* Number of examples (several per op). */

@@ -46,6 +46,10 @@
         }                                                                         \
     } while (0)
 
+/* Gradient g reduced to x's shape (summed over the axes broadcasting
+ * added); g itself when the shapes already match. */
+bm_tensor *bm_grad_to(bm_tape *tape, bm_tensor *g, const bm_tensor *x);
+
 /* Shape text of a tensor into a local buffer (for error messages). */
 #define BM_SHP(t, buf) bm_shape_str((t), (buf), sizeof(buf))
 
@@ -102,13 +106,12 @@ void bm_gemm_f64_ex(int ta, int tb, size_t M, size_t N, size_t K, double alpha,
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
                     double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes);
 
-/* Workspace for an op computing A [M,K]·B [K,N] on tape: the largest of the
- * forward product's, dA = G·Bᵀ's (need_da) and dB = Aᵀ·G's (need_db), for
- * the tape's threads; the backward ones only while the tape records. An op
- * sets n->saved_bytes to it in infer and passes bm_tape_pool(tape),
- * n->saved, n->saved_bytes to bm_gemm_*_ex (as matmul.c does). */
-size_t bm_matmul_workspace(const bm_tape *tape, bm_dtype dt, size_t M, size_t K, size_t N,
-                           int need_da, int need_db);
+/* Workspace for an op computing op(A)·op(B) = C [M,N] with inner size K on
+ * the tape's threads. An op reserves it as scratch in infer and passes
+ * bm_tape_pool(tape), n->scratch, n->scratch_bytes to bm_gemm_*_ex (as
+ * matmul.c does). */
+size_t bm_matmul_workspace(const bm_tape *tape, bm_dtype dt, int ta, int tb, size_t M,
+                           size_t N, size_t K);
 
 /* The fixed table of ops (ops.def order); internal lookup by name. */
 const bm_op *bm_op_at(size_t i);

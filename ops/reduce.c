@@ -1,9 +1,14 @@
-/* reduce.c — sum and mean over one axis or all.
+/* reduce.c — sum and mean over one axis or all; vjp: G expanded back.
  * x is viewed as [outer, len, inner] around the reduced axis;
  * out: [outer, inner] (keepdims keeps a 1 in place of the axis). */
+#include <stdio.h>
+
 #include "ops_internal.h"
 
-enum { P_AXIS = 0, P_KEEPDIMS = 1 };
+typedef struct reduce_params {
+    int axis;     /* normalised by infer; BM_AXIS_ALL for every axis */
+    int keepdims;
+} reduce_params;
 
 typedef struct span {
     size_t outer, len, inner;
@@ -13,7 +18,7 @@ static span reduce_span(const bm_node *n)
 {
     const bm_tensor *x = n->in[0];
     span s = {1, x->size, 1};
-    long axis = n->params.i[P_AXIS];
+    long axis = ((const reduce_params *)n->params)->axis;
     if (axis == BM_AXIS_ALL)
         return s;
     s.len = x->shape[axis];
@@ -29,8 +34,9 @@ static int reduce_infer(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0];
     bm_tensor *out = n->out;
     char sx[64];
-    long axis = n->params.i[P_AXIS];
-    int keep = n->params.i[P_KEEPDIMS] != 0;
+    reduce_params *p = n->params;
+    long axis = p->axis;
+    int keep = p->keepdims != 0;
     if (axis == BM_AXIS_ALL) {
         out->rank = keep ? x->rank : 0;
         for (int k = 0; k < out->rank; k++)
@@ -43,7 +49,7 @@ static int reduce_infer(bm_tape *tape, bm_node *n)
                      BM_SHP(x, sx), axis);
         return -1;
     }
-    n->params.i[P_AXIS] = ax;
+    p->axis = ax;
     out->rank = 0;
     for (int k = 0; k < x->rank; k++) {
         if (k == ax && !keep)
@@ -71,18 +77,19 @@ static void reduce_forward(bm_node *n, double scale)
              });
 }
 
-static void reduce_backward(bm_tape *tape, bm_node *n, double scale)
+/* G broadcast back over the reduced axes, times scale. */
+static bm_tensor *spread(bm_tape *t, const bm_node *n, bm_tensor *g, double scale)
 {
-    span s = reduce_span(n);
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]); if (!GX) break;
-             const T *G = n->out->grad;
-             for (size_t o = 0; o < s.outer; o++)
-                 for (size_t l = 0; l < s.len; l++) {
-                     T *gx = GX + (o * s.len + l) * s.inner;
-                     const T *g = G + o * s.inner;
-                     for (size_t i = 0; i < s.inner; i++)
-                         gx[i] += g[i] * (T)scale;
-                 });
+    const bm_tensor *x = n->in[0];
+    const reduce_params *p = n->params;
+    if (!p->keepdims && p->axis != BM_AXIS_ALL) {
+        size_t shape[BM_MAX_RANK];
+        for (int k = 0; k < x->rank; k++)
+            shape[k] = k == p->axis ? 1 : x->shape[k];
+        g = bm_reshape(t, g, x->rank, shape);
+    }
+    bm_tensor *e = bm_expand(t, g, x->rank, x->shape);
+    return scale == 1.0 ? e : bm_scale(t, e, scale);
 }
 
 static double mean_scale(const bm_node *n) { return 1.0 / (double)reduce_span(n).len; }
@@ -93,7 +100,11 @@ static void sum_forward(bm_tape *tape, bm_node *n)
     reduce_forward(n, 1.0);
 }
 
-static void sum_backward(bm_tape *tape, bm_node *n) { reduce_backward(tape, n, 1.0); }
+static bm_status sum_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = spread(t, n, g, 1.0);
+    return bm_tape_status(t);
+}
 
 static void mean_forward(bm_tape *tape, bm_node *n)
 {
@@ -101,17 +112,33 @@ static void mean_forward(bm_tape *tape, bm_node *n)
     reduce_forward(n, mean_scale(n));
 }
 
-static void mean_backward(bm_tape *tape, bm_node *n)
+static bm_status mean_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    reduce_backward(tape, n, mean_scale(n));
+    dx[0] = spread(t, n, g, mean_scale(n));
+    return bm_tape_status(t);
 }
 
-const bm_op bm_op_sum = {"sum", 1, 0, reduce_infer, sum_forward, sum_backward};
-const bm_op bm_op_mean = {"mean", 1, 0, reduce_infer, mean_forward, mean_backward};
+static void reduce_describe(const bm_node *n, char *buf, size_t len)
+{
+    const reduce_params *p = n->params;
+    if (p->axis == BM_AXIS_ALL)
+        snprintf(buf, len, "all%s", p->keepdims ? ", keepdims" : "");
+    else
+        snprintf(buf, len, "axis=%d%s", p->axis, p->keepdims ? ", keepdims" : "");
+}
+
+const bm_op bm_op_sum = {
+    .name = "sum", .arity = 1, .params_size = sizeof(reduce_params), .infer = reduce_infer,
+    .forward = sum_forward, .vjp = sum_vjp, .describe = reduce_describe,
+};
+const bm_op bm_op_mean = {
+    .name = "mean", .arity = 1, .params_size = sizeof(reduce_params), .infer = reduce_infer,
+    .forward = mean_forward, .vjp = mean_vjp, .describe = reduce_describe,
+};
 
 static bm_tensor *reduce(bm_tape *t, const bm_op *op, bm_tensor *x, int axis, int keepdims)
 {
-    bm_op_params p = {{0.0, 0.0}, {axis, keepdims}, NULL};
+    reduce_params p = {.axis = axis, .keepdims = keepdims != 0};
     return bm_tape_apply(t, op, &x, 1, &p);
 }
 

@@ -3,8 +3,15 @@
  * l1, l2  out: [] (λ·Σ|x|, λ·Σx²)                          in: x */
 #include "ops_internal.h"
 
-enum { P_RATE = 0, P_LAMBDA = 0 };  /* params.f */
-enum { P_MASK_DRAWN = 0 };          /* params.i */
+typedef struct dropout_params {
+    double rate;
+    bm_rng *rng;  /* not owned */
+    int drawn;    /* a mask exists (kept on a frozen replay) */
+} dropout_params;
+
+typedef struct penalty_params {
+    double lambda;
+} penalty_params;
 
 static int dropout_infer(bm_tape *tape, bm_node *n)
 {
@@ -17,9 +24,10 @@ static int dropout_infer(bm_tape *tape, bm_node *n)
 /* Draw a fresh mask unless the tape is frozen and a mask exists. */
 static void dropout_forward(bm_tape *tape, bm_node *n)
 {
-    double rate = n->params.f[P_RATE];
-    bm_rng *rng = n->params.p;
-    int draw = !bm_tape_random_frozen(tape) || !n->params.i[P_MASK_DRAWN];
+    dropout_params *p = n->params;
+    double rate = p->rate;
+    bm_rng *rng = p->rng;
+    int draw = !bm_tape_random_frozen(tape) || !p->drawn;
     BM_TYPED(n->out->dtype, T *M = n->saved; const T *X = n->in[0]->data; T *Y = n->out->data;
              const T keep = (T)(1.0 / (1.0 - rate));
              for (size_t i = 0; i < n->out->size; i++) {
@@ -27,14 +35,15 @@ static void dropout_forward(bm_tape *tape, bm_node *n)
                      M[i] = bm_rng_uniform(rng) < rate ? (T)0 : keep;
                  Y[i] = X[i] * M[i];
              });
-    n->params.i[P_MASK_DRAWN] = 1;
+    p->drawn = 1;
 }
 
-static void dropout_backward(bm_tape *tape, bm_node *n)
+/* dX = G ⊙ mask (the saved mask, 0 or 1/(1 − rate)). */
+static bm_status dropout_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]); if (!GX) break;
-             const T *M = n->saved; const T *G = n->out->grad;
-             for (size_t i = 0; i < n->out->size; i++) GX[i] += G[i] * M[i];);
+    const bm_tensor *x = n->in[0];
+    dx[0] = bm_mul(t, g, bm_op_saved_tensor(t, n, 0, x->dtype, x->rank, x->shape));
+    return bm_tape_status(t);
 }
 
 static int penalty_infer(bm_tape *tape, bm_node *n)
@@ -44,10 +53,25 @@ static int penalty_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-#define SIGN(v) (T)(((v) > 0) - ((v) < 0))
 
-/* Define a penalty λ·Σ TERM(x) with gradient λ·DTERM(x)·g. */
-#define PENALTY(NAME, TERM, DTERM)                                                    \
+static double lambda_of(const bm_node *n) { return ((const penalty_params *)n->params)->lambda; }
+
+/* d λ·Σ|x| = λ·sign(x)·G. */
+static bm_status l1_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_mul(t, bm_sign(t, n->in[0]), bm_scale(t, g, lambda_of(n)));
+    return bm_tape_status(t);
+}
+
+/* d λ·Σx² = 2λ·x·G. */
+static bm_status l2_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_mul(t, n->in[0], bm_scale(t, g, 2.0 * lambda_of(n)));
+    return bm_tape_status(t);
+}
+
+/* Define a penalty λ·Σ TERM(x). */
+#define PENALTY(NAME, TERM)                                                           \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
@@ -55,22 +79,15 @@ static int penalty_infer(bm_tape *tape, bm_node *n)
                  for (size_t i = 0; i < n->in[0]->size; i++) {                       \
                      T x = X[i];                                                     \
                      acc += (double)(TERM);                                          \
-                 } *(T *)n->out->data = (T)(n->params.f[P_LAMBDA] * acc););          \
+                 } *(T *)n->out->data = (T)(lambda_of(n) * acc););                   \
     }                                                                                \
-    static void NAME##_backward(bm_tape *tape, bm_node *n)                           \
-    {                                                                                \
-        BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]); if (!GX) break;  \
-                 const T *X = n->in[0]->data;                                        \
-                 const T g = (T)n->params.f[P_LAMBDA] * *(const T *)n->out->grad;    \
-                 for (size_t i = 0; i < n->in[0]->size; i++) {                       \
-                     T x = X[i];                                                     \
-                     GX[i] += g * (DTERM);                                           \
-                 });                                                                 \
-    }                                                                                \
-    const bm_op bm_op_##NAME = {#NAME, 1, 0, penalty_infer, NAME##_forward, NAME##_backward}; \
+    const bm_op bm_op_##NAME = {                                                     \
+        .name = #NAME, .arity = 1, .params_size = sizeof(penalty_params),            \
+        .infer = penalty_infer, .forward = NAME##_forward, .vjp = NAME##_vjp,        \
+    };                                                                               \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *x, double lambda)                    \
     {                                                                                \
-        bm_op_params p = {{lambda, 0.0}, {0}, NULL};                                 \
+        penalty_params p = {.lambda = lambda};                                       \
         if (t && bm_tape_status(t) == BM_OK && !(lambda >= 0.0 && isfinite(lambda))) { \
             bm_tape_fail(t, BM_ERR_ARG, "bm_" #NAME ": lambda %g must be finite and >= 0", \
                          lambda);                                                    \
@@ -79,14 +96,17 @@ static int penalty_infer(bm_tape *tape, bm_node *n)
         return bm_tape_apply(t, &bm_op_##NAME, &x, 1, &p);                           \
     }
 
-PENALTY(l1, BM_FABS(x), SIGN(x))
-PENALTY(l2, x * x, 2 * x)
+PENALTY(l1, BM_FABS(x))
+PENALTY(l2, x * x)
 
-const bm_op bm_op_dropout = {"dropout", 1, 0, dropout_infer, dropout_forward, dropout_backward};
+const bm_op bm_op_dropout = {
+    .name = "dropout", .arity = 1, .params_size = sizeof(dropout_params),
+    .infer = dropout_infer, .forward = dropout_forward, .vjp = dropout_vjp,
+};
 
 bm_tensor *bm_dropout(bm_tape *t, bm_tensor *x, double rate, bm_rng *rng)
 {
-    bm_op_params p = {{rate, 0.0}, {0}, rng};
+    dropout_params p = {.rate = rate, .rng = rng, .drawn = 0};
     if (t && bm_tape_status(t) == BM_OK) {
         if (!(rate >= 0.0 && rate < 1.0)) {
             bm_tape_fail(t, BM_ERR_ARG, "bm_dropout: rate %g must be in [0, 1)", rate);

@@ -2,7 +2,10 @@
  * transpose out: [..,N,M]  in: x [..,M,N];  reshape out: shape  in: x. */
 #include "ops_internal.h"
 
-enum { P_RANK = BM_MAX_RANK }; /* params.i[0..3] hold the new shape */
+typedef struct reshape_params {
+    int rank;
+    size_t shape[BM_MAX_RANK];
+} reshape_params;
 
 static int transpose_infer(bm_tape *tape, bm_node *n)
 {
@@ -18,12 +21,12 @@ static int transpose_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Add (or write) the transpose of each [M,N] block of src into dst. */
-#define TRANSPOSE_BLOCKS(T, src, dst, M, N, B, OPER)                                  \
+/* Write the transpose of each [M,N] block of src into dst. */
+#define TRANSPOSE_BLOCKS(T, src, dst, M, N, B)                                        \
     for (size_t bl = 0; bl < (B); bl++)                                              \
         for (size_t i = 0; i < (M); i++)                                             \
             for (size_t j = 0; j < (N); j++)                                         \
-                (dst)[bl * (M) * (N) + j * (M) + i] OPER (src)[bl * (M) * (N) + i * (N) + j];
+                (dst)[bl * (M) * (N) + j * (M) + i] = (src)[bl * (M) * (N) + i * (N) + j];
 
 static void transpose_forward(bm_tape *tape, bm_node *n)
 {
@@ -31,16 +34,14 @@ static void transpose_forward(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0];
     size_t M = x->shape[x->rank - 2], N = x->shape[x->rank - 1], B = x->size / (M * N);
     BM_TYPED(x->dtype, const T *X = x->data; T *Y = n->out->data;
-             TRANSPOSE_BLOCKS(T, X, Y, M, N, B, =));
+             TRANSPOSE_BLOCKS(T, X, Y, M, N, B));
 }
 
-static void transpose_backward(bm_tape *tape, bm_node *n)
+static bm_status transpose_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    bm_tensor *x = n->in[0];
-    size_t M = x->shape[x->rank - 2], N = x->shape[x->rank - 1], B = x->size / (M * N);
-    /* out is [N,M] blocks; its transpose is [M,N] again. */
-    BM_TYPED(x->dtype, T *GX = bm_grad_buf(tape, x); if (!GX) break;
-             const T *G = n->out->grad; TRANSPOSE_BLOCKS(T, G, GX, N, M, B, +=));
+    (void)n;
+    dx[0] = bm_transpose(t, g);
+    return bm_tape_status(t);
 }
 
 static int reshape_infer(bm_tape *tape, bm_node *n)
@@ -48,21 +49,16 @@ static int reshape_infer(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0];
     bm_tensor *out = n->out;
     char s[64];
-    long rank = n->params.i[P_RANK];
-    if (rank < 0 || rank > BM_MAX_RANK) {
-        bm_tape_fail(tape, BM_ERR_RANK, "bm_reshape: %s to rank %ld: rank must be 0..%d",
-                     BM_SHP(x, s), rank, BM_MAX_RANK);
+    const reshape_params *p = n->params;
+    bm_error e;
+    if (bm_shape_check(p->rank, p->shape, NULL, &e) != BM_OK) {
+        bm_tape_fail(tape, e.code, "bm_reshape: %s: %s", BM_SHP(x, s), e.msg);
         return -1;
     }
     size_t size = 1;
-    out->rank = (int)rank;
-    for (long k = 0; k < rank; k++) {
-        if (n->params.i[k] <= 0) {
-            bm_tape_fail(tape, BM_ERR_SIZE, "bm_reshape: %s: dimension %ld is %ld", BM_SHP(x, s),
-                         k, n->params.i[k]);
-            return -1;
-        }
-        out->shape[k] = (size_t)n->params.i[k];
+    out->rank = p->rank;
+    for (int k = 0; k < p->rank; k++) {
+        out->shape[k] = p->shape[k];
         size *= out->shape[k];
     }
     if (size != x->size) {
@@ -80,16 +76,21 @@ static void reshape_forward(bm_tape *tape, bm_node *n)
     memcpy(n->out->data, n->in[0]->data, n->out->size * bm_dtype_size(n->out->dtype));
 }
 
-static void reshape_backward(bm_tape *tape, bm_node *n)
+static bm_status reshape_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    BM_TYPED(n->out->dtype, T *GX = bm_grad_buf(tape, n->in[0]); if (!GX) break;
-             const T *G = n->out->grad;
-             for (size_t i = 0; i < n->out->size; i++) GX[i] += G[i];);
+    const bm_tensor *x = n->in[0];
+    dx[0] = bm_reshape(t, g, x->rank, x->shape);
+    return bm_tape_status(t);
 }
 
-const bm_op bm_op_transpose = {"transpose", 1, 0, transpose_infer, transpose_forward,
-                               transpose_backward};
-const bm_op bm_op_reshape = {"reshape", 1, 0, reshape_infer, reshape_forward, reshape_backward};
+const bm_op bm_op_transpose = {
+    .name = "transpose", .arity = 1, .infer = transpose_infer, .forward = transpose_forward,
+    .vjp = transpose_vjp,
+};
+const bm_op bm_op_reshape = {
+    .name = "reshape", .arity = 1, .params_size = sizeof(reshape_params),
+    .infer = reshape_infer, .forward = reshape_forward, .vjp = reshape_vjp,
+};
 
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x)
 {
@@ -98,9 +99,9 @@ bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x)
 
 bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape)
 {
-    bm_op_params p = {{0.0, 0.0}, {0}, NULL};
+    reshape_params p = {.rank = rank};
     /* Checked whatever the tape's state: the loop below must not read a NULL
-     * shape or write past p.i (bm_tape_fail keeps an earlier error). */
+     * shape or write past p.shape (bm_tape_fail keeps an earlier error). */
     if (rank < 0 || rank > BM_MAX_RANK || (rank && !shape)) {
         bm_tape_fail(t, rank > BM_MAX_RANK || rank < 0 ? BM_ERR_RANK : BM_ERR_NULL,
                      "bm_reshape: rank %d%s (must be 0..%d)", rank, shape ? "" : ", shape NULL",
@@ -108,7 +109,6 @@ bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape)
         return NULL;
     }
     for (int k = 0; k < rank; k++)
-        p.i[k] = shape[k] > (size_t)BM_MAX_ELEMENTS ? -1 : (long)shape[k];
-    p.i[P_RANK] = rank;
+        p.shape[k] = shape[k];
     return bm_tape_apply(t, &bm_op_reshape, &x, 1, &p);
 }

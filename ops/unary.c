@@ -1,6 +1,20 @@
-/* unary.c — elementwise ops of one input.
- * out: same shape as x   in: x; optional scalar a (params.f[0]). */
+/* unary.c — elementwise ops of one input, and gate (a backward primitive).
+ * out: same shape as x   in: x; a scalar parameter for scale, add_scalar,
+ * pow; lo, hi for clamp.
+ * Each vjp is written in ops (relu's and clamp's with gate, which passes the
+ * gradient where x lies in a range), so every one differentiates again. */
+#include <stdio.h>
+
 #include "ops_internal.h"
+
+typedef struct scalar_params {
+    double a;
+} scalar_params;
+
+typedef struct range_params {
+    double lo, hi;
+    int open; /* lo < x < hi (else lo ≤ x ≤ hi) */
+} range_params;
 
 static int same_infer(bm_tape *tape, bm_node *n)
 {
@@ -9,58 +23,141 @@ static int same_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Define op NAME: y = FWD(x, a); backward dX += BWD(x, y, g, a), stored
- * rather than added when no other op has given x a gradient this pass. */
-#define UNARY_KERNELS(NAME, FWD, BWD)                                                 \
+/* Define the forward of op NAME: y = FWD(x, a) elementwise (a: the scalar
+ * parameter, 0 for ops without one). */
+#define UNARY_FORWARD(NAME, FWD)                                                      \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
         const size_t size = n->out->size;                                            \
+        const double pa = n->params ? ((const scalar_params *)n->params)->a : 0.0;   \
         BM_TYPED(n->out->dtype, const T *restrict X = n->in[0]->data;                \
-                 T *restrict Y = n->out->data;                                       \
-                 const T a = (T)n->params.f[0]; (void)a;                             \
+                 T *restrict Y = n->out->data; const T a = (T)pa; (void)a;           \
                  for (size_t i = 0; i < size; i++) {                                 \
                      T x = X[i];                                                     \
                      Y[i] = (FWD);                                                   \
                  });                                                                 \
-    }                                                                                \
-    static void NAME##_backward(bm_tape *tape, bm_node *n)                           \
-    {                                                                                \
-        const size_t size = n->out->size;                                            \
-        int fresh;                                                                   \
-        BM_TYPED(n->out->dtype, T *restrict GX = bm_grad_buf_fresh(tape, n->in[0], &fresh); \
-                 if (!GX) break; const T *restrict X = n->in[0]->data;               \
-                 const T *restrict Y = n->out->data;                                 \
-                 const T *restrict G = n->out->grad;                                 \
-                 const T a = (T)n->params.f[0]; (void)a;                             \
-                 if (fresh) {                                                        \
-                     for (size_t i = 0; i < size; i++) {                             \
-                         T x = X[i], y = Y[i], g = G[i];                             \
-                         (void)x, (void)y;                                           \
-                         GX[i] = (BWD);                                              \
-                     }                                                               \
-                 } else {                                                            \
-                     for (size_t i = 0; i < size; i++) {                             \
-                         T x = X[i], y = Y[i], g = G[i];                             \
-                         (void)x, (void)y;                                           \
-                         GX[i] += (BWD);                                             \
-                     }                                                               \
-                 });                                                                 \
-    }                                                                                \
-    const bm_op bm_op_##NAME = {#NAME, 1, 0, same_infer, NAME##_forward, NAME##_backward};
+    }
 
-#define UNARY_OP(NAME, FWD, BWD)                                                      \
-    UNARY_KERNELS(NAME, FWD, BWD)                                                    \
+#define SIGN(v) (T)(((v) > 0) - ((v) < 0))
+
+UNARY_FORWARD(neg, -x)
+UNARY_FORWARD(scale, a * x)
+UNARY_FORWARD(add_scalar, x + a)
+UNARY_FORWARD(exp, BM_EXP(x))
+UNARY_FORWARD(log, BM_LOG(x))
+UNARY_FORWARD(pow, BM_POW(x, a))
+UNARY_FORWARD(sqrt, BM_SQRT(x))
+UNARY_FORWARD(abs, BM_FABS(x))
+UNARY_FORWARD(relu, x > 0 ? x : 0)
+UNARY_FORWARD(sigmoid, 1 / (1 + BM_EXP(-x)))
+UNARY_FORWARD(tanh, BM_TANH(x))
+UNARY_FORWARD(sign, SIGN(x))
+
+static double param_a(const bm_node *n) { return ((const scalar_params *)n->params)->a; }
+
+static bm_status neg_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    (void)n;
+    dx[0] = bm_neg(t, g);
+    return bm_tape_status(t);
+}
+
+static bm_status scale_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_scale(t, g, param_a(n));
+    return bm_tape_status(t);
+}
+
+static bm_status add_scalar_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    (void)n;
+    dx[0] = g;
+    return bm_tape_status(t);
+}
+
+/* d eˣ = G·eˣ (the output). */
+static bm_status exp_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_mul(t, g, n->out);
+    return bm_tape_status(t);
+}
+
+static bm_status log_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_div(t, g, n->in[0]);
+    return bm_tape_status(t);
+}
+
+/* d xᵖ = G·p·xᵖ⁻¹ (nothing for p = 0). */
+static bm_status pow_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    double p = param_a(n);
+    if (p != 0.0)
+        dx[0] = bm_mul(t, g, bm_scale(t, bm_pow(t, n->in[0], p - 1.0), p));
+    return bm_tape_status(t);
+}
+
+/* d √x = G / (2√x). */
+static bm_status sqrt_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_div(t, g, bm_scale(t, n->out, 2.0));
+    return bm_tape_status(t);
+}
+
+static bm_status abs_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_mul(t, g, bm_sign(t, n->in[0]));
+    return bm_tape_status(t);
+}
+
+/* G where x > 0. */
+static bm_status relu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_gate(t, n->in[0], g, 0.0, INFINITY, 1);
+    return bm_tape_status(t);
+}
+
+/* G·σ(1 − σ) = G·(σ − σ²). */
+static bm_status sigmoid_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *s = n->out;
+    dx[0] = bm_mul(t, g, bm_sub(t, s, bm_mul(t, s, s)));
+    return bm_tape_status(t);
+}
+
+/* G·(1 − tanh²). */
+static bm_status tanh_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *y = n->out;
+    dx[0] = bm_mul(t, g, bm_add_scalar(t, bm_neg(t, bm_mul(t, y, y)), 1.0));
+    return bm_tape_status(t);
+}
+
+static void scalar_describe(const bm_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%g", param_a(n));
+}
+
+#define UNARY_OP(NAME)                                                                \
+    const bm_op bm_op_##NAME = {                                                     \
+        .name = #NAME, .arity = 1, .infer = same_infer,                              \
+        .forward = NAME##_forward, .vjp = NAME##_vjp,                                \
+    };                                                                               \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *x)                                   \
     {                                                                                \
         return bm_tape_apply(t, &bm_op_##NAME, &x, 1, NULL);                         \
     }
 
-#define UNARY_OP_PARAM(NAME, FWD, BWD)                                                \
-    UNARY_KERNELS(NAME, FWD, BWD)                                                    \
+#define UNARY_OP_PARAM(NAME)                                                          \
+    const bm_op bm_op_##NAME = {                                                     \
+        .name = #NAME, .arity = 1, .params_size = sizeof(scalar_params),             \
+        .infer = same_infer, .forward = NAME##_forward, .vjp = NAME##_vjp,           \
+        .describe = scalar_describe,                                                 \
+    };                                                                               \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *x, double param)                     \
     {                                                                                \
-        bm_op_params p = {{param, 0.0}, {0}, NULL};                                  \
+        scalar_params p = {.a = param};                                              \
         if (t && bm_tape_status(t) == BM_OK && !isfinite(param)) {                   \
             bm_tape_fail(t, BM_ERR_ARG, "bm_" #NAME ": parameter is not finite");    \
             return NULL;                                                             \
@@ -68,16 +165,138 @@ static int same_infer(bm_tape *tape, bm_node *n)
         return bm_tape_apply(t, &bm_op_##NAME, &x, 1, &p);                           \
     }
 
-#define SIGN(v) (T)(((v) > 0) - ((v) < 0))
+UNARY_OP(neg)
+UNARY_OP_PARAM(scale)
+UNARY_OP_PARAM(add_scalar)
+UNARY_OP(exp)
+UNARY_OP(log)
+UNARY_OP_PARAM(pow)
+UNARY_OP(sqrt)
+UNARY_OP(abs)
+UNARY_OP(relu)
+UNARY_OP(sigmoid)
+UNARY_OP(tanh)
 
-UNARY_OP(neg, -x, -g)
-UNARY_OP_PARAM(scale, a * x, a * g)
-UNARY_OP_PARAM(add_scalar, x + a, g)
-UNARY_OP(exp, BM_EXP(x), g * y)
-UNARY_OP(log, BM_LOG(x), g / x)
-UNARY_OP_PARAM(pow, BM_POW(x, a), g * a * BM_POW(x, a - 1))
-UNARY_OP(sqrt, BM_SQRT(x), g / (2 * y))
-UNARY_OP(abs, BM_FABS(x), g * SIGN(x))
-UNARY_OP(relu, x > 0 ? x : 0, x > 0 ? g : 0)
-UNARY_OP(sigmoid, 1 / (1 + BM_EXP(-x)), g * y * (1 - y))
-UNARY_OP(tanh, BM_TANH(x), g * (1 - y * y))
+/* sign: piecewise constant, so no gradient flows through it. */
+const bm_op bm_op_sign = {
+    .name = "sign", .arity = 1, .nondiff = 1u, .infer = same_infer, .forward = sign_forward,
+};
+
+bm_tensor *bm_sign(bm_tape *t, bm_tensor *x) { return bm_tape_apply(t, &bm_op_sign, &x, 1, NULL); }
+
+/* ---- clamp and gate ---------------------------------------------------- */
+
+static void clamp_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    const range_params *p = n->params;
+    BM_TYPED(n->out->dtype, const T *restrict X = n->in[0]->data; T *restrict Y = n->out->data;
+             const T lo = (T)p->lo; const T hi = (T)p->hi;
+             for (size_t i = 0; i < n->out->size; i++) {
+                 T x = X[i];
+                 Y[i] = x < lo ? lo : x > hi ? hi : x;
+             });
+}
+
+static bm_status clamp_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    const range_params *p = n->params;
+    dx[0] = bm_gate(t, n->in[0], g, p->lo, p->hi, 0);
+    return bm_tape_status(t);
+}
+
+static void range_describe(const bm_node *n, char *buf, size_t len)
+{
+    const range_params *p = n->params;
+    snprintf(buf, len, "%s%g, %g%s", p->open ? "(" : "[", p->lo, p->hi, p->open ? ")" : "]");
+}
+
+static int gate_infer(bm_tape *tape, bm_node *n)
+{
+    char sx[64], sg[64];
+    if (!bm_tensor_same_shape(n->in[0], n->in[1])) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_gate: x %s and g %s differ in shape",
+                     BM_SHP(n->in[0], sx), BM_SHP(n->in[1], sg));
+        return -1;
+    }
+    bm_same_shape_as(n->out, n->in[0]);
+    return 0;
+}
+
+/* out = g where x is in the range, else 0: one branch-free loop per dtype
+ * and kind of range. */
+#define GATE_KERNEL(T)                                                                \
+    static void gate_##T(const T *restrict x, const T *restrict g, T *restrict y,    \
+                         size_t n, T lo, T hi, int open)                              \
+    {                                                                                 \
+        if (open && hi == (T)INFINITY) /* relu's: one comparison */                    \
+            for (size_t i = 0; i < n; i++) {                                          \
+                T v = x[i], d = g[i]; /* both loaded: a select, no branch */          \
+                y[i] = v > lo ? d : (T)0;                                             \
+            }                                                                         \
+        else if (open)                                                                \
+            for (size_t i = 0; i < n; i++) {                                          \
+                T v = x[i], d = g[i];                                                 \
+                y[i] = ((v > lo) & (v < hi)) ? d : (T)0;                              \
+            }                                                                         \
+        else                                                                          \
+            for (size_t i = 0; i < n; i++) {                                          \
+                T v = x[i], d = g[i];                                                 \
+                y[i] = ((v >= lo) & (v <= hi)) ? d : (T)0;                            \
+            }                                                                         \
+    }
+GATE_KERNEL(float)
+GATE_KERNEL(double)
+
+static void gate_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    const range_params *p = n->params;
+    if (n->out->dtype == BM_F64)
+        gate_double(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, p->lo, p->hi,
+                    p->open);
+    else
+        gate_float(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, (float)p->lo,
+                   (float)p->hi, p->open);
+}
+
+/* Linear in g: the same gate; x gets nothing (zero almost everywhere). */
+static bm_status gate_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    const range_params *p = n->params;
+    dx[1] = bm_gate(t, n->in[0], g, p->lo, p->hi, p->open);
+    return bm_tape_status(t);
+}
+
+const bm_op bm_op_clamp = {
+    .name = "clamp", .arity = 1, .params_size = sizeof(range_params), .infer = same_infer,
+    .forward = clamp_forward, .vjp = clamp_vjp, .describe = range_describe,
+};
+
+const bm_op bm_op_gate = {
+    .name = "gate", .arity = 2, .params_size = sizeof(range_params), .nondiff = 1u,
+    .infer = gate_infer, .forward = gate_forward, .vjp = gate_vjp, .describe = range_describe,
+};
+
+/* Range parameters, refused when NaN or empty. */
+static int range_ok(bm_tape *t, const char *fn, double lo, double hi)
+{
+    if (t && bm_tape_status(t) == BM_OK && !(lo <= hi)) {
+        bm_tape_fail(t, BM_ERR_ARG, "%s: range [%g, %g] is empty or NaN", fn, lo, hi);
+        return 0;
+    }
+    return 1;
+}
+
+bm_tensor *bm_clamp(bm_tape *t, bm_tensor *x, double lo, double hi)
+{
+    range_params p = {.lo = lo, .hi = hi, .open = 0};
+    return range_ok(t, "bm_clamp", lo, hi) ? bm_tape_apply(t, &bm_op_clamp, &x, 1, &p) : NULL;
+}
+
+bm_tensor *bm_gate(bm_tape *t, bm_tensor *x, bm_tensor *g, double lo, double hi, int open)
+{
+    range_params p = {.lo = lo, .hi = hi, .open = open != 0};
+    bm_tensor *in[2] = {x, g};
+    return range_ok(t, "bm_gate", lo, hi) ? bm_tape_apply(t, &bm_op_gate, in, 2, &p) : NULL;
+}

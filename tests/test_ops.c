@@ -41,6 +41,13 @@ START_TEST(gradcheck_f64)
     bm_rng_seed(&drop, 7);
     bm_tensor *in[BM_MAX_INPUTS] = {NULL};
     bm_tensor *out = record(t, c, BM_F64, in, &vals, &drop);
+    if (c->flags & CASE_NODIFF) {
+        /* no gradient: the output needs none though its inputs do */
+        ck_assert_msg(!(out->flags & BM_REQUIRES_GRAD), "%s output requires a gradient", c->op);
+        ck_assert_int_eq(bm_tape_backward(t, out, NULL), BM_ERR_STATE);
+        bm_tape_free(t);
+        return;
+    }
     bm_gradcheck_result res;
     bm_gradcheck_opts o = bm_gradcheck_defaults();
     ck_assert_int_eq(bm_gradcheck(t, out, in, (size_t)c->n_in, &o, &res), BM_OK);
@@ -67,6 +74,13 @@ START_TEST(f32_agrees_with_f64)
     bm_tensor *a[BM_MAX_INPUTS] = {NULL}, *b[BM_MAX_INPUTS] = {NULL};
     bm_tensor *o64 = record(t64, c, BM_F64, a, &v1, &d1);
     bm_tensor *o32 = record(t32, c, BM_F32, b, &v2, &d2);
+    if (c->flags & CASE_NODIFF) {
+        for (size_t i = 0; i < o64->size; i++)
+            ck_assert(bm_tensor_get(o32, i) == bm_tensor_get(o64, i));
+        bm_tape_free(t64);
+        bm_tape_free(t32);
+        return;
+    }
     bm_tensor *s64 = bm_tape_leaf(t64, BM_F64, o64->rank, o64->shape, 0);
     bm_tensor *s32 = bm_tape_leaf(t32, BM_F32, o32->rank, o32->shape, 0);
     for (size_t i = 0; i < o64->size; i++) {
@@ -89,6 +103,32 @@ START_TEST(f32_agrees_with_f64)
 }
 END_TEST
 
+/* Second derivatives: gradgradcheck in F64 (the gradient of the first
+ * gradient, recorded with create_graph, against central differences of it). */
+START_TEST(gradgradcheck_f64)
+{
+    const bm_op_case *c = bm_op_case_at((size_t)_i);
+    if (c->flags & CASE_NODIFF)
+        return; /* checked by gradcheck_f64: nothing flows */
+    bm_tape *t = bm_tape_new();
+    bm_rng vals, drop;
+    bm_rng_seed(&vals, 1000 + (uint64_t)_i);
+    bm_rng_seed(&drop, 7);
+    bm_tensor *in[BM_MAX_INPUTS] = {NULL};
+    bm_tensor *out = record(t, c, BM_F64, in, &vals, &drop);
+    bm_gradcheck_result res;
+    bm_gradcheck_opts o = bm_gradcheck_defaults();
+    o.atol = 1e-5;
+    o.rtol = 1e-4;
+    ck_assert_msg(bm_gradgradcheck(t, out, in, (size_t)c->n_in, &o, &res) == BM_OK,
+                  "case %d (%s): %s", _i, c->op, res.message);
+    ck_assert_msg(res.passed, "case %d (%s) %s: %s (max abs %g, rel %g)", _i, c->op,
+                  bm_op_case_shapes(c, (char[64]){0}, 64), res.message, res.max_abs_err,
+                  res.max_rel_err);
+    bm_tape_free(t);
+}
+END_TEST
+
 /* Every op rejects a NULL input and a dtype mix with a message naming it. */
 START_TEST(null_and_dtype_mix)
 {
@@ -105,8 +145,9 @@ START_TEST(null_and_dtype_mix)
                   want);
     ck_assert_ptr_nonnull(strstr(bm_tape_error(t), "NULL"));
     bm_tape_reset(t);
-    /* a dtype mix: inputs after the first, or the target, in the other dtype */
-    if (c->n_in >= 2 || c->tgt != NONE) {
+    /* a dtype mix: inputs after the first, or the target, in the other dtype
+     * (an op of one tensor input and no gradient cannot mix) */
+    if (c->n_in >= 2 || (c->tgt != NONE && !(c->flags & CASE_NODIFF))) {
         in[0] = bm_tape_leaf(t, BM_F64, c->rank[0], c->shape[0], BM_REQUIRES_GRAD);
         bm_op_case_fill(in[0], c->dom, &r);
         bm_tensor *y = NULL;
@@ -115,6 +156,8 @@ START_TEST(null_and_dtype_mix)
                 in[k] = bm_tape_leaf(t, BM_F32, c->rank[k], c->shape[k], BM_REQUIRES_GRAD);
                 bm_op_case_fill(in[k], c->dom, &r);
             }
+            if (c->tgt != NONE)
+                y = bm_op_case_target(t, c, in[0], &r); /* in input 0's dtype */
         } else {
             bm_tensor *y64 = bm_op_case_target(t, c, in[0], &r);
             y = bm_tape_leaf(t, BM_F32, y64->rank, y64->shape, 0);
@@ -170,6 +213,8 @@ static void second_pass_equal(bm_tape *t, bm_tensor *out, bm_tensor **in, int n,
 START_TEST(intermediate_inputs)
 {
     const bm_op_case *c = bm_op_case_at((size_t)_i);
+    if (c->flags & CASE_NODIFF)
+        return; /* no gradient to store or add */
     for (int f32 = 0; f32 < 2; f32++) {
         bm_tape *t = bm_tape_new();
         bm_rng vals, drop;
@@ -315,6 +360,7 @@ static Suite *make_suite(void)
     int n = (int)bm_op_case_count();
     tcase_add_loop_test(tc, gradcheck_f64, 0, n);
     tcase_add_loop_test(tc, f32_agrees_with_f64, 0, n);
+    tcase_add_loop_test(tc, gradgradcheck_f64, 0, n);
     tcase_add_loop_test(tc, null_and_dtype_mix, 0, n);
     tcase_add_loop_test(tc, intermediate_inputs, 0, n);
     tcase_add_test(tc, aliased_intermediate);
