@@ -4,8 +4,8 @@
  * node the gradient reaches hands its output's gradient g (a tensor) to its
  * op's vjp, which records the inputs' gradients with ordinary op builders.
  * Where a tensor feeds several ops its contributions are accumulated here,
- * in one place: the first is taken as it is, later ones are added
- * (bm_add), so no kernel keeps a store/add pair of loops.
+ * in one place: the first is taken as it is, later ones are added (the
+ * engine's own op grad_add), so no kernel keeps a store/add pair of loops.
  *
  * bm_tape_backward records that gradient graph once per output into a plan
  * (a node list of its own, off the main list: bm_tape_forward does not
@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "anomaly_internal.h"
-#include "bm_ops.h"
 #include "engine_internal.h"
 
 /* Stack room for the gradients of a node's inputs (larger arities use the
@@ -34,6 +33,45 @@ int bm_op_wants_grad(const bm_tape *tape, const bm_node *n, int k)
         return 0;
     return !tape->pruning || x->want_stamp == tape->pass;
 }
+
+/* grad_add: a + b of one shape, the accumulation of two contributions.
+ * out [..]  in a [..], b [..]; vjp: G to both. */
+static int grad_add_infer(bm_tape *tape, bm_node *n)
+{
+    return bm_op_set_output_like(tape, n, n->in[0]) == BM_OK ? 0 : -1;
+}
+
+static void grad_add_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    size_t len = n->out->size;
+    if (n->out->dtype == BM_F64) {
+        const double *restrict a = n->in[0]->data, *restrict b = n->in[1]->data;
+        double *restrict o = n->out->data;
+        for (size_t i = 0; i < len; i++)
+            o[i] = a[i] + b[i];
+    } else {
+        const float *restrict a = n->in[0]->data, *restrict b = n->in[1]->data;
+        float *restrict o = n->out->data;
+        for (size_t i = 0; i < len; i++)
+            o[i] = a[i] + b[i];
+    }
+}
+
+static bm_status grad_add_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    (void)n;
+    dx[0] = dx[1] = g;
+    return bm_tape_status(tape);
+}
+
+static const bm_op grad_add_op = {
+    .name = "grad_add",
+    .arity = 2,
+    .infer = grad_add_infer,
+    .forward = grad_add_forward,
+    .vjp = grad_add_vjp,
+};
 
 /* One pass's bookkeeping: the leaves that received a gradient. */
 typedef struct pass_state {
@@ -66,7 +104,8 @@ static int accumulate(bm_tape *tape, pass_state *ps, bm_tensor *t, bm_tensor *g,
         return 0;
     }
     bm_node *mark = tape->rec->tail;
-    bm_tensor *sum = bm_add(tape, t->gacc, g);
+    bm_tensor *pair[2] = {t->gacc, g};
+    bm_tensor *sum = bm_tape_record(tape, &grad_add_op, pair, 2, NULL);
     if (!sum)
         return -1;
     if (sum->node && sum->node != mark) {

@@ -348,16 +348,7 @@ bm_gradcheck_opts bm_gradcheck_defaults(void);
 bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
                        size_t n_inputs, const bm_gradcheck_opts *opts,
                        bm_gradcheck_result *res);
-/* Second order, as PyTorch's gradgradcheck: records the first gradient
- * g_k = ∂(w·out)/∂x_k with bm_grad (create_graph; w a seeded weighting that
- * is itself an input), reduces it with seeded random directions v_k to
- * h = Σ v_k·g_k and gradchecks h against inputs and w: the analytic
- * gradient of the first gradient against central differences of it. Same
- * options, result and refusals as bm_gradcheck (res->worst_input ==
- * n_inputs names w). The first gradient stays recorded on the tape. */
-bm_status bm_gradgradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
-                           size_t n_inputs, const bm_gradcheck_opts *opts,
-                           bm_gradcheck_result *res);
+
 
 /* --------------------------------------------------------- graph export */
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "bm_autograd.h"
-#include "bm_ops.h"
 
 bm_gradcheck_opts bm_gradcheck_defaults(void)
 {
@@ -283,62 +282,3 @@ done:
     return s;
 }
 
-/* Seed offset of gradgradcheck's weights and directions (apart from the
- * first-order check's). */
-#define GRADGRAD_SEED 0x9e3779b97f4a7c15ULL
-
-bm_status bm_gradgradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
-                           size_t n_inputs, const bm_gradcheck_opts *opts,
-                           bm_gradcheck_result *res)
-{
-    bm_gradcheck_opts o = opts ? *opts : bm_gradcheck_defaults();
-    if (res)
-        memset(res, 0, sizeof *res);
-    bm_status s = validate(tape, out, inputs, n_inputs, res);
-    if (s != BM_OK)
-        return s;
-    bm_rng rng;
-    bm_rng_seed(&rng, o.seed ^ GRADGRAD_SEED);
-    /* w: the first gradient's output weighting, itself an input checked */
-    bm_tensor *w = bm_tape_leaf(tape, BM_F64, out->rank, out->shape, BM_REQUIRES_GRAD);
-    bm_tensor **g = calloc(n_inputs, sizeof *g), **all = calloc(n_inputs + 1, sizeof *all);
-    if (!w || !g || !all) {
-        free(g);
-        free(all);
-        snprintf(res->message, sizeof res->message, "%s", w ? "out of memory" : bm_tape_error(tape));
-        return w ? BM_ERR_NOMEM : bm_tape_status(tape);
-    }
-    for (size_t i = 0; i < w->size; i++)
-        bm_tensor_set(w, i, 0.5 + bm_rng_uniform(&rng));
-    s = bm_grad(tape, &out, 1, inputs, n_inputs, &w, 1, g);
-    /* h = Σ_k Σ v_k ⊙ ∂(w·out)/∂x_k, v_k seeded directions */
-    bm_tensor *h = NULL;
-    for (size_t k = 0; s == BM_OK && k < n_inputs; k++) {
-        bm_tensor *v = bm_tape_leaf(tape, BM_F64, g[k]->rank, g[k]->shape, 0);
-        if (v)
-            for (size_t i = 0; i < v->size; i++)
-                bm_tensor_set(v, i, bm_rng_normal(&rng));
-        bm_tensor *term = bm_sum(tape, bm_mul(tape, g[k], v), BM_AXIS_ALL, 0);
-        h = h ? bm_add(tape, h, term) : term;
-        s = bm_tape_status(tape);
-    }
-    if (s == BM_OK && !(h->flags & BM_REQUIRES_GRAD)) {
-        snprintf(res->message, sizeof res->message,
-                 "the first gradient is constant: nothing to differentiate");
-        s = BM_ERR_STATE;
-    }
-    if (s != BM_OK) {
-        if (!res->message[0])
-            snprintf(res->message, sizeof res->message, "%s", bm_tape_error(tape));
-        free(g);
-        free(all);
-        return s;
-    }
-    for (size_t k = 0; k < n_inputs; k++)
-        all[k] = inputs[k];
-    all[n_inputs] = w;
-    s = bm_gradcheck(tape, h, all, n_inputs + 1, &o, res);
-    free(g);
-    free(all);
-    return s;
-}

@@ -130,6 +130,40 @@ bm_tensor *bm_l1(bm_tape *t, bm_tensor *x, double lambda);
 /* λ·Σx² (scalar). */
 bm_tensor *bm_l2(bm_tape *t, bm_tensor *x, double lambda);
 
+/* ---- higher order (built on the ops) ------------------------------------ */
+
+/* Largest element count of a dense Jacobian or Hessian (2^24). */
+#define BM_JACOBIAN_MAX ((size_t)1 << 24)
+
+/* Hessian-vector product of a scalar out: results[k] = Σ_j ∂²out/∂x_k∂x_j
+ * · v_j, by two reverse passes (the n×n Hessian is never formed). v[k]
+ * matches inputs[k]; results land on the tape (create_graph: differentiable
+ * again). */
+bm_status bm_hvp(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs, size_t n_inputs,
+                 bm_tensor *const *v, int create_graph, bm_tensor **results);
+/* Dense Jacobian of out with respect to input: a new caller-owned tensor
+ * [out->size, input->size] (free with bm_tensor_free) in *jac, one reverse
+ * pass per element of out. For small sizes: BM_ERR_SIZE beyond
+ * BM_JACOBIAN_MAX elements. */
+bm_status bm_jacobian(bm_tape *tape, bm_tensor *out, bm_tensor *input, bm_tensor **jac,
+                      bm_error *err);
+/* Dense Hessian of a scalar out with respect to input: a new caller-owned
+ * [n, n] tensor (n = input->size) in *hess: the Jacobian of the gradient,
+ * which is recorded on the tape with create_graph. */
+bm_status bm_hessian(bm_tape *tape, bm_tensor *out, bm_tensor *input, bm_tensor **hess,
+                     bm_error *err);
+
+/* Second order, as PyTorch's gradgradcheck: records the first gradient
+ * g_k = ∂(w·out)/∂x_k with bm_grad (create_graph; w a seeded weighting that
+ * is itself an input), reduces it with seeded random directions v_k to
+ * h = Σ v_k·g_k and gradchecks h against inputs and w: the analytic
+ * gradient of the first gradient against central differences of it. Same
+ * options, result and refusals as bm_gradcheck (res->worst_input ==
+ * n_inputs names w). The first gradient stays recorded on the tape. */
+bm_status bm_gradgradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
+                           size_t n_inputs, const bm_gradcheck_opts *opts,
+                           bm_gradcheck_result *res);
+
 /* ---- the registry ------------------------------------------------------ */
 /* Number of ops in ops.def. */
 size_t bm_op_count(void);
