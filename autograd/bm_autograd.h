@@ -332,9 +332,12 @@ typedef struct bm_gradcheck_result {
     size_t worst_input;   /* which input held the worst element */
     size_t worst_index;   /* its flat index (projection: direction index) */
     double worst_analytic, worst_numeric;
+    double worst_fd_error; /* estimated error of worst_numeric (Richardson: D(ε) against
+                            * D(ε/2)); a gap far beyond it is a gradient bug */
     size_t checked;       /* elements (or directions) compared */
     size_t skipped;       /* skipped as kinks */
     char message[BM_ERR_LEN];
+    bm_error error;       /* when the call returns an error: its code and message */
 } bm_gradcheck_result;
 
 /* Default gradcheck settings. */

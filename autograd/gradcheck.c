@@ -43,11 +43,19 @@ static bm_status eval(gc_ctx *c, double *f)
     return BM_OK;
 }
 
+/* Rounding error of f relative to |f| in a replayed evaluation (a few
+ * ulps of f64, with headroom for long sums). */
+#define EVAL_REL_NOISE 1e-13
+
+/* Do the one-sided slopes disagree beyond their own size and beyond the
+ * rounding noise of f (ReLU or |x| at 0)? Relative to the slopes, not to 1,
+ * so a kink between small slopes (a ReLU at 0 whose other side is 1e-4) is
+ * found too. */
 static int is_kink(double f0, double fp, double fm, double eps, double tol)
 {
-    double sp = (fp - f0) / eps, sm = (f0 - fm) / eps;
-    double scale = fmax(1.0, fmax(fabs(sp), fabs(sm)));
-    return fabs(sp - sm) > tol * scale;
+    double sp = (fp - f0) / eps, sm = (f0 - fm) / eps, d = fabs(sp - sm);
+    double noise = EVAL_REL_NOISE * fmax(1.0, fabs(f0)) / eps;
+    return d > noise && d > tol * fmax(fabs(sp), fabs(sm));
 }
 
 /* Record one comparison in res; returns 1 when it is within tolerance. */
@@ -145,7 +153,7 @@ static void nudge(bm_tensor *const *in, size_t n, double *const *v, double *cons
 }
 
 static bm_status run_projection(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *ga,
-                                double *const *v, double *const *x0,
+                                double *const *v, double *const *vbest, double *const *x0,
                                 const bm_gradcheck_opts *o, double f0, bm_rng *rng,
                                 bm_gradcheck_result *r, int *all_ok, double *max_grad)
 {
@@ -172,8 +180,50 @@ static bm_status run_projection(gc_ctx *c, bm_tensor *const *in, size_t n, doubl
         *max_grad = fmax(*max_grad, fmax(fabs(num), fabs(a)));
         if (!compare(o, r, a, num, 0, (size_t)p))
             *all_ok = 0;
+        if (r->worst_index == (size_t)p) /* the worst so far: keep its direction */
+            for (size_t k = 0; k < n; k++)
+                memcpy(vbest[k], v[k], in[k]->size * sizeof(double));
     }
     return BM_OK;
+}
+
+/* Central difference of f along direction v (or element j of input k when
+ * v is NULL) with step h. */
+static bm_status central(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *v,
+                         double *const *x0, size_t k, size_t j, double h, double *d)
+{
+    double fp = 0.0, fm = 0.0;
+    bm_status s;
+    if (v) {
+        nudge(in, n, v, x0, h);
+        s = eval(c, &fp);
+        nudge(in, n, v, x0, -h);
+        if (s == BM_OK)
+            s = eval(c, &fm);
+        nudge(in, n, v, x0, 0.0);
+    } else {
+        double *x = in[k]->data, keep = x[j];
+        x[j] = keep + h;
+        s = eval(c, &fp);
+        x[j] = keep - h;
+        if (s == BM_OK)
+            s = eval(c, &fm);
+        x[j] = keep;
+    }
+    *d = (fp - fm) / (2.0 * h);
+    return s;
+}
+
+/* Richardson estimate of the worst element's finite-difference error: a
+ * central difference errs by ~c·h², so D(h) − D(h/2) ≈ ¾ of D(h)'s error. */
+static bm_status fd_error(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *vbest,
+                          double *const *x0, const bm_gradcheck_opts *o, bm_gradcheck_result *r)
+{
+    double half = 0.0;
+    bm_status s = central(c, in, n, o->mode == BM_GRADCHECK_PROJECTION ? vbest : NULL, x0,
+                          r->worst_input, r->worst_index, o->eps / 2, &half);
+    r->worst_fd_error = (4.0 / 3.0) * fabs(r->worst_numeric - half);
+    return s;
 }
 
 /* One buffer per input, each `size` doubles; all freed by free_bufs. */
@@ -211,11 +261,15 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
     if (res)
         memset(res, 0, sizeof *res);
     bm_status s = validate(tape, out, inputs, n_inputs, res);
-    if (s != BM_OK)
-        return s;
-    if (!(o.eps > 0.0) || (o.mode == BM_GRADCHECK_PROJECTION && o.projections <= 0)) {
+    if (s == BM_OK && (!(o.eps > 0.0) || (o.mode == BM_GRADCHECK_PROJECTION && o.projections <= 0))) {
         snprintf(res->message, sizeof res->message, "eps must be > 0 and projections > 0");
-        return BM_ERR_ARG;
+        s = BM_ERR_ARG;
+    }
+    if (s != BM_OK) {
+        if (res)
+            bm_error_set(&res->error, s, "%s%s", strncmp(res->message, "bm_gradcheck", 12) ? "bm_gradcheck: " : "",
+                         res->message);
+        return s;
     }
     bm_rng rng;
     bm_rng_seed(&rng, o.seed);
@@ -224,8 +278,9 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
     double **ga = alloc_bufs(inputs, n_inputs);
     double **v = alloc_bufs(inputs, n_inputs);
     double **x0 = alloc_bufs(inputs, n_inputs);
+    double **vbest = alloc_bufs(inputs, n_inputs);
     int frozen = bm_tape_freeze_random(tape, 1);
-    if (!w || !seed || !ga || !v || !x0) {
+    if (!w || !seed || !ga || !v || !x0 || !vbest) {
         s = BM_ERR_NOMEM;
         snprintf(res->message, sizeof res->message, "out of memory");
         goto done;
@@ -250,10 +305,12 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
     for (size_t k = 0; k < n_inputs; k++)
         memcpy(ga[k], inputs[k]->grad, inputs[k]->size * sizeof(double));
     if (o.mode == BM_GRADCHECK_PROJECTION)
-        s = run_projection(&c, inputs, n_inputs, ga, v, x0, &o, f0, &rng, res, &all_ok,
+        s = run_projection(&c, inputs, n_inputs, ga, v, vbest, x0, &o, f0, &rng, res, &all_ok,
                            &max_grad);
     else
         s = run_exhaustive(&c, inputs, n_inputs, ga, &o, f0, res, &all_ok, &max_grad);
+    if (s == BM_OK && res->checked)
+        s = fd_error(&c, inputs, n_inputs, vbest, x0, &o, res);
     if (s != BM_OK) {
         snprintf(res->message, sizeof res->message, "%s", bm_tape_error(tape));
         goto done;
@@ -265,8 +322,13 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
                  "all gradients are zero: the check proves nothing");
     else if (!all_ok)
         snprintf(res->message, sizeof res->message,
-                 "input %zu element %zu: analytic %.10g, numeric %.10g", res->worst_input,
-                 res->worst_index, res->worst_analytic, res->worst_numeric);
+                 "input %zu %s %zu: analytic %.10g, numeric %.10g (finite-difference error "
+                 "~%.2g: %s)",
+                 res->worst_input, o.mode == BM_GRADCHECK_PROJECTION ? "direction" : "element",
+                 res->worst_index, res->worst_analytic, res->worst_numeric, res->worst_fd_error,
+                 fabs(res->worst_analytic - res->worst_numeric) > 10 * res->worst_fd_error
+                     ? "far beyond it, a gradient bug"
+                     : "within step-size noise, try another eps");
     else
         snprintf(res->message, sizeof res->message, "ok: %zu checked, %zu kinks skipped",
                  res->checked, res->skipped);
@@ -279,6 +341,9 @@ done:
     free_bufs(ga, n_inputs);
     free_bufs(v, n_inputs);
     free_bufs(x0, n_inputs);
+    free_bufs(vbest, n_inputs);
+    if (s != BM_OK)
+        bm_error_set(&res->error, s, "bm_gradcheck: %s", res->message);
     return s;
 }
 

@@ -181,12 +181,15 @@ typedef struct bm_op_check {
     char shapes[64];                     /* input shapes, "[3,4] x [4,5]" */
     bm_gradcheck_result exhaustive;      /* every element */
     bm_gradcheck_result projection;      /* random directions */
-    int passed;                          /* both passed */
+    bm_gradcheck_result second;          /* gradgradcheck (order 2 only) */
+    int order;                           /* 1, or 2 when second was run */
+    int passed;                          /* every check run passed */
 } bm_op_check;
-/* Gradcheck (F64, exhaustive and projection) the built-in examples of op
- * `name`, or of every op when name is NULL. Writes up to max results to out
- * and the number of examples to *n (call with max 0 to count). */
-bm_status bm_op_selfcheck(const char *name, bm_op_check *out, size_t max, size_t *n,
+/* Gradcheck (F64, exhaustive and projection; with order 2 also
+ * gradgradcheck) the built-in examples of op `name`, or of every op when
+ * name is NULL. Writes up to max results to out and the number of examples
+ * to *n (call with max 0 to count). order must be 1 or 2. */
+bm_status bm_op_selfcheck(const char *name, int order, bm_op_check *out, size_t max, size_t *n,
                           bm_error *err);
 
 #ifdef __cplusplus

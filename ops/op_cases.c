@@ -6,6 +6,11 @@
 
 #include "op_cases_internal.h"
 
+/* gradgradcheck's tolerances: central differences of a first gradient
+ * (itself exact) carry the same O(ε²) error on larger values. */
+#define GRADGRAD_ATOL 1e-5
+#define GRADGRAD_RTOL 1e-4
+
 
 #define B1(name, expr) \
     static bm_tensor *b_##name(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r) \
@@ -210,7 +215,8 @@ char *bm_op_case_shapes(const bm_op_case *c, char *buf, size_t len)
 }
 
 /* Gradcheck example c in F64, both modes, into *r. */
-static bm_status check_case(const bm_op_case *c, size_t idx, bm_op_check *r, bm_error *err)
+static bm_status check_case(const bm_op_case *c, size_t idx, int order, bm_op_check *r,
+                            bm_error *err)
 {
     enum { VALUE_SEED = 1000, DROPOUT_SEED = 7 };
     bm_tape *t = bm_tape_new();
@@ -229,7 +235,8 @@ static bm_status check_case(const bm_op_case *c, size_t idx, bm_op_check *r, bm_
         /* no gradient: passed when none is asked of it */
         r->passed = !(out->flags & BM_REQUIRES_GRAD);
         snprintf(r->exhaustive.message, sizeof r->exhaustive.message, "not differentiable");
-        r->exhaustive.passed = r->projection.passed = r->passed;
+        r->exhaustive.passed = r->projection.passed = r->second.passed = r->passed;
+        r->order = order;
         bm_tape_free(t);
         return BM_OK;
     }
@@ -242,16 +249,29 @@ static bm_status check_case(const bm_op_case *c, size_t idx, bm_op_check *r, bm_
     if (s != BM_OK && (!err || err->code == BM_OK))
         bm_error_set(err, s, "bm_op_selfcheck: %s %s: %s", c->op, r->shapes,
                      r->exhaustive.message[0] ? r->exhaustive.message : r->projection.message);
+    r->order = order;
     r->passed = s == BM_OK && r->exhaustive.passed && r->projection.passed;
+    if (s == BM_OK && order == 2) {
+        o = bm_gradcheck_defaults();
+        o.atol = GRADGRAD_ATOL;
+        o.rtol = GRADGRAD_RTOL;
+        s = bm_gradgradcheck(t, out, in, (size_t)c->n_in, &o, &r->second);
+        if (s != BM_OK)
+            bm_error_set(err, s, "bm_op_selfcheck: %s %s: %s", c->op, r->shapes,
+                         r->second.message);
+        r->passed = r->passed && s == BM_OK && r->second.passed;
+    }
     bm_tape_free(t);
     return s;
 }
 
-bm_status bm_op_selfcheck(const char *name, bm_op_check *out, size_t max, size_t *n,
+bm_status bm_op_selfcheck(const char *name, int order, bm_op_check *out, size_t max, size_t *n,
                           bm_error *err)
 {
     if (!n || (max && !out))
         return bm_error_set(err, BM_ERR_NULL, "bm_op_selfcheck: NULL argument");
+    if (order != 1 && order != 2)
+        return bm_error_set(err, BM_ERR_ARG, "bm_op_selfcheck: order %d is not 1 or 2", order);
     if (name && !bm_op_find(name))
         return bm_error_set(err, BM_ERR_ARG, "bm_op_selfcheck: unknown op '%s'", name);
     *n = 0;
@@ -260,7 +280,7 @@ bm_status bm_op_selfcheck(const char *name, bm_op_check *out, size_t max, size_t
         if (name && strcmp(name, c->op) != 0)
             continue;
         if (*n < max) {
-            bm_status s = check_case(c, i, &out[*n], err);
+            bm_status s = check_case(c, i, order, &out[*n], err);
             if (s != BM_OK)
                 return s;
         }

@@ -102,6 +102,13 @@ has err.txt "nosuch" "unknown op named"
 expect 0 "gradcheck model" -- "$bmnn" gradcheck --model full.json --data test.csv
 has out.txt "layers[0].weights" "gradcheck model table"
 expect 0 "gradcheck list" -- "$bmnn" gradcheck --list
+expect 0 "gradcheck second order" -- "$bmnn" gradcheck --op softmax_cce --order 2
+has out.txt "2nd order" "gradcheck --order 2 rows"
+has out.txt "(order 2): 2 passed, 0 failed" "gradcheck --order 2 summary"
+expect 0 "gradcheck model second order" -- "$bmnn" gradcheck --model full.json --data test.csv --order 2
+has out.txt "2nd order" "gradcheck model --order 2 rows"
+expect 2 "gradcheck order 3" -- "$bmnn" gradcheck --order 3
+has err.txt "--order must be 1 or 2" "gradcheck bad order named"
 
 # dot: golden file, rendering, JSON
 (cd "$src/tests/data" && "$bmnn" dot cli_small.json) >small.dot 2>err.txt && ok || bad "dot failed: $(cat err.txt)"

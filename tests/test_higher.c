@@ -290,6 +290,67 @@ START_TEST(create_graph_costs_one_recording)
 }
 END_TEST
 
+/* A custom op whose vjp is wrong by 10 %: y = x², "dy/dx" = 2.2x. */
+static int sq_infer(bm_tape *t, bm_node *n) { return bm_op_set_output_like(t, n, bm_op_in(n, 0)) != BM_OK; }
+
+static void sq_forward(bm_tape *t, bm_node *n)
+{
+    (void)t;
+    bm_tensor *x = bm_op_in(n, 0), *y = bm_op_out(n);
+    for (size_t i = 0; i < x->size; i++)
+        bm_tensor_set(y, i, bm_tensor_get(x, i) * bm_tensor_get(x, i));
+}
+
+static bm_status sq_wrong_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    dx[0] = bm_mul(t, g, bm_scale(t, bm_op_in(n, 0), 2.2));
+    return bm_tape_status(t);
+}
+
+static const bm_op sq_wrong = {.name = "sq_wrong", .arity = 1, .infer = sq_infer,
+                               .forward = sq_forward, .vjp = sq_wrong_vjp};
+
+START_TEST(gradcheck_tells_a_bug_from_step_noise)
+{
+    bm_tape *t = bm_tape_new();
+    const double v[3] = {0.5, -1.5, 2.0};
+    bm_tensor *x = leaf64(t, 1, (size_t[]){3}, v, BM_REQUIRES_GRAD);
+    bm_tensor *y = bm_tape_record(t, &sq_wrong, &x, 1, NULL);
+    ck_assert_ptr_nonnull(y);
+    bm_gradcheck_result r;
+    bm_gradcheck_opts o = bm_gradcheck_defaults();
+    ck_assert_int_eq(bm_gradcheck(t, y, &x, 1, &o, &r), BM_OK);
+    ck_assert(!r.passed);
+    ck_assert_msg(strstr(r.message, "gradient bug"), "%s", r.message);
+    ck_assert(r.worst_fd_error < 1e-6);
+    bm_tape_free(t);
+    /* a right gradient with a step far too large for the curvature:
+     * exp at 3 with eps 5e-4 errs by ~eps²/6·e³ and says so */
+    t = bm_tape_new();
+    x = leaf64(t, 1, (size_t[]){1}, (double[]){3.0}, BM_REQUIRES_GRAD);
+    y = bm_exp(t, x);
+    o.eps = 5e-4;
+    o.atol = o.rtol = 1e-9;
+    ck_assert_int_eq(bm_gradcheck(t, y, &x, 1, &o, &r), BM_OK);
+    ck_assert(!r.passed);
+    ck_assert_msg(strstr(r.message, "step-size noise"), "%s", r.message);
+    double truth = exp(3.0) * 2.5e-7 / 6.0;
+    ck_assert_msg(r.worst_fd_error > 0.5 * truth && r.worst_fd_error < 2 * truth,
+                  "fd error %g, truth %g", r.worst_fd_error, truth);
+    /* a kink between small slopes is skipped, not failed */
+    bm_tensor *z = leaf64(t, 1, (size_t[]){1}, (double[]){0.0}, BM_REQUIRES_GRAD);
+    bm_tensor *k = bm_scale(t, bm_relu(t, z), 1e-3);
+    o = bm_gradcheck_defaults();
+    ck_assert_int_eq(bm_gradcheck(t, k, &z, 1, &o, &r), BM_OK);
+    ck_assert_uint_eq(r.skipped, 1);
+    /* errors fill res->error with the function's name */
+    ck_assert_int_eq(bm_gradcheck(t, NULL, &z, 1, &o, &r), BM_ERR_NULL);
+    ck_assert_int_eq(r.error.code, BM_ERR_NULL);
+    ck_assert_ptr_nonnull(strstr(r.error.msg, "bm_gradcheck"));
+    bm_tape_free(t);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("higher");
@@ -303,6 +364,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, gradient_penalty_trains);
     tcase_add_test(tc, bm_grad_errors);
     tcase_add_test(tc, create_graph_costs_one_recording);
+    tcase_add_test(tc, gradcheck_tells_a_bug_from_step_noise);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,11 +11,15 @@
 #define DEFAULT_CHECK_BATCH 4
 /* Parameters larger than this are checked by random projections. */
 #define EXHAUSTIVE_LIMIT 4096
+/* Tolerances of --order 2 (differences of an exact first gradient). */
+#define SECOND_ORDER_ATOL 1e-5
+#define SECOND_ORDER_RTOL 1e-4
 /* Seed of the random batch when no --data is given. */
 #define CHECK_SEED 2024
 
 static const char help[] =
-    "usage: bmnn gradcheck [--op NAME | --all] [--model MODEL.json [--data FILE] [--batch N]]\n\n"
+    "usage: bmnn gradcheck [--op NAME | --all] [--model MODEL.json [--data FILE] [--batch N]]\n"
+    "                      [--order 1|2]\n\n"
     "Compare every gradient with central differences in f64 and print a table: max\n"
     "absolute error, max relative error, pass/fail. Exit status 1 on any failure.\n\n"
     "      --op NAME      the built-in examples of one op (see --list)\n"
@@ -24,6 +28,8 @@ static const char help[] =
     "  -m, --model FILE   instead, every parameter of this model (converted to f64)\n"
     "  -d, --data FILE    the model's batch: the first rows of this data [random]\n"
     "  -b, --batch N      rows in the model's batch [4]\n"
+    "      --order N      1: first derivatives; 2: also second derivatives\n"
+    "                     (gradgradcheck) [1]\n"
     "  -h, --help         this text\n";
 
 static void print_header(const char *what)
@@ -41,17 +47,17 @@ static void print_row(const char *name, const char *shape, const char *mode,
         printf("  -> %s\n", r->message);
 }
 
-static int check_ops(const char *name)
+static int check_ops(const char *name, int order)
 {
     bm_error err = {0};
     size_t n = 0;
-    if (bm_op_selfcheck(name, NULL, 0, &n, &err) != BM_OK)
+    if (bm_op_selfcheck(name, order, NULL, 0, &n, &err) != BM_OK)
         return cli_usage_error("gradcheck", "%s", err.msg);
     bm_op_check *res = calloc(n, sizeof *res);
     if (!res)
         return cli_fail("gradcheck", "out of memory");
     int rc = CLI_OK;
-    if (bm_op_selfcheck(name, res, n, &n, &err) != BM_OK) {
+    if (bm_op_selfcheck(name, order, res, n, &n, &err) != BM_OK) {
         rc = cli_fail("gradcheck", "%s", err.msg);
     } else {
         size_t failed = 0;
@@ -59,10 +65,12 @@ static int check_ops(const char *name)
         for (size_t i = 0; i < n; i++) {
             print_row(res[i].op, res[i].shapes, "exhaustive", &res[i].exhaustive);
             print_row("", "", "projection", &res[i].projection);
+            if (order == 2)
+                print_row("", "", "2nd order", &res[i].second);
             failed += !res[i].passed;
         }
-        printf("%zu examples of %s: %zu passed, %zu failed\n", n, name ? name : "every op",
-               n - failed, failed);
+        printf("%zu examples of %s (order %d): %zu passed, %zu failed\n", n,
+               name ? name : "every op", order, n - failed, failed);
         rc = failed ? CLI_FAIL : CLI_OK;
     }
     free(res);
@@ -111,7 +119,7 @@ static void random_batch(bm_model *m, bm_tensor *x, bm_tensor *y)
     }
 }
 
-static int check_model(const char *path, const char *data, uint64_t batch)
+static int check_model(const char *path, const char *data, uint64_t batch, int order)
 {
     bm_error err = {0};
     bm_model *m = bm_model_load(path, NULL, &err), *c = NULL;
@@ -165,10 +173,21 @@ static int check_model(const char *path, const char *data, uint64_t batch)
                       o.mode == BM_GRADCHECK_PROJECTION ? "projection" : "exhaustive", &r);
             failed += !r.passed;
             checked++;
+            if (order == 2) {
+                o.atol = SECOND_ORDER_ATOL;
+                o.rtol = SECOND_ORDER_RTOL;
+                if (bm_gradgradcheck(t, out, &p[k], 1, &o, &r) != BM_OK) {
+                    bm_error_set(&err, BM_ERR_STATE, "%s: %s", p[k]->name, r.message);
+                    goto fail;
+                }
+                print_row("", "", "2nd order", &r);
+                failed += !r.passed;
+                checked++;
+            }
         }
     }
-    printf("%zu parameters of %s on a batch of %zu: %zu passed, %zu failed\n", checked, path, B,
-           checked - failed, failed);
+    printf("%zu checks of %s's parameters (order %d) on a batch of %zu: %zu passed, %zu failed\n",
+           checked, path, order, B, checked - failed, failed);
     rc = failed ? CLI_FAIL : CLI_OK;
     goto out;
 fail:
@@ -183,14 +202,15 @@ out:
 
 int cmd_gradcheck(int argc, char **argv)
 {
-    enum { O_ALL = 256, O_LIST };
+    enum { O_ALL = 256, O_LIST, O_ORDER };
     static const struct option opts[] = {
         {"op", required_argument, NULL, 'o'},  {"all", no_argument, NULL, O_ALL},
         {"list", no_argument, NULL, O_LIST},   {"model", required_argument, NULL, 'm'},
         {"data", required_argument, NULL, 'd'}, {"batch", required_argument, NULL, 'b'},
+        {"order", required_argument, NULL, O_ORDER},
         {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
     const char *op = NULL, *model = NULL, *data = NULL;
-    uint64_t batch = DEFAULT_CHECK_BATCH;
+    uint64_t batch = DEFAULT_CHECK_BATCH, order = 1;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:m:d:b:h", opts, NULL)) != -1) {
@@ -207,6 +227,12 @@ int cmd_gradcheck(int argc, char **argv)
             if (cli_parse_u64("gradcheck", "--batch", optarg, &batch))
                 return CLI_USAGE;
             break;
+        case O_ORDER:
+            if (cli_parse_u64("gradcheck", "--order", optarg, &order))
+                return CLI_USAGE;
+            if (order != 1 && order != 2)
+                return cli_usage_error("gradcheck", "--order must be 1 or 2, got %s", optarg);
+            break;
         case 'h': fputs(help, stdout); return CLI_OK;
         default: return cli_usage_error("gradcheck", "bad option");
         }
@@ -219,5 +245,5 @@ int cmd_gradcheck(int argc, char **argv)
         return cli_usage_error("gradcheck", "--data needs --model");
     if (batch == 0)
         return cli_usage_error("gradcheck", "--batch must be at least 1");
-    return model ? check_model(model, data, batch) : check_ops(op);
+    return model ? check_model(model, data, batch, (int)order) : check_ops(op, (int)order);
 }
