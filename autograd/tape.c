@@ -167,22 +167,23 @@ int bm_tape_threads(const bm_tape *tape) { return tape ? bm_pool_threads(tape->p
 bm_pool *bm_tape_pool(const bm_tape *tape) { return tape ? tape->pool : NULL; }
 
 /* Place `bytes` in chunk c if they fit; NULL otherwise. */
-static void *chunk_take(chunk *c, size_t bytes)
+static void *chunk_take(chunk *c, size_t bytes, size_t align)
 {
-    size_t start = (c->used + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    size_t start = (c->used + align - 1) & ~(align - 1);
     if (start > c->cap || bytes > c->cap - start)
         return NULL;
     c->used = start + bytes;
     return c->base + start;
 }
 
-void *bm_tape_alloc(bm_tape *tape, size_t bytes)
+/* bytes aligned to align (a power of two, at most ARENA_ALIGN). */
+static void *tape_alloc(bm_tape *tape, size_t bytes, size_t align)
 {
     if (bytes == 0)
         bytes = 1;
     /* Try the current chunk, then later chunks kept from before a reset. */
     for (chunk *c = tape->cur; c; c = c->next) {
-        void *p = chunk_take(c, bytes);
+        void *p = chunk_take(c, bytes, align);
         if (p) {
             tape->cur = c;
             return p;
@@ -213,8 +214,10 @@ void *bm_tape_alloc(bm_tape *tape, size_t bytes)
         last->next = c;
     }
     tape->cur = c;
-    return chunk_take(c, bytes);
+    return chunk_take(c, bytes, align);
 }
+
+void *bm_tape_alloc(bm_tape *tape, size_t bytes) { return tape_alloc(tape, bytes, ARENA_ALIGN); }
 
 /* Bytes rounded up to the alignment of anything a node block holds. */
 static size_t round_up(size_t b) { return (b + HEADER_ALIGN - 1) & ~(size_t)(HEADER_ALIGN - 1); }
@@ -370,7 +373,7 @@ bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, 
     /* node, output header, inputs and parameters in one arena block */
     size_t off_out = round_up(sizeof(bm_node)), off_in = off_out + round_up(sizeof(bm_tensor));
     size_t off_par = off_in + round_up((size_t)n_in * sizeof(bm_tensor *));
-    unsigned char *blk = bm_tape_alloc(tape, off_par + round_up(op->params_size));
+    unsigned char *blk = tape_alloc(tape, off_par + round_up(op->params_size), HEADER_ALIGN);
     if (!blk)
         return NULL;
     bm_node *n = (bm_node *)blk;

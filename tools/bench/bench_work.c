@@ -10,6 +10,10 @@
  *   fit:    bm_model_fit(epochs = 1) on a data set of exactly one batch
  *           (what a user calls; fit re-records on each call and computes
  *           loss and accuracy).
+ * W1, W2 also time a create_graph backward against a plain one, without the
+ * update: bwd (replayed forward + bm_tape_backward), cgraph
+ * (forward and bm_grad's recorded gradient graph, replayed), and both
+ * recorded afresh each step (rec+bwd, rec+cg).
  * W4: a chain of CHAIN_OPS elementwise ops (scale 1.0001, add 0, relu, ...)
  *     on a 1×16 tensor, sum, backward; recorded afresh or replayed.
  * G:  bm_gemm_f32_ex at square sizes and at every product W1–W3 run, on a
@@ -121,6 +125,63 @@ static int mlp_step_record(void *ctx)
     mlp_ctx *c = ctx;
     return mlp_record(c) ? -1 : mlp_backward_update(c);
 }
+
+/* The model's parameter tensors (weights and biases of each dense layer). */
+static size_t mlp_param_tensors(mlp_ctx *c, bm_tensor **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < bm_model_n_layers(c->m); i++) {
+        bm_tensor *w = bm_model_weights(c->m, i), *b = bm_model_biases(c->m, i);
+        if (w && n + 2 <= max) {
+            out[n++] = w;
+            out[n++] = b;
+        }
+    }
+    return n;
+}
+
+/* Plain backward, replayed: forward, zeroed gradients, bm_tape_backward. */
+static int mlp_step_backward(void *ctx)
+{
+    mlp_ctx *c = ctx;
+    if (bm_tape_forward(c->tape) != BM_OK)
+        return tape_fail("bm_tape_forward", c->tape);
+    memset(bm_model_grads(c->m), 0, c->n_params * c->esz);
+    return bm_tape_backward(c->tape, c->loss, NULL) == BM_OK ? 0
+                                                             : tape_fail("bm_tape_backward", c->tape);
+}
+
+/* Record the forward, then the gradients with bm_grad(create_graph). */
+static int mlp_record_cgraph(mlp_ctx *c)
+{
+    bm_tensor *p[2 * MLP_MAX_WIDTHS], *g[2 * MLP_MAX_WIDTHS];
+    size_t n = mlp_param_tensors(c, p, 2 * MLP_MAX_WIDTHS);
+    if (mlp_record(c) != 0)
+        return -1;
+    return bm_grad(c->tape, &c->loss, 1, p, n, NULL, 1, g) == BM_OK ? 0
+                                                                    : tape_fail("bm_grad", c->tape);
+}
+
+/* A create_graph backward, replayed: forward and gradient graph together. */
+static int mlp_step_cgraph(void *ctx)
+{
+    mlp_ctx *c = ctx;
+    return bm_tape_forward(c->tape) == BM_OK ? 0 : tape_fail("bm_tape_forward", c->tape);
+}
+
+/* Recorded every step: forward + bm_tape_backward (no update). */
+static int mlp_step_rec_backward(void *ctx)
+{
+    mlp_ctx *c = ctx;
+    if (mlp_record(c) != 0)
+        return -1;
+    memset(bm_model_grads(c->m), 0, c->n_params * c->esz);
+    return bm_tape_backward(c->tape, c->loss, NULL) == BM_OK ? 0
+                                                             : tape_fail("bm_tape_backward", c->tape);
+}
+
+/* Recorded every step: forward + bm_grad(create_graph). */
+static int mlp_step_rec_cgraph(void *ctx) { return mlp_record_cgraph(ctx); }
 
 static int mlp_step_fit(void *ctx)
 {
@@ -235,6 +296,15 @@ static int mlp_one(bench_report *r, const bench_opts *o, const mlp_spec *s)
     bench_row *fit = mlp_row(r, o, s, &c, "fit", mlp_step_fit, 0);
     if (!fit)
         goto done;
+    /* the cost of a create_graph backward against a plain one (W1, W2) */
+    if (s->bit != BENCH_W3) {
+        if (mlp_record(&c) != 0 || !mlp_row(r, o, s, &c, "bwd", mlp_step_backward, 1) ||
+            !mlp_row(r, o, s, &c, "rec+bwd", mlp_step_rec_backward, 1) ||
+            mlp_record_cgraph(&c) != 0 ||
+            !mlp_row(r, o, s, &c, "cgraph", mlp_step_cgraph, 1) ||
+            !mlp_row(r, o, s, &c, "rec+cg", mlp_step_rec_cgraph, 1))
+            goto done;
+    }
     m->rss_max_kb = bench_max_rss_kb();
     long rss1 = bench_rss_kb();
     m->rss_delta_kb = rss0 >= 0 && rss1 >= 0 ? rss1 - rss0 : -1;
