@@ -98,6 +98,8 @@ bm_status bm_anomaly_forward(bm_tape *tape, const bm_node *n)
     const bm_tensor *out = n->out;
     if (bm_tape_status(tape) != BM_OK)
         return bm_tape_status(tape);
+    if (n->op->flags & BM_OP_NONFINITE_OK)
+        return BM_OK; /* ±inf on purpose (a causal mask) */
     size_t i = first_bad(out->dtype, out->data, out->size);
     if (i == out->size)
         return BM_OK;

@@ -44,6 +44,8 @@ extern "C" {
  * into the output buffer instead of storing it when asked. The engine then
  * lets it write a leaf's gradient in place (a matrix product's beta = 1). */
 #define BM_OP_ACCUMULATES (1u << 0)
+/* bm_op.flags: the forward may write ±inf on purpose (masked_fill): anomaly detection skips its outputs */
+#define BM_OP_NONFINITE_OK (1u << 1)
 
 /* One op. Unset fields are 0/NULL. Input k (k < 32) gets no gradient when
  * bit k of `nondiff` is set (targets, indices, masks); inputs past 31 are
@@ -53,7 +55,7 @@ typedef struct bm_op {
     int arity;               /* number of inputs, or BM_OP_VARIADIC */
     size_t params_size;      /* bytes of the parameter block (copied into the node) */
     uint32_t nondiff;        /* bit k: input k is not differentiable */
-    unsigned flags;          /* BM_OP_ACCUMULATES */
+    unsigned flags;          /* BM_OP_ACCUMULATES, BM_OP_NONFINITE_OK */
     /* Shape inference: check the inputs and set the output's dtype and shape
      * (bm_op_set_output); reserve saved values (bm_op_set_saved) and scratch
      * memory (bm_op_set_scratch). On bad input call bm_tape_fail(tape, code,

@@ -76,6 +76,38 @@ bm_tensor *bm_clamp(bm_tape *t, bm_tensor *x, double lo, double hi);
  * The backward primitive of relu and clamp: linear in g, no gradient to x. */
 bm_tensor *bm_gate(bm_tape *t, bm_tensor *x, bm_tensor *g, double lo, double hi, int open);
 
+/* ---- more elementwise (issue 10) --------------------------------------- */
+/* x² (torch.square). */
+bm_tensor *bm_square(bm_tape *t, bm_tensor *x);
+/* 1/x (torch.reciprocal). */
+bm_tensor *bm_reciprocal(bm_tape *t, bm_tensor *x);
+/* sin x. */
+bm_tensor *bm_sin(bm_tape *t, bm_tensor *x);
+/* cos x. */
+bm_tensor *bm_cos(bm_tape *t, bm_tensor *x);
+/* erf x (torch.erf). */
+bm_tensor *bm_erf(bm_tape *t, bm_tensor *x);
+/* log(1 + x), accurate near 0 (torch.log1p). */
+bm_tensor *bm_log1p(bm_tape *t, bm_tensor *x);
+/* eˣ − 1, accurate near 0 (torch.expm1). */
+bm_tensor *bm_expm1(bm_tape *t, bm_tensor *x);
+/* x·σ(x) (torch.nn.SiLU). */
+bm_tensor *bm_silu(bm_tape *t, bm_tensor *x);
+/* x·Φ(x) (torch.nn.GELU); tanh_form: its tanh approximation
+ * (approximate='tanh'). */
+bm_tensor *bm_gelu(bm_tape *t, bm_tensor *x, int tanh_form);
+/* log(1 + e^{βx})/β, x where βx > threshold (torch.nn.Softplus; beta > 0). */
+bm_tensor *bm_softplus(bm_tape *t, bm_tensor *x, double beta, double threshold);
+/* x for x > 0, slope·x otherwise (torch.nn.LeakyReLU). */
+bm_tensor *bm_leaky_relu(bm_tape *t, bm_tensor *x, double slope);
+/* x for x > 0, α(eˣ − 1) otherwise (torch.nn.ELU). */
+bm_tensor *bm_elu(bm_tape *t, bm_tensor *x, double alpha);
+/* max(a, b) elementwise, broadcast (torch.maximum); ties share the
+ * gradient half and half. */
+bm_tensor *bm_maximum(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* min(a, b) elementwise, broadcast (torch.minimum). */
+bm_tensor *bm_minimum(bm_tape *t, bm_tensor *a, bm_tensor *b);
+
 /* ---- softmax family (last axis) --------------------------------------- */
 /* softmax over the last axis; backward s ⊙ (g − Σ g·s). */
 bm_tensor *bm_softmax(bm_tape *t, bm_tensor *x);

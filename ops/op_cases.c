@@ -45,6 +45,21 @@ B1(clamp, bm_clamp(t, in[0], -1.0, 1.0))
 B1(gate_open, bm_gate(t, in[0], in[1], 0.0, INFINITY, 1))
 B1(gate_closed, bm_gate(t, in[0], in[1], -1.0, 1.0, 0))
 B1(softmax_grad, bm_softmax_grad(t, in[0], in[1]))
+B1(square, bm_square(t, in[0]))
+B1(reciprocal, bm_reciprocal(t, in[0]))
+B1(sin, bm_sin(t, in[0]))
+B1(cos, bm_cos(t, in[0]))
+B1(erf, bm_erf(t, in[0]))
+B1(log1p, bm_log1p(t, in[0]))
+B1(expm1, bm_expm1(t, in[0]))
+B1(silu, bm_silu(t, in[0]))
+B1(gelu_erf, bm_gelu(t, in[0], 0))
+B1(gelu_tanh, bm_gelu(t, in[0], 1))
+B1(softplus, bm_softplus(t, in[0], 1.5, 2.0))
+B1(leaky_relu, bm_leaky_relu(t, in[0], 0.1))
+B1(elu, bm_elu(t, in[0], 0.7))
+B1(maximum, bm_maximum(t, in[0], in[1]))
+B1(minimum, bm_minimum(t, in[0], in[1]))
 B1(softmax_cce_grad, bm_softmax_cce_grad(t, in[0], y, in[1]))
 B1(expand_col, bm_expand(t, in[0], 3, (size_t[]){2, 3, 4}))
 B1(expand_scalar, bm_expand(t, in[0], 2, (size_t[]){2, 3}))
@@ -114,6 +129,22 @@ static const bm_op_case cases[] = {
     {"gate", b_gate_closed, S2(3, 3, SH(2, 2, 3), SH(2, 2, 3)), ANY, NONE, 0},
     {"softmax_grad", b_softmax_grad, S2(2, 2, SH(3, 5), SH(3, 5)), ANY, NONE, 0},
     {"softmax_grad", b_softmax_grad, S2(3, 3, SH(2, 2, 4), SH(2, 2, 4)), ANY, NONE, 0},
+    {"square", b_square, S1(2, 3, 4), ANY, NONE, 0},
+    {"reciprocal", b_reciprocal, S1(2, 3, 5), POS, NONE, 0},
+    {"sin", b_sin, S1(2, 3, 4), ANY, NONE, 0},
+    {"cos", b_cos, S1(3, 2, 3, 2), ANY, NONE, 0},
+    {"erf", b_erf, S1(2, 3, 4), ANY, NONE, 0},
+    {"log1p", b_log1p, S1(2, 3, 4), POS, NONE, 0},
+    {"expm1", b_expm1, S1(2, 3, 4), ANY, NONE, 0},
+    {"silu", b_silu, S1(2, 3, 5), ANY, NONE, 0},
+    {"gelu", b_gelu_erf, S1(2, 3, 5), ANY, NONE, 0},
+    {"gelu", b_gelu_tanh, S1(1, 7), ANY, NONE, 0},
+    {"softplus", b_softplus, S1(2, 3, 4), ANY, NONE, 0},
+    {"leaky_relu", b_leaky_relu, S1(2, 3, 4), ANY, NONE, 0},
+    {"elu", b_elu, S1(2, 3, 4), ANY, NONE, 0},
+    {"maximum", b_maximum, S2(2, 2, SH(3, 4), SH(3, 4)), ANY, NONE, 0},
+    {"maximum", b_maximum, S2(2, 1, SH(3, 4), SH(4)), ANY, NONE, 0},
+    {"minimum", b_minimum, S2(3, 2, SH(2, 3, 1), SH(1, 4)), ANY, NONE, 0},
     {"softmax", b_softmax, S1(2, 3, 5), ANY, NONE, 0},
     {"softmax", b_softmax, S1(3, 2, 2, 3), ANY, NONE, 0},
     {"log_softmax", b_log_softmax, S1(2, 4, 3), ANY, NONE, 0},
