@@ -122,6 +122,27 @@ bm_tensor *bm_softmax_grad(bm_tape *t, bm_tensor *s, bm_tensor *g);
 bm_tensor *bm_sum(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 /* Mean over `axis` or BM_AXIS_ALL. */
 bm_tensor *bm_mean(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Max along `axis` or BM_AXIS_ALL (torch.amax for one axis; the
+ * gradient goes to the first maximal element, as torch.max(dim)'s index;
+ * NaN wins). */
+bm_tensor *bm_max(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Min along `axis` or BM_AXIS_ALL (as bm_max). */
+bm_tensor *bm_min(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Index of the first maximum along `axis` (flat index for BM_AXIS_ALL),
+ * stored as numbers; not differentiable (torch.argmax). */
+bm_tensor *bm_argmax(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Index of the first minimum (torch.argmin). */
+bm_tensor *bm_argmin(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* log Σ exp(x) along `axis`, stable (torch.logsumexp). */
+bm_tensor *bm_logsumexp(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Variance along `axis`; unbiased divides by n − 1 (torch.var). */
+bm_tensor *bm_var(bm_tape *t, bm_tensor *x, int axis, int unbiased, int keepdims);
+/* Standard deviation, √var (torch.std). */
+bm_tensor *bm_std(bm_tape *t, bm_tensor *x, int axis, int unbiased, int keepdims);
+/* L2 norm √Σx² along `axis` (torch.linalg.vector_norm; gradient 0 at 0). */
+bm_tensor *bm_norm(bm_tape *t, bm_tensor *x, int axis, int keepdims);
+/* Running sums along `axis`, from the end when reverse (torch.cumsum). */
+bm_tensor *bm_cumsum(bm_tape *t, bm_tensor *x, int axis, int reverse);
 /* Swap the last two axes (rank ≥ 2). */
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x);
 /* Same elements, new shape (sizes must match). */

@@ -45,6 +45,20 @@ B1(clamp, bm_clamp(t, in[0], -1.0, 1.0))
 B1(gate_open, bm_gate(t, in[0], in[1], 0.0, INFINITY, 1))
 B1(gate_closed, bm_gate(t, in[0], in[1], -1.0, 1.0, 0))
 B1(softmax_grad, bm_softmax_grad(t, in[0], in[1]))
+B1(max_1, bm_max(t, in[0], 1, 0))
+B1(max_all, bm_max(t, in[0], BM_AXIS_ALL, 1))
+B1(min_last, bm_min(t, in[0], -1, 1))
+B1(argmax, bm_argmax(t, in[0], 1, 0))
+B1(argmin, bm_argmin(t, in[0], BM_AXIS_ALL, 0))
+B1(logsumexp_last, bm_logsumexp(t, in[0], -1, 0))
+B1(logsumexp_0, bm_logsumexp(t, in[0], 0, 1))
+B1(var_unbiased, bm_var(t, in[0], 1, 1, 0))
+B1(var_all, bm_var(t, in[0], BM_AXIS_ALL, 0, 0))
+B1(std_0, bm_std(t, in[0], 0, 1, 1))
+B1(norm_last, bm_norm(t, in[0], -1, 0))
+B1(norm_all, bm_norm(t, in[0], BM_AXIS_ALL, 0))
+B1(cumsum_0, bm_cumsum(t, in[0], 0, 0))
+B1(cumsum_rev, bm_cumsum(t, in[0], -1, 1))
 B1(square, bm_square(t, in[0]))
 B1(reciprocal, bm_reciprocal(t, in[0]))
 B1(sin, bm_sin(t, in[0]))
@@ -129,6 +143,20 @@ static const bm_op_case cases[] = {
     {"gate", b_gate_closed, S2(3, 3, SH(2, 2, 3), SH(2, 2, 3)), ANY, NONE, 0},
     {"softmax_grad", b_softmax_grad, S2(2, 2, SH(3, 5), SH(3, 5)), ANY, NONE, 0},
     {"softmax_grad", b_softmax_grad, S2(3, 3, SH(2, 2, 4), SH(2, 2, 4)), ANY, NONE, 0},
+    {"max", b_max_1, S1(2, 3, 4), ANY, NONE, 0},
+    {"max", b_max_all, S1(2, 2, 3), ANY, NONE, 0},
+    {"min", b_min_last, S1(3, 2, 3, 4), ANY, NONE, 0},
+    {"argmax", b_argmax, S1(2, 3, 5), ANY, NONE, CASE_NODIFF},
+    {"argmin", b_argmin, S1(2, 3, 4), ANY, NONE, CASE_NODIFF},
+    {"logsumexp", b_logsumexp_last, S1(2, 3, 5), ANY, NONE, 0},
+    {"logsumexp", b_logsumexp_0, S1(3, 4, 2, 3), ANY, NONE, 0},
+    {"var", b_var_unbiased, S1(2, 3, 5), ANY, NONE, 0},
+    {"var", b_var_all, S1(2, 2, 3), ANY, NONE, 0},
+    {"std", b_std_0, S1(2, 4, 3), ANY, NONE, 0},
+    {"norm", b_norm_last, S1(2, 3, 4), ANY, NONE, 0},
+    {"norm", b_norm_all, S1(1, 5), ANY, NONE, 0},
+    {"cumsum", b_cumsum_0, S1(2, 4, 3), ANY, NONE, 0},
+    {"cumsum", b_cumsum_rev, S1(3, 2, 3, 4), ANY, NONE, 0},
     {"square", b_square, S1(2, 3, 4), ANY, NONE, 0},
     {"reciprocal", b_reciprocal, S1(2, 3, 5), POS, NONE, 0},
     {"sin", b_sin, S1(2, 3, 4), ANY, NONE, 0},

@@ -1,0 +1,58 @@
+/* torch_check.c — prints, for each listed op on a fixed f64 input, the
+ * value, the gradient for the seed 1 + 0.1·i and the second derivative
+ * d/dx Σ v·grad (v = 1 − 0.05·i); tests/torch_check.py compares all three
+ * with PyTorch. */
+#include <bmnn.h>
+#include <stdio.h>
+#include <string.h>
+
+static bm_tensor *sq(bm_tape *t, bm_tensor *x) { return bm_softmax(t, x); }
+static const double X[12] = {-1.7, -0.9, -0.3, 0.0, 0.2, 0.45, 0.8, 1.1, 1.9, 2.6, -2.2, 3.1};
+typedef bm_tensor *(*fn)(bm_tape *, bm_tensor *);
+static bm_tensor *gelu0(bm_tape *t, bm_tensor *x) { return bm_gelu(t, x, 0); }
+static bm_tensor *gelu1(bm_tape *t, bm_tensor *x) { return bm_gelu(t, x, 1); }
+static bm_tensor *sp(bm_tape *t, bm_tensor *x) { return bm_softplus(t, x, 1.5, 2.0); }
+static bm_tensor *lr(bm_tape *t, bm_tensor *x) { return bm_leaky_relu(t, x, 0.1); }
+static bm_tensor *el(bm_tape *t, bm_tensor *x) { return bm_elu(t, x, 0.7); }
+static bm_tensor *mx(bm_tape *t, bm_tensor *x) { return bm_max(t, x, 1, 0); }
+static bm_tensor *lse(bm_tape *t, bm_tensor *x) { return bm_logsumexp(t, x, 0, 0); }
+static bm_tensor *var(bm_tape *t, bm_tensor *x) { return bm_var(t, x, 1, 1, 0); }
+static bm_tensor *sd(bm_tape *t, bm_tensor *x) { return bm_std(t, x, 0, 0, 1); }
+static bm_tensor *nm(bm_tape *t, bm_tensor *x) { return bm_norm(t, x, 1, 0); }
+static bm_tensor *cs(bm_tape *t, bm_tensor *x) { return bm_cumsum(t, x, 1, 0); }
+int main(void)
+{
+    struct { const char *n; fn f; } ops[] = {{"gelu", gelu0}, {"gelu_tanh", gelu1}, {"silu", bm_silu},
+        {"softplus", sp}, {"leaky_relu", lr}, {"elu", el}, {"erf", bm_erf}, {"sin", bm_sin},
+        {"expm1", bm_expm1}, {"max1", mx}, {"lse0", lse}, {"var1", var}, {"std0", sd}, {"norm1", nm}, {"cumsum1", cs},
+        {"softmax", sq}, {"tanh", bm_tanh}, {"sigmoid", bm_sigmoid}, {"relu", bm_relu}, {"abs", bm_abs},
+        {"exp", bm_exp}, {"log_softmax", bm_log_softmax}, {"square", bm_square}, {"cos", bm_cos}};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        bm_tape *t = bm_tape_new();
+        bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, (size_t[]){3, 4}, BM_REQUIRES_GRAD);
+        for (int i = 0; i < 12; i++) bm_tensor_set(x, i, X[i]);
+        bm_tensor *y = ops[k].f(t, x);
+        bm_tensor *s = bm_tape_leaf(t, BM_F64, y->rank, y->shape, 0);
+        for (size_t i = 0; i < s->size; i++) bm_tensor_set(s, i, 1 + 0.1 * (double)i);
+        bm_tensor *g = NULL, *h = NULL;
+        if (bm_grad(t, &y, 1, &x, 1, &s, 1, &g) != BM_OK) {
+            fprintf(stderr, "%s: %s\n", ops[k].n, bm_tape_error(t));
+            return 1;
+        }
+        bm_tensor *v = bm_tape_leaf(t, BM_F64, 2, (size_t[]){3, 4}, 0);
+        for (int i = 0; i < 12; i++) bm_tensor_set(v, i, 1 - 0.05 * i);
+        bm_tensor *gv = bm_sum(t, bm_mul(t, g, v), BM_AXIS_ALL, 0);
+        if (!gv || !(gv->flags & BM_REQUIRES_GRAD) ? 0 : bm_grad(t, &gv, 1, &x, 1, NULL, 0, &h) != BM_OK) {
+            fprintf(stderr, "%s: %s\n", ops[k].n, bm_tape_error(t));
+            return 1;
+        }
+        printf("%s", ops[k].n);
+        for (size_t i = 0; i < y->size; i++) printf(" %.17g", bm_tensor_get(y, i));
+        printf(" |");
+        for (int i = 0; i < 12; i++) printf(" %.17g", bm_tensor_get(g, i));
+        printf(" |");
+        for (int i = 0; i < 12; i++) printf(" %.17g", h ? bm_tensor_get(h, i) : 0.0);
+        printf("\n");
+        bm_tape_free(t);
+    }
+}
