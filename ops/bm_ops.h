@@ -155,6 +155,13 @@ bm_tensor *bm_sum_to(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 /* Class indices [N] as one-hot rows [N, classes] (not differentiable). */
 bm_tensor *bm_one_hot(bm_tape *t, bm_tensor *indices, size_t classes);
 
+/* ---- normalisation (last axis) ----------------------------------------- */
+/* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
+ * be NULL (b only with w) (torch.nn.functional.layer_norm). */
+bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps);
+/* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
+bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
+
 /* ---- losses (scalar outputs, mean over the batch) ---------------------- */
 /* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */
 /* Categorical cross-entropy of probabilities [N,C], clipped to

@@ -59,6 +59,10 @@ B1(norm_last, bm_norm(t, in[0], -1, 0))
 B1(norm_all, bm_norm(t, in[0], BM_AXIS_ALL, 0))
 B1(cumsum_0, bm_cumsum(t, in[0], 0, 0))
 B1(cumsum_rev, bm_cumsum(t, in[0], -1, 1))
+B1(layer_norm, bm_layer_norm(t, in[0], in[1], in[2], 1e-5))
+B1(layer_norm_plain, bm_layer_norm(t, in[0], NULL, NULL, 1e-3))
+B1(rms_norm, bm_rms_norm(t, in[0], in[1], 1e-6))
+B1(rms_norm_plain, bm_rms_norm(t, in[0], NULL, 0.0))
 B1(square, bm_square(t, in[0]))
 B1(reciprocal, bm_reciprocal(t, in[0]))
 B1(sin, bm_sin(t, in[0]))
@@ -157,6 +161,10 @@ static const bm_op_case cases[] = {
     {"norm", b_norm_all, S1(1, 5), ANY, NONE, 0},
     {"cumsum", b_cumsum_0, S1(2, 4, 3), ANY, NONE, 0},
     {"cumsum", b_cumsum_rev, S1(3, 2, 3, 4), ANY, NONE, 0},
+    {"layer_norm", b_layer_norm, S3(2, 1, 1, SH(3, 5), SH(5), SH(5)), ANY, NONE, 0},
+    {"layer_norm", b_layer_norm_plain, S1(3, 2, 3, 4), ANY, NONE, 0},
+    {"rms_norm", b_rms_norm, S2(3, 1, SH(2, 2, 5), SH(5)), ANY, NONE, 0},
+    {"rms_norm", b_rms_norm_plain, S1(2, 3, 4), ANY, NONE, 0},
     {"square", b_square, S1(2, 3, 4), ANY, NONE, 0},
     {"reciprocal", b_reciprocal, S1(2, 3, 5), POS, NONE, 0},
     {"sin", b_sin, S1(2, 3, 4), ANY, NONE, 0},

@@ -7,6 +7,8 @@
 #include <string.h>
 
 static bm_tensor *sq(bm_tape *t, bm_tensor *x) { return bm_softmax(t, x); }
+static bm_tensor *ln(bm_tape *t, bm_tensor *x) { return bm_layer_norm(t, x, NULL, NULL, 1e-5); }
+static bm_tensor *rms(bm_tape *t, bm_tensor *x) { return bm_rms_norm(t, x, NULL, 1e-6); }
 static const double X[12] = {-1.7, -0.9, -0.3, 0.0, 0.2, 0.45, 0.8, 1.1, 1.9, 2.6, -2.2, 3.1};
 typedef bm_tensor *(*fn)(bm_tape *, bm_tensor *);
 static bm_tensor *gelu0(bm_tape *t, bm_tensor *x) { return bm_gelu(t, x, 0); }
@@ -26,7 +28,7 @@ int main(void)
         {"softplus", sp}, {"leaky_relu", lr}, {"elu", el}, {"erf", bm_erf}, {"sin", bm_sin},
         {"expm1", bm_expm1}, {"max1", mx}, {"lse0", lse}, {"var1", var}, {"std0", sd}, {"norm1", nm}, {"cumsum1", cs},
         {"softmax", sq}, {"tanh", bm_tanh}, {"sigmoid", bm_sigmoid}, {"relu", bm_relu}, {"abs", bm_abs},
-        {"exp", bm_exp}, {"log_softmax", bm_log_softmax}, {"square", bm_square}, {"cos", bm_cos}};
+        {"exp", bm_exp}, {"log_softmax", bm_log_softmax}, {"square", bm_square}, {"cos", bm_cos}, {"layer_norm", ln}, {"rms_norm", rms}};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         bm_tape *t = bm_tape_new();
         bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, (size_t[]){3, 4}, BM_REQUIRES_GRAD);

@@ -24,7 +24,9 @@ f = {"gelu": lambda x: torch.nn.functional.gelu(x), "gelu_tanh": lambda x: torch
      "cumsum1": lambda x: torch.cumsum(x, 1),
      "softmax": lambda x: torch.softmax(x, -1), "tanh": torch.tanh, "sigmoid": torch.sigmoid,
      "relu": torch.relu, "abs": torch.abs, "exp": torch.exp,
-     "log_softmax": lambda x: torch.log_softmax(x, -1), "square": torch.square, "cos": torch.cos}
+     "log_softmax": lambda x: torch.log_softmax(x, -1), "square": torch.square, "cos": torch.cos,
+     "layer_norm": lambda x: torch.nn.functional.layer_norm(x, (4,), eps=1e-5),
+     "rms_norm": lambda x: x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-6)}
 worst = 0
 out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
 seen = 0
