@@ -180,6 +180,24 @@ bm_tensor *bm_mse(bm_tape *t, bm_tensor *pred, bm_tensor *targets);
 /* Mean absolute error over every element. */
 bm_tensor *bm_mae(bm_tape *t, bm_tensor *pred, bm_tensor *targets);
 
+/* No ignored class (the ignore_index of bm_cross_entropy, bm_nll_loss). */
+#define BM_NO_IGNORE (-1e300)
+/* Cross-entropy of logits [N,C] with class indices [N], as
+ * torch.nn.functional.cross_entropy: rows whose label is ignore_index (or
+ * BM_NO_IGNORE) are left out of the mean; smoothing ε in [0, 1) spreads
+ * ε/C over the classes. */
+bm_tensor *bm_cross_entropy(bm_tape *t, bm_tensor *logits, bm_tensor *targets,
+                            double ignore_index, double smoothing);
+/* −mean of log_probs[i, y_i] over the rows not ignored (torch nll_loss). */
+bm_tensor *bm_nll_loss(bm_tape *t, bm_tensor *log_probs, bm_tensor *targets, double ignore_index);
+/* Huber loss, mean over elements (torch.nn.HuberLoss; delta > 0). */
+bm_tensor *bm_huber(bm_tape *t, bm_tensor *pred, bm_tensor *targets, double delta);
+/* Smooth L1 (torch.nn.SmoothL1Loss): huber(beta)/beta. */
+bm_tensor *bm_smooth_l1(bm_tape *t, bm_tensor *pred, bm_tensor *targets, double beta);
+/* KL divergence mean(p·(log p − x)) of log-probabilities x against
+ * probabilities p (torch kl_div, reduction 'mean'). */
+bm_tensor *bm_kl_div(bm_tape *t, bm_tensor *log_probs, bm_tensor *targets);
+
 /* ---- regularization ---------------------------------------------------- */
 /* Inverted dropout: zero each element with probability `rate`, scale the
  * rest by 1/(1−rate). The mask is drawn from rng (not owned; must outlive

@@ -63,6 +63,11 @@ B1(layer_norm, bm_layer_norm(t, in[0], in[1], in[2], 1e-5))
 B1(layer_norm_plain, bm_layer_norm(t, in[0], NULL, NULL, 1e-3))
 B1(rms_norm, bm_rms_norm(t, in[0], in[1], 1e-6))
 B1(rms_norm_plain, bm_rms_norm(t, in[0], NULL, 0.0))
+B1(cross_entropy, bm_cross_entropy(t, in[0], y, BM_NO_IGNORE, 0.0))
+B1(cross_entropy_smooth, bm_cross_entropy(t, in[0], y, 1.0, 0.1))
+B1(nll_loss, bm_nll_loss(t, in[0], y, 2.0))
+B1(huber, bm_huber(t, in[0], y, 0.5))
+B1(kl_div, bm_kl_div(t, in[0], y))
 B1(square, bm_square(t, in[0]))
 B1(reciprocal, bm_reciprocal(t, in[0]))
 B1(sin, bm_sin(t, in[0]))
@@ -165,6 +170,11 @@ static const bm_op_case cases[] = {
     {"layer_norm", b_layer_norm_plain, S1(3, 2, 3, 4), ANY, NONE, 0},
     {"rms_norm", b_rms_norm, S2(3, 1, SH(2, 2, 5), SH(5)), ANY, NONE, 0},
     {"rms_norm", b_rms_norm_plain, S1(2, 3, 4), ANY, NONE, 0},
+    {"cross_entropy", b_cross_entropy, S1(2, 5, 4), ANY, IDX, 0},
+    {"cross_entropy", b_cross_entropy_smooth, S1(2, 6, 3), ANY, IDX, 0},
+    {"nll_loss", b_nll_loss, S1(2, 6, 3), ANY, IDX, 0},
+    {"huber", b_huber, S1(2, 4, 3), ANY, SAMEANY, 0},
+    {"kl_div", b_kl_div, S1(2, 3, 4), ANY, SAME01, 0},
     {"square", b_square, S1(2, 3, 4), ANY, NONE, 0},
     {"reciprocal", b_reciprocal, S1(2, 3, 5), POS, NONE, 0},
     {"sin", b_sin, S1(2, 3, 4), ANY, NONE, 0},

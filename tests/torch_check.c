@@ -9,6 +9,32 @@
 static bm_tensor *sq(bm_tape *t, bm_tensor *x) { return bm_softmax(t, x); }
 static bm_tensor *ln(bm_tape *t, bm_tensor *x) { return bm_layer_norm(t, x, NULL, NULL, 1e-5); }
 static bm_tensor *rms(bm_tape *t, bm_tensor *x) { return bm_rms_norm(t, x, NULL, 1e-6); }
+/* A constant of x's tape: n values. */
+static bm_tensor *konst(bm_tape *t, int rank, const size_t *shape, const double *v)
+{
+    bm_tensor *c = bm_tape_leaf(t, BM_F64, rank, shape, 0);
+    for (size_t i = 0; c && i < c->size; i++)
+        bm_tensor_set(c, i, v[i]);
+    return c;
+}
+static bm_tensor *ce(bm_tape *t, bm_tensor *x)
+{
+    return bm_cross_entropy(t, x, konst(t, 1, (size_t[]){3}, (double[]){1, 3, 0}), 3, 0.1);
+}
+static bm_tensor *nll(bm_tape *t, bm_tensor *x)
+{
+    return bm_nll_loss(t, x, konst(t, 1, (size_t[]){3}, (double[]){2, 0, 1}), 0);
+}
+static bm_tensor *hub(bm_tape *t, bm_tensor *x)
+{
+    static const double half[12] = {.5, .5, .5, .5, .5, .5, .5, .5, .5, .5, .5, .5};
+    return bm_huber(t, x, konst(t, 2, (size_t[]){3, 4}, half), 1.0);
+}
+static bm_tensor *kl(bm_tape *t, bm_tensor *x)
+{
+    static const double p[12] = {.1, .2, .3, .4, 0, .5, .25, .25, .7, .1, .1, .1};
+    return bm_kl_div(t, x, konst(t, 2, (size_t[]){3, 4}, p));
+}
 static const double X[12] = {-1.7, -0.9, -0.3, 0.0, 0.2, 0.45, 0.8, 1.1, 1.9, 2.6, -2.2, 3.1};
 typedef bm_tensor *(*fn)(bm_tape *, bm_tensor *);
 static bm_tensor *gelu0(bm_tape *t, bm_tensor *x) { return bm_gelu(t, x, 0); }
@@ -28,7 +54,8 @@ int main(void)
         {"softplus", sp}, {"leaky_relu", lr}, {"elu", el}, {"erf", bm_erf}, {"sin", bm_sin},
         {"expm1", bm_expm1}, {"max1", mx}, {"lse0", lse}, {"var1", var}, {"std0", sd}, {"norm1", nm}, {"cumsum1", cs},
         {"softmax", sq}, {"tanh", bm_tanh}, {"sigmoid", bm_sigmoid}, {"relu", bm_relu}, {"abs", bm_abs},
-        {"exp", bm_exp}, {"log_softmax", bm_log_softmax}, {"square", bm_square}, {"cos", bm_cos}, {"layer_norm", ln}, {"rms_norm", rms}};
+        {"exp", bm_exp}, {"log_softmax", bm_log_softmax}, {"square", bm_square}, {"cos", bm_cos}, {"layer_norm", ln}, {"rms_norm", rms},
+        {"cross_entropy", ce}, {"nll_loss", nll}, {"huber", hub}, {"kl_div", kl}};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         bm_tape *t = bm_tape_new();
         bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, (size_t[]){3, 4}, BM_REQUIRES_GRAD);

@@ -3,6 +3,7 @@
 PyTorch's (f64). Exit 77 (skip) when PyTorch is missing; 1 on a difference
 beyond TOL. Usage: torch_check.py PROGRAM"""
 import subprocess
+import warnings
 import sys
 
 try:
@@ -12,6 +13,7 @@ except ImportError:
     sys.exit(77)
 
 TOL = 1e-12
+warnings.filterwarnings("ignore", message="reduction: .mean.")
 # Ops whose second derivative at the kink x = 0 follows another convention.
 AT_KINK_2ND = {"elu"}
 X = torch.tensor([-1.7, -0.9, -0.3, 0.0, 0.2, 0.45, 0.8, 1.1, 1.9, 2.6, -2.2, 3.1], dtype=torch.float64).reshape(3, 4)
@@ -26,7 +28,14 @@ f = {"gelu": lambda x: torch.nn.functional.gelu(x), "gelu_tanh": lambda x: torch
      "relu": torch.relu, "abs": torch.abs, "exp": torch.exp,
      "log_softmax": lambda x: torch.log_softmax(x, -1), "square": torch.square, "cos": torch.cos,
      "layer_norm": lambda x: torch.nn.functional.layer_norm(x, (4,), eps=1e-5),
-     "rms_norm": lambda x: x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-6)}
+     "rms_norm": lambda x: x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-6),
+     "cross_entropy": lambda x: torch.nn.functional.cross_entropy(
+         x, torch.tensor([1, 3, 0]), ignore_index=3, label_smoothing=0.1),
+     "nll_loss": lambda x: torch.nn.functional.nll_loss(x, torch.tensor([2, 0, 1]), ignore_index=0),
+     "huber": lambda x: torch.nn.functional.huber_loss(x, torch.full_like(x, 0.5), delta=1.0),
+     "kl_div": lambda x: torch.nn.functional.kl_div(x, torch.tensor(
+         [.1, .2, .3, .4, 0, .5, .25, .25, .7, .1, .1, .1], dtype=torch.float64).reshape(3, 4),
+         reduction="mean")}
 worst = 0
 out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
 seen = 0
