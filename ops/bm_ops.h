@@ -24,8 +24,13 @@ extern "C" {
 #define BM_PROB_CLIP 1e-7
 
 /* ---- linear algebra -------------------------------------------------- */
-/* a [M,K] · b [K,N] -> [M,N]. dA = g·bᵀ, dB = aᵀ·g (no transposes built). */
+/* a [..,M,K] · b [..,K,N] -> [..,M,N] (ranks 2–4, leading batch axes
+ * broadcast as torch.matmul). dA = g·bᵀ, dB = aᵀ·g (no transposes built). */
 bm_tensor *bm_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* [B,M,K] · [B,K,N] -> [B,M,N] (torch.bmm). */
+bm_tensor *bm_bmm(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a [M] ⊗ b [N] -> [M,N] (torch.outer). */
+bm_tensor *bm_outer(bm_tape *t, bm_tensor *a, bm_tensor *b);
 /* op(a)·op(b), op(a) = aᵀ when ta (a stored [K,M]), op(b) = bᵀ when tb (b
  * stored [N,K]): the transposed operand is read in place, never copied. */
 bm_tensor *bm_matmul_ex(bm_tape *t, bm_tensor *a, bm_tensor *b, int ta, int tb);

@@ -21,6 +21,7 @@
 
 B1(matmul, bm_matmul(t, in[0], in[1]))
 B1(matmul_ta, bm_matmul_ex(t, in[0], in[1], 1, 0))
+B1(bmm, bm_bmm(t, in[0], in[1]))
 B1(matmul_tb, bm_matmul_ex(t, in[0], in[1], 0, 1))
 B1(matmul_tab, bm_matmul_ex(t, in[0], in[1], 1, 1))
 B1(linear, bm_linear(t, in[0], in[1], in[2]))
@@ -120,6 +121,9 @@ static const bm_op_case cases[] = {
     {"matmul", b_matmul_ta, S2(2, 2, SH(4, 3), SH(4, 5)), ANY, NONE, 0},
     {"matmul", b_matmul_tb, S2(2, 2, SH(3, 4), SH(5, 4)), ANY, NONE, 0},
     {"matmul", b_matmul_tab, S2(2, 2, SH(4, 3), SH(5, 4)), ANY, NONE, 0},
+    {"matmul", b_bmm, S2(3, 3, SH(2, 3, 4), SH(2, 4, 5)), ANY, NONE, 0},
+    {"matmul", b_matmul, S2(4, 2, SH(2, 3, 2, 5), SH(5, 3)), ANY, NONE, 0},
+    {"matmul", b_matmul_tb, S2(3, 4, SH(3, 1, 4), SH(2, 1, 5, 4)), ANY, NONE, 0},
     {"linear", b_linear, S3(2, 2, 2, SH(3, 4), SH(4, 5), SH(1, 5)), ANY, NONE, 0},
     {"linear", b_linear, S3(2, 2, 1, SH(5, 33), SH(33, 2), SH(2)), ANY, NONE, 0},
     {"linear", b_linear, S3(2, 2, 2, SH(1, 1), SH(1, 7), SH(1, 7)), ANY, NONE, 0},

@@ -351,6 +351,36 @@ START_TEST(gradcheck_tells_a_bug_from_step_noise)
 }
 END_TEST
 
+START_TEST(batched_and_outer_products)
+{
+    /* [2,2,3] x [3,2] broadcasts the matrix over the batch; outer is [M]x[N] */
+    bm_tape *t = bm_tape_new();
+    const double av[12] = {1, 2, 3, 4, 5, 6, -1, 0, 1, 2, 2, -2}, bv[6] = {1, 0, 0, 1, 1, 1};
+    bm_tensor *a = leaf64(t, 3, (size_t[]){2, 2, 3}, av, BM_REQUIRES_GRAD);
+    bm_tensor *b = leaf64(t, 2, (size_t[]){3, 2}, bv, BM_REQUIRES_GRAD);
+    bm_tensor *c = bm_matmul(t, a, b);
+    ck_assert_uint_eq(c->rank, 3);
+    for (size_t m = 0; m < 4; m++)
+        for (size_t j = 0; j < 2; j++) {
+            double want = 0;
+            for (size_t k = 0; k < 3; k++)
+                want += av[m * 3 + k] * bv[k * 2 + j];
+            ck_assert_double_eq(bm_tensor_get(c, m * 2 + j), want);
+        }
+    /* d Σc / dB sums over the batch: column sums of all four rows of a */
+    ck_assert_int_eq(bm_tape_backward(t, sum_all(t, c), NULL), BM_OK);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_double_eq(bm_tensor_grad_get(b, k * 2), av[k] + av[3 + k] + av[6 + k] + av[9 + k]);
+    bm_tensor *o = bm_outer(t, leaf64(t, 1, (size_t[]){2}, (double[]){2, 3}, 0),
+                            leaf64(t, 1, (size_t[]){3}, (double[]){1, -1, 4}, 0));
+    ck_assert_uint_eq(o->shape[0], 2);
+    ck_assert_double_eq(bm_tensor_get(o, 5), 12.0);
+    ck_assert_ptr_null(bm_bmm(t, a, b));
+    ck_assert_ptr_nonnull(strstr(bm_tape_error(t), "bm_bmm"));
+    bm_tape_free(t);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("higher");
@@ -365,6 +395,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, bm_grad_errors);
     tcase_add_test(tc, create_graph_costs_one_recording);
     tcase_add_test(tc, gradcheck_tells_a_bug_from_step_noise);
+    tcase_add_test(tc, batched_and_outer_products);
     suite_add_tcase(s, tc);
     return s;
 }
