@@ -160,6 +160,26 @@ bm_tensor *bm_sum_to(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 /* Class indices [N] as one-hot rows [N, classes] (not differentiable). */
 bm_tensor *bm_one_hot(bm_tape *t, bm_tensor *indices, size_t classes);
 
+/* ---- convolution (NCHW) ------------------------------------------------- */
+/* Geometry of a 2-D convolution, per axis (H, W). */
+typedef struct bm_conv_opts {
+    size_t stride[2], pad[2], dilation[2]; /* ≥ 1, ≥ 0, ≥ 1 */
+    size_t groups;                         /* C and O divisible by it */
+    size_t output_pad[2];                  /* bm_conv_transpose2d only */
+} bm_conv_opts;
+/* Stride 1, no padding, dilation 1, one group. */
+bm_conv_opts bm_conv_defaults(void);
+/* x [N,C,H,W] ⋆ w [O,C/groups,kh,kw] (+ b [O], may be NULL) -> [N,O,OH,OW]
+ * (torch.nn.functional.conv2d); o NULL for the defaults. */
+bm_tensor *bm_conv2d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, const bm_conv_opts *o);
+/* The transposed convolution (torch conv_transpose2d, no bias): x
+ * [N,O,H,W], w [O,C/groups,kh,kw] -> [N,C,H',W']; conv2d's input gradient. */
+bm_tensor *bm_conv_transpose2d(bm_tape *t, bm_tensor *x, bm_tensor *w, const bm_conv_opts *o);
+/* conv2d's weight gradient as an op: x [N,C,H,W] and y [N,O,OH,OW] ->
+ * [O,C/groups,kh,kw] = Σ_n y ⋆ patches(x). */
+bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, size_t kw,
+                           const bm_conv_opts *o);
+
 /* ---- normalisation (last axis) ----------------------------------------- */
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */

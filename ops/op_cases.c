@@ -69,6 +69,32 @@ B1(cross_entropy_smooth, bm_cross_entropy(t, in[0], y, 1.0, 0.1))
 B1(nll_loss, bm_nll_loss(t, in[0], y, 2.0))
 B1(huber, bm_huber(t, in[0], y, 0.5))
 B1(kl_div, bm_kl_div(t, in[0], y))
+static bm_tensor *b_conv2d(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    return bm_conv2d(t, in[0], in[1], in[2], NULL);
+}
+static bm_tensor *b_conv2d_strided(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_conv_opts o = bm_conv_defaults();
+    o.stride[0] = 2, o.pad[0] = o.pad[1] = 1, o.dilation[1] = 2, o.groups = 2;
+    return bm_conv2d(t, in[0], in[1], NULL, &o);
+}
+static bm_tensor *b_convt(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_conv_opts o = bm_conv_defaults();
+    o.stride[0] = o.stride[1] = 2, o.pad[1] = 1, o.output_pad[0] = 1;
+    return bm_conv_transpose2d(t, in[0], in[1], &o);
+}
+static bm_tensor *b_wgrad(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_conv_opts o = bm_conv_defaults();
+    o.pad[0] = 1;
+    return bm_conv2d_wgrad(t, in[0], in[1], 3, 2, &o);
+}
 B1(square, bm_square(t, in[0]))
 B1(reciprocal, bm_reciprocal(t, in[0]))
 B1(sin, bm_sin(t, in[0]))
@@ -179,6 +205,10 @@ static const bm_op_case cases[] = {
     {"nll_loss", b_nll_loss, S1(2, 6, 3), ANY, IDX, 0},
     {"huber", b_huber, S1(2, 4, 3), ANY, SAMEANY, 0},
     {"kl_div", b_kl_div, S1(2, 3, 4), ANY, SAME01, 0},
+    {"conv2d", b_conv2d, S3(4, 4, 1, SH(2, 2, 5, 4), SH(3, 2, 3, 2), SH(3)), ANY, NONE, 0},
+    {"conv2d", b_conv2d_strided, S2(4, 4, SH(1, 4, 5, 6), SH(2, 2, 2, 3)), ANY, NONE, 0},
+    {"conv_transpose2d", b_convt, S2(4, 4, SH(2, 3, 2, 3), SH(3, 2, 3, 2)), ANY, NONE, 0},
+    {"conv2d_wgrad", b_wgrad, S2(4, 4, SH(2, 2, 4, 3), SH(2, 3, 4, 2)), ANY, NONE, 0},
     {"square", b_square, S1(2, 3, 4), ANY, NONE, 0},
     {"reciprocal", b_reciprocal, S1(2, 3, 5), POS, NONE, 0},
     {"sin", b_sin, S1(2, 3, 4), ANY, NONE, 0},

@@ -1,0 +1,416 @@
+/* conv.c — 2-D convolution (NCHW) and the two products its gradient needs,
+ * each the others' vjp, so derivatives of any order close (issue 10):
+ *   conv2d            out [N,O,OH,OW]  in x [N,C,H,W], w [O,C/g,kh,kw], b [O]
+ *   conv_transpose2d  out [N,C,H,W]    in y [N,O,OH,OW], w [O,C/g,kh,kw]
+ *                     (the adjoint of conv2d in x; torch.conv_transpose2d)
+ *   conv2d_wgrad      out [O,C/g,kh,kw] in x [N,C,H,W], y [N,O,OH,OW]
+ *                     (the adjoint in w)
+ * stride, padding, dilation per axis, groups g. Each is im2col (or col2im)
+ * per image and group plus one product on the own GEMM (threaded), with
+ * the column matrix and the product's workspace in the node's scratch. */
+#include <stdio.h>
+
+#include "ops_internal.h"
+
+typedef struct conv_params {
+    size_t stride[2], pad[2], dilation[2], groups;
+    size_t size[2];   /* conv_transpose2d: the output's H, W; wgrad: kh, kw */
+} conv_params;
+
+/* One image's geometry. */
+typedef struct conv_geom {
+    size_t h, w, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw;
+} conv_geom;
+
+#define T float
+#define F(name) name##_f32
+#include "conv_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "conv_kernels.inc"
+#undef T
+#undef F
+
+static const conv_params *cp_of(const bm_node *n) { return n->params; }
+
+/* Output size of a convolution along one axis; 0 when the kernel does not fit. */
+static size_t conv_out(size_t in, size_t k, size_t s, size_t p, size_t d)
+{
+    size_t span = d * (k - 1) + 1;
+    return in + 2 * p < span ? 0 : (in + 2 * p - span) / s + 1;
+}
+
+/* Geometry from x [N,C,H,W] and a kernel kh×kw. */
+static conv_geom geom(const conv_params *p, size_t h, size_t w, size_t kh, size_t kw)
+{
+    conv_geom g = {.h = h, .w = w, .kh = kh, .kw = kw, .sh = p->stride[0], .sw = p->stride[1],
+                   .ph = p->pad[0], .pw = p->pad[1], .dh = p->dilation[0], .dw = p->dilation[1]};
+    g.oh = conv_out(h, kh, g.sh, g.ph, g.dh);
+    g.ow = conv_out(w, kw, g.sw, g.pw, g.dw);
+    return g;
+}
+
+/* Sizes of a node's pieces. */
+typedef struct conv_dims {
+    size_t N, C, O, groups, cg, og, kk, L;
+    conv_geom g;
+} conv_dims;
+
+/* Dims from x [N,C,H,W] and w [O,C/g,kh,kw] (conv2d, wgrad: x is input 0;
+ * conv_transpose2d: x is the output). */
+static conv_dims dims_of(const conv_params *p, const bm_tensor *x, size_t N, size_t C, size_t h,
+                         size_t w, size_t O, size_t kh, size_t kw)
+{
+    (void)x;
+    conv_dims d = {.N = N, .C = C, .O = O, .groups = p->groups};
+    d.cg = C / p->groups;
+    d.og = O / p->groups;
+    d.kk = kh * kw;
+    d.g = geom(p, h, w, kh, kw);
+    d.L = d.g.oh * d.g.ow;
+    return d;
+}
+
+/* Scratch: the column matrix, then the product's workspace. */
+static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
+{
+    size_t b = d->cg * d->kk * d->L * bm_dtype_size(dt);
+    return (b + 63) & ~(size_t)63;
+}
+
+static int check_params(bm_tape *tape, const bm_node *n)
+{
+    const conv_params *p = cp_of(n);
+    for (int a = 0; a < 2; a++)
+        if (p->stride[a] == 0 || p->dilation[a] == 0) {
+            bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: stride and dilation must be >= 1", n->op->name);
+            return -1;
+        }
+    if (p->groups == 0) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: groups must be >= 1", n->op->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Check x [N,C,H,W] against w [O,C/g,kh,kw] for groups. */
+static int check_xw(bm_tape *tape, const bm_node *n, const bm_tensor *x, const bm_tensor *w,
+                    size_t C)
+{
+    char sx[64], sw[64];
+    size_t G = cp_of(n)->groups;
+    if (x->rank != 4 || w->rank != 4) {
+        bm_tape_fail(tape, BM_ERR_RANK, "bm_%s: %s and weight %s must be 4-D (NCHW, OIHW)",
+                     n->op->name, BM_SHP(x, sx), BM_SHP(w, sw));
+        return -1;
+    }
+    if (C % G || w->shape[0] % G || w->shape[1] * G != C) {
+        bm_tape_fail(tape, BM_ERR_SHAPE,
+                     "bm_%s: %s and weight %s do not fit %zu groups (C = %zu must be weight "
+                     "[1]·groups, O divisible by groups)",
+                     n->op->name, BM_SHP(x, sx), BM_SHP(w, sw), G, C);
+        return -1;
+    }
+    return 0;
+}
+
+static int conv2d_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *w = n->in[1];
+    char sx[64], sw[64];
+    if (n->n_in > 3 || check_params(tape, n) || check_xw(tape, n, x, w, x->shape[1]))
+        return n->n_in > 3 ? (bm_tape_fail(tape, BM_ERR_ARG, "bm_conv2d: takes x, w and an optional b"), -1) : -1;
+    if (n->n_in == 3 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != w->shape[0])) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d: bias %s must be [%zu]", BM_SHP(n->in[2], sx),
+                     w->shape[0]);
+        return -1;
+    }
+    conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
+                          w->shape[0], w->shape[2], w->shape[3]);
+    if (!d.L) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d: %s with kernel %s: the (dilated) kernel "
+                     "does not fit the padded input", BM_SHP(x, sx), BM_SHP(w, sw));
+        return -1;
+    }
+    size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
+    n->scratch_bytes = cols_bytes(&d, x->dtype) +
+                       bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.L, d.cg * d.kk);
+    return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
+}
+
+static int convt_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *y = n->in[0], *w = n->in[1];
+    const conv_params *p = cp_of(n);
+    char sy[64], sw[64];
+    if (check_params(tape, n) || y->rank != 4 || w->rank != 4 || y->shape[1] != w->shape[0] ||
+        w->shape[0] % p->groups) {
+        if (bm_tape_status(tape) == BM_OK)
+            bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv_transpose2d: %s and weight %s: need "
+                         "[N,O,H,W] and [O,C/g,kh,kw]", BM_SHP(y, sy), BM_SHP(w, sw));
+        return -1;
+    }
+    size_t C = w->shape[1] * p->groups;
+    conv_dims d = dims_of(p, NULL, y->shape[0], C, p->size[0], p->size[1], w->shape[0],
+                          w->shape[2], w->shape[3]);
+    if (!p->size[0] || !p->size[1] || d.g.oh != y->shape[2] || d.g.ow != y->shape[3]) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv_transpose2d: %s with kernel %s: an output of "
+                     "%zux%zu does not convolve back to it", BM_SHP(y, sy), BM_SHP(w, sw),
+                     p->size[0], p->size[1]);
+        return -1;
+    }
+    size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
+    n->scratch_bytes = cols_bytes(&d, y->dtype) +
+                       bm_matmul_workspace(tape, y->dtype, 1, 0, d.cg * d.kk, d.L, d.og);
+    return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
+}
+
+static int wgrad_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *y = n->in[1];
+    const conv_params *p = cp_of(n);
+    char sx[64], sy[64];
+    if (check_params(tape, n))
+        return -1;
+    conv_dims d = {0};
+    if (x->rank == 4 && y->rank == 4)
+        d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
+                    p->size[0], p->size[1]);
+    if (x->rank != 4 || y->rank != 4 || y->shape[0] != x->shape[0] || x->shape[1] % p->groups ||
+        y->shape[1] % p->groups || d.g.oh != y->shape[2] || d.g.ow != y->shape[3] || !d.L) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d_wgrad: %s and %s do not fit a %zux%zu kernel",
+                     BM_SHP(x, sx), BM_SHP(y, sy), p->size[0], p->size[1]);
+        return -1;
+    }
+    size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
+    n->scratch_bytes = cols_bytes(&d, x->dtype) +
+                       bm_matmul_workspace(tape, x->dtype, 0, 1, d.og, d.cg * d.kk, d.L);
+    return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
+}
+
+/* One GEMM of the node on its threads, with the workspace after the columns. */
+static void gemm(bm_tape *tape, const bm_node *n, size_t cb, int ta, int tb, size_t M, size_t N,
+                 size_t K, const void *A, size_t lda, const void *B, size_t ldb, double beta,
+                 void *C, size_t ldc)
+{
+    void *ws = (unsigned char *)n->scratch + cb;
+    size_t wsb = n->scratch_bytes - cb;
+    if (n->out->dtype == BM_F64)
+        bm_gemm_f64_ex(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc, bm_tape_pool(tape), ws,
+                       wsb);
+    else
+        bm_gemm_f32_ex(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, (float)beta, C, ldc,
+                       bm_tape_pool(tape), ws, wsb);
+}
+
+static void im2col(bm_dtype dt, const void *x, void *cols, size_t C, const conv_geom *g)
+{
+    if (dt == BM_F64)
+        im2col_f64(x, cols, C, g);
+    else
+        im2col_f32(x, cols, C, g);
+}
+
+/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L]; then + b[o]. */
+static void conv2d_forward(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *w = n->in[1];
+    bm_tensor *o = n->out;
+    conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
+                          w->shape[0], w->shape[2], w->shape[3]);
+    size_t esz = bm_dtype_size(x->dtype), cb = cols_bytes(&d, x->dtype), K = d.cg * d.kk;
+    const unsigned char *X = x->data, *W = w->data;
+    unsigned char *Y = o->data;
+    for (size_t i = 0; i < d.N; i++)
+        for (size_t grp = 0; grp < d.groups; grp++) {
+            im2col(x->dtype, X + ((i * d.C + grp * d.cg) * d.g.h * d.g.w) * esz, n->scratch, d.cg,
+                   &d.g);
+            gemm(tape, n, cb, 0, 0, d.og, d.L, K, W + grp * d.og * K * esz, K, n->scratch, d.L,
+                 0.0, Y + ((i * d.O + grp * d.og) * d.L) * esz, d.L);
+        }
+    if (n->n_in == 3)
+        for (size_t i = 0; i < d.N * d.O; i++) {
+            double b = bm_tensor_get(n->in[2], i % d.O);
+            for (size_t l = 0; l < d.L; l++)
+                bm_tensor_set(o, i * d.L + l, bm_tensor_get(o, i * d.L + l) + b);
+        }
+}
+
+/* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols). */
+static void convt_forward(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *y = n->in[0], *w = n->in[1];
+    bm_tensor *o = n->out;
+    const conv_params *p = cp_of(n);
+    conv_dims d = dims_of(p, NULL, y->shape[0], o->shape[1], p->size[0], p->size[1], w->shape[0],
+                          w->shape[2], w->shape[3]);
+    size_t esz = bm_dtype_size(y->dtype), cb = cols_bytes(&d, y->dtype), K = d.cg * d.kk;
+    const unsigned char *Yi = y->data, *W = w->data;
+    unsigned char *X = o->data;
+    memset(X, 0, o->size * esz);
+    for (size_t i = 0; i < d.N; i++)
+        for (size_t grp = 0; grp < d.groups; grp++) {
+            gemm(tape, n, cb, 1, 0, K, d.L, d.og, W + grp * d.og * K * esz, K,
+                 Yi + ((i * d.O + grp * d.og) * d.L) * esz, d.L, 0.0, n->scratch, d.L);
+            void *xo = X + ((i * d.C + grp * d.cg) * d.g.h * d.g.w) * esz;
+            if (y->dtype == BM_F64)
+                col2im_f64(n->scratch, xo, d.cg, &d.g);
+            else
+                col2im_f32(n->scratch, xo, d.cg, &d.g);
+        }
+}
+
+/* dW_group [Og, Cg·kk] (+)= Σ_n y[n, group] [Og, L] · cols(x[n, group])ᵀ. */
+static void wgrad_forward(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *y = n->in[1];
+    bm_tensor *o = n->out;
+    const conv_params *p = cp_of(n);
+    conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
+                          p->size[0], p->size[1]);
+    size_t esz = bm_dtype_size(x->dtype), cb = cols_bytes(&d, x->dtype), K = d.cg * d.kk;
+    const unsigned char *X = x->data, *Yi = y->data;
+    unsigned char *W = o->data;
+    if (!n->accumulate)
+        memset(W, 0, o->size * esz);
+    for (size_t i = 0; i < d.N; i++)
+        for (size_t grp = 0; grp < d.groups; grp++) {
+            im2col(x->dtype, X + ((i * d.C + grp * d.cg) * d.g.h * d.g.w) * esz, n->scratch, d.cg,
+                   &d.g);
+            gemm(tape, n, cb, 0, 1, d.og, K, d.L, Yi + ((i * d.O + grp * d.og) * d.L) * esz, d.L,
+                 n->scratch, d.L, 1.0, W + grp * d.og * K * esz, K);
+        }
+}
+
+/* ---- builders and vjps --------------------------------------------------- */
+
+extern const bm_op bm_op_conv2d, bm_op_conv_transpose2d, bm_op_conv2d_wgrad;
+
+/* The same geometry with size[] set (output H, W or kernel kh, kw). */
+static conv_params with_size(const conv_params *p, size_t a, size_t b)
+{
+    conv_params q = *p;
+    q.size[0] = a;
+    q.size[1] = b;
+    return q;
+}
+
+static bm_tensor *rec2(bm_tape *t, const bm_op *op, bm_tensor *a, bm_tensor *b,
+                       const conv_params *p)
+{
+    bm_tensor *in[2] = {a, b};
+    return bm_tape_apply(t, op, in, 2, p);
+}
+
+/* dX = conv_transpose2d(G, w), dW = wgrad(x, G), db = Σ over N, H, W. */
+static bm_status conv2d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *w = n->in[1];
+    const conv_params *p = cp_of(n);
+    conv_params px = with_size(p, x->shape[2], x->shape[3]), pw = with_size(p, w->shape[2], w->shape[3]);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = rec2(t, &bm_op_conv_transpose2d, g, w, &px);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = rec2(t, &bm_op_conv2d_wgrad, x, g, &pw);
+    if (n->n_in == 3 && bm_op_wants_grad(t, n, 2)) {
+        size_t O = w->shape[0];
+        dx[2] = bm_reshape(t, bm_sum_to(t, g, 4, (size_t[]){1, O, 1, 1}), 1, &O);
+    }
+    return bm_tape_status(t);
+}
+
+/* out = convT(y, w): dY = conv2d(U, w), dW = wgrad(U, y). */
+static bm_status convt_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
+{
+    bm_tensor *y = n->in[0], *w = n->in[1];
+    const conv_params *p = cp_of(n);
+    conv_params pw = with_size(p, w->shape[2], w->shape[3]);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = rec2(t, &bm_op_conv2d, u, w, &pw);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = rec2(t, &bm_op_conv2d_wgrad, u, y, &pw);
+    return bm_tape_status(t);
+}
+
+/* out = wgrad(x, y): dX = convT(y, U), dY = conv2d(x, U). */
+static bm_status wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *y = n->in[1];
+    const conv_params *p = cp_of(n);
+    conv_params px = with_size(p, x->shape[2], x->shape[3]);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = rec2(t, &bm_op_conv_transpose2d, y, u, &px);
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = rec2(t, &bm_op_conv2d, x, u, &px);
+    return bm_tape_status(t);
+}
+
+static void conv_describe(const bm_node *n, char *buf, size_t len)
+{
+    const conv_params *p = n->params;
+    snprintf(buf, len, "stride %zux%zu, pad %zux%zu, dilation %zux%zu, groups %zu", p->stride[0],
+             p->stride[1], p->pad[0], p->pad[1], p->dilation[0], p->dilation[1], p->groups);
+}
+
+const bm_op bm_op_conv2d = {
+    .name = "conv2d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
+    .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv2d_vjp,
+    .describe = conv_describe,
+};
+const bm_op bm_op_conv_transpose2d = {
+    .name = "conv_transpose2d", .arity = 2, .params_size = sizeof(conv_params),
+    .infer = convt_infer, .forward = convt_forward, .vjp = convt_vjp, .describe = conv_describe,
+};
+const bm_op bm_op_conv2d_wgrad = {
+    .name = "conv2d_wgrad", .arity = 2, .params_size = sizeof(conv_params),
+    .flags = BM_OP_ACCUMULATES, .infer = wgrad_infer, .forward = wgrad_forward,
+    .vjp = wgrad_vjp, .describe = conv_describe,
+};
+
+static conv_params make_params(const bm_conv_opts *o)
+{
+    bm_conv_opts d = o ? *o : bm_conv_defaults();
+    conv_params p = {.stride = {d.stride[0], d.stride[1]}, .pad = {d.pad[0], d.pad[1]},
+                     .dilation = {d.dilation[0], d.dilation[1]}, .groups = d.groups};
+    return p;
+}
+
+bm_conv_opts bm_conv_defaults(void)
+{
+    bm_conv_opts o = {.stride = {1, 1}, .pad = {0, 0}, .dilation = {1, 1}, .groups = 1,
+                      .output_pad = {0, 0}};
+    return o;
+}
+
+bm_tensor *bm_conv2d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, const bm_conv_opts *o)
+{
+    conv_params p = make_params(o);
+    bm_tensor *in[3] = {x, w, b};
+    return bm_tape_apply(t, &bm_op_conv2d, in, b ? 3 : 2, &p);
+}
+
+bm_tensor *bm_conv_transpose2d(bm_tape *t, bm_tensor *x, bm_tensor *w, const bm_conv_opts *o)
+{
+    conv_params p = make_params(o);
+    bm_conv_opts d = o ? *o : bm_conv_defaults();
+    if (x && w && x->rank == 4 && w->rank == 4)
+        for (int a = 0; a < 2; a++) {
+            /* torch: (in − 1)·s − 2p + d(k − 1) + output_pad + 1 */
+            size_t full = (x->shape[2 + a] - 1) * d.stride[a] + d.dilation[a] * (w->shape[2 + a] - 1) +
+                          d.output_pad[a] + 1;
+            p.size[a] = full > 2 * d.pad[a] ? full - 2 * d.pad[a] : 0;
+        }
+    bm_tensor *in[2] = {x, w};
+    return bm_tape_apply(t, &bm_op_conv_transpose2d, in, 2, &p);
+}
+
+bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, size_t kw,
+                           const bm_conv_opts *o)
+{
+    conv_params p = make_params(o);
+    p.size[0] = kh;
+    p.size[1] = kw;
+    return rec2(t, &bm_op_conv2d_wgrad, x, y, &p);
+}
