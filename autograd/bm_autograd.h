@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bm_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -28,6 +30,12 @@ extern "C" {
 #define BM_MAX_ELEMENTS ((size_t)1 << 40)
 /* Most threads of a tape or model (bm_tape_set_threads). */
 #define BM_MAX_THREADS 256
+
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH"
+ * (BMNN_VERSION_STRING is the one compiled against); static storage. */
+const char *bm_version(void);
+/* The same as MAJOR·10000 + MINOR·100 + PATCH (BMNN_VERSION_NUMBER). */
+int bm_version_number(void);
 
 /* Element type of a tensor. */
 typedef enum bm_dtype { BM_F32 = 0, BM_F64 = 1 } bm_dtype;

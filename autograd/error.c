@@ -1,8 +1,12 @@
-/* error.c — status names and message formatting. */
+/* error.c — status names, message formatting and the version. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "bm_autograd.h"
+
+const char *bm_version(void) { return BMNN_VERSION_STRING; }
+
+int bm_version_number(void) { return BMNN_VERSION_NUMBER; }
 
 const char *bm_status_name(bm_status s)
 {

@@ -90,6 +90,19 @@ START_TEST(print_readable)
 }
 END_TEST
 
+/* The run-time version agrees with the header compiled against. */
+START_TEST(version_matches_header)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", BMNN_VERSION_MAJOR, BMNN_VERSION_MINOR, BMNN_VERSION_PATCH);
+    ck_assert_str_eq(bm_version(), want);
+    ck_assert_str_eq(bm_version(), BMNN_VERSION_STRING);
+    ck_assert_int_eq(bm_version_number(), BMNN_VERSION_NUMBER);
+    ck_assert_int_eq(bm_version_number(),
+                     BMNN_VERSION_MAJOR * 10000 + BMNN_VERSION_MINOR * 100 + BMNN_VERSION_PATCH);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -99,6 +112,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, tensor_bad_shapes);
     tcase_add_test(tc, rng_deterministic);
     tcase_add_test(tc, print_readable);
+    tcase_add_test(tc, version_matches_header);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -18,7 +18,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bmnn COMMAND [ARGS]\n\nbmnn %s — define, train, check and draw neural "
                "networks.\n\ncommands:\n",
-            BMNN_VERSION);
+            bm_version());
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun 'bmnn COMMAND --help' for a command's options.\n");
@@ -35,7 +35,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("bmnn %s\n", BMNN_VERSION);
+        printf("bmnn %s\n", bm_version());
         return CLI_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)

@@ -19,9 +19,6 @@
 #ifndef BENCH_BUILDTYPE
 #define BENCH_BUILDTYPE "unknown"
 #endif
-#ifndef BMNN_VERSION
-#define BMNN_VERSION "unknown"
-#endif
 
 /* Exit statuses. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -288,7 +285,7 @@ static int write_json(const char *path, const bench_report *rep, const bench_opt
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "bmnn-bench");
-    cJSON_AddStringToObject(root, "bmnn_version", BMNN_VERSION);
+    cJSON_AddStringToObject(root, "bmnn_version", bm_version());
     cJSON_AddStringToObject(root, "date", date);
     cJSON_AddStringToObject(root, "cpu", cpu);
     cJSON_AddStringToObject(root, "compiler", __VERSION__);
@@ -329,7 +326,7 @@ int main(int argc, char **argv)
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
     printf("bmnn-bench %s  %s  %s\nbuild %s, %s; %d thread%s; %d timed runs of >= %g s per "
            "figure%s\n",
-           BMNN_VERSION, date, cpu, BENCH_BUILDTYPE, __VERSION__, threads_of(&o),
+           bm_version(), date, cpu, BENCH_BUILDTYPE, __VERSION__, threads_of(&o),
            threads_of(&o) == 1 ? "" : "s", o.reps, o.min_run_s, o.quick ? " (--quick)" : "");
     if (strcmp(BENCH_BUILDTYPE, "release") != 0)
         printf("warning: not a release build; figures do not represent bmnn\n");
