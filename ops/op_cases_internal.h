@@ -27,6 +27,32 @@ struct bm_op_case {
     unsigned flags;
 };
 
+/* The families of examples, one table each (op_cases_<family>.c defines
+ * bm_op_cases_<family>[] and bm_op_cases_<family>_n). A new family: one
+ * file and one entry here. */
+#define BM_OP_CASE_TABLES BM_OP_CASE_TABLE(core)
+#define BM_OP_CASE_TABLE(family) \
+    extern const bm_op_case bm_op_cases_##family[]; \
+    extern const size_t bm_op_cases_##family##_n;
+BM_OP_CASE_TABLES
+#undef BM_OP_CASE_TABLE
+
+/* A builder whose body is one expression of the tape t, the inputs in[],
+ * the target y and the dropout rng r. */
+#define B1(name, expr) \
+    static bm_tensor *b_##name(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r) \
+    {                                                                                \
+        (void)y, (void)r;                                                            \
+        return expr;                                                                 \
+    }
+
+/* Input counts, ranks and shapes of a case: S1(rank, dims...) for one input,
+ * S2/S3(ranks..., SH(dims)...) for two or three. */
+#define S1(r0, ...) 1, {r0, 0}, {{__VA_ARGS__}, {0}}
+#define S2(r0, r1, s0, s1) 2, {r0, r1}, {s0, s1}
+#define S3(r0, r1, r2, s0, s1, s2) 3, {r0, r1, r2}, {s0, s1, s2}
+#define SH(...) {__VA_ARGS__}
+
 /* Number of examples (several per op). */
 size_t bm_op_case_count(void);
 /* Example i, NULL when out of range. */
