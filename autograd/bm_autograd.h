@@ -20,6 +20,18 @@
 extern "C" {
 #endif
 
+/* Everything declared between BM_API_BEGIN and BM_API_END (each public
+ * header's body) is exported from libbmnn.so, which is built with
+ * -fvisibility=hidden: internal functions stay private to the library. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#define BM_API_BEGIN _Pragma("GCC visibility push(default)")
+#define BM_API_END _Pragma("GCC visibility pop")
+#else
+#define BM_API_BEGIN
+#define BM_API_END
+#endif
+BM_API_BEGIN
+
 /* Largest tensor rank. */
 #define BM_MAX_RANK 4
 /* Inputs of the built-in ops' gradcheck examples (bm_op.h allows any number). */
@@ -397,6 +409,7 @@ bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE 
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Version of this interface; bumped when bm_op's fields or the calls below
  * change incompatibly. */
@@ -126,6 +127,7 @@ int bm_op_accumulate(const bm_node *n);
 /* A constant scalar of value v on the tape (a leaf of dtype dt). */
 bm_tensor *bm_tape_scalar(bm_tape *tape, bm_dtype dt, double v);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

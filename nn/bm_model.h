@@ -20,6 +20,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Std of the walk-through's weight initialiser (0.01·randn). */
 #define BM_INIT_SMALL_STD 0.01
@@ -216,6 +217,7 @@ bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_
 double bm_accuracy(bm_loss_kind loss, const bm_tensor *pred, const bm_tensor *targets,
                    double tolerance);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Pass as `axis` to reduce over every axis. */
 #define BM_AXIS_ALL (-128)
@@ -295,6 +296,7 @@ typedef struct bm_op_check {
 bm_status bm_op_selfcheck(const char *name, int order, bm_op_check *out, size_t max, size_t *n,
                           bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif
