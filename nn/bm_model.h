@@ -123,6 +123,8 @@ const bm_layer_spec *bm_model_layer(const bm_model *m, size_t i);
 bm_tensor *bm_model_weights(bm_model *m, size_t i);
 /* Biases [1,out] of dense layer i. */
 bm_tensor *bm_model_biases(bm_model *m, size_t i);
+/* The accessors below answer a NULL model with BM_F32, 0, NULL or the
+ * first loss kind (nothing for bm_model_set_epoch). */
 /* Element type of the parameters. */
 bm_dtype bm_model_dtype(const bm_model *m);
 /* Input width. */
