@@ -185,6 +185,9 @@ bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, si
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */
 bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps);
+/* layer_norm's input gradient as an op (fused): x [..,C], g x's shape,
+ * w [C] or NULL -> dX; differentiable again. */
+bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps);
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
 
