@@ -188,6 +188,8 @@ const bm_op_case bm_op_cases_core[] = {
     {"huber", b_huber, S1(2, 4, 3), ANY, SAMEANY, 0},
     {"kl_div", b_kl_div, S1(2, 3, 4), ANY, SAME01, 0},
     {"conv2d", b_conv2d, S3(4, 4, 1, SH(2, 2, 5, 4), SH(3, 2, 3, 2), SH(3)), ANY, NONE, 0},
+    /* 4 images of 19x19 outputs: products of 3 images side by side, then 1 */
+    {"conv2d", b_conv2d, S3(4, 4, 1, SH(4, 1, 20, 20), SH(2, 1, 2, 2), SH(2)), ANY, NONE, 0},
     {"conv2d", b_conv2d_strided, S2(4, 4, SH(1, 4, 5, 6), SH(2, 2, 2, 3)), ANY, NONE, 0},
     {"conv_transpose2d", b_convt, S2(4, 4, SH(2, 3, 2, 3), SH(3, 2, 3, 2)), ANY, NONE, 0},
     {"conv2d_wgrad", b_wgrad, S2(4, 4, SH(2, 2, 4, 3), SH(2, 3, 4, 2)), ANY, NONE, 0},

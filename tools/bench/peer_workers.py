@@ -5,6 +5,7 @@ answering timing requests, one JSON object per line on stdin and stdout:
   {"cmd": "info"}                                -> versions, threads, OpenBLAS kernel
   {"cmd": "run", "what": "W1", "timing": {...}}  -> {"runs_s": [...], "cpu_runs_s": [...]}
   {"cmd": "run", "what": "G", "shape": {...}, "timing": {...}}   (cblas only)
+  {"cmd": "run", "what": "O", "label": "...", "timing": {...}}   (torch: peer_ops.py)
 
 Models, data and operand buffers are built on a workload's first request and
 reused by later ones (later rounds continue training the same model, as
@@ -129,8 +130,13 @@ class TorchPeer:
     def run(self, req):
         what = req["what"]
         if what not in self.fns:
-            self.fns[what] = self.chain() if what == "W4" else self.mlp(*MLPS[what])
-        return measure(self.fns[what], req["timing"])
+            if what == "O":
+                from peer_ops import torch_op
+                self.fns[what, req["label"]] = torch_op(self.torch, req["label"])
+            else:
+                self.fns[what] = self.chain() if what == "W4" else self.mlp(*MLPS[what])
+        fn = self.fns[what, req["label"]] if what == "O" else self.fns[what]
+        return measure(fn, req["timing"])
 
 
 class NumpyPeer:
