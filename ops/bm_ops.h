@@ -188,6 +188,8 @@ bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, d
 /* layer_norm's input gradient as an op (fused): x [..,C], g x's shape,
  * w [C] or NULL -> dX; differentiable again. */
 bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps);
+/* layer_norm's weight gradient as an op (fused): Σ over rows of g·x̂ -> [C]. */
+bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps);
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
 

@@ -105,6 +105,31 @@ static int norm_grad_infer(bm_tape *tape, bm_node *n)
     return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
 }
 
+/* x [..,C] and g x's shape -> [C]. */
+static int wgrad_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *g = n->in[1];
+    char sx[64], sg[64];
+    if (x->rank < 1 || g->rank != x->rank || memcmp(g->shape, x->shape, sizeof x->shape) != 0) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s and g %s must have one shape of rank >= 1",
+                     n->op->name, BM_SHP(x, sx), BM_SHP(g, sg));
+        return -1;
+    }
+    size_t C = x->shape[x->rank - 1];
+    return bm_op_set_output(tape, n, x->dtype, 1, &C) == BM_OK ? 0 : -1;
+}
+
+static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    const bm_tensor *x = n->in[0];
+    size_t C = x->shape[x->rank - 1], R = x->size / C;
+    if (x->dtype == BM_F64)
+        layer_norm_wgrad_f64(x->data, n->in[1]->data, n->out->data, R, C, eps_of(n));
+    else
+        layer_norm_wgrad_f32(x->data, n->in[1]->data, n->out->data, R, C, (float)eps_of(n));
+}
+
 static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
@@ -126,12 +151,13 @@ static bm_tensor *xhat_of(bm_tape *t, bm_tensor *x, double eps)
     return bm_layer_norm(t, x, NULL, NULL, eps);
 }
 
-/* dX = layer_norm_grad(x, G, w) (fused), dW = Σ_rows G·x̂, dB = Σ_rows G. */
+/* dX = layer_norm_grad(x, G, w), dW = layer_norm_wgrad(x, G) = Σ_rows G·x̂
+ * (both fused), dB = Σ_rows G. */
 static bm_status layer_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     bm_tensor *x = n->in[0], *w = n->n_in > 1 ? n->in[1] : NULL;
     if (w && bm_op_wants_grad(t, n, 1))
-        dx[1] = bm_grad_to(t, bm_mul(t, g, xhat_of(t, x, eps_of(n))), w);
+        dx[1] = bm_layer_norm_wgrad(t, x, g, eps_of(n));
     if (n->n_in > 2 && bm_op_wants_grad(t, n, 2))
         dx[2] = bm_grad_to(t, g, n->in[2]);
     if (bm_op_wants_grad(t, n, 0))
@@ -183,6 +209,18 @@ static bm_status rms_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **
     return bm_tape_status(t);
 }
 
+/* out = Σ_rows g·x̂: with H [C] incoming, dg = x̂·H and dx = the input
+ * gradient of Σ_rows <g·H, x̂> = layer_norm_grad(x, g, H). */
+static bm_status layer_norm_wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *h, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *g = n->in[1];
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_mul(t, xhat_of(t, x, eps_of(n)), h);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_layer_norm_grad(t, x, g, h, eps_of(n));
+    return bm_tape_status(t);
+}
+
 static void eps_describe(const bm_node *n, char *buf, size_t len)
 {
     snprintf(buf, len, "eps=%g", eps_of(n));
@@ -196,6 +234,11 @@ const bm_op bm_op_layer_norm = {
 const bm_op bm_op_layer_norm_grad = {
     .name = "layer_norm_grad", .arity = BM_OP_VARIADIC, .params_size = sizeof(norm_params),
     .infer = norm_grad_infer, .forward = layer_norm_grad_forward, .vjp = layer_norm_grad_vjp,
+    .describe = eps_describe,
+};
+const bm_op bm_op_layer_norm_wgrad = {
+    .name = "layer_norm_wgrad", .arity = 2, .params_size = sizeof(norm_params),
+    .infer = wgrad_infer, .forward = layer_norm_wgrad_forward, .vjp = layer_norm_wgrad_vjp,
     .describe = eps_describe,
 };
 const bm_op bm_op_rms_norm = {
@@ -232,6 +275,15 @@ bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor 
     bm_tensor *in[3] = {x, g, w};
     return eps_ok(t, "bm_layer_norm_grad", eps)
                ? bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 3 : 2, &p)
+               : NULL;
+}
+
+bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps)
+{
+    norm_params p = {.eps = eps};
+    bm_tensor *in[2] = {x, g};
+    return eps_ok(t, "bm_layer_norm_wgrad", eps)
+               ? bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 2, &p)
                : NULL;
 }
 
