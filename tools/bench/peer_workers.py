@@ -24,6 +24,8 @@ MLPS = {
     "W2": (128, (784, 128, 10)),
     "W3": (256, (784, 512, 512, 10)),
 }
+# workload O's batched product: batch, M, K, N (bench_ops.c).
+BMM = (8, 128, 64, 128)
 CHAIN_OPS = 1000
 CHAIN_WIDTH = 16
 CHAIN_SCALE = 1.0001
@@ -198,7 +200,24 @@ class CblasPeer:
             f(*argv)
         return call
 
+    def bmm_step(self):
+        """workload O's bmm: per batch, C = A·B, then dA += G·Bᵀ and dB += Aᵀ·G."""
+        B, M, K, N = BMM
+        calls = [self.call_for(M, N, K, 0, 0, 0.0), self.call_for(M, K, N, 0, 1, 1.0),
+                 self.call_for(K, N, M, 1, 0, 1.0)] * B
+
+        def step():
+            for c in calls:
+                c()
+        return step
+
     def run(self, req):
+        if req["what"] == "O":
+            if not req["label"].startswith("bmm"):
+                return {"skip": True}
+            if "bmm" not in self.fns:
+                self.fns["bmm"] = self.bmm_step()
+            return measure(self.fns["bmm"], req["timing"])
         if req["what"] == "overhead":  # a call that does nothing (M = 0)
             key, shape = "overhead", dict(M=0, N=1, K=1, ta=0, tb=0, beta=0.0)
         else:
