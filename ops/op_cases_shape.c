@@ -80,6 +80,29 @@ B1(prod_zeros, bm_prod(t, with_zeros(t, in[0], (size_t[]){1, 7, 8, 14}, 4), 1, 0
 /* zeros along axis 0 of [4,3]: column 0 one, column 2 two */
 B1(prod_zeros0, bm_prod(t, with_zeros(t, in[0], (size_t[]){3, 2, 8}, 3), 0, 1))
 B1(prod_all_zero, bm_prod(t, with_zeros(t, in[0], (size_t[]){4}, 1), BM_AXIS_ALL, 1))
+B1(permute2, bm_permute(t, in[0], 2, (int[]){-1, 0}))
+B1(transpose_neg, bm_transpose_axes(t, in[0], -3, -2))
+B1(squeeze0, bm_squeeze(t, in[0], 0))
+B1(slice4, bm_slice(t, in[0], 4, (bm_range[]){{-1, BM_END, 1}, {0, BM_END, 2}, {1, 3, 1},
+                                             {-5, -1, 3}}))
+B1(slice_backward3, bm_slice_backward(t, in[0], 3, (size_t[]){2, 5, 3}, 2,
+                                      (bm_range[]){{0, BM_END, 1}, {-5, BM_END, 3}}))
+B1(pad1, bm_pad(t, in[0], (long[]){3}, (long[]){1}, 2.0))
+B1(pad4, bm_pad(t, in[0], (long[]){1, 0, 0, 2}, (long[]){0, 1, 1, 0}, 0.25))
+B1(concat2, bm_concat(t, 3, in, 2))
+B1(concat1, bm_concat(t, 1, in, 0))
+B1(stack_mid, bm_stack(t, 2, in, 1))
+B1(stack1, bm_stack(t, 1, in, 0))
+B1(gather1, bm_gather(t, in[0], 0, LEAF(in[0], 1, SH(6), 4, 0, 0, 2, 3, 4)))
+B1(gather4, bm_gather(t, in[0], 1, LEAF(in[0], 4, SH(1, 2, 2, 2), 2, 0, 1, 1, 0, 0, 2, 1)))
+B1(scatter_add_1d, bm_scatter_add(t, in[0], -1, LEAF(in[0], 1, SH(5), 1, 1, 3, 0, 1), in[1]))
+B1(index_select4, bm_index_select(t, in[0], -1, LEAF(in[0], 1, SH(5), 2, 0, 2, 1, 2)))
+B1(index_add0, bm_index_add(t, in[0], 0, LEAF(in[0], 1, SH(3), 1, 1, 0), in[1]))
+B1(embedding3, bm_embedding(t, LEAF(in[0], 3, SH(2, 2, 2), 0, 3, 3, 1, 2, 0, 1, 1), in[0]))
+/* prod along an axis of length 1: the gradient is G itself */
+B1(prod_len1, bm_prod(t, in[0], 1, 0))
+/* zeros along axis 2 of [2,1,5,2]: rows with one and with two */
+B1(prod_zeros4, bm_prod(t, with_zeros(t, in[0], (size_t[]){0, 13, 15}, 3), 2, 0))
 
 const bm_op_case bm_op_cases_shape[] = {
     {"permute", b_permute3, S1(3, 2, 3, 4), ANY, NONE, 0},
@@ -124,5 +147,26 @@ const bm_op_case bm_op_cases_shape[] = {
     {"prod", b_prod_zeros, S1(2, 3, 5), ANY, NONE, 0},
     {"prod", b_prod_zeros0, S1(2, 4, 3), ANY, NONE, 0},
     {"prod", b_prod_all_zero, S1(2, 2, 3), ANY, NONE, 0},
+    {"permute", b_permute2, S1(2, 3, 5), ANY, NONE, 0},
+    {"transpose", b_transpose_neg, S1(3, 3, 2, 4), ANY, NONE, 0},
+    {"squeeze", b_squeeze0, S1(1, 1), ANY, NONE, 0},
+    {"unsqueeze", b_unsqueeze0, S1(0, 1), ANY, NONE, 0},
+    {"slice", b_slice4, S1(4, 2, 3, 4, 5), ANY, NONE, 0},
+    {"slice_backward", b_slice_backward3, S1(3, 2, 2, 3), ANY, NONE, 0},
+    {"pad", b_pad1, S1(1, 3), ANY, NONE, 0},
+    {"pad", b_pad4, S1(4, 1, 2, 1, 3), ANY, NONE, 0},
+    {"concat", b_concat2, S3(4, 4, 4, SH(1, 2, 1, 2), SH(1, 2, 3, 2), SH(1, 2, 2, 2)), ANY, NONE, 0},
+    {"concat", b_concat1, S1(2, 2, 3), ANY, NONE, 0},
+    {"stack", b_stack_mid, S2(3, 3, SH(2, 1, 3), SH(2, 1, 3)), ANY, NONE, 0},
+    {"stack", b_stack1, S1(1, 5), ANY, NONE, 0},
+    {"gather", b_gather1, S1(1, 5), ANY, NONE, 0},
+    {"gather", b_gather4, S1(4, 1, 3, 2, 3), ANY, NONE, 0},
+    {"scatter_add", b_scatter_add_1d, S2(1, 1, SH(4), SH(5)), ANY, NONE, 0},
+    {"index_select", b_index_select4, S1(4, 2, 1, 2, 3), ANY, NONE, 0},
+    {"index_add", b_index_add0, S2(3, 3, SH(2, 3, 2), SH(3, 3, 2)), ANY, NONE, 0},
+    {"embedding", b_embedding3, S1(2, 4, 2), ANY, NONE, 0},
+    {"where", b_where, S3(3, 2, 3, SH(2, 1, 3), SH(4, 1), SH(2, 1, 1)), ANY, NONE, 0},
+    {"prod", b_prod_len1, S1(3, 3, 1, 2), ANY, NONE, 0},
+    {"prod", b_prod_zeros4, S1(4, 2, 1, 5, 2), ANY, NONE, 0},
 };
 const size_t bm_op_cases_shape_n = sizeof bm_op_cases_shape / sizeof bm_op_cases_shape[0];
