@@ -52,7 +52,7 @@ static int ranges_norm(bm_tape *tape, const char *fn, slice_params *p, int rank,
             return -1;
         }
         *r = (bm_range){.start = a, .stop = b, .step = r->step};
-        out[k] = (size_t)((b - a + r->step - 1) / r->step);
+        out[k] = (size_t)(1 + (b - a - 1) / r->step); /* no overflow for a huge step */
     }
     p->n = rank;
     return 0;
@@ -156,6 +156,12 @@ static int pad_infer(bm_tape *tape, bm_node *n)
     for (int k = 0; k < x->rank; k++) {
         if (p->before[k] < 0 || p->after[k] < 0) {
             bm_tape_fail(tape, BM_ERR_ARG, "bm_pad: %s: axis %d: padding %ld, %ld must be >= 0",
+                         BM_SHP(x, sx), k, p->before[k], p->after[k]);
+            return -1;
+        }
+        /* each below the element limit, so the sum cannot wrap around */
+        if ((size_t)p->before[k] > BM_MAX_ELEMENTS || (size_t)p->after[k] > BM_MAX_ELEMENTS) {
+            bm_tape_fail(tape, BM_ERR_SIZE, "bm_pad: %s: axis %d: padding %ld, %ld is too large",
                          BM_SHP(x, sx), k, p->before[k], p->after[k]);
             return -1;
         }
@@ -295,12 +301,13 @@ bm_status bm_split(bm_tape *t, bm_tensor *x, int axis, int n, const size_t *size
                             "bm_split: %s, %d parts", x ? "sizes or out NULL" : "x is NULL", n);
     int ax = bm_axis_norm(axis, x->rank);
     size_t total = 0;
-    for (int k = 0; k < n; k++)
-        total += sizes[k];
+    for (int k = 0; ax >= 0 && k < n && total <= x->shape[ax]; k++)
+        total = sizes[k] && sizes[k] <= x->shape[ax] - total ? total + sizes[k] : x->shape[ax] + 1;
     if (ax < 0 || total != x->shape[ax])
         return bm_tape_fail(t, ax < 0 ? BM_ERR_ARG : BM_ERR_SHAPE,
-                            "bm_split: %s: axis %d %s (sizes sum to %zu)", BM_SHP(x, sx), axis,
-                            ax < 0 ? "out of range" : "does not split so", total);
+                            "bm_split: %s: axis %d %s", BM_SHP(x, sx), axis,
+                            ax < 0 ? "out of range"
+                                   : "is not the sum of the sizes (each >= 1)");
     long at = 0;
     for (int k = 0; k < n; k++) {
         out[k] = bm_slice_axis(t, x, ax, at, at + (long)sizes[k], 1);

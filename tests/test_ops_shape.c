@@ -5,6 +5,8 @@
  * naming the op, and indices out of range caught when the op runs (also
  * on replay) before any element is read or written. Gradcheck and
  * gradgradcheck of every op run in test_ops (ops/op_cases_shape.c). */
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -269,6 +271,9 @@ START_TEST(bad_shapes_and_arguments)
             BM_ERR_SHAPE, "bm_slice_backward");
     refused(t, bm_pad(t, x, (long[]){0, -1}, (long[]){0, 0}, 0), BM_ERR_ARG, "bm_pad");
     refused(t, bm_pad(t, x, NULL, (long[]){0, 0}, 0), BM_ERR_NULL, "bm_pad");
+    refused(t, bm_pad(t, x, (long[]){LONG_MAX, 0}, (long[]){LONG_MAX, 0}, 0), BM_ERR_SIZE,
+            "bm_pad");
+    EXPECT(bm_slice_axis(t, v, 0, 1, BM_END, LONG_MAX), 1, SH(1), 1);
     bm_tensor *y = iota(t, BM_F64, 2, (size_t[]){3, 5}, 0);
     refused(t, bm_concat(t, 2, (bm_tensor *[]){x, y}, 0), BM_ERR_SHAPE, "bm_concat");
     refused(t, bm_concat(t, 2, (bm_tensor *[]){x, v}, 0), BM_ERR_SHAPE, "bm_concat");
@@ -282,6 +287,11 @@ START_TEST(bad_shapes_and_arguments)
     ck_assert_ptr_nonnull(strstr(bm_tape_error(t), "bm_split"));
     bm_tape_clear_error(t);
     ck_assert_int_eq(bm_split(t, x, 1, 0, (size_t[]){1}, parts), BM_ERR_ARG);
+    bm_tape_clear_error(t);
+    /* sizes that wrap around to the axis size, or a 0 part, are refused */
+    ck_assert_int_eq(bm_split(t, x, 1, 2, (size_t[]){SIZE_MAX, 5}, parts), BM_ERR_SHAPE);
+    bm_tape_clear_error(t);
+    ck_assert_int_eq(bm_split(t, x, 1, 2, (size_t[]){0, 4}, parts), BM_ERR_SHAPE);
     bm_tape_clear_error(t);
     bm_tensor *i2 = LEAF(t, BM_F64, 2, SH(2, 5), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     refused(t, bm_gather(t, x, 0, i2), BM_ERR_SHAPE, "bm_gather");
