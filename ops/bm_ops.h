@@ -18,6 +18,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Pass as `axis` to reduce over every axis. */
 #define BM_AXIS_ALL (-128)
@@ -269,6 +270,9 @@ bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, si
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */
 bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps);
+/* layer_norm's input gradient as an op (fused): x [..,C], g x's shape,
+ * w [C] or NULL -> dX; differentiable again. */
+bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps);
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
 
@@ -380,6 +384,7 @@ typedef struct bm_op_check {
 bm_status bm_op_selfcheck(const char *name, int order, bm_op_check *out, size_t max, size_t *n,
                           bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -230,12 +230,10 @@ static void conv2d_forward(bm_tape *tape, bm_node *n)
             gemm(tape, n, cb, 0, 0, d.og, d.L, K, W + grp * d.og * K * esz, K, n->scratch, d.L,
                  0.0, Y + ((i * d.O + grp * d.og) * d.L) * esz, d.L);
         }
-    if (n->n_in == 3)
-        for (size_t i = 0; i < d.N * d.O; i++) {
-            double b = bm_tensor_get(n->in[2], i % d.O);
-            for (size_t l = 0; l < d.L; l++)
-                bm_tensor_set(o, i * d.L + l, bm_tensor_get(o, i * d.L + l) + b);
-        }
+    if (n->n_in == 3 && o->dtype == BM_F64)
+        add_bias_f64(o->data, n->in[2]->data, d.N, d.O, d.L);
+    else if (n->n_in == 3)
+        add_bias_f32(o->data, n->in[2]->data, d.N, d.O, d.L);
 }
 
 /* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols). */
