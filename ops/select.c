@@ -17,21 +17,12 @@ typedef struct bstrides {
     size_t st[3][BM_MAX_RANK];
 } bstrides;
 
-/* The comparisons (the order of the ops below). */
-enum { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
+/* A comparison is the set of outcomes of (x, y) where it holds: one bit
+ * per outcome (unordered: a NaN). */
+enum { OUT_LT = 1u << 0, OUT_EQ = 1u << 1, OUT_GT = 1u << 2, OUT_UN = 1u << 3 };
 
-/* Does cmp hold, given which of <, ==, > does? (NaN: only ne.) */
-static inline int holds(int cmp, int lt, int eq, int gt)
-{
-    switch (cmp) {
-    case CMP_EQ: return eq;
-    case CMP_NE: return !eq;
-    case CMP_LT: return lt;
-    case CMP_LE: return lt || eq;
-    case CMP_GT: return gt;
-    default: return gt || eq;
-    }
-}
+/* The outcome bit of comparing x and y. */
+#define OUTCOME(x, y) ((x) < (y) ? OUT_LT : (x) == (y) ? OUT_EQ : (x) > (y) ? OUT_GT : OUT_UN)
 
 #define T float
 #define F(name) name##_f32
@@ -49,7 +40,7 @@ typedef struct fill_params {
 } fill_params;
 
 typedef struct cmp_params {
-    int cmp;
+    unsigned holds; /* outcome bits where the comparison is true */
 } cmp_params;
 
 /* Broadcast shape of the n inputs into n->out (NumPy rules). */
@@ -191,26 +182,26 @@ static void compare_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     bstrides s = bstrides_of(n);
-    int cmp = ((const cmp_params *)n->params)->cmp;
+    unsigned holds = ((const cmp_params *)n->params)->holds;
     if (n->out->dtype == BM_F64)
-        compare_f64(n->out->data, n->in[0]->data, n->in[1]->data, cmp, &s);
+        compare_f64(n->out->data, n->in[0]->data, n->in[1]->data, holds, &s);
     else
-        compare_f32(n->out->data, n->in[0]->data, n->in[1]->data, cmp, &s);
+        compare_f32(n->out->data, n->in[0]->data, n->in[1]->data, holds, &s);
 }
 
 /* Piecewise constant: no gradient (both inputs nondiff, no vjp). */
-#define COMPARE_OP(NAME, CMP)                                                         \
+#define COMPARE_OP(NAME, HOLDS)                                                       \
     const bm_op bm_op_##NAME = {.name = #NAME, .arity = 2, .nondiff = 3u,              \
                                 .params_size = sizeof(cmp_params),                     \
                                 .infer = bcast_n_infer, .forward = compare_forward};   \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *a, bm_tensor *b)                       \
     {                                                                                  \
-        cmp_params p = {.cmp = CMP};                                                   \
+        cmp_params p = {.holds = HOLDS};                                               \
         return bm_tape_apply(t, &bm_op_##NAME, (bm_tensor *[]){a, b}, 2, &p);          \
     }
-COMPARE_OP(eq, CMP_EQ)
-COMPARE_OP(ne, CMP_NE)
-COMPARE_OP(lt, CMP_LT)
-COMPARE_OP(le, CMP_LE)
-COMPARE_OP(gt, CMP_GT)
-COMPARE_OP(ge, CMP_GE)
+COMPARE_OP(eq, OUT_EQ)
+COMPARE_OP(ne, OUT_LT | OUT_GT | OUT_UN)
+COMPARE_OP(lt, OUT_LT)
+COMPARE_OP(le, OUT_LT | OUT_EQ)
+COMPARE_OP(gt, OUT_GT)
+COMPARE_OP(ge, OUT_GT | OUT_EQ)
