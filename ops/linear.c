@@ -102,12 +102,20 @@ static bm_status linear_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor *
     return bm_tape_status(tape);
 }
 
+/* 2·M·N·K for the product, M·N for the bias. */
+static double linear_flops(const bm_node *n)
+{
+    double mn = (double)n->out->size;
+    return 2.0 * mn * (double)n->in[0]->shape[1] + (n->n_in > 2 ? mn : 0.0);
+}
+
 const bm_op bm_op_linear = {
     .name = "linear",
     .arity = BM_OP_VARIADIC,
     .infer = linear_infer,
     .forward = linear_forward,
     .vjp = linear_vjp,
+    .flops = linear_flops,
 };
 
 bm_tensor *bm_linear(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b)
