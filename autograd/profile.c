@@ -26,13 +26,15 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * NS;
 }
 
-/* Index of the row (op, backward), added when missing; -1 when the table
- * cannot grow (nomem set on the tape). */
+/* Index of the row (op's name, backward), added when missing (ops are
+ * told apart by name: two bm_op of one name share a row); -1 when the
+ * table cannot grow (nomem set on the tape). */
 static long find_row(bm_tape *tape, const bm_op *op, int backward)
 {
     bm_prof *p = &tape->prof;
     for (uint32_t i = 0; i < p->n; i++)
-        if (p->rows[i].op == op && p->rows[i].backward == backward)
+        if (p->rows[i].backward == backward &&
+            (p->rows[i].op == op || strcmp(p->rows[i].op->name, op->name) == 0))
             return (long)i;
     if (p->n == p->cap) {
         uint32_t cap = p->cap ? 2 * p->cap : PROF_FIRST_ROWS;
