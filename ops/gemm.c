@@ -80,49 +80,35 @@ typedef struct gemm_args {
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-/* ---- element-type bodies (T = float or double) ---- */
+/* ---- the unblocked loops, per element type ---- */
 
-/* C = beta·C over M×N; beta 0 writes zeros without reading. */
-#define SCALE_BODY(T)                                                                  \
-    {                                                                                  \
-        T *C = g->C, beta = (T)g->beta;                                                \
-        for (size_t i = 0; i < g->M; i++)                                              \
-            for (size_t j = 0; j < g->N; j++)                                          \
-                C[i * g->ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * g->ldc + j];    \
-    }
+#define T float
+#define F(name) name##_f32
+#include "gemm_direct.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "gemm_direct.inc"
+#undef T
+#undef F
 
-/* C = alpha·op(A)·op(B) + beta·C by the plain i-k-j loop. */
-#define DIRECT_BODY(T)                                                                 \
-    {                                                                                  \
-        const T *A = g->A, *B = g->B;                                                  \
-        T alpha = (T)g->alpha, beta = (T)g->beta;                                      \
-        for (size_t i = 0; i < g->M; i++) {                                            \
-            T *c = (T *)g->C + i * g->ldc;                                             \
-            for (size_t j = 0; j < g->N; j++)                                          \
-                c[j] = beta == (T)0 ? (T)0 : beta * c[j];                              \
-            for (size_t k = 0; k < g->K; k++) {                                        \
-                T aik = alpha * (g->ta ? A[k * g->lda + i] : A[i * g->lda + k]);       \
-                for (size_t j = 0; j < g->N; j++)                                      \
-                    c[j] += aik * (g->tb ? B[j * g->ldb + k] : B[k * g->ldb + j]);     \
-            }                                                                          \
-        }                                                                              \
-    }
-
+/* C = beta·C over M×N. */
 static void gemm_scale(const gemm_args *g)
 {
     if (g->f64)
-        SCALE_BODY(double)
+        gemm_scale_f64(g);
     else
-        SCALE_BODY(float)
+        gemm_scale_f32(g);
 }
 
 /* The plain i-k-j loop, for products too small to pay for packing. */
 static void gemm_direct(const gemm_args *g)
 {
     if (g->f64)
-        DIRECT_BODY(double)
+        gemm_direct_f64(g);
     else
-        DIRECT_BODY(float)
+        gemm_direct_f32(g);
 }
 
 /* ---- the blocked driver ---- */
