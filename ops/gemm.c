@@ -27,7 +27,9 @@
  * Paths: AVX-512F (14×32 f32 / 14×16 f64 tiles, gemm_avx512.c), AVX2+FMA
  * (6×16 / 6×8, gemm_avx2.c), portable C (4×8 / 4×4, gemm_portable.c),
  * chosen per call by __builtin_cpu_supports; nothing is cached, there is no
- * global state. With -Dblas=enabled, large products go to cblas instead
+ * global state. Each path writes its f32 and f64 routines once, in a template
+ * included per element type (gemm_avx512_kernel.inc, gemm_avx2_kernel.inc,
+ * gemm_portable.inc; this file's unblocked loops: gemm_direct.inc). With -Dblas=enabled, large products go to cblas instead
  * (gemm_blas.c).
  * Results are bit-identical from run to run for the same sizes and path:
  * the blocking and every summation order depend on the shape and path only
@@ -367,7 +369,7 @@ static void gemm_run(const bm_gemm_kernel *kd, const gemm_args *g0, bm_pool *poo
         else /* none given, or too small even for one piece; NULL: narrow blocks */
             buf = heap = aligned_alloc(ALIGN, pl.pieces * pl.slot);
     }
-    gemm_job job = {kd, &pl, buf};
+    gemm_job job = {.kd = kd, .pl = &pl, .ws = buf};
     bm_pool_run(pool, pl.pieces, gemm_piece, &job);
     free(heap);
 }
@@ -459,7 +461,8 @@ size_t bm_gemm_workspace_bytes_isa(bm_gemm_isa isa, bm_dtype dt, int ta, int tb,
     const bm_gemm_kernel *kd = kernel_for(isa, dt == BM_F64);
     if (!kd || goes_to_blas(isa, M, N, K))
         return 0;
-    gemm_args g = {dt == BM_F64, ta, tb, 0, M, N, K, 1.0, 0.0, NULL, NULL, NULL, 0, 0, 0};
+    gemm_args g = {.f64 = dt == BM_F64, .ta = ta, .tb = tb, .M = M, .N = N, .K = K,
+                   .alpha = 1.0, .beta = 0.0};
     size_t most = 0;
     for (int t = 1; t <= threads && t <= BM_MAX_THREADS; t++) { /* enough for any fewer */
         gemm_plan pl;
@@ -482,7 +485,8 @@ int bm_gemm_f32_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t 
                     const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                     size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
 {
-    gemm_args g = {0, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    gemm_args g = {.f64 = 0, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
+                   .beta = beta, .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     return gemm_path(isa, &g, pool, ws, ws_bytes);
 }
 
@@ -490,7 +494,8 @@ int bm_gemm_f64_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t 
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
                     double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
 {
-    gemm_args g = {1, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    gemm_args g = {.f64 = 1, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
+                   .beta = beta, .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     return gemm_path(isa, &g, pool, ws, ws_bytes);
 }
 

@@ -3,7 +3,9 @@
  * vectors per row. 12 ymm accumulators plus two B vectors and one broadcast
  * fit the 16 registers. One instance per (rows, vectors) pair, so an edge
  * tile does only the arithmetic it needs; the last partial vector of a row is
- * read and written with maskload/maskstore. Built with target attributes. */
+ * read and written with maskload/maskstore. Built with target attributes.
+ * The f32 and f64 routines are one template, gemm_avx2_kernel.inc,
+ * included once per element type. */
 #include "gemm_internal.h"
 
 #if BM_GEMM_X86

@@ -4,7 +4,9 @@
  * fill the 32 registers. Each k step: load one row of the B̃ panel, broadcast
  * 14 elements of Ã, 28 FMAs. One instance per (rows, vectors) pair, so an edge
  * tile does only the arithmetic it needs; masked loads and stores cut the
- * last columns. Built with target attributes: no special compiler flags. */
+ * last columns. Built with target attributes: no special compiler flags.
+ * The f32 and f64 routines are one template, gemm_avx512_kernel.inc,
+ * included once per element type. */
 #include "gemm_internal.h"
 
 #if BM_GEMM_X86

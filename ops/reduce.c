@@ -17,7 +17,7 @@ typedef struct span {
 static span reduce_span(const bm_node *n)
 {
     const bm_tensor *x = n->in[0];
-    span s = {1, x->size, 1};
+    span s = {.outer = 1, .len = x->size, .inner = 1};
     long axis = ((const reduce_params *)n->params)->axis;
     if (axis == BM_AXIS_ALL)
         return s;
