@@ -27,10 +27,11 @@
  * Paths: AVX-512F (14×32 f32 / 14×16 f64 tiles, gemm_avx512.c), AVX2+FMA
  * (6×16 / 6×8, gemm_avx2.c), portable C (4×8 / 4×4, gemm_portable.c),
  * chosen per call by __builtin_cpu_supports; nothing is cached, there is no
- * global state. Each path writes its f32 and f64 routines once, in a template
- * included per element type (gemm_avx512_kernel.inc, gemm_avx2_kernel.inc,
- * gemm_portable.inc; this file's unblocked loops: gemm_direct.inc). With -Dblas=enabled, large products go to cblas instead
- * (gemm_blas.c).
+ * global state. With -Dblas=enabled, large products go to cblas instead
+ * (gemm_blas.c). Each path writes its f32 and f64 routines once, in a
+ * template included per element type (gemm_avx512_kernel.inc,
+ * gemm_avx2_kernel.inc, gemm_portable_kernels.inc; this file's unblocked
+ * loops: gemm_direct_kernels.inc).
  * Results are bit-identical from run to run for the same sizes and path:
  * the blocking and every summation order depend on the shape and path only
  * (not on pointer alignment, on what ran before, or on the thread count).
@@ -86,12 +87,12 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 #define T float
 #define F(name) name##_f32
-#include "gemm_direct.inc"
+#include "gemm_direct_kernels.inc"
 #undef T
 #undef F
 #define T double
 #define F(name) name##_f64
-#include "gemm_direct.inc"
+#include "gemm_direct_kernels.inc"
 #undef T
 #undef F
 

@@ -15,14 +15,14 @@ enum {
 #define T float
 #define F(name) name##_f32
 #define NR P_NR_F32
-#include "gemm_portable.inc"
+#include "gemm_portable_kernels.inc"
 #undef T
 #undef F
 #undef NR
 #define T double
 #define F(name) name##_f64
 #define NR P_NR_F64
-#include "gemm_portable.inc"
+#include "gemm_portable_kernels.inc"
 #undef T
 #undef F
 #undef NR
