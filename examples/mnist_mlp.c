@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 enum { INPUTS = 784, HIDDEN = 128, CLASSES = 10, BATCH = 128, EPOCHS = 10 };
 static const double LR = 0.001;

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <math.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* |a - b| <= tol, with both values in the failure message. */
 #define ck_near(a, b, tol)                                                              \
