@@ -10,4 +10,9 @@
 #include "bm_model.h"
 #include "bm_model_io.h"
 
+/* Write "blas=yes|no gemm=avx512|avx2|portable" (the GEMM kernel this CPU
+ * runs, chosen at run time) into buf, snprintf-style: returns the length
+ * the whole string needs; buf may be NULL when len is 0. */
+size_t bm_build_features(char *buf, size_t len);
+
 #endif

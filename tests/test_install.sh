@@ -7,7 +7,7 @@
 #   2. uninstalled: pkg-config on BUILDDIR/meson-uninstalled (bmnn-uninstalled.pc),
 #      run with LD_LIBRARY_PATH=BUILDDIR.
 # Each program must compile with `#include <bmnn.h>` and exit 0. The staged
-# tree must hold no private (_internal.h) header.
+# tree must hold the man page and no private (_internal.h) header.
 # $CC is the C compiler (meson passes its own). Exits 77 without pkg-config.
 set -u
 if [ $# -lt 2 ]; then
@@ -47,6 +47,7 @@ if command -v dpkg-architecture >/dev/null; then
 fi
 [ -f "$libdir/libbmnn.so" ] && ok || bad "no libbmnn.so in ${libdir#"$stage"}"
 [ -f "$stage$prefix/include/bmnn/bmnn.h" ] && ok || bad "no include/bmnn/bmnn.h"
+[ -f "$stage$prefix/share/man/man1/bmnn.1" ] && ok || bad "man page bmnn(1) not installed"
 priv=$(find "$stage" -name '*_internal.h')
 [ -z "$priv" ] && ok || bad "private headers installed: $priv"
 

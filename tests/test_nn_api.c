@@ -263,6 +263,23 @@ START_TEST(names_round_trip)
 }
 END_TEST
 
+/* bm_build_features: snprintf-style, the GEMM kernel one this CPU runs. */
+START_TEST(build_features)
+{
+    size_t need = bm_build_features(NULL, 0);
+    ck_assert_uint_gt(need, 0);
+    char buf[128], tiny[8];
+    ck_assert_uint_eq(bm_build_features(buf, sizeof buf), need);
+    ck_assert_uint_eq(strlen(buf), need);
+    ck_assert_msg(!strncmp(buf, "blas=yes gemm=", 14) || !strncmp(buf, "blas=no gemm=", 13), "%s", buf);
+    const char *gemm = strstr(buf, "gemm=") + 5;
+    ck_assert_msg(!strcmp(gemm, "avx512") || !strcmp(gemm, "avx2") || !strcmp(gemm, "portable"),
+                  "%s", buf);
+    ck_assert_uint_eq(bm_build_features(tiny, sizeof tiny), need); /* truncated, terminated */
+    ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
+}
+END_TEST
+
 START_TEST(model_getters)
 {
     bm_model *m = small_model(1, 1);
@@ -304,6 +321,7 @@ static Suite *make_suite(void)
     tcase_add_test(api, errors_fit_and_data);
     tcase_add_test(api, names_round_trip);
     tcase_add_test(api, model_getters);
+    tcase_add_test(api, build_features);
     suite_add_tcase(s, api);
     return s;
 }
