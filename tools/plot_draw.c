@@ -65,12 +65,17 @@ plot_axis plot_axis_make(double lo, double hi, double pad, int integer)
     if (integer && a.step < 1)
         a.step = 1;
     a.decimals = a.step >= 1 ? 0 : (int)ceil(-log10(a.step) - 1e-9);
+    a.log10 = 0;
     return a;
 }
 
 /* Tick label of v: fixed decimals for the step, %g for extreme values. */
 static void tick_label(char *buf, size_t len, const plot_axis *a, double v)
 {
+    if (a->log10) { /* a decade tick: the value itself */
+        snprintf(buf, len, "%g", pow(10, v));
+        return;
+    }
     if (fabs(v) < a->step * 1e-9)
         v = 0;
     if (fabs(v) >= PLOT_FIXED_MAX || a->decimals > PLOT_FIXED_DECIMALS)
