@@ -169,7 +169,23 @@ void bm_tensor_set(bm_tensor *t, size_t i, double v);
 double bm_tensor_grad_get(const bm_tensor *t, size_t i);
 /* Copy n values from a double array into t (n must equal t->size). */
 bm_status bm_tensor_load(bm_tensor *t, const double *v, size_t n, bm_error *err);
-/* Print shape, dtype and values NumPy-style to f. */
+/* How bm_tensor_print_opts shows values (bm_print_defaults: NumPy's). */
+typedef struct bm_print_opts {
+    size_t threshold; /* more elements than this: summarise each axis as its first and
+                       * last `edgeitems` values with "..." between [1000] */
+    size_t edgeitems; /* values kept at each end of a summarised axis (0 counts as 1) [3] */
+    int precision;    /* significant digits (%g; <= 0: the default) [6] */
+} bm_print_opts;
+#define BM_PRINT_THRESHOLD 1000
+#define BM_PRINT_EDGEITEMS 3
+#define BM_PRINT_PRECISION 6
+/* The defaults above, as NumPy's printoptions. */
+bm_print_opts bm_print_defaults(void);
+/* Print shape, dtype and values NumPy-style to f; o NULL: bm_print_defaults(). A tensor of
+ * more than o->threshold elements is summarised per axis ("[0, 1, 2, ..., 97, 98, 99]"),
+ * so a big one prints a few lines; threshold SIZE_MAX prints everything. */
+void bm_tensor_print_opts(const bm_tensor *t, FILE *f, const bm_print_opts *o);
+/* bm_tensor_print_opts with the defaults. */
 void bm_tensor_print(const bm_tensor *t, FILE *f);
 /* Same shape and dtype? */
 int bm_tensor_same_shape(const bm_tensor *a, const bm_tensor *b);
