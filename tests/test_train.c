@@ -206,7 +206,7 @@ START_TEST(sine_regression_learns)
     add(m, d2);
     add(m, bm_activation_spec(BM_LAYER_RELU));
     add(m, d3);
-    add(m, bm_activation_spec(BM_LAYER_LINEAR));
+    add(m, bm_activation_spec(BM_LAYER_IDENTITY));
     ck_ok(bm_model_set_loss(m, BM_LOSS_MSE, &e), e);
     bm_optim_config c = bm_optim_defaults(BM_OPT_ADAM);
     c.lr = 0.005;
