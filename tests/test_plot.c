@@ -288,6 +288,57 @@ START_TEST(train_and_plot_spiral)
 }
 END_TEST
 
+/* The grid's grey (0.88) as cairo writes it. */
+enum { GRID_GREY_LO = 220, GRID_GREY_HI = 230 };
+
+/* Horizontal grid lines (grid grey, three pixels in a row) crossing column x of the loss panel,
+ * between its top and bottom (the frame: y 100..515). */
+static int grid_rows(const char *path, int x)
+{
+    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
+    ck_assert_int_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    const unsigned char *d = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img), rows = 0;
+    for (int y = 102; y < 513; y++) {
+        int grid = 1;
+        for (int dx = 0; dx < 3; dx++) { /* three pixels in a row: a line, not a curve */
+            uint32_t px;
+            memcpy(&px, d + (size_t)y * (size_t)stride + 4 * (size_t)(x + dx), sizeof px);
+            unsigned r = px >> 16 & 0xff, g = px >> 8 & 0xff, b = px & 0xff;
+            grid &= r == g && g == b && g >= GRID_GREY_LO && g <= GRID_GREY_HI;
+        }
+        rows += grid;
+    }
+    cairo_surface_destroy(img);
+    return rows;
+}
+
+/* A loss over four decades: a log axis by default, with a grid line per decade
+ * (1e-4 .. 1: three inside the frame); --plot-linear keeps the linear one. */
+START_TEST(curves_log_axis_has_decade_ticks)
+{
+    char dir[PATH_LEN], path[PATH_LEN], err[ERR_LEN] = "";
+    temp_dir(dir, sizeof dir);
+    join(path, sizeof path, dir, "log-loss.png");
+    plot_history h = {0};
+    for (size_t i = 0; i < 200; i++) {
+        bm_epoch_stats s = stats(i, pow(10, -4.0 * (double)i / 199.0), 0.5, NAN, NAN);
+        ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    }
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 1);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
+    int rows = grid_rows(path, 400);
+    ck_assert_msg(rows == 3, "log axis: %d grid rows at x 400, want 3 (0.001, 0.01, 0.1)", rows);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_LINEAR, err, sizeof err) == 0, "%s", err);
+    rows = grid_rows(path, 400);
+    ck_assert_msg(rows >= 3 && rows <= 8, "linear axis: %d grid rows", rows);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    plot_history_free(&h);
+    cairo_debug_reset_static_data();
+}
+END_TEST
+
 START_TEST(curves_odd_histories)
 {
     char dir[PATH_LEN], path[PATH_LEN], err[ERR_LEN] = "";
@@ -442,6 +493,7 @@ static Suite *make_suite(void)
 #ifdef BM_HAVE_CAIRO
     tcase_add_test(tc, train_and_plot_spiral);
     tcase_add_test(tc, curves_odd_histories);
+    tcase_add_test(tc, curves_log_axis_has_decade_ticks);
     tcase_add_test(tc, boundary_rejects_bad_data);
     tcase_add_test(tc, png_unwritable_names_path);
 #else

@@ -94,7 +94,8 @@ void plot_draw_axes(cairo_t *cr, const plot_frame *f, const char *xlabel, const 
         if (!(k1 - k0 >= 0 && k1 - k0 <= PLOT_MAX_TICKS))
             continue; /* beyond what doubles can count: leave the axis bare */
         for (int t = 0; t <= (int)(k1 - k0); t++) {
-            double v = (k0 + t) * a->step, p = plot_crisp(pass ? plot_fy(f, v) : plot_fx(f, v));
+            double v = (k0 + t) * a->step; /* on a log axis, log10 of the value */
+            double p = plot_crisp(pass ? plot_fy(f, a->log10 ? pow(10, v) : v) : plot_fx(f, v));
             plot_set_grey(cr, 0.88);
             cairo_set_line_width(cr, 1);
             if (pass) {
