@@ -8,7 +8,8 @@
 #      run with LD_LIBRARY_PATH=BUILDDIR.
 # Each program must compile with `#include <bmnn.h>` and exit 0. The staged
 # tree must hold the man page and no private (_internal.h) header.
-# $CC is the C compiler (meson passes its own). Exits 77 without pkg-config.
+# $CC is the C compiler (meson passes its own), $CFLAGS extra flags (a sanitized
+# build's -fsanitize=...). Exits 77 without pkg-config or meson.
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 BUILDDIR PROGRAM.c..." >&2
@@ -17,6 +18,7 @@ fi
 build=$(realpath "$1")
 shift
 cc=${CC:-cc}
+cflags=${CFLAGS:-}
 command -v pkg-config >/dev/null || { echo "SKIP: no pkg-config"; exit 77; }
 command -v meson >/dev/null || { echo "SKIP: no meson on PATH"; exit 77; }
 work=$(mktemp -d)
@@ -60,7 +62,7 @@ uninst_flags=$(PKG_CONFIG_PATH="$build/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG
 for src in "$@"; do
     name=$(basename "$src" .c)
     # shellcheck disable=SC2086 # the flags are word lists
-    if "$cc" -std=c11 -o "$work/$name-installed" "$src" $installed_flags \
+    if "$cc" -std=c11 $cflags -o "$work/$name-installed" "$src" $installed_flags \
         -Wl,-rpath,"$libdir" 2>"$work/cc.err"; then
         ok
         # run it with the staged library, found by its rpath alone
@@ -74,7 +76,7 @@ for src in "$@"; do
         bad "$name against the installed tree: $(head -5 "$work/cc.err")"
     fi
     # shellcheck disable=SC2086
-    if "$cc" -std=c11 -o "$work/$name-uninstalled" "$src" $uninst_flags 2>"$work/cc.err"; then
+    if "$cc" -std=c11 $cflags -o "$work/$name-uninstalled" "$src" $uninst_flags 2>"$work/cc.err"; then
         ok
         if LD_LIBRARY_PATH="$build" "$work/$name-uninstalled" >"$work/run.out" 2>&1; then ok; else
             bad "$name (uninstalled) exited $?: $(tail -3 "$work/run.out")"

@@ -44,7 +44,8 @@ static const char help[] =
     "      --plot-linear    draw the loss on a linear scale\n"
     "      --history FILE   write one CSV row per epoch, full precision: epoch, loss,\n"
     "                       data_loss, reg_loss, accuracy (within_tol for regression),\n"
-    "                       val_loss, val_accuracy, lr, time_s (seconds since the start)\n"
+    "                       val_loss, val_accuracy, lr, time_s (seconds since the start);\n"
+    "                       also when training fails, up to its last epoch\n"
     "  -h, --help           this text\n";
 
 typedef struct train_args {
@@ -173,6 +174,18 @@ static int on_epoch(void *ud, const bm_epoch_stats *s)
     return 0;
 }
 
+/* --history FILE: the epochs so far as CSV; returns CLI_OK or CLI_FAIL (message printed). */
+static int write_history(const char *path, const train_ctx *c)
+{
+    char err[BM_ERR_LEN];
+    if (c->history_failed)
+        return cli_fail("train", "out of memory keeping the history for %s", path);
+    if (plot_curves_csv(path, &c->history, err, sizeof err) != 0)
+        return cli_fail("train", "%s", err);
+    printf("wrote %s\n", path);
+    return CLI_OK;
+}
+
 /* Write the plots for PREFIX; returns CLI_OK or CLI_FAIL. */
 static int write_plots(const char *prefix, plot_scale scale, const train_ctx *c, bm_model *m,
                        const bm_dataset *train)
@@ -277,6 +290,8 @@ int cmd_train(int argc, char **argv)
     ctx.t0 = cli_now();
     bm_status s = bm_model_fit(m, &train, &fo, &err);
     cli_progress_finish(&ctx.progress);
+    if (s != BM_OK && a.history && ctx.history.n) /* the epochs up to a failure, to look at */
+        write_history(a.history, &ctx);
     if (ctx.save_err.code != BM_OK) {
         rc = cli_fail("train", "checkpoint at epoch %llu: %s",
                       (unsigned long long)bm_model_epoch(m), ctx.save_err.msg);
@@ -313,18 +328,8 @@ int cmd_train(int argc, char **argv)
             goto fail;
         printf("saved %s\n", a.out);
     }
-    if (a.history) {
-        char e[BM_ERR_LEN];
-        if (ctx.history_failed) {
-            rc = cli_fail("train", "out of memory keeping the history");
-            goto out;
-        }
-        if (plot_curves_csv(a.history, &ctx.history, e, sizeof e) != 0) {
-            rc = cli_fail("train", "%s", e);
-            goto out;
-        }
-        printf("wrote %s\n", a.history);
-    }
+    if (a.history && write_history(a.history, &ctx) != CLI_OK)
+        goto out;
     rc = a.plot ? write_plots(a.plot, a.plot_scale, &ctx, m, &train) : CLI_OK;
     goto out;
 fail:
