@@ -311,9 +311,10 @@ int cmd_train(int argc, char **argv)
     double loss = NAN, acc = NAN;
     if (bm_model_evaluate(m, &train, &loss, &acc, &err) != BM_OK)
         goto fail;
-    if (epochs)
+    uint64_t done = bm_model_epoch(m) - start;
+    if (done)
         printf("trained epochs %llu..%llu (%llu) in %.2fs\n", (unsigned long long)start,
-               (unsigned long long)bm_model_epoch(m) - 1, (unsigned long long)epochs,
+               (unsigned long long)bm_model_epoch(m) - 1, (unsigned long long)done,
                cli_now() - ctx.t0);
     /* not the epoch lines' loss: that one averages the batches as they trained */
     printf("final model on the training set: data loss %.6g, %s %.4f (evaluation mode: "
