@@ -6,8 +6,9 @@
 #      tree), linked with an rpath to the staged libdir;
 #   2. uninstalled: pkg-config on BUILDDIR/meson-uninstalled (bmnn-uninstalled.pc),
 #      run with LD_LIBRARY_PATH=BUILDDIR.
-# Each program must compile with `#include <bmnn.h>` and exit 0. The staged
-# tree must hold the man page and no private (_internal.h) header.
+# Each program must compile with `#include <bmnn.h>` (linked with -lm for its own
+# math) and exit 0. The staged tree must hold the man page and no private
+# (_internal.h) header.
 # $CC is the C compiler (meson passes its own), $CFLAGS extra flags (a sanitized
 # build's -fsanitize=...). Exits 77 without pkg-config or meson.
 set -u
@@ -62,7 +63,7 @@ uninst_flags=$(PKG_CONFIG_PATH="$build/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG
 for src in "$@"; do
     name=$(basename "$src" .c)
     # shellcheck disable=SC2086 # the flags are word lists
-    if "$cc" -std=c11 $cflags -o "$work/$name-installed" "$src" $installed_flags \
+    if "$cc" -std=c11 $cflags -o "$work/$name-installed" "$src" $installed_flags -lm \
         -Wl,-rpath,"$libdir" 2>"$work/cc.err"; then
         ok
         # run it with the staged library, found by its rpath alone
@@ -76,7 +77,7 @@ for src in "$@"; do
         bad "$name against the installed tree: $(head -5 "$work/cc.err")"
     fi
     # shellcheck disable=SC2086
-    if "$cc" -std=c11 $cflags -o "$work/$name-uninstalled" "$src" $uninst_flags 2>"$work/cc.err"; then
+    if "$cc" -std=c11 $cflags -o "$work/$name-uninstalled" "$src" $uninst_flags -lm 2>"$work/cc.err"; then
         ok
         if LD_LIBRARY_PATH="$build" "$work/$name-uninstalled" >"$work/run.out" 2>&1; then ok; else
             bad "$name (uninstalled) exited $?: $(tail -3 "$work/run.out")"
