@@ -288,18 +288,18 @@ START_TEST(train_and_plot_spiral)
 }
 END_TEST
 
-/* The grid's grey (0.88) as cairo writes it. */
-enum { GRID_GREY_LO = 220, GRID_GREY_HI = 230 };
+/* The grid's grey (0.88) as cairo writes it; the loss panel's frame rows (plot.c). */
+enum { GRID_GREY_LO = 220, GRID_GREY_HI = 230, LOSS_FRAME_TOP = 100, LOSS_FRAME_BOTTOM = 515 };
 
-/* Horizontal grid lines (grid grey, three pixels in a row) crossing column x of the loss panel,
- * between its top and bottom (the frame: y 100..515). */
+/* Horizontal grid lines (grid grey, three pixels in a row) crossing column x of the loss
+ * panel, between its top and bottom. */
 static int grid_rows(const char *path, int x)
 {
     cairo_surface_t *img = cairo_image_surface_create_from_png(path);
     ck_assert_int_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
     const unsigned char *d = cairo_image_surface_get_data(img);
     int stride = cairo_image_surface_get_stride(img), rows = 0;
-    for (int y = 102; y < 513; y++) {
+    for (int y = LOSS_FRAME_TOP + 2; y < LOSS_FRAME_BOTTOM - 2; y++) { /* inside the frame */
         int grid = 1;
         for (int dx = 0; dx < 3; dx++) { /* three pixels in a row: a line, not a curve */
             uint32_t px;
