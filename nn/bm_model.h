@@ -36,8 +36,9 @@ typedef enum bm_layer_kind {
     BM_LAYER_SIGMOID,
     BM_LAYER_TANH,
     BM_LAYER_SOFTMAX,
-    BM_LAYER_LINEAR,
-    BM_LAYER_DROPOUT
+    BM_LAYER_IDENTITY, /* passes its input on ("identity"; model files also take "linear") */
+    BM_LAYER_DROPOUT,
+    BM_LAYER_LINEAR = BM_LAYER_IDENTITY /* the old name of BM_LAYER_IDENTITY */
 } bm_layer_kind;
 
 /* Weight initialisers (biases start at zero). */
@@ -67,7 +68,7 @@ typedef enum bm_loss_kind {
 
 /* Name of a layer kind ("dense", "relu", ...). */
 const char *bm_layer_kind_name(bm_layer_kind k);
-/* Parse a layer kind name. */
+/* Parse a layer kind name, or an alias kept for old files ("linear": identity). */
 bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err);
 /* Name of an initialiser ("small", "glorot", "he"). */
 const char *bm_init_name(bm_init i);
@@ -79,7 +80,7 @@ const char *bm_loss_name(bm_loss_kind k);
 bm_status bm_loss_parse(const char *s, bm_loss_kind *k, bm_error *err);
 /* A dense spec with the walk-through's initialiser and no regularization. */
 bm_layer_spec bm_dense_spec(size_t in, size_t out);
-/* An activation or linear spec. */
+/* An activation, identity or dropout spec. */
 bm_layer_spec bm_activation_spec(bm_layer_kind k);
 /* A dropout spec. */
 bm_layer_spec bm_dropout_spec(double rate);
