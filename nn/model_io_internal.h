@@ -29,11 +29,13 @@ typedef struct bm_io_optim_field {
     unsigned kinds;
 } bm_io_optim_field;
 
+/* Adam and AdamW. */
+#define BM_IO_ADAM_KINDS ((1u << BM_OPT_ADAM) | (1u << BM_OPT_ADAMW))
 /* Every kind. */
 #define BM_IO_ALL_KINDS                                                                     \
-    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM))
+    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS)
 /* Number of optimizer hyperparameters. */
-#define BM_IO_N_OPTIM_FIELDS 7
+#define BM_IO_N_OPTIM_FIELDS 8
 
 /* The hyperparameters in the order a file lists them. */
 static const bm_io_optim_field bm_io_optim_fields[BM_IO_N_OPTIM_FIELDS] = {
@@ -41,10 +43,13 @@ static const bm_io_optim_field bm_io_optim_fields[BM_IO_N_OPTIM_FIELDS] = {
     {"decay", offsetof(bm_optim_config, decay), BM_IO_NONNEGATIVE, BM_IO_ALL_KINDS},
     {"momentum", offsetof(bm_optim_config, momentum), BM_IO_UNIT, 1u << BM_OPT_SGD},
     {"rho", offsetof(bm_optim_config, rho), BM_IO_UNIT, 1u << BM_OPT_RMSPROP},
-    {"beta1", offsetof(bm_optim_config, beta1), BM_IO_UNIT, 1u << BM_OPT_ADAM},
-    {"beta2", offsetof(bm_optim_config, beta2), BM_IO_UNIT, 1u << BM_OPT_ADAM},
+    {"beta1", offsetof(bm_optim_config, beta1), BM_IO_UNIT, BM_IO_ADAM_KINDS},
+    {"beta2", offsetof(bm_optim_config, beta2), BM_IO_UNIT, BM_IO_ADAM_KINDS},
     {"eps", offsetof(bm_optim_config, eps), BM_IO_POSITIVE,
-     (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM)},
+     (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS},
+    /* only adamw's for now: the other kinds' files would all gain the key */
+    {"weight_decay", offsetof(bm_optim_config, weight_decay), BM_IO_NONNEGATIVE,
+     1u << BM_OPT_ADAMW},
 };
 
 /* Room for a JSON path ("layers[12].weights[63]"). */
