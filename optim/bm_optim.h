@@ -218,6 +218,9 @@ void bm_optim_set_iterations(bm_optim *o, uint64_t it);
 /* Elements of each state array: n_params of a flat optimizer, the sum of
  * the tensors' sizes of a tensor optimizer. */
 size_t bm_optim_size(const bm_optim *o);
+/* 1 for a flat optimizer (bm_optim_step), 0 for a tensor one
+ * (bm_optim_update) or NULL. */
+int bm_optim_is_flat(const bm_optim *o);
 /* Element type of the parameters and state arrays. */
 bm_dtype bm_optim_dtype(const bm_optim *o);
 /* Number of state arrays: SGD 0 (1 with momentum > 0: "momentums"),

@@ -403,6 +403,8 @@ void bm_optim_set_iterations(bm_optim *o, uint64_t it)
 
 size_t bm_optim_size(const bm_optim *o) { return o ? o->n : 0; }
 
+int bm_optim_is_flat(const bm_optim *o) { return o ? !o->tensors : 0; }
+
 bm_dtype bm_optim_dtype(const bm_optim *o) { return o ? o->dtype : BM_F64; }
 
 int bm_optim_state_count(const bm_optim *o) { return o ? o->n_states : 0; }

@@ -1,0 +1,26 @@
+/* model_optim.c — handing a model an optimizer built outside it
+ * (parameter groups, schedules, clipping). */
+#include "model_internal.h"
+
+bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err)
+{
+    static const char fn[] = "bm_model_use_optim";
+    if (!m || !o)
+        return bm_error_set(err, BM_ERR_NULL, "%s: %s is NULL", fn, !m ? "model" : "optimizer");
+    if (!m->params)
+        return bm_error_set(err, BM_ERR_STATE, "%s: call bm_model_init first", fn);
+    if (o == m->opt)
+        return BM_OK;
+    if (bm_optim_dtype(o) != m->dtype)
+        return bm_error_set(err, BM_ERR_DTYPE, "%s: the optimizer is %s, the model %s", fn,
+                            bm_dtype_name(bm_optim_dtype(o)), bm_dtype_name(m->dtype));
+    if (!bm_optim_is_flat(o) || bm_optim_size(o) != m->n_params)
+        return bm_error_set(err, BM_ERR_SIZE, "%s: the optimizer must be flat over the "
+                            "model's %zu parameters (it has %zu)", fn, m->n_params,
+                            bm_optim_size(o));
+    bm_optim_free(m->opt);
+    m->opt = o;
+    m->ocfg = *bm_optim_get_config(o);
+    m->has_ocfg = 1;
+    return BM_OK;
+}
