@@ -1,0 +1,596 @@
+/* test_optim_groups.c — the training controls of optim/: parameter groups
+ * (flat ranges and tensors, own lr / weight decay / frozen), AdamW and L2
+ * weight decay against formulas written out here, clipping by global norm
+ * and by value, learning-rate schedules, their validation, and fit's
+ * per-step hook with a grouped optimizer. (tests/torch_optim.py checks the
+ * same controls against PyTorch.) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+/* Parameters in the examples. */
+#define NP 6
+/* Steps in the multi-step examples. */
+#define NSTEPS 4
+/* f64 results agree with the hand formulas to this (values ~1). */
+#define TOL 1e-12
+/* pi, for the cosine schedule. */
+#define PI 3.14159265358979323846
+
+static const double P0[NP] = {1.0, -2.0, 0.5, 0.25, -0.75, 1.5};
+
+/* Gradient i of step t (exact in f32 for the bit-identity tests). */
+static double grad_at(int t, int i) { return (double)((i * 7 + t * 3) % 11 - 5) / 4.0; }
+
+static void grads_f64(int t, double *g, int n)
+{
+    for (int i = 0; i < n; i++)
+        g[i] = grad_at(t, i);
+}
+
+/* Every kind, plain and with lr decay, momentum or weight decay. */
+static bm_optim_config config_case(int k)
+{
+    static const bm_optim_kind kinds[] = {BM_OPT_SGD, BM_OPT_ADAGRAD, BM_OPT_RMSPROP,
+                                          BM_OPT_ADAM, BM_OPT_ADAMW};
+    bm_optim_config c = bm_optim_defaults(kinds[k % 5]);
+    c.lr = 0.05;
+    if (k >= 5) {
+        c.decay = 0.1;
+        c.momentum = 0.5;
+        c.weight_decay = 0.03;
+    }
+    return c;
+}
+/* Number of configurations in config_case. */
+#define N_CASES 10
+
+/* ------------------------------------------------------------ groups */
+
+/* A flat optimizer and the same as groups of ranges give the same bits. */
+START_TEST(groups_of_ranges_match_flat)
+{
+    for (int k = 0; k < N_CASES; k++) {
+        for (int f32 = 0; f32 < 2; f32++) {
+            bm_dtype dt = f32 ? BM_F32 : BM_F64;
+            bm_optim_config c = config_case(k);
+            bm_error e = {0};
+            bm_optim_group gs[3] = {bm_optim_group_range(&c, 4, 2), bm_optim_group_range(&c, 0, 1),
+                                    bm_optim_group_range(&c, 1, 3)};
+            bm_optim *flat = bm_optim_new(&c, dt, NP, &e);
+            bm_optim *grp = bm_optim_new_groups(&c, dt, NP, gs, 3, &e);
+            ck_assert_msg(flat && grp, "%s", e.msg);
+            ck_assert_uint_eq(bm_optim_n_groups(grp), 3);
+            double pd[2][NP], gd[NP];
+            float pf[2][NP], gf[NP];
+            for (int i = 0; i < NP; i++)
+                pd[0][i] = pd[1][i] = pf[0][i] = pf[1][i] = (float)P0[i];
+            for (int t = 0; t < NSTEPS; t++) {
+                grads_f64(t, gd, NP);
+                for (int i = 0; i < NP; i++)
+                    gf[i] = (float)gd[i];
+                void *p0 = f32 ? (void *)pf[0] : (void *)pd[0];
+                void *p1 = f32 ? (void *)pf[1] : (void *)pd[1];
+                const void *g = f32 ? (const void *)gf : (const void *)gd;
+                ck_assert_int_eq(bm_optim_step(flat, p0, g, NP, &e), BM_OK);
+                ck_assert_int_eq(bm_optim_step(grp, p1, g, NP, &e), BM_OK);
+            }
+            size_t bytes = NP * bm_dtype_size(dt);
+            ck_assert_msg(!memcmp(f32 ? (void *)pf[0] : (void *)pd[0],
+                                  f32 ? (void *)pf[1] : (void *)pd[1], bytes),
+                          "case %d %s: groups differ from flat", k, f32 ? "f32" : "f64");
+            for (int s = 0; s < bm_optim_state_count(flat); s++)
+                ck_assert(!memcmp(bm_optim_state(flat, s), bm_optim_state(grp, s), bytes));
+            bm_optim_free(flat);
+            bm_optim_free(grp);
+        }
+    }
+}
+END_TEST
+
+/* Each group runs with its own lr and weight decay; a frozen group and
+ * elements outside every group stay as they are (state too). */
+START_TEST(group_settings_apply_per_group)
+{
+    bm_optim_config c = bm_optim_defaults(BM_OPT_ADAM);
+    bm_error e = {0};
+    bm_optim_group gs[3] = {bm_optim_group_range(&c, 0, 2), bm_optim_group_range(&c, 2, 2),
+                            bm_optim_group_range(&c, 4, 1)};
+    gs[1].lr = 0.5;
+    gs[1].weight_decay = 0.1;
+    gs[2].frozen = 1; /* element 5 is in no group */
+    bm_optim *o = bm_optim_new_groups(&c, BM_F64, NP, gs, 3, &e);
+    ck_assert_msg(o != NULL, "%s", e.msg);
+    /* references: one flat optimizer per setting on the same slice */
+    bm_optim_config c1 = c;
+    c1.lr = 0.5;
+    c1.weight_decay = 0.1;
+    bm_optim *r0 = bm_optim_new(&c, BM_F64, 2, &e), *r1 = bm_optim_new(&c1, BM_F64, 2, &e);
+    double p[NP], q[NP], g[NP];
+    memcpy(p, P0, sizeof p);
+    memcpy(q, P0, sizeof q);
+    for (int t = 0; t < NSTEPS; t++) {
+        grads_f64(t, g, NP);
+        ck_assert_int_eq(bm_optim_step(o, p, g, NP, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(r0, q, g, 2, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(r1, q + 2, g + 2, 2, &e), BM_OK);
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(p[i] == q[i], "p[%d] = %.17g, reference %.17g", i, p[i], q[i]);
+    ck_assert(p[4] == P0[4] && p[5] == P0[5]);
+    for (int s = 0; s < 2; s++) {
+        const double *st = bm_optim_state(o, s);
+        ck_assert(st[4] == 0.0 && st[5] == 0.0);
+        ck_assert(st[0] != 0.0 && st[2] != 0.0);
+    }
+    ck_near(bm_optim_group_lr(o, 1), 0.5, 0);
+    ck_near(bm_optim_lr(o), c.lr, 0);
+    double lr, wd;
+    int frozen;
+    ck_assert_int_eq(bm_optim_group_get(o, 2, &lr, &wd, &frozen, &e), BM_OK);
+    ck_assert(frozen == 1 && lr == c.lr && wd == 0.0);
+    /* unfreeze: element 4 moves from now on */
+    ck_assert_int_eq(bm_optim_group_set(o, 2, 0.1, 0.0, 0, &e), BM_OK);
+    grads_f64(NSTEPS, g, NP);
+    ck_assert_int_eq(bm_optim_step(o, p, g, NP, &e), BM_OK);
+    ck_assert(p[4] != P0[4] && p[5] == P0[5]);
+    bm_optim_free(o);
+    bm_optim_free(r0);
+    bm_optim_free(r1);
+}
+END_TEST
+
+/* Tensor groups update the tensors like a flat optimizer over their
+ * concatenation; a tensor without a gradient is skipped. */
+START_TEST(tensor_groups_match_flat)
+{
+    bm_error e = {0};
+    bm_tensor *a = bm_tensor_from(BM_F64, 1, (size_t[]){2}, P0, &e);
+    bm_tensor *b = bm_tensor_from(BM_F64, 2, (size_t[]){2, 2}, P0 + 2, &e);
+    bm_tensor *z = bm_tensor_from(BM_F64, 1, (size_t[]){1}, P0, &e);
+    double ga[2], gb[4], g[NP], q[NP];
+    a->grad = ga;
+    b->grad = gb;
+    bm_optim_config c = config_case(9);
+    bm_tensor *list[3] = {a, b, z};
+    bm_optim_group gs = bm_optim_group_tensors(&c, list, 3);
+    bm_optim *o = bm_optim_new_groups(&c, BM_F64, 0, &gs, 1, &e);
+    bm_optim *r = bm_optim_new(&c, BM_F64, 6, &e);
+    ck_assert_msg(o && r, "%s", e.msg);
+    ck_assert_uint_eq(bm_optim_size(o), 7);
+    ck_assert_int_eq(bm_optim_is_flat(o), 0);
+    ck_assert_int_eq(bm_optim_is_flat(r), 1);
+    memcpy(q, P0, sizeof q);
+    for (int t = 0; t < NSTEPS; t++) {
+        grads_f64(t, g, NP);
+        memcpy(ga, g, sizeof ga);
+        memcpy(gb, g + 2, sizeof gb);
+        ck_assert_int_eq(bm_optim_update(o, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(r, q, g, 6, &e), BM_OK);
+    }
+    for (int i = 0; i < 6; i++)
+        ck_assert(((double *)(i < 2 ? a->data : b->data))[i < 2 ? i : i - 2] == q[i]);
+    ck_assert(((double *)z->data)[0] == P0[0]);
+    /* the flat calls refuse a tensor optimizer and back */
+    ck_assert_int_eq(bm_optim_step(o, q, g, 6, &e), BM_ERR_STATE);
+    ck_assert_int_eq(bm_optim_update(r, &e), BM_ERR_STATE);
+    ck_assert_uint_eq(bm_optim_iterations(o), NSTEPS);
+    a->grad = b->grad = NULL;
+    bm_optim_free(o);
+    bm_optim_free(r);
+    bm_tensor_free(a);
+    bm_tensor_free(b);
+    bm_tensor_free(z);
+}
+END_TEST
+
+START_TEST(bad_groups_rejected)
+{
+    bm_optim_config c = bm_optim_defaults(BM_OPT_SGD);
+    bm_error e = {0};
+    bm_optim_group two[2] = {bm_optim_group_range(&c, 0, 3), bm_optim_group_range(&c, 2, 2)};
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, NP, two, 2, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "overlap"));
+    two[1].offset = 5;
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, NP, two, 2, &e));
+    ck_assert_int_eq(e.code, BM_ERR_SIZE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "groups[1]"));
+    two[1] = bm_optim_group_range(&c, 3, 3);
+    two[1].lr = -1;
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, NP, two, 2, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "groups[1].lr"));
+    two[1].lr = 1;
+    two[1].weight_decay = NAN;
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, NP, two, 2, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "groups[1].weight_decay"));
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, NP, two, 0, &e));
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, NP, NULL, 1, &e));
+    ck_assert_int_eq(e.code, BM_ERR_NULL);
+
+    bm_tensor *a = bm_tensor_new(BM_F64, 1, (size_t[]){2}, &e);
+    bm_tensor *f = bm_tensor_new(BM_F32, 1, (size_t[]){2}, &e);
+    bm_tensor *aa[2] = {a, a}, *af[2] = {a, f};
+    bm_optim_group tg = bm_optim_group_tensors(&c, aa, 2);
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, 0, &tg, 1, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "twice"));
+    tg = bm_optim_group_tensors(&c, af, 2);
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, 0, &tg, 1, &e));
+    ck_assert_int_eq(e.code, BM_ERR_DTYPE);
+    ck_assert_ptr_nonnull(strstr(e.msg, "tensors[1]"));
+    tg = bm_optim_group_tensors(&c, af, 1);
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, 4, &tg, 1, &e)); /* n_params */
+    bm_optim_group mixed[2] = {tg, bm_optim_group_range(&c, 0, 1)};
+    ck_assert_ptr_null(bm_optim_new_groups(&c, BM_F64, 0, mixed, 2, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "not both"));
+
+    /* group_set checks and changes nothing on error */
+    bm_optim *o = bm_optim_new(&c, BM_F64, NP, &e);
+    ck_assert_int_eq(bm_optim_group_set(o, 1, 0.1, 0, 0, &e), BM_ERR_ARG);
+    ck_assert_int_eq(bm_optim_group_set(o, 0, 0.0, 0, 1, &e), BM_ERR_ARG);
+    int frozen = 1;
+    ck_assert_int_eq(bm_optim_group_get(o, 0, NULL, NULL, &frozen, &e), BM_OK);
+    ck_assert_int_eq(frozen, 0);
+    ck_assert_int_eq(bm_optim_group_get(o, 1, NULL, NULL, NULL, &e), BM_ERR_ARG);
+    bm_optim_free(o);
+    bm_tensor_free(a);
+    bm_tensor_free(f);
+}
+END_TEST
+
+/* ------------------------------------------------------ weight decay */
+
+/* AdamW: p *= 1 - lr*wd, then Adam; SGD's L2: p -= lr*(g + wd*p). */
+START_TEST(weight_decay_formulas)
+{
+    bm_error e = {0};
+    bm_optim_config aw = bm_optim_defaults(BM_OPT_ADAMW), sg = bm_optim_defaults(BM_OPT_SGD);
+    ck_near(aw.weight_decay, BM_OPTIM_ADAMW_WEIGHT_DECAY, 0);
+    ck_near(sg.weight_decay, 0.0, 0);
+    aw.lr = 0.01;
+    aw.weight_decay = 0.2;
+    sg.lr = 0.1;
+    sg.weight_decay = 0.05;
+    bm_optim *oa = bm_optim_new(&aw, BM_F64, NP, &e), *os = bm_optim_new(&sg, BM_F64, NP, &e);
+    double pa[NP], ps[NP], ra[NP], rs[NP], m[NP] = {0}, v[NP] = {0}, g[NP];
+    memcpy(pa, P0, sizeof pa);
+    memcpy(ps, P0, sizeof ps);
+    memcpy(ra, P0, sizeof ra);
+    memcpy(rs, P0, sizeof rs);
+    for (int t = 0; t < NSTEPS; t++) {
+        grads_f64(t, g, NP);
+        ck_assert_int_eq(bm_optim_step(oa, pa, g, NP, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(os, ps, g, NP, &e), BM_OK);
+        for (int i = 0; i < NP; i++) {
+            ra[i] *= 1 - aw.lr * aw.weight_decay;
+            m[i] = aw.beta1 * m[i] + (1 - aw.beta1) * g[i];
+            v[i] = aw.beta2 * v[i] + (1 - aw.beta2) * g[i] * g[i];
+            double mh = m[i] / (1 - pow(aw.beta1, t + 1)), vh = v[i] / (1 - pow(aw.beta2, t + 1));
+            ra[i] -= aw.lr * mh / (sqrt(vh) + aw.eps);
+            rs[i] -= sg.lr * (g[i] + sg.weight_decay * rs[i]);
+        }
+    }
+    for (int i = 0; i < NP; i++) {
+        ck_near(pa[i], ra[i], TOL);
+        ck_near(ps[i], rs[i], TOL);
+    }
+    /* a NaN or negative weight decay is refused, naming the field */
+    aw.weight_decay = -0.1;
+    ck_assert_ptr_null(bm_optim_new(&aw, BM_F64, NP, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "weight_decay"));
+    bm_optim_free(oa);
+    bm_optim_free(os);
+}
+END_TEST
+
+/* ---------------------------------------------------------- clipping */
+
+START_TEST(clip_grad_norm_and_value)
+{
+    bm_optim_config c = bm_optim_defaults(BM_OPT_SGD);
+    bm_error e = {0};
+    bm_optim_group gs[2] = {bm_optim_group_range(&c, 0, 4), bm_optim_group_range(&c, 4, 2)};
+    gs[1].frozen = 1;
+    bm_optim *o = bm_optim_new_groups(&c, BM_F64, NP, gs, 2, &e);
+    double g[NP] = {3, -4, 0, 0, 100, -100}, norm = 0;
+    ck_assert_int_eq(bm_optim_clip_grad_norm(o, g, NP, 1.0, &norm, &e), BM_OK);
+    ck_near(norm, 5.0, TOL); /* the frozen group is not counted */
+    ck_near(g[0], 3.0 / (5.0 + 1e-6), TOL);
+    ck_near(g[1], -4.0 / (5.0 + 1e-6), TOL);
+    ck_assert(g[4] == 100 && g[5] == -100);
+    /* under the limit: unchanged */
+    double h[NP] = {0.3, -0.4, 0, 0, 9, 9};
+    ck_assert_int_eq(bm_optim_clip_grad_norm(o, h, NP, 1.0, NULL, &e), BM_OK);
+    ck_assert(h[0] == 0.3 && h[1] == -0.4);
+    double v[NP] = {0.3, -0.7, NAN, 0.1, 9, -9};
+    ck_assert_int_eq(bm_optim_clip_grad_value(o, v, NP, 0.5, &e), BM_OK);
+    ck_assert(v[0] == 0.3 && v[1] == -0.5 && isnan(v[2]) && v[3] == 0.1 && v[4] == 9);
+    ck_assert_int_eq(bm_optim_clip_grad_norm(o, g, NP, 0.0, NULL, &e), BM_ERR_ARG);
+    ck_assert_int_eq(bm_optim_clip_grad_value(o, g, NP - 1, 1.0, &e), BM_ERR_SIZE);
+    ck_assert_int_eq(bm_optim_clip_grad_value(o, NULL, NP, 1.0, &e), BM_ERR_NULL);
+    bm_optim_free(o);
+}
+END_TEST
+
+/* Clipping set on the optimizer gives the bits of clipping the gradients
+ * first, and leaves the caller's gradients as they are. */
+START_TEST(clip_in_step_matches_clip_then_step)
+{
+    bm_optim_config c = config_case(8);
+    bm_error e = {0};
+    bm_optim *a = bm_optim_new(&c, BM_F64, NP, &e), *b = bm_optim_new(&c, BM_F64, NP, &e);
+    ck_assert(isnan(bm_optim_grad_norm(a)));
+    ck_assert_int_eq(bm_optim_set_clip(a, 1.5, 0.6, &e), BM_OK);
+    double pa[NP], pb[NP], g[NP], gc[NP];
+    memcpy(pa, P0, sizeof pa);
+    memcpy(pb, P0, sizeof pb);
+    for (int t = 0; t < NSTEPS; t++) {
+        grads_f64(t, g, NP);
+        memcpy(gc, g, sizeof g);
+        double norm;
+        ck_assert_int_eq(bm_optim_clip_grad_norm(b, gc, NP, 1.5, &norm, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_clip_grad_value(b, gc, NP, 0.6, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(a, pa, g, NP, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(b, pb, gc, NP, &e), BM_OK);
+        ck_assert(bm_optim_grad_norm(a) == norm);
+        double g2[NP];
+        grads_f64(t, g2, NP);
+        ck_assert(!memcmp(g, g2, sizeof g)); /* caller's gradients untouched */
+    }
+    ck_assert(!memcmp(pa, pb, sizeof pa));
+    ck_assert_int_eq(bm_optim_set_clip(a, -1, 0, &e), BM_ERR_ARG);
+    ck_assert_int_eq(bm_optim_set_clip(a, 0, INFINITY, &e), BM_ERR_ARG);
+    bm_optim_free(a);
+    bm_optim_free(b);
+}
+END_TEST
+
+/* --------------------------------------------------------- schedules */
+
+START_TEST(schedule_values)
+{
+    const double lr = 0.1;
+    bm_schedule st = {.kind = BM_SCHED_STEP, .step_size = 3, .gamma = 0.5};
+    bm_schedule ex = {.kind = BM_SCHED_EXPONENTIAL, .gamma = 0.9};
+    bm_schedule co = {.kind = BM_SCHED_COSINE, .t_max = 10, .eta_min = 0.01};
+    bm_schedule wc = co;
+    wc.warmup_steps = 4;
+    wc.warmup_start = 0.2;
+    bm_schedule none = {0};
+    for (uint64_t t = 0; t < 25; t++) {
+        ck_near(bm_schedule_lr(&st, lr, t), lr * pow(0.5, (double)(t / 3)), TOL);
+        ck_near(bm_schedule_lr(&ex, lr, t), lr * pow(0.9, (double)t), TOL);
+        double cosv = 0.01 + (lr - 0.01) * (1 + cos(PI * (double)t / 10.0)) / 2;
+        ck_near(bm_schedule_lr(&co, lr, t), cosv, TOL);
+        double w = t < 4 ? lr * (0.2 + 0.8 * (double)t / 4.0)
+                         : 0.01 + (lr - 0.01) * (1 + cos(PI * (double)(t - 4) / 10.0)) / 2;
+        ck_near(bm_schedule_lr(&wc, lr, t), w, TOL);
+        ck_assert(bm_schedule_lr(&none, lr, t) == lr);
+        ck_assert(bm_schedule_lr(NULL, lr, t) == lr);
+    }
+    ck_near(bm_schedule_lr(&co, lr, 10), 0.01, TOL);
+    ck_near(bm_schedule_lr(&co, lr, 20), lr, TOL); /* periodic past t_max, as torch's */
+}
+END_TEST
+
+/* The optimizer's steps follow its schedule times the lr decay; a restored
+ * iteration count resumes the schedule. */
+START_TEST(optimizer_follows_schedule)
+{
+    bm_optim_config c = bm_optim_defaults(BM_OPT_SGD);
+    c.lr = 0.2;
+    c.decay = 0.01;
+    bm_error e = {0};
+    bm_optim_group gs[2] = {bm_optim_group_range(&c, 0, 1), bm_optim_group_range(&c, 1, 1)};
+    gs[1].lr = 0.05;
+    bm_optim *o = bm_optim_new_groups(&c, BM_F64, 2, gs, 2, &e);
+    bm_schedule s = {.kind = BM_SCHED_COSINE, .t_max = 6, .eta_min = 0.001, .warmup_steps = 2};
+    ck_assert_int_eq(bm_optim_set_schedule(o, &s, &e), BM_OK);
+    ck_assert_int_eq(bm_optim_get_schedule(o)->kind, BM_SCHED_COSINE);
+    double p[2] = {0, 0}, g[2] = {1, 1};
+    for (uint64_t t = 0; t < 10; t++) {
+        double f = 1.0 / (1.0 + c.decay * (double)t);
+        double l0 = bm_schedule_lr(&s, 0.2, t) * f, l1 = bm_schedule_lr(&s, 0.05, t) * f;
+        ck_assert(bm_optim_lr(o) == l0);
+        ck_assert(bm_optim_group_lr(o, 1) == l1);
+        double q0 = p[0] - l0, q1 = p[1] - l1;
+        ck_assert_int_eq(bm_optim_step(o, p, g, 2, &e), BM_OK);
+        ck_assert(p[0] == q0 && p[1] == q1);
+    }
+    bm_optim_set_iterations(o, 3);
+    ck_assert(bm_optim_lr(o) == bm_schedule_lr(&s, 0.2, 3) * (1.0 / (1.0 + c.decay * 3)));
+    /* warm-up from 0: the first step does nothing */
+    s = (bm_schedule){.warmup_steps = 5};
+    ck_assert_int_eq(bm_optim_set_schedule(o, &s, &e), BM_OK);
+    bm_optim_set_iterations(o, 0);
+    ck_assert(bm_optim_lr(o) == 0.0);
+    ck_assert_int_eq(bm_optim_set_schedule(o, NULL, &e), BM_OK);
+    ck_assert(bm_optim_lr(o) == 0.2);
+    bm_optim_free(o);
+}
+END_TEST
+
+START_TEST(bad_schedules_rejected)
+{
+    bm_error e = {0};
+    struct {
+        bm_schedule s;
+        const char *field;
+    } bad[] = {
+        {{.kind = BM_SCHED_STEP, .step_size = 0, .gamma = 0.5}, "step_size"},
+        {{.kind = BM_SCHED_STEP, .step_size = 2, .gamma = 0}, "gamma"},
+        {{.kind = BM_SCHED_EXPONENTIAL, .gamma = NAN}, "gamma"},
+        {{.kind = BM_SCHED_COSINE, .t_max = 0}, "t_max"},
+        {{.kind = BM_SCHED_COSINE, .t_max = 3, .eta_min = -1}, "eta_min"},
+        {{.warmup_steps = 2, .warmup_start = 1.5}, "warmup_start"},
+        {{.kind = (bm_schedule_kind)9}, "kind"},
+    };
+    bm_optim_config c = bm_optim_defaults(BM_OPT_ADAM);
+    bm_optim *o = bm_optim_new(&c, BM_F64, 2, &e);
+    bm_schedule ok = {.kind = BM_SCHED_EXPONENTIAL, .gamma = 0.5};
+    ck_assert_int_eq(bm_optim_set_schedule(o, &ok, &e), BM_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(bm_schedule_check(&bad[i].s, &e), BM_ERR_ARG);
+        ck_assert_msg(strstr(e.msg, bad[i].field), "%zu: %s", i, e.msg);
+        ck_assert_int_eq(bm_optim_set_schedule(o, &bad[i].s, &e), BM_ERR_ARG);
+    }
+    ck_assert_int_eq(bm_optim_get_schedule(o)->kind, BM_SCHED_EXPONENTIAL); /* kept */
+    bm_optim_free(o);
+    const char *names[] = {"constant", "step", "exponential", "cosine"};
+    for (int k = 0; k < 4; k++) {
+        bm_schedule_kind out = BM_SCHED_CONSTANT;
+        ck_assert_str_eq(bm_schedule_kind_name((bm_schedule_kind)k), names[k]);
+        ck_assert_int_eq(bm_schedule_kind_parse(names[k], &out, &e), BM_OK);
+        ck_assert_int_eq(out, k);
+    }
+    bm_schedule_kind out;
+    ck_assert_int_eq(bm_schedule_kind_parse("Cosine", &out, &e), BM_OK);
+    ck_assert_int_eq(out, BM_SCHED_COSINE);
+    ck_assert_int_eq(bm_schedule_kind_parse("onecycle", &out, &e), BM_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'onecycle'"));
+    ck_assert_str_eq(bm_schedule_kind_name((bm_schedule_kind)7), "unknown");
+}
+END_TEST
+
+/* ------------------------------------------------------ fit's step hook */
+
+typedef struct hook_log {
+    uint64_t steps[64];
+    uint64_t epochs[64];
+    double losses[64], lrs[64];
+    size_t n, stop_after;
+} hook_log;
+
+static int hook(void *ud, const bm_step_stats *s)
+{
+    hook_log *h = ud;
+    if (h->n < 64) {
+        h->steps[h->n] = s->step;
+        h->epochs[h->n] = s->epoch;
+        h->losses[h->n] = s->loss;
+        h->lrs[h->n] = s->lr;
+    }
+    h->n++;
+    return h->stop_after && h->n >= h->stop_after;
+}
+
+/* A 2-4-2 softmax classifier on a small spiral, initialised. */
+static bm_model *small_model(bm_dataset *ds)
+{
+    bm_error e = {0};
+    bm_rng rng;
+    bm_rng_seed(&rng, 3);
+    ck_assert_int_eq(bm_data_spiral(ds, 10, 2, BM_F64, &rng, &e), BM_OK);
+    bm_model *m = bm_model_new(BM_F64, 2, &e);
+    bm_layer_spec d1 = bm_dense_spec(2, 4), d2 = bm_dense_spec(4, 2);
+    bm_layer_spec relu = bm_activation_spec(BM_LAYER_RELU);
+    bm_optim_config c = bm_optim_defaults(BM_OPT_ADAMW);
+    c.lr = 0.02;
+    ck_assert_int_eq(bm_model_add(m, &d1, &e), BM_OK);
+    ck_assert_int_eq(bm_model_add(m, &relu, &e), BM_OK);
+    ck_assert_int_eq(bm_model_add(m, &d2, &e), BM_OK);
+    ck_assert_int_eq(bm_model_set_loss(m, BM_LOSS_SOFTMAX_CCE, &e), BM_OK);
+    ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);
+    ck_assert_int_eq(bm_model_init(m, 7, &e), BM_OK);
+    return m;
+}
+
+START_TEST(fit_step_hook_sees_every_step_and_stops)
+{
+    bm_dataset ds;
+    bm_model *m = small_model(&ds);
+    bm_error e = {0};
+    hook_log h = {.n = 0};
+    bm_fit_opts fo = bm_fit_defaults();
+    fo.epochs = 3;
+    fo.batch_size = 7; /* 20 rows: 3 steps an epoch */
+    fo.step_hook = hook;
+    fo.step_hook_ud = &h;
+    ck_assert_int_eq(bm_model_fit(m, &ds, &fo, &e), BM_OK);
+    ck_assert_uint_eq(h.n, 9);
+    for (size_t i = 0; i < h.n; i++) {
+        ck_assert_uint_eq(h.steps[i], i);
+        ck_assert_uint_eq(h.epochs[i], i / 3);
+        ck_assert(isfinite(h.losses[i]) && h.losses[i] > 0);
+        ck_assert(h.lrs[i] == 0.02);
+    }
+    /* stop after the 5th step of this fit: epoch 4 of the model's life */
+    h = (hook_log){.stop_after = 5};
+    fo.epochs = 10;
+    ck_assert_int_eq(bm_model_fit(m, &ds, &fo, &e), BM_OK);
+    ck_assert_uint_eq(h.n, 5);
+    ck_assert_uint_eq(bm_optim_iterations(bm_model_optim(m)), 14);
+    ck_assert_uint_eq(bm_model_epoch(m), 4); /* 3 + 1 finished; the 5th not */
+    ck_assert_uint_eq(h.epochs[4], 4);
+    bm_model_free(m);
+    bm_dataset_free(&ds);
+}
+END_TEST
+
+/* A grouped optimizer handed to the model: the frozen first layer does not
+ * move, the rest trains; the schedule's lr reaches the hook. */
+START_TEST(model_trains_with_grouped_optimizer)
+{
+    bm_dataset ds;
+    bm_model *m = small_model(&ds);
+    bm_error e = {0};
+    size_t first = bm_model_weights(m, 0)->size + bm_model_biases(m, 0)->size;
+    size_t n = bm_model_n_params(m);
+    bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
+    bm_optim_group gs[2] = {bm_optim_group_range(&c, 0, first),
+                            bm_optim_group_range(&c, first, n - first)};
+    gs[0].frozen = 1;
+    bm_optim *o = bm_optim_new_groups(&c, BM_F64, n, gs, 2, &e);
+    bm_schedule s = {.kind = BM_SCHED_EXPONENTIAL, .gamma = 0.5};
+    ck_assert_int_eq(bm_optim_set_schedule(o, &s, &e), BM_OK);
+    ck_assert_int_eq(bm_optim_set_clip(o, 1.0, 0, &e), BM_OK);
+    bm_optim *wrong = bm_optim_new(&c, BM_F64, n - 1, &e);
+    ck_assert_int_eq(bm_model_use_optim(m, wrong, &e), BM_ERR_SIZE);
+    bm_optim_free(wrong);
+    ck_assert_int_eq(bm_model_use_optim(m, o, &e), BM_OK);
+    double *p = bm_model_params(m), *before = malloc(n * sizeof *before);
+    memcpy(before, p, n * sizeof *before);
+    hook_log h = {.n = 0};
+    bm_fit_opts fo = bm_fit_defaults();
+    fo.epochs = 4;
+    fo.step_hook = hook;
+    fo.step_hook_ud = &h;
+    ck_assert_int_eq(bm_model_fit(m, &ds, &fo, &e), BM_OK);
+    ck_assert(!memcmp(p, before, first * sizeof *p));
+    ck_assert(memcmp(p + first, before + first, (n - first) * sizeof *p));
+    ck_assert(isfinite(bm_optim_grad_norm(o)));
+    for (size_t i = 0; i < h.n; i++)
+        ck_assert(h.lrs[i] == c.lr * pow(0.5, (double)i));
+    free(before);
+    bm_model_free(m);
+    bm_dataset_free(&ds);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("optim_groups");
+    TCase *groups = tcase_create("groups");
+    tcase_add_test(groups, groups_of_ranges_match_flat);
+    tcase_add_test(groups, group_settings_apply_per_group);
+    tcase_add_test(groups, tensor_groups_match_flat);
+    tcase_add_test(groups, bad_groups_rejected);
+    suite_add_tcase(s, groups);
+    TCase *rules = tcase_create("decay_clip");
+    tcase_add_test(rules, weight_decay_formulas);
+    tcase_add_test(rules, clip_grad_norm_and_value);
+    tcase_add_test(rules, clip_in_step_matches_clip_then_step);
+    suite_add_tcase(s, rules);
+    TCase *sched = tcase_create("schedules");
+    tcase_add_test(sched, schedule_values);
+    tcase_add_test(sched, optimizer_follows_schedule);
+    tcase_add_test(sched, bad_schedules_rejected);
+    suite_add_tcase(s, sched);
+    TCase *fit = tcase_create("fit");
+    tcase_add_test(fit, fit_step_hook_sees_every_step_and_stops);
+    tcase_add_test(fit, model_trains_with_grouped_optimizer);
+    suite_add_tcase(s, fit);
+    return s;
+}
+
+int main(void) { return bm_test_run(make_suite()); }
