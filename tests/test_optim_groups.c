@@ -567,6 +567,38 @@ START_TEST(model_trains_with_grouped_optimizer)
 }
 END_TEST
 
+/* An AdamW checkpoint (its weight_decay too) resumes exactly. */
+START_TEST(adamw_checkpoint_resumes_exactly)
+{
+    bm_dataset ds;
+    bm_model *m = small_model(&ds);
+    bm_error e = {0};
+    bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
+    c.weight_decay = 0.125;
+    ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);
+    bm_fit_opts fo = bm_fit_defaults();
+    fo.epochs = 2;
+    fo.batch_size = 8;
+    ck_assert_int_eq(bm_model_fit(m, &ds, &fo, &e), BM_OK);
+    char *js = bm_model_to_json(m, NULL, &e);
+    ck_assert_msg(js != NULL, "%s", e.msg);
+    ck_assert_ptr_nonnull(strstr(js, "\"adamw\""));
+    bm_model *r = bm_model_from_json(js, strlen(js), "adamw.json", NULL, &e);
+    ck_assert_msg(r != NULL, "%s", e.msg);
+    free(js);
+    const bm_optim_config *rc = bm_optim_get_config(bm_model_optim(r));
+    ck_assert_int_eq(rc->kind, BM_OPT_ADAMW);
+    ck_assert(rc->weight_decay == 0.125 && rc->lr == c.lr);
+    ck_assert_int_eq(bm_model_fit(m, &ds, &fo, &e), BM_OK);
+    ck_assert_int_eq(bm_model_fit(r, &ds, &fo, &e), BM_OK);
+    size_t n = bm_model_n_params(m);
+    ck_assert(!memcmp(bm_model_params(m), bm_model_params(r), n * sizeof(double)));
+    bm_model_free(m);
+    bm_model_free(r);
+    bm_dataset_free(&ds);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("optim_groups");
@@ -589,6 +621,7 @@ static Suite *make_suite(void)
     TCase *fit = tcase_create("fit");
     tcase_add_test(fit, fit_step_hook_sees_every_step_and_stops);
     tcase_add_test(fit, model_trains_with_grouped_optimizer);
+    tcase_add_test(fit, adamw_checkpoint_resumes_exactly);
     suite_add_tcase(s, fit);
     return s;
 }
