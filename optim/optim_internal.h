@@ -65,11 +65,6 @@ typedef struct grad_transform {
     double weight_decay;     /* L2: g + wd*p */
 } grad_transform;
 
-/* Data and gradient of span sp for a step on params/grads (flat) or on the
- * span's tensor; *g is NULL for a tensor that has no gradient yet. */
-void bm_optim_span_arrays(const bm_optim *o, const optim_span *sp, void *params,
-                          const void *grads, void **p, const void **g);
-
 /* Equal ignoring ASCII case? (names of kinds) */
 int bm_optim_name_eq(const char *a, const char *b);
 /* BM_ERR_ARG "fn: field = v: must be finite and > 0" unless it is. */

@@ -111,17 +111,25 @@ static void make_scalars(const bm_optim *o, const optim_group *g, step_scalars *
 
 /* ------------------------------------------------------------- spans */
 
-void bm_optim_span_arrays(const bm_optim *o, const optim_span *sp, void *params,
-                          const void *grads, void **p, const void **g)
+/* Span sp's parameters: its run of the flat array params, or its tensor's
+ * data (params unused, may be NULL). */
+static void *span_data(const bm_optim *o, const optim_span *sp, void *params)
 {
-    if (sp->t) {
-        *p = sp->t->data;
-        *g = sp->t->grad;
-        return;
-    }
-    size_t off = sp->offset * bm_dtype_size(o->dtype);
-    *p = params ? (char *)params + off : NULL;
-    *g = grads ? (const char *)grads + off : NULL;
+    return sp->t ? sp->t->data : (char *)params + sp->offset * bm_dtype_size(o->dtype);
+}
+
+/* Span sp's gradient: its run of the flat array grads, or its tensor's
+ * grad (NULL when it has none yet). */
+static const void *span_grad(const bm_optim *o, const optim_span *sp, const void *grads)
+{
+    return sp->t ? sp->t->grad
+                 : (const char *)grads + sp->offset * bm_dtype_size(o->dtype);
+}
+
+/* The same, writable (clipping in place). */
+static void *span_grad_rw(const bm_optim *o, const optim_span *sp, void *grads)
+{
+    return sp->t ? sp->t->grad : (char *)grads + sp->offset * bm_dtype_size(o->dtype);
 }
 
 /* Element k of state array st (NULL stays NULL). */
@@ -130,17 +138,15 @@ static void *state_at(const bm_optim *o, void *st, size_t k)
     return st ? (char *)st + k * bm_dtype_size(o->dtype) : NULL;
 }
 
-/* Global 2-norm of the gradients of o's non-frozen groups. */
-static double grad_norm(const bm_optim *o, const kernel_set *K, void *params,
-                        const void *grads)
+/* Global 2-norm of the gradients of o's non-frozen groups (grads: the
+ * flat array, read only; NULL for tensors). */
+static double grad_norm(const bm_optim *o, const kernel_set *K, const void *grads)
 {
     double ss = 0.0;
     for (size_t gi = 0; gi < o->n_groups; gi++) {
         const optim_group *g = &o->groups[gi];
         for (size_t k = g->first; !g->frozen && k < g->first + g->count; k++) {
-            void *p;
-            const void *gr;
-            bm_optim_span_arrays(o, &o->spans[k], params, grads, &p, &gr);
+            const void *gr = span_grad(o, &o->spans[k], grads);
             if (gr)
                 ss += K->sumsq(gr, o->spans[k].n);
         }
@@ -154,7 +160,7 @@ static void step_groups(bm_optim *o, void *params, const void *grads)
     const kernel_set *K = pick_kernels(o);
     grad_transform tr = {.clamp = o->clip_value > 0.0, .clip_value = o->clip_value};
     if (o->clip_norm > 0.0) {
-        o->last_norm = grad_norm(o, K, params, grads);
+        o->last_norm = grad_norm(o, K, grads);
         double coef = o->clip_norm / (o->last_norm + BM_OPTIM_CLIP_EPS);
         /* torch multiplies by min(coef, 1); by 1 changes nothing. NaN scales. */
         tr.scale = !(coef >= 1.0);
@@ -170,12 +176,11 @@ static void step_groups(bm_optim *o, void *params, const void *grads)
         tr.weight_decay = g->weight_decay;
         for (size_t k = g->first; k < g->first + g->count; k++) {
             const optim_span *sp = &o->spans[k];
-            void *p;
-            const void *gr;
-            bm_optim_span_arrays(o, sp, params, grads, &p, &gr);
+            const void *gr = span_grad(o, sp, grads);
             if (!gr)
                 continue;
-            K->run(o->cfg.kind, p, gr, state_at(o, o->momentums, sp->offset),
+            K->run(o->cfg.kind, span_data(o, sp, params), gr,
+                   state_at(o, o->momentums, sp->offset),
                    state_at(o, o->cache, sp->offset), sp->n, &s, &tr);
         }
     }
@@ -238,11 +243,9 @@ static void each_grad(bm_optim *o, void *grads, void (*f)(void *x, size_t n, dou
     for (size_t gi = 0; gi < o->n_groups; gi++) {
         const optim_group *g = &o->groups[gi];
         for (size_t k = g->first; !g->frozen && k < g->first + g->count; k++) {
-            void *p;
-            const void *gr;
-            bm_optim_span_arrays(o, &o->spans[k], NULL, grads, &p, &gr);
+            void *gr = span_grad_rw(o, &o->spans[k], grads);
             if (gr)
-                f((void *)(uintptr_t)gr, o->spans[k].n, v);
+                f(gr, o->spans[k].n, v);
         }
     }
 }
@@ -257,7 +260,7 @@ bm_status bm_optim_clip_grad_norm(bm_optim *o, void *grads, size_t n, double max
     if (s != BM_OK)
         return s;
     const kernel_set *K = pick_kernels(o);
-    double total = grad_norm(o, K, NULL, grads);
+    double total = grad_norm(o, K, grads);
     double coef = max_norm / (total + BM_OPTIM_CLIP_EPS);
     if (!(coef >= 1.0))
         each_grad(o, grads, K->scale, coef);
