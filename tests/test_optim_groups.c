@@ -280,6 +280,58 @@ START_TEST(weight_decay_formulas)
 }
 END_TEST
 
+/* Over more elements than one gradient chunk (the L2 and clipping paths
+ * transform the gradient 1024 at a time): SGD with momentum, L2 and both
+ * clips equals the formula in double, and f32 agrees with f64. */
+START_TEST(long_arrays_f32_and_f64)
+{
+    enum { N = 2500 };
+    bm_optim_config c = bm_optim_defaults(BM_OPT_SGD);
+    c.lr = 0.05;
+    c.momentum = 0.9;
+    c.weight_decay = 0.02;
+    bm_error e = {0};
+    bm_optim *od = bm_optim_new(&c, BM_F64, N, &e), *of = bm_optim_new(&c, BM_F32, N, &e);
+    ck_assert_int_eq(bm_optim_set_clip(od, 20.0, 0.9, &e), BM_OK);
+    ck_assert_int_eq(bm_optim_set_clip(of, 20.0, 0.9, &e), BM_OK);
+    double *pd = malloc(N * sizeof *pd), *gd = malloc(N * sizeof *gd);
+    double *r = malloc(N * sizeof *r), *m = calloc(N, sizeof *m);
+    float *pf = malloc(N * sizeof *pf), *gf = malloc(N * sizeof *gf);
+    for (int i = 0; i < N; i++)
+        pd[i] = r[i] = pf[i] = (float)P0[i % NP];
+    for (int t = 0; t < NSTEPS; t++) {
+        double ss = 0;
+        for (int i = 0; i < N; i++) {
+            gd[i] = grad_at(t, i);
+            gf[i] = (float)gd[i];
+            ss += gd[i] * gd[i];
+        }
+        double coef = 20.0 / (sqrt(ss) + 1e-6);
+        ck_assert(coef < 1.0); /* the norm clip acts */
+        for (int i = 0; i < N; i++) {
+            double g = fmin(fmax(gd[i] * coef, -0.9), 0.9) + c.weight_decay * r[i];
+            m[i] = c.momentum * m[i] - c.lr * g;
+            r[i] += m[i];
+        }
+        ck_assert_int_eq(bm_optim_step(od, pd, gd, N, &e), BM_OK);
+        ck_assert_int_eq(bm_optim_step(of, pf, gf, N, &e), BM_OK);
+        ck_near(bm_optim_grad_norm(od), sqrt(ss), TOL);
+    }
+    for (int i = 0; i < N; i++) {
+        ck_near(pd[i], r[i], TOL);
+        ck_near(pf[i], pd[i], 1e-5 * fmax(1.0, fabs(pd[i])));
+    }
+    free(pd);
+    free(gd);
+    free(r);
+    free(m);
+    free(pf);
+    free(gf);
+    bm_optim_free(od);
+    bm_optim_free(of);
+}
+END_TEST
+
 /* ---------------------------------------------------------- clipping */
 
 START_TEST(clip_grad_norm_and_value)
@@ -353,6 +405,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, groups);
     TCase *rules = tcase_create("decay_clip");
     tcase_add_test(rules, weight_decay_formulas);
+    tcase_add_test(rules, long_arrays_f32_and_f64);
     tcase_add_test(rules, clip_grad_norm_and_value);
     tcase_add_test(rules, clip_in_step_matches_clip_then_step);
     suite_add_tcase(s, rules);
