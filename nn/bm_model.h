@@ -100,12 +100,17 @@ bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_err
 /* Train with optimizer o from now on, taken over (the model frees it; on
  * error it stays the caller's): a flat optimizer of the model's dtype over
  * exactly bm_model_n_params elements, typically bm_optim_new_groups with
- * ranges of bm_model_params (tensor t of the model starts at element
- * ((char *)t->data - (char *)bm_model_params(m)) / bm_dtype_size(dtype)),
- * or one given a schedule or clipping. After bm_model_init. The model's
+ * ranges of bm_model_params (bm_model_param_range), or one given a
+ * schedule or clipping. After bm_model_init. The model's
  * config becomes o's (model files save that config, not o's groups,
  * schedule or clipping). */
 bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err);
+/* Where parameter tensor t (bm_model_weights, bm_model_biases) lies in
+ * the flat parameter buffer: elements [*offset, *offset + *count), the
+ * range for bm_optim_group_range. BM_ERR_ARG for a tensor that is not in
+ * the buffer. */
+bm_status bm_model_param_range(bm_model *m, const bm_tensor *t, size_t *offset, size_t *count,
+                               bm_error *err);
 /* Allocate the parameter buffer and initialise every dense layer from the
  * model's RNG seeded with `seed`. Needs at least one layer. */
 bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);

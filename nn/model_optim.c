@@ -24,3 +24,23 @@ bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err)
     m->has_ocfg = 1;
     return BM_OK;
 }
+
+bm_status bm_model_param_range(bm_model *m, const bm_tensor *t, size_t *offset, size_t *count,
+                               bm_error *err)
+{
+    static const char fn[] = "bm_model_param_range";
+    if (!m || !t || !offset || !count)
+        return bm_error_set(err, BM_ERR_NULL, "%s: NULL argument", fn);
+    if (!m->params)
+        return bm_error_set(err, BM_ERR_STATE, "%s: call bm_model_init first", fn);
+    size_t esz = bm_dtype_size(m->dtype);
+    uintptr_t base = (uintptr_t)m->params, p = (uintptr_t)t->data;
+    size_t n = m->n_params;
+    if (t->dtype != m->dtype || p < base || (p - base) % esz != 0 || (p - base) / esz >= n ||
+        t->size > n - (p - base) / esz)
+        return bm_error_set(err, BM_ERR_ARG, "%s: the tensor is not one of the model's "
+                            "parameters", fn);
+    *offset = (size_t)((p - base) / esz);
+    *count = t->size;
+    return BM_OK;
+}

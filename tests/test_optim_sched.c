@@ -200,8 +200,18 @@ START_TEST(model_trains_with_grouped_optimizer)
     bm_dataset ds;
     bm_model *m = small_model(&ds);
     bm_error e = {0};
-    size_t first = bm_model_weights(m, 0)->size + bm_model_biases(m, 0)->size;
-    size_t n = bm_model_n_params(m);
+    size_t off, cnt, first, n = bm_model_n_params(m);
+    ck_assert_int_eq(bm_model_param_range(m, bm_model_weights(m, 0), &off, &cnt, &e), BM_OK);
+    ck_assert_uint_eq(off, 0);
+    ck_assert_uint_eq(cnt, 2 * 4);
+    ck_assert_int_eq(bm_model_param_range(m, bm_model_biases(m, 0), &off, &cnt, &e), BM_OK);
+    first = off + cnt; /* layer 0: weights, then biases */
+    ck_assert_uint_eq(first, 2 * 4 + 4);
+    ck_assert_int_eq(bm_model_param_range(m, bm_model_biases(m, 2), &off, &cnt, &e), BM_OK);
+    ck_assert_uint_eq(off + cnt, n);
+    bm_tensor *stranger = bm_tensor_new(BM_F64, 1, (size_t[]){2}, &e);
+    ck_assert_int_eq(bm_model_param_range(m, stranger, &off, &cnt, &e), BM_ERR_ARG);
+    bm_tensor_free(stranger);
     bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
     bm_optim_group gs[2] = {bm_optim_group_range(&c, 0, first),
                             bm_optim_group_range(&c, first, n - first)};
