@@ -305,6 +305,53 @@ bm_status bm_tape_set_threads(bm_tape *tape, int threads, bm_error *err);
 /* Threads of the tape's op kernels (1 for a NULL tape). */
 int bm_tape_threads(const bm_tape *tape);
 
+/* ------------------------------------------------------------ profiler */
+
+/* The phase a node's time is counted in: forward (a node of the main list,
+ * run when recorded and by bm_tape_forward) or backward (a node recorded
+ * by a gradient pass: bm_tape_backward's plan, run when built and on every
+ * replay, and bm_grad's gradient graph, with create_graph too). */
+typedef enum bm_phase { BM_PHASE_FORWARD = 0, BM_PHASE_BACKWARD = 1 } bm_phase;
+
+/* One row of a profile: the forward kernels one op kind ran in one phase. */
+typedef struct bm_profile_row {
+    const char *op;  /* the op's name (its bm_op's string, not copied) */
+    bm_phase phase;
+    uint64_t calls;  /* kernels run */
+    double seconds;  /* wall time in them (CLOCK_MONOTONIC) */
+    double flops;    /* their floating-point operations (bm_op.flops; 0: not counted) */
+    double share;    /* seconds / the seconds of every row of the profile, 0..1 */
+    double gflops;   /* flops / seconds / 1e9 (0 where either is 0) */
+} bm_profile_row;
+
+/* Profiling (off by default; one branch per node when off): time every
+ * node's kernel, when recorded and on every replay, into a table of rows
+ * per op kind and phase kept on the tape (over bm_tape_reset too). Rows are
+ * added when nodes are recorded (or here, for nodes already recorded), so a
+ * replayed or re-recorded step still allocates nothing. Returns the
+ * previous setting; a table that cannot grow sets BM_ERR_NOMEM. */
+int bm_tape_set_profile(bm_tape *tape, int on);
+/* Is profiling on? (0 for a NULL tape.) */
+int bm_tape_profiling(const bm_tape *tape);
+/* Zero every count of the profile (profiling stays as it is). */
+void bm_tape_profile_reset(bm_tape *tape);
+/* The profile's rows that ran at least once, most seconds first: *n is set
+ * to their number and the first min(*n, max) are written to rows (rows may
+ * be NULL when max is 0). BM_ERR_NULL for a NULL tape or n. */
+bm_status bm_tape_profile(const bm_tape *tape, bm_profile_row *rows, size_t max, size_t *n);
+/* Fill share and gflops of rows[0..n) from their seconds and flops and
+ * sort them, most seconds first (rows merged from several tapes). */
+void bm_profile_sort(bm_profile_row *rows, size_t n);
+/* Print rows[0..n) as a table, one line per row in the order given, then a
+ * total line (its GFLOP/s: every counted FLOP over all the time):
+ *   phase     op                     calls      seconds   share   GFLOP/s
+ *   forward   linear                  2000     0.004210   41.3%     12.5
+ * An op that counts no FLOPs shows "-". BM_ERR_NULL for a NULL f (or rows
+ * with n > 0), BM_ERR_IO when writing fails. */
+bm_status bm_profile_print(const bm_profile_row *rows, size_t n, FILE *f);
+/* Print the tape's profile (bm_tape_profile, then bm_profile_print). */
+bm_status bm_tape_profile_print(const bm_tape *tape, FILE *f);
+
 /* ------------------------------------------------------- graph walking */
 
 /* First recorded node (creation order), NULL when the tape is empty. */

@@ -129,6 +129,17 @@ bm_status bm_model_set_threads(bm_model *m, int threads, bm_error *err);
 /* The model's thread setting (1 for NULL). */
 int bm_model_threads(const bm_model *m);
 
+/* The profile of the model's training steps (bm_fit_opts.profile), its
+ * training tapes' rows merged by op name and phase, most seconds first: *n
+ * is set to their number and the first min(*n, max) are written to rows
+ * (see bm_tape_profile). Counts add up over fit calls until
+ * bm_model_profile_reset. BM_ERR_NULL for a NULL m or n, BM_ERR_NOMEM. */
+bm_status bm_model_profile(const bm_model *m, bm_profile_row *rows, size_t max, size_t *n);
+/* Print that profile as bm_profile_print does. */
+bm_status bm_model_profile_print(const bm_model *m, FILE *f);
+/* Zero the counts of the model's profile. */
+void bm_model_profile_reset(bm_model *m);
+
 /* Number of layers. */
 size_t bm_model_n_layers(const bm_model *m);
 /* Spec of layer i (NULL when out of range). */
@@ -220,6 +231,8 @@ typedef struct bm_fit_opts {
     int detect_anomaly;      /* 1: anomaly detection on the training tapes (slower): the
                               * first NaN/Inf an op makes stops fit with the tape's message
                               * naming the op (bm_tape_set_detect_anomaly); 0 by default */
+    int profile;             /* 1: profile the training steps (bm_tape_set_profile on the
+                              * training tapes; read with bm_model_profile_print); 0 by default */
     bm_fit_step_hook step_hook; /* after every update (NULL: none) */
     void *step_hook_ud;
 } bm_fit_opts;

@@ -120,6 +120,7 @@ static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx
         if (s != BM_OK)
             return s;
         bm_tape_set_detect_anomaly(g->tape, o->detect_anomaly);
+        bm_tape_set_profile(g->tape, o->profile);
     }
     gather(g->x, ds->x, idx, start, B);
     gather(g->y, ds->y, idx, start, B);

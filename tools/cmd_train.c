@@ -36,6 +36,8 @@ static const char help[] =
     "                       --epochs; on NaN/Inf the last good one is kept\n"
     "      --detect-anomaly check every op's values and gradients for NaN/Inf and name\n"
     "                       the op that made the first one (slower)\n"
+    "      --profile        after training, print the time per op kind, forward and\n"
+    "                       backward: calls, seconds, share and GFLOP/s\n"
     "  -j, --threads N      run the matrix products on N threads [1]; results are\n"
     "                       bit-identical for any N\n"
     "      --plot PREFIX    write PREFIX-loss.png and, for 2-D data, PREFIX-boundary.png\n"
@@ -46,12 +48,13 @@ typedef struct train_args {
     const char *model, *data, *labels, *val, *out, *plot;
     double val_split;
     uint64_t epochs, batch, seed, print_every, checkpoint_every, threads;
-    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly;
+    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly, profile;
 } train_args;
 
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY };
+    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY,
+           O_PROFILE };
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},      {"labels", required_argument, NULL, O_LABELS},
         {"val", required_argument, NULL, O_VAL},     {"val-split", required_argument, NULL, O_VAL_SPLIT},
@@ -61,6 +64,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"plot", required_argument, NULL, O_PLOT},   {"shuffle", no_argument, NULL, O_SHUFFLE},
         {"checkpoint-every", required_argument, NULL, O_CHECKPOINT},
         {"detect-anomaly", no_argument, NULL, O_ANOMALY},
+        {"profile", no_argument, NULL, O_PROFILE},
         {"threads", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     int c;
@@ -106,6 +110,7 @@ static int parse(int argc, char **argv, train_args *a)
                 return cli_usage_error("train", "--checkpoint-every must be at least 1");
             break;
         case O_ANOMALY: a->detect_anomaly = 1; break;
+        case O_PROFILE: a->profile = 1; break;
         case 'j':
             if (cli_parse_u64("train", "--threads", optarg, &a->threads))
                 return CLI_USAGE;
@@ -238,6 +243,7 @@ int cmd_train(int argc, char **argv)
     fo.val = a.val ? &val : NULL;
     fo.val_split = a.val_split;
     fo.detect_anomaly = a.detect_anomaly;
+    fo.profile = a.profile;
     fo.callback = on_epoch;
     fo.callback_ud = &ctx;
     ctx.m = m;
@@ -277,6 +283,10 @@ int cmd_train(int argc, char **argv)
     printf("trained epochs %llu..%llu in %.2fs: training loss %.4f, accuracy %.3f\n",
            (unsigned long long)start, (unsigned long long)bm_model_epoch(m) - (epochs ? 1 : 0),
            cli_now() - t0, loss, acc);
+    if (a.profile && bm_model_profile_print(m, stdout) != BM_OK) {
+        rc = cli_fail("train", "could not print the profile");
+        goto out;
+    }
     set.epochs = bm_model_epoch(m);
     set.has_epochs = 1;
     set.batch_size = fo.batch_size;
