@@ -176,10 +176,14 @@ typedef struct bm_optim_group {
     double weight_decay;           /* finite and >= 0 (see bm_optim_config) */
     int frozen;                    /* non-zero: never updated, not clipped */
 } bm_optim_group;
+/* All groups share one iteration count (schedule, lr decay, Adam's bias
+ * correction): a group unfrozen after k steps corrects as at step k, where
+ * torch counts each parameter's own steps. */
 
-/* A flat group [offset, offset+count) with cfg's lr and weight_decay. */
+/* A flat group [offset, offset+count) with cfg's lr and weight_decay (cfg
+ * NULL: SGD's defaults). */
 bm_optim_group bm_optim_group_range(const bm_optim_config *cfg, size_t offset, size_t count);
-/* A group of n tensors with cfg's lr and weight_decay. */
+/* A group of n tensors with cfg's lr and weight_decay (cfg NULL: SGD's). */
 bm_optim_group bm_optim_group_tensors(const bm_optim_config *cfg, bm_tensor *const *tensors,
                                       size_t n);
 
