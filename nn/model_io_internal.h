@@ -17,18 +17,22 @@
 typedef enum bm_io_range {
     BM_IO_POSITIVE,    /* finite and > 0 */
     BM_IO_NONNEGATIVE, /* finite and >= 0 */
-    BM_IO_UNIT         /* in [0, 1) */
+    BM_IO_UNIT,        /* in [0, 1) */
+    BM_IO_UNIT_CLOSED  /* in [0, 1] */
 } bm_io_range;
 
 /* One optimizer hyperparameter: its key, where it lives in bm_optim_config,
- * its range, the kinds that use it (bit 1 << bm_optim_kind), and another
- * key a file may give it by instead (NULL: none; the writer uses key). */
+ * its range, the kinds that use it (bit 1 << bm_optim_kind), another key a
+ * file may give it by instead (NULL: none; the writer uses key), and the
+ * kinds whose files carry it only when it is not 0 (so files written before
+ * the key existed keep their bytes). */
 typedef struct bm_io_optim_field {
     const char *key;
     size_t offset;
     bm_io_range range;
     unsigned kinds;
     const char *alias;
+    unsigned omit_zero;
 } bm_io_optim_field;
 
 /* Adam and AdamW. */
@@ -57,9 +61,50 @@ static const bm_io_optim_field bm_io_optim_fields[BM_IO_N_OPTIM_FIELDS] = {
      .kinds = BM_IO_ADAM_KINDS},
     {.key = "eps", .offset = offsetof(bm_optim_config, eps), .range = BM_IO_POSITIVE,
      .kinds = (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS},
-    /* only adamw's for now: the other kinds' files would all gain the key */
+    /* adamw's is decoupled (default 0.01), the others' L2 (default 0: written
+     * only when set, so their files keep the bytes they had without it) */
     {.key = "weight_decay", .offset = offsetof(bm_optim_config, weight_decay),
-     .range = BM_IO_NONNEGATIVE, .kinds = 1u << BM_OPT_ADAMW},
+     .range = BM_IO_NONNEGATIVE, .kinds = BM_IO_ALL_KINDS,
+     .omit_zero = BM_IO_ALL_KINDS & ~(1u << BM_OPT_ADAMW)},
+};
+
+/* Optimizer keys besides the hyperparameters: "type", "state", "clip",
+ * "schedule". */
+#define BM_IO_OPTIM_EXTRA_KEYS 4
+
+/* One key of optimizer.schedule: where it lives in bm_schedule, whether it
+ * is a count (uint64_t; >= 1 when required) or a real (double, in range),
+ * the kinds that take it and those that need it (bits 1 << bm_schedule_kind). */
+typedef struct bm_io_sched_field {
+    const char *key;
+    size_t offset;
+    int is_count;
+    bm_io_range range;
+    unsigned kinds, required;
+} bm_io_sched_field;
+
+/* Every schedule kind (the warm-up composes with each). */
+#define BM_IO_ALL_SCHEDS                                                                    \
+    ((1u << BM_SCHED_CONSTANT) | (1u << BM_SCHED_STEP) | (1u << BM_SCHED_EXPONENTIAL) |     \
+     (1u << BM_SCHED_COSINE))
+/* Number of schedule keys besides "type". */
+#define BM_IO_N_SCHED_FIELDS 6
+
+/* The schedule's keys in the order the writer puts them. */
+static const bm_io_sched_field bm_io_sched_fields[BM_IO_N_SCHED_FIELDS] = {
+    {.key = "step_size", .offset = offsetof(bm_schedule, step_size), .is_count = 1,
+     .kinds = 1u << BM_SCHED_STEP, .required = 1u << BM_SCHED_STEP},
+    {.key = "gamma", .offset = offsetof(bm_schedule, gamma), .range = BM_IO_POSITIVE,
+     .kinds = (1u << BM_SCHED_STEP) | (1u << BM_SCHED_EXPONENTIAL),
+     .required = (1u << BM_SCHED_STEP) | (1u << BM_SCHED_EXPONENTIAL)},
+    {.key = "t_max", .offset = offsetof(bm_schedule, t_max), .is_count = 1,
+     .kinds = 1u << BM_SCHED_COSINE, .required = 1u << BM_SCHED_COSINE},
+    {.key = "eta_min", .offset = offsetof(bm_schedule, eta_min), .range = BM_IO_NONNEGATIVE,
+     .kinds = 1u << BM_SCHED_COSINE},
+    {.key = "warmup_steps", .offset = offsetof(bm_schedule, warmup_steps), .is_count = 1,
+     .kinds = BM_IO_ALL_SCHEDS},
+    {.key = "warmup_start", .offset = offsetof(bm_schedule, warmup_start),
+     .range = BM_IO_UNIT_CLOSED, .kinds = BM_IO_ALL_SCHEDS},
 };
 
 /* Room for a JSON path ("layers[12].weights[63]"). */
@@ -137,6 +182,15 @@ size_t bm_io_copy_numbers(const struct cJSON *a, void *dst, bm_dtype dt, size_t 
 /* Reject text (len bytes) nested deeper than BM_MODEL_MAX_DEPTH or holding
  * NUL bytes before cJSON (recursive) sees it. */
 bm_status bm_io_prescan(bm_io_reader *r, const char *s, size_t len);
+/* optimizer.clip of the optimizer object o into *max_norm, *max_value
+ * (left unchanged when absent). */
+bm_status bm_io_parse_clip(bm_io_reader *r, const struct cJSON *o, double *max_norm,
+                           double *max_value);
+/* optimizer.schedule of o into *out (left unchanged when absent). */
+bm_status bm_io_parse_schedule(bm_io_reader *r, const struct cJSON *o, bm_schedule *out);
+/* Write len bytes to path atomically (a synced temp file renamed over it,
+ * then the directory synced); messages name path (model_io_write.c). */
+bm_status bm_io_write_atomic(const char *path, const char *data, size_t len, bm_error *err);
 /* Line and column (1-based, columns in bytes) of offset pos in s. */
 void bm_io_line_col(const char *s, size_t pos, size_t *line, size_t *col);
 /* Read the file r->name (at most BM_MODEL_MAX_FILE_BYTES) into *out, a

@@ -188,6 +188,8 @@ bm_status bm_io_want_real(bm_io_reader *r, const cJSON *j, bm_io_range rg, doubl
         return bm_io_fail(r, BM_ERR_ARG, "%.17g must be >= 0", v);
     if (rg == BM_IO_UNIT && !(v >= 0.0 && v < 1.0))
         return bm_io_fail(r, BM_ERR_ARG, "%.17g must be in [0, 1)", v);
+    if (rg == BM_IO_UNIT_CLOSED && !(v >= 0.0 && v <= 1.0))
+        return bm_io_fail(r, BM_ERR_ARG, "%.17g must be in [0, 1]", v);
     *out = v;
     return BM_OK;
 }

@@ -17,8 +17,6 @@
 /* Words of RNG state, and hex digits of each. */
 #define RNG_WORDS 4
 #define RNG_HEX_DIGITS 16
-/* Optimizer keys besides the hyperparameters: "type" and "state". */
-#define OPTIM_EXTRA_KEYS 2
 
 /* One layer as validated: its spec and, for a checkpoint, its arrays. */
 typedef struct layer_plan {
@@ -34,6 +32,8 @@ typedef struct plan {
     bm_loss_kind loss;
     bm_optim_config ocfg;
     const cJSON *ostate; /* optimizer.state or NULL */
+    bm_schedule sched;   /* optimizer.schedule (constant when absent) */
+    double clip_norm, clip_value; /* optimizer.clip (0: off) */
     uint64_t iterations;
     bm_train_settings ts;
     uint64_t epoch;
@@ -202,8 +202,9 @@ static bm_status parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
         return BM_OK;
     size_t top = bm_io_push_key(r, "optimizer");
     const char *type,
-        *keys[BM_IO_N_OPTIM_FIELDS + BM_IO_N_OPTIM_ALIASES + OPTIM_EXTRA_KEYS] = {"type", "state"};
-    size_t nk = OPTIM_EXTRA_KEYS;
+        *keys[BM_IO_N_OPTIM_FIELDS + BM_IO_N_OPTIM_ALIASES + BM_IO_OPTIM_EXTRA_KEYS] = {
+            "type", "state", "clip", "schedule"};
+    size_t nk = BM_IO_OPTIM_EXTRA_KEYS;
     bm_error e = {0};
     bm_status s = bm_io_want(r, o, cJSON_Object, "an object");
     if (s != BM_OK || (s = bm_io_get_string(r, o, "type", 0, &type)) != BM_OK)
@@ -236,6 +237,9 @@ static bm_status parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
         if ((s = bm_io_get_real(r, o, key, fd->range, v)) != BM_OK)
             return s;
     }
+    if ((s = bm_io_parse_clip(r, o, &p->clip_norm, &p->clip_value)) != BM_OK ||
+        (s = bm_io_parse_schedule(r, o, &p->sched)) != BM_OK)
+        return s;
     bm_optim *probe = bm_optim_new(&p->ocfg, p->dt, 1, &e); /* names the state arrays */
     if (!probe)
         return bm_io_fail(r, e.code, "%s", bm_io_unprefixed(e.msg));
@@ -412,8 +416,11 @@ static bm_model *build(bm_io_reader *r, const plan *p)
             off = bm_io_copy_numbers(row, bm_model_weights(m, i)->data, p->dt, off);
         bm_io_copy_numbers(lp->biases, bm_model_biases(m, i)->data, p->dt, 0);
     }
+    bm_optim *o = bm_model_optim(m);
+    if (bm_optim_set_schedule(o, &p->sched, &e) != BM_OK ||
+        bm_optim_set_clip(o, p->clip_norm, p->clip_value, &e) != BM_OK)
+        goto fail;
     if (p->ostate) {
-        bm_optim *o = bm_model_optim(m);
         bm_optim_set_iterations(o, p->iterations);
         for (int k = 0; k < bm_optim_state_count(o); k++)
             bm_io_copy_numbers(

@@ -171,6 +171,7 @@ static bm_status check_model(bm_model *m, const bm_train_settings *ts, bm_error 
             return bm_error_set(err, BM_ERR_NUMERIC, "%s: optimizer.state.%s[%zu] is %g", fn,
                                 bm_optim_state_name(o, s), k, get(bm_optim_state(o, s), dt, k));
     }
+    const bm_schedule *sc = o ? bm_optim_get_schedule(o) : NULL;
     const struct {
         const char *what;
         int present;
@@ -181,6 +182,9 @@ static bm_status check_model(bm_model *m, const bm_train_settings *ts, bm_error 
         {"training.epochs", ts && ts->has_epochs, ts ? ts->epochs : 0},
         {"training.batch_size", ts && ts->has_batch_size, ts ? (uint64_t)ts->batch_size : 0},
         {"training.seed", ts && ts->has_seed, ts ? ts->seed : 0},
+        {"optimizer.schedule.step_size", sc != NULL, sc ? sc->step_size : 0},
+        {"optimizer.schedule.t_max", sc != NULL, sc ? sc->t_max : 0},
+        {"optimizer.schedule.warmup_steps", sc != NULL, sc ? sc->warmup_steps : 0},
     };
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
         if (ints[k].present && ints[k].v > BM_MODEL_MAX_INT)
@@ -244,18 +248,53 @@ static void put_state_array(out *o, bm_model *m, const char *name, const void *d
     puts_(o, "\n      ]");
 }
 
+/* optimizer.clip and optimizer.schedule, when they are set. */
+static void put_controls(out *o, const bm_optim *opt)
+{
+    double norm, value;
+    bm_optim_get_clip(opt, &norm, &value);
+    if (norm != 0.0 || value != 0.0) {
+        puts_(o, ",\n    \"clip\": {\"max_norm\": ");
+        put_short(o, norm);
+        puts_(o, ", \"max_value\": ");
+        put_short(o, value);
+        puts_(o, "}");
+    }
+    const bm_schedule *sc = bm_optim_get_schedule(opt);
+    if (sc->kind == BM_SCHED_CONSTANT && sc->warmup_steps == 0)
+        return;
+    putf(o, ",\n    \"schedule\": {\"type\": \"%s\"", bm_schedule_kind_name(sc->kind));
+    for (size_t f = 0; f < BM_IO_N_SCHED_FIELDS; f++) {
+        const bm_io_sched_field *fd = &bm_io_sched_fields[f];
+        const void *at = (const char *)sc + fd->offset;
+        int warmup = fd->kinds == BM_IO_ALL_SCHEDS; /* its keys only with a warm-up */
+        if (!(fd->kinds >> sc->kind & 1u) || (warmup && sc->warmup_steps == 0))
+            continue;
+        putf(o, ", \"%s\": ", fd->key);
+        if (fd->is_count)
+            putf(o, "%" PRIu64, *(const uint64_t *)at);
+        else
+            put_short(o, *(const double *)at);
+    }
+    puts_(o, "}");
+}
+
 static void put_optimizer(out *o, bm_model *m)
 {
     bm_optim *opt = bm_model_optim(m);
-    const bm_optim_config *c = bm_optim_get_config(opt);
-    putf(o, "  \"optimizer\": {\"type\": \"%s\"", bm_optim_kind_name(c->kind));
+    bm_optim_config c = *bm_optim_get_config(opt);
+    if (bm_optim_n_groups(opt) == 1) /* its one group's settings (bm_optim_group_set) */
+        bm_optim_group_get(opt, 0, &c.lr, &c.weight_decay, NULL, NULL);
+    putf(o, "  \"optimizer\": {\"type\": \"%s\"", bm_optim_kind_name(c.kind));
     for (size_t f = 0; f < BM_IO_N_OPTIM_FIELDS; f++) {
         const bm_io_optim_field *fd = &bm_io_optim_fields[f];
-        if (!(fd->kinds >> c->kind & 1u))
+        double v = *(const double *)(const void *)((const char *)&c + fd->offset);
+        if (!(fd->kinds >> c.kind & 1u) || (fd->omit_zero >> c.kind & 1u && v == 0.0))
             continue;
         putf(o, ", \"%s\": ", fd->key);
-        put_short(o, *(const double *)(const void *)((const char *)c + fd->offset));
+        put_short(o, v);
     }
+    put_controls(o, opt);
     int n = bm_optim_state_count(opt);
     uint64_t it = bm_optim_iterations(opt);
     if (it > 0 || n > 0) {
@@ -375,7 +414,7 @@ static int sync_dir(const char *path)
 }
 
 /* Write len bytes of data to path through a synced temp file and rename. */
-static bm_status write_atomic(const char *path, const char *data, size_t len, bm_error *err)
+bm_status bm_io_write_atomic(const char *path, const char *data, size_t len, bm_error *err)
 {
     char eb[BM_IO_ERRNO_LEN];
     const char *what = "cannot create a temp file";
@@ -444,7 +483,7 @@ bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *
             *err = e;
         return e.code;
     }
-    bm_status s = write_atomic(path, json, strlen(json), err);
+    bm_status s = bm_io_write_atomic(path, json, strlen(json), err);
     free(json);
     return s;
 }

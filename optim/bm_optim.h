@@ -266,6 +266,9 @@ const bm_schedule *bm_optim_get_schedule(const bm_optim *o);
  * (torch's clip_grad_norm_ then clip_grad_value_). The step works on a
  * copy; the gradient arrays are not changed. Both finite and >= 0. */
 bm_status bm_optim_set_clip(bm_optim *o, double max_norm, double max_value, bm_error *err);
+/* The clipping set with bm_optim_set_clip into *max_norm, *max_value (each
+ * may be NULL; 0 is off; both 0 for NULL o). */
+void bm_optim_get_clip(const bm_optim *o, double *max_norm, double *max_value);
 /* The gradient norm the last step measured before clipping (NaN when
  * none has: clipping by norm off, or no step yet). */
 double bm_optim_grad_norm(const bm_optim *o);

@@ -483,4 +483,12 @@ bm_status bm_optim_set_clip(bm_optim *o, double max_norm, double max_value, bm_e
     return BM_OK;
 }
 
+void bm_optim_get_clip(const bm_optim *o, double *max_norm, double *max_value)
+{
+    if (max_norm)
+        *max_norm = o ? o->clip_norm : 0.0;
+    if (max_value)
+        *max_value = o ? o->clip_value : 0.0;
+}
+
 double bm_optim_grad_norm(const bm_optim *o) { return o ? o->last_norm : NAN; }
