@@ -236,9 +236,18 @@ typedef struct bm_fit_opts {
                               * training tapes; read with bm_model_profile_print); 0 by default */
     bm_fit_step_hook step_hook; /* after every update (NULL: none) */
     void *step_hook_ud;
+    uint64_t early_stop;     /* patience: stop after this many epochs in a row whose
+                              * val_loss is not below the lowest of this call (0: never);
+                              * needs validation data (val or val_split) */
+    bm_fit_callback on_best; /* after each epoch whose val_loss is the lowest of this call
+                              * so far, after `callback` (the model then holds the best
+                              * parameters: save it there to keep the best); needs
+                              * validation data; non-zero stops (NULL: none) */
+    void *on_best_ud;
 } bm_fit_opts;
 
-/* Default training settings: 1 epoch, full batch, no shuffle, replay on. */
+/* Default training settings: 1 epoch, full batch, no shuffle, replay on,
+ * no early stopping. */
 bm_fit_opts bm_fit_defaults(void);
 /* Train. Stops with BM_ERR_NUMERIC naming the epoch when the loss becomes
  * NaN or Inf (no update is made from it), when an update makes a parameter

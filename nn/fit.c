@@ -309,6 +309,13 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
     }
     if (val && (s = check_data(m, val, "validation data", err)) != BM_OK)
         goto done;
+    if (!val && (o.early_stop || o.on_best)) {
+        s = bm_error_set(err, BM_ERR_ARG, "bm_model_fit: %s needs validation data (val or "
+                         "val_split)", o.early_stop ? "early_stop" : "on_best");
+        goto done;
+    }
+    double best = INFINITY; /* the lowest val_loss of this call */
+    uint64_t stale = 0;     /* epochs since it was reached */
     size_t n = tr->x->shape[0];
     size_t bs = o.batch_size == 0 || o.batch_size > n ? n : o.batch_size;
     if ((s = ensure_perm(m, n, err)) != BM_OK)
@@ -347,6 +354,14 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
         m->epoch++; /* counted before the callback: a checkpoint saved there resumes exactly */
         if (o.callback && o.callback(o.callback_ud, &st))
             break;
+        if (val && st.val_loss < best) {
+            best = st.val_loss;
+            stale = 0;
+            if (o.on_best && o.on_best(o.on_best_ud, &st))
+                break;
+        } else if (val && o.early_stop && ++stale >= o.early_stop) {
+            break;
+        }
     }
 done:
     free(start);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "plot.h"
+#include "train_controls.h"
 
 /* Epochs when neither the command line nor the model file says. */
 #define DEFAULT_EPOCHS 1000
@@ -48,20 +49,37 @@ static const char help[] =
     "                       data_loss, reg_loss, accuracy (within_tol for regression),\n"
     "                       val_loss, val_accuracy, lr, time_s (seconds since the start);\n"
     "                       also when training fails, up to its last epoch\n"
+    "\nTraining controls (override the model file's optimizer; saved with the model):\n"
+    "      --lr X           base learning rate of every parameter group\n"
+    "      --weight-decay X weight decay of every group (L2; adamw: decoupled)\n"
+    "      --clip-norm X    clip the gradients' global 2-norm to X (0: off)\n"
+    "      --clip-value X   clamp each gradient to [-X, X] (0: off)\n"
+    "      --schedule KIND[:key=value,...]\n"
+    "                       learning-rate schedule per optimizer step: constant,\n"
+    "                       step:step_size=N,gamma=G, exponential:gamma=G,\n"
+    "                       cosine:t_max=N[,eta_min=E]; any with warmup_steps=N,\n"
+    "                       warmup_start=F (the model file's optimizer.schedule keys)\n"
+    "      --warmup N       linear warm-up over N steps (of the file's or --schedule's)\n"
+    "      --early-stop N   stop after N epochs without a lower validation loss (needs\n"
+    "                       --val or --val-split)\n"
+    "      --best FILE      save the model of the lowest validation loss there\n"
+    "                       (atomically, a checkpoint; needs --val or --val-split)\n"
     "  -h, --help           this text\n";
 
 typedef struct train_args {
     const char *model, *data, *labels, *val, *out, *plot, *history;
     plot_scale plot_scale;
     double val_split;
-    uint64_t epochs, batch, seed, print_every, checkpoint_every, threads;
+    train_controls ctl;
+    const char *best;
+    uint64_t epochs, batch, seed, print_every, checkpoint_every, threads, early_stop;
     int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly, profile;
 } train_args;
 
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY,
-           O_PLOT_LOG, O_PLOT_LINEAR, O_HISTORY, O_PROFILE };
+           O_PLOT_LOG, O_PLOT_LINEAR, O_HISTORY, O_PROFILE, O_EARLY_STOP, O_BEST };
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},      {"labels", required_argument, NULL, O_LABELS},
         {"val", required_argument, NULL, O_VAL},     {"val-split", required_argument, NULL, O_VAL_SPLIT},
@@ -75,12 +93,18 @@ static int parse(int argc, char **argv, train_args *a)
         {"threads", required_argument, NULL, 'j'},
         {"plot-log", no_argument, NULL, O_PLOT_LOG}, {"plot-linear", no_argument, NULL, O_PLOT_LINEAR},
         {"history", required_argument, NULL, O_HISTORY},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+        {"early-stop", required_argument, NULL, O_EARLY_STOP},
+        {"best", required_argument, NULL, O_BEST},
+        {"help", no_argument, NULL, 'h'}};
+    enum { N_OPTS = sizeof opts / sizeof opts[0], N_CONTROLS = TC_WARMUP - TC_LR + 1 };
+    struct option all[N_OPTS + N_CONTROLS + 1];
+    memcpy(all, opts, sizeof opts);
+    memcpy(all + N_OPTS, train_control_options, sizeof all - sizeof opts);
     int c;
     memset(a, 0, sizeof *a);
     optind = 1;
     a->threads = 1;
-    while ((c = getopt_long(argc, argv, "d:e:b:s:p:qo:j:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:e:b:s:p:qo:j:h", all, NULL)) != -1) {
         switch (c) {
         case 'd': a->data = optarg; break;
         case O_LABELS: a->labels = optarg; break;
@@ -130,6 +154,18 @@ static int parse(int argc, char **argv, train_args *a)
                 return cli_usage_error("train", "--threads %llu must be in 1..%d",
                                        (unsigned long long)a->threads, BM_MAX_THREADS);
             break;
+        case O_EARLY_STOP:
+            if (cli_parse_u64("train", "--early-stop", optarg, &a->early_stop))
+                return CLI_USAGE;
+            if (a->early_stop == 0)
+                return cli_usage_error("train", "--early-stop must be at least 1");
+            break;
+        case O_BEST: a->best = optarg; break;
+        case TC_LR: case TC_WEIGHT_DECAY: case TC_CLIP_NORM: case TC_CLIP_VALUE:
+        case TC_SCHEDULE: case TC_WARMUP:
+            if (train_controls_take(&a->ctl, c, optarg))
+                return CLI_USAGE;
+            break;
         case 'h': fputs(help, stdout); return -1;
         default: return cli_usage_error("train", "bad option");
         }
@@ -141,6 +177,9 @@ static int parse(int argc, char **argv, train_args *a)
         return cli_usage_error("train", "--data FILE is required");
     if (a->val && a->val_split > 0)
         return cli_usage_error("train", "--val and --val-split exclude each other");
+    if ((a->early_stop || a->best) && !a->val && !(a->val_split > 0))
+        return cli_usage_error("train", "%s needs validation data: --val FILE or --val-split F",
+                               a->early_stop ? "--early-stop" : "--best");
     if (a->checkpoint_every && !a->out)
         return cli_usage_error("train", "--checkpoint-every needs -o FILE to save to");
     if (!(a->val_split >= 0 && a->val_split < 1))
@@ -159,6 +198,9 @@ typedef struct train_ctx {
     bm_train_settings set;     /* the file's "training": epochs = this run's end */
     uint64_t saved_epoch;      /* epochs in the last checkpoint written (0 = none) */
     double t0;                 /* cli_now() when training started */
+    const char *best_path;     /* --best FILE */
+    uint64_t best_epoch;       /* epochs in the best model (0 = none yet) */
+    double best_val;           /* its validation loss */
     bm_error save_err;         /* why a checkpoint failed (code BM_OK: none did) */
 } train_ctx;
 
@@ -175,6 +217,17 @@ static int on_epoch(void *ud, const bm_epoch_stats *s)
             return 1; /* stop: cmd_train reports it */
         c->saved_epoch = done;
     }
+    return 0;
+}
+
+/* A new lowest validation loss: save the model to --best FILE. */
+static int on_best(void *ud, const bm_epoch_stats *s)
+{
+    train_ctx *c = ud;
+    c->best_epoch = bm_model_epoch(c->m);
+    c->best_val = s->val_loss;
+    if (c->best_path && bm_model_save(c->m, c->best_path, &c->set, &c->save_err) != BM_OK)
+        return 1; /* stop: cmd_train reports it */
     return 0;
 }
 
@@ -255,6 +308,8 @@ int cmd_train(int argc, char **argv)
         set.seed = a.seed;
         set.has_seed = 1;
     }
+    if (train_controls_apply(&a.ctl, m, &err) != BM_OK)
+        goto fail;
     if (cli_load_data(a.data, a.labels, m, &train, &err) != BM_OK ||
         (a.val && cli_load_data(a.val, NULL, m, &val, &err) != BM_OK))
         goto fail;
@@ -271,6 +326,12 @@ int cmd_train(int argc, char **argv)
     fo.profile = a.profile;
     fo.callback = on_epoch;
     fo.callback_ud = &ctx;
+    fo.early_stop = a.early_stop;
+    if (a.early_stop || a.best) {
+        fo.on_best = on_best;
+        fo.on_best_ud = &ctx;
+    }
+    ctx.best_path = a.best;
     ctx.m = m;
     ctx.path = a.out;
     ctx.every = a.checkpoint_every;
@@ -298,7 +359,7 @@ int cmd_train(int argc, char **argv)
     if (s != BM_OK && a.history && ctx.history.n) /* the epochs up to a failure, to look at */
         write_history(a.history, &ctx);
     if (ctx.save_err.code != BM_OK) {
-        rc = cli_fail("train", "checkpoint at epoch %llu: %s",
+        rc = cli_fail("train", "%s at epoch %llu: %s", ctx.best_path ? "best model" : "checkpoint",
                       (unsigned long long)bm_model_epoch(m), ctx.save_err.msg);
         goto out;
     }
@@ -321,6 +382,13 @@ int cmd_train(int argc, char **argv)
         printf("trained epochs %llu..%llu (%llu) in %.2fs\n", (unsigned long long)start,
                (unsigned long long)bm_model_epoch(m) - 1, (unsigned long long)done,
                cli_now() - ctx.t0);
+    if (a.early_stop && done < epochs)
+        printf("early stop: val_loss did not fall below %.6g (epoch %llu) for %llu epochs\n",
+               ctx.best_val, (unsigned long long)ctx.best_epoch - 1,
+               (unsigned long long)a.early_stop);
+    if (a.best && ctx.best_epoch)
+        printf("saved %s: the lowest val_loss, %.6g, after epoch %llu\n", a.best, ctx.best_val,
+               (unsigned long long)ctx.best_epoch - 1);
     /* not the epoch lines' loss: that one averages the batches as they trained */
     printf("final model on the training set: data loss %.6g, %s %.4f (evaluation mode: "
            "after the last update, no dropout, no regularisation term)\n",
