@@ -55,6 +55,8 @@ typedef struct bm_csv_opts {
                                  line), 0 no header, 1 first line is a header */
     const char *label_column; /* NULL: last column; else a header name (not owned) */
     int regression;           /* 1: label is a numeric target, n_classes=0, y [N,1] */
+    int no_label;             /* 1: every column is a feature: x [N, columns], y NULL,
+                                 n_classes 0 (data to predict on; label_column unused) */
 } bm_csv_opts;
 
 /* Defaults: auto-detect the header, label in the last column, classification. */
@@ -82,7 +84,8 @@ typedef enum bm_idx_scale {
 
 /* Load an IDX image file (magic 0x00000803, uint8, N x rows x cols) and its
  * label file (magic 0x00000801, N bytes): x [N, rows*cols] scaled, y [N],
- * n_classes = max(10, largest label + 1). Sizes are checked against the file
+ * n_classes = max(10, largest label + 1); labels_path NULL: the images
+ * alone, y NULL and n_classes 0 (data to predict on). Sizes are checked against the file
  * sizes before anything is allocated. Fills *ds with new tensors the caller
  * frees with bm_dataset_free. */
 bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *labels_path,

@@ -38,7 +38,7 @@
 
 bm_csv_opts bm_csv_defaults(void)
 {
-    bm_csv_opts o = {-1, NULL, 0};
+    bm_csv_opts o = {.header = -1, .label_column = NULL};
     return o;
 }
 
@@ -218,6 +218,9 @@ static bm_status first_line(csv_reader *rd, const fieldv *fv, const bm_csv_opts 
 {
     *ncols = fv->n;
     *is_header = o->header == 1 || (o->header < 0 && looks_like_header(fv));
+    *label = SIZE_MAX; /* no_label: none */
+    if (o->no_label)
+        return BM_OK;
     if (*ncols < 2)
         return bm_error_set(rd->err, BM_ERR_PARSE,
                             "%s:%zu: expected at least 2 columns (features and a label), got %zu",
@@ -251,13 +254,14 @@ static bm_status check_label(csv_reader *rd, const char *s, size_t col, double v
 }
 
 /* Move the collected values into ds (x [rows, F], y [rows] or [rows, 1]). */
-static bm_status build(bm_dataset *ds, const dvec *xs, const dvec *ys, size_t nfeat,
-                       size_t n_classes, bm_dtype dt, bm_error *err)
+/* x [rows, nfeat] from xs and, unless no_label, y from ys. */
+static bm_status build(bm_dataset *ds, const dvec *xs, const dvec *ys, size_t rows,
+                       size_t nfeat, int no_label, size_t n_classes, bm_dtype dt, bm_error *err)
 {
-    size_t rows = ys->n, xshape[2] = {rows, nfeat}, yshape[2] = {rows, 1};
+    size_t xshape[2] = {rows, nfeat}, yshape[2] = {rows, 1};
     ds->x = bm_tensor_new(dt, 2, xshape, err);
-    ds->y = ds->x ? bm_tensor_new(dt, n_classes ? 1 : 2, yshape, err) : NULL;
-    if (!ds->y) {
+    ds->y = ds->x && !no_label ? bm_tensor_new(dt, n_classes ? 1 : 2, yshape, err) : NULL;
+    if (!ds->x || (!no_label && !ds->y)) {
         bm_dataset_free(ds);
         return err->code;
     }
@@ -301,7 +305,7 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
     csv_reader rd = {path, 0, err};
     uint64_t bytes = 0; /* read so far: a pipe has no size to check up front */
     char *line = NULL;
-    size_t line_cap = 0, ncols = 0, label = 0, content_lines = 0;
+    size_t line_cap = 0, ncols = 0, label = 0, content_lines = 0, rows = 0;
     double max_label = -1;
     fieldv fv = {0};
     dvec xs = {0}, ys = {0};
@@ -341,6 +345,7 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
                              rd.line_no, ncols, fv.n);
             goto done;
         }
+        rows++;
         for (size_t j = 0; j < ncols; j++) {
             double v = 0;
             if ((s = field_value(&rd, fv.f[j], j, dt, &v)) != BM_OK)
@@ -361,7 +366,7 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
         s = bm_error_set(err, BM_ERR_IO, "%s: read error: %s", path, strerror(errno));
         goto done;
     }
-    if (ys.n == 0) {
+    if (rows == 0) {
         if (content_lines)
             s = bm_error_set(err, BM_ERR_PARSE, "%s:%zu: no data rows after the header", path,
                              rd.line_no);
@@ -369,7 +374,8 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
             s = bm_error_set(err, BM_ERR_PARSE, "%s: file is empty", path);
         goto done;
     }
-    s = build(ds, &xs, &ys, ncols - 1, o->regression ? 0 : (size_t)max_label + 1, dt, err);
+    s = build(ds, &xs, &ys, rows, o->no_label ? ncols : ncols - 1, o->no_label,
+              o->regression || o->no_label ? 0 : (size_t)max_label + 1, dt, err);
 done:
     free(line);
     free(fv.f);

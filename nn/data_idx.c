@@ -166,7 +166,7 @@ bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *
     bm_error local_err;
     if (!err)
         err = &local_err;
-    if (!ds || !images_path || !labels_path)
+    if (!ds || !images_path)
         return bm_error_set(err, BM_ERR_NULL, "bm_data_load_idx: NULL %s",
                             !ds ? "data set" : "path");
     memset(ds, 0, sizeof *ds);
@@ -180,11 +180,11 @@ bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *
     bm_status s = idx_open(&fi, images_path, IDX_MAGIC_IMAGES, 3, "images", err);
     if (s == BM_OK)
         s = check_images(&fi, &pixels, err);
-    if (s == BM_OK)
+    if (s == BM_OK && labels_path)
         s = idx_open(&fl, labels_path, IDX_MAGIC_LABELS, 1, "labels", err);
-    if (s == BM_OK)
+    if (s == BM_OK && labels_path)
         s = check_labels(&fl, err);
-    if (s == BM_OK && fl.dims[0] != fi.dims[0])
+    if (s == BM_OK && labels_path && fl.dims[0] != fi.dims[0])
         s = bm_error_set(err, BM_ERR_PARSE,
                          "%s holds %" PRIu32 " images but %s holds %" PRIu32 " labels",
                          images_path, fi.dims[0], labels_path, fl.dims[0]);
@@ -192,12 +192,12 @@ bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *
         size_t xs[2] = {fi.dims[0], pixels};
         bm_error te = {0};
         ds->x = bm_tensor_new(dt, 2, xs, &te);
-        ds->y = ds->x ? bm_tensor_new(dt, 1, xs, &te) : NULL;
-        s = ds->y ? BM_OK
+        ds->y = ds->x && labels_path ? bm_tensor_new(dt, 1, xs, &te) : NULL;
+        s = ds->x && (ds->y || !labels_path) ? BM_OK
                   : bm_error_set(err, te.code, "%s: %" PRIu32 " images of %zu pixels: %s",
                                  images_path, fi.dims[0], pixels, te.msg);
     }
-    if (s == BM_OK)
+    if (s == BM_OK && labels_path)
         s = read_labels(&fl, ds->y, &n_classes, err);
     if (s == BM_OK)
         s = read_pixels(&fi, ds->x, scale, err);

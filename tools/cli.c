@@ -119,6 +119,42 @@ bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
     return bm_data_load_idx(ds, path, labels, BM_IDX_UNIT, bm_model_dtype(m), err);
 }
 
+/* The first `keep` columns of ds->x in place of it. */
+static bm_status keep_columns(bm_dataset *ds, size_t keep, bm_error *err)
+{
+    size_t N = ds->x->shape[0], C = ds->x->shape[1], shape[2] = {N, keep};
+    bm_tensor *x = bm_tensor_new(ds->x->dtype, 2, shape, err);
+    if (!x)
+        return err->code;
+    size_t esz = bm_dtype_size(x->dtype);
+    for (size_t r = 0; r < N; r++)
+        memcpy((char *)x->data + r * keep * esz, (const char *)ds->x->data + r * C * esz,
+               keep * esz);
+    bm_tensor_free(ds->x);
+    ds->x = x;
+    return BM_OK;
+}
+
+bm_status cli_load_features(const char *path, const bm_model *m, bm_dataset *ds,
+                            bm_error *err)
+{
+    if (!(cli_ends_with(path, ".csv") || cli_ends_with(path, ".CSV")))
+        return bm_data_load_idx(ds, path, NULL, BM_IDX_UNIT, bm_model_dtype(m), err);
+    bm_csv_opts o = bm_csv_defaults();
+    o.no_label = 1;
+    bm_status s = bm_data_load_csv(ds, path, &o, bm_model_dtype(m), err);
+    if (s != BM_OK)
+        return s;
+    size_t C = ds->x->shape[1], F = bm_model_n_inputs(m);
+    if (C == F + 1)
+        return keep_columns(ds, F, err); /* the training layout: the label last, unused */
+    if (C == F)
+        return BM_OK;
+    bm_dataset_free(ds);
+    return bm_error_set(err, BM_ERR_SHAPE, "%s: %zu columns, but the model takes %zu features "
+                        "(give %zu columns, or %zu with a label last)", path, C, F, F, F + 1);
+}
+
 double cli_now(void)
 {
     struct timespec ts;

@@ -39,6 +39,11 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
  * "idx3" -> "idx1"). Regression targets when the model's loss is mse/mae. */
 bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
                         bm_dataset *ds, bm_error *err);
+/* Load features to predict on for model m into ds (y NULL): a CSV of
+ * exactly the model's inputs columns, or of one more (a label last,
+ * dropped); IDX images alone (no label file read). */
+bm_status cli_load_features(const char *path, const bm_model *m, bm_dataset *ds,
+                            bm_error *err);
 /* Is the model's loss a regression loss (mse, mae)? */
 int cli_is_regression(const bm_model *m);
 /* The name of the model's accuracy figure in lines, CSV and JSON: "accuracy", or for

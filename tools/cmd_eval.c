@@ -26,12 +26,13 @@ static const char eval_help[] =
     "  -h, --help         this text\n";
 
 static const char predict_help[] =
-    "usage: bmnn predict MODEL.json --data FILE [--labels FILE] [-o OUT.csv]\n\n"
+    "usage: bmnn predict MODEL.json --data FILE [-o OUT.csv]\n\n"
     "One CSV line per sample: for classification the predicted class, then the class\n"
-    "probabilities; for regression the predicted values. The data file has the training\n"
-    "format (its label column is ignored).\n\n"
+    "probabilities; for regression the predicted values. Labels are not needed: a CSV\n"
+    "with as many columns as the model has inputs is all features; one with one column\n"
+    "more has the training layout, its last column (the label) ignored; any other count\n"
+    "is an error. IDX: the images alone (no label file is read).\n\n"
     "  -d, --data FILE    data (.csv, or IDX images)\n"
-    "      --labels FILE  IDX label file (default: derived from the images name)\n"
     "  -o, --output FILE  write there instead of standard output\n"
     "  -h, --help         this text\n";
 
@@ -56,7 +57,9 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, io_ar
     while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a->data = optarg; break;
-        case O_LABELS: a->labels = optarg; break;
+        case O_LABELS: /* predict reads no labels: it accepts --labels, as it did, unused */
+            a->labels = optarg;
+            break;
         case O_JSON:
             if (help != eval_help)
                 return cli_usage_error(cmd, "--json is an option of bmnn eval");
@@ -234,7 +237,7 @@ int cmd_predict(int argc, char **argv)
     bm_dataset ds = {0};
     bm_tensor *p = NULL;
     rc = CLI_OK;
-    if (cli_load_data(a.data, a.labels, m, &ds, &err) != BM_OK ||
+    if (cli_load_features(a.data, m, &ds, &err) != BM_OK ||
         bm_model_predict(m, ds.x, &p, &err) != BM_OK) {
         rc = cli_fail("predict", "%s", err.msg);
     } else {
