@@ -111,7 +111,13 @@ START_TEST(idx_bad_files)
            BM_ERR_IO, "none-images: No such file");
     ck_err(bm_data_load_idx(&ds, good_i, tmp_path("none-labels", 3), BM_IDX_UNIT, BM_F32, &e), e,
            BM_ERR_IO, "none-labels: No such file");
-    ck_err(bm_data_load_idx(&ds, good_i, NULL, BM_IDX_UNIT, BM_F32, &e), e, BM_ERR_NULL, NULL);
+    ck_err(bm_data_load_idx(&ds, NULL, good_l, BM_IDX_UNIT, BM_F32, &e), e, BM_ERR_NULL, NULL);
+    /* no label file: the images alone, to predict on */
+    ck_assert_int_eq(bm_data_load_idx(&ds, good_i, NULL, BM_IDX_UNIT, BM_F32, &e), BM_OK);
+    ck_assert_ptr_nonnull(ds.x);
+    ck_assert_ptr_null(ds.y);
+    ck_assert_uint_eq(ds.n_classes, 0);
+    bm_dataset_free(&ds);
     ck_err(bm_data_load_idx(&ds, good_i, good_l, (bm_idx_scale)5, BM_F32, &e), e, BM_ERR_ARG, NULL);
     ck_err(bm_data_load_idx(&ds, tmp_dir, good_l, BM_IDX_UNIT, BM_F32, &e), e, BM_ERR_IO,
            "not a regular file");
