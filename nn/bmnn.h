@@ -9,6 +9,7 @@
 #include "bm_optim.h"
 #include "bm_model.h"
 #include "bm_model_io.h"
+#include "bm_npz.h"
 
 #ifdef __cplusplus
 extern "C" {
