@@ -76,6 +76,8 @@ expect 2 "--warmup text" -- "$bmnn" train "$spec" --data train.csv --warmup x
 expect 2 "--early-stop without validation" -- "$bmnn" train "$spec" --data train.csv --early-stop 3
 has err.txt "--early-stop needs validation data" "--early-stop needs --val"
 expect 2 "--best without validation" -- "$bmnn" train "$spec" --data train.csv --best b.json
+expect 2 "--best is -o" -- "$bmnn" train "$spec" --data train.csv --val val.csv --best x.json -o x.json
+has err.txt "--best and -o name the same file" "--best and -o the same refused"
 expect 2 "--early-stop 0" -- "$bmnn" train "$spec" --data train.csv --val val.csv --early-stop 0
 
 # a hand-written schedule with a mistake names its path
@@ -105,6 +107,11 @@ assert json.load(open("last.json"))["state"]["epoch"] == epoch + 5
 assert abs(json.load(open("best_eval.json"))["loss"] - best) <= 1e-5 * best, best
 vals = [float(v) for v in re.findall(r"val_loss: ([0-9.e+-]+)", open("err.txt").read())]
 assert min(vals) >= best * (1 - 1e-3), (min(vals), best)'
+
+expect 1 "--best unwritable" -- "$bmnn" train "$spec" --data train.csv --val val.csv --epochs 3 \
+    -q --best no/such/dir/best.json
+has err.txt "best model at epoch 1: no/such/dir/best.json: cannot create a temp file" \
+    "--best failure named"
 
 # predict without labels: features only, or the training layout (label ignored)
 cut -d, -f1,2 val.csv >features.csv

@@ -180,6 +180,8 @@ static int parse(int argc, char **argv, train_args *a)
     if ((a->early_stop || a->best) && !a->val && !(a->val_split > 0))
         return cli_usage_error("train", "%s needs validation data: --val FILE or --val-split F",
                                a->early_stop ? "--early-stop" : "--best");
+    if (a->best && a->out && strcmp(a->best, a->out) == 0)
+        return cli_usage_error("train", "--best and -o name the same file, %s", a->best);
     if (a->checkpoint_every && !a->out)
         return cli_usage_error("train", "--checkpoint-every needs -o FILE to save to");
     if (!(a->val_split >= 0 && a->val_split < 1))
@@ -201,6 +203,7 @@ typedef struct train_ctx {
     const char *best_path;     /* --best FILE */
     uint64_t best_epoch;       /* epochs in the best model (0 = none yet) */
     double best_val;           /* its validation loss */
+    int best_failed;           /* save_err is from saving --best FILE */
     bm_error save_err;         /* why a checkpoint failed (code BM_OK: none did) */
 } train_ctx;
 
@@ -226,8 +229,10 @@ static int on_best(void *ud, const bm_epoch_stats *s)
     train_ctx *c = ud;
     c->best_epoch = bm_model_epoch(c->m);
     c->best_val = s->val_loss;
-    if (c->best_path && bm_model_save(c->m, c->best_path, &c->set, &c->save_err) != BM_OK)
+    if (c->best_path && bm_model_save(c->m, c->best_path, &c->set, &c->save_err) != BM_OK) {
+        c->best_failed = 1;
         return 1; /* stop: cmd_train reports it */
+    }
     return 0;
 }
 
@@ -359,7 +364,7 @@ int cmd_train(int argc, char **argv)
     if (s != BM_OK && a.history && ctx.history.n) /* the epochs up to a failure, to look at */
         write_history(a.history, &ctx);
     if (ctx.save_err.code != BM_OK) {
-        rc = cli_fail("train", "%s at epoch %llu: %s", ctx.best_path ? "best model" : "checkpoint",
+        rc = cli_fail("train", "%s at epoch %llu: %s", ctx.best_failed ? "best model" : "checkpoint",
                       (unsigned long long)bm_model_epoch(m), ctx.save_err.msg);
         goto out;
     }
