@@ -96,15 +96,17 @@ void bm_model_free(bm_model *m);
 bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err);
 /* Set the loss. */
 bm_status bm_model_set_loss(bm_model *m, bm_loss_kind loss, bm_error *err);
-/* Set the optimizer (replaces one that exists, dropping its state). */
+/* Set the optimizer (replaces one that exists, dropping its state, its
+ * schedule and its clipping). */
 bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_error *err);
 /* Train with optimizer o from now on, taken over (the model frees it; on
  * error it stays the caller's): a flat optimizer of the model's dtype over
  * exactly bm_model_n_params elements, typically bm_optim_new_groups with
  * ranges of bm_model_params (bm_model_param_range), or one given a
  * schedule or clipping. After bm_model_init. The model's
- * config becomes o's (model files save that config, not o's groups,
- * schedule or clipping). */
+ * config becomes o's. Model files save o's config, schedule and clipping
+ * (and, when o has one group, that group's lr and weight decay), not its
+ * groups: such a file loads back with one group. */
 bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err);
 /* Where parameter tensor t (bm_model_weights, bm_model_biases) lies in
  * the flat parameter buffer: elements [*offset, *offset + *count), the
