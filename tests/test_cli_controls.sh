@@ -9,6 +9,12 @@ src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
+# BMNN_WRAP="valgrind ..." runs bmnn under that command, as in test_cli.sh.
+if [ -n "${BMNN_WRAP:-}" ]; then
+    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
+    chmod +x "$work/bmnn-wrapped"
+    bmnn="$work/bmnn-wrapped"
+fi
 command -v python3 >/dev/null || { echo "SKIP: python3 reads the JSON and CSV"; exit 77; }
 pass=0
 fail=0
