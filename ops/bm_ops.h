@@ -180,6 +180,42 @@ bm_tensor *bm_conv_transpose2d(bm_tape *t, bm_tensor *x, bm_tensor *w, const bm_
 bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, size_t kw,
                            const bm_conv_opts *o);
 
+/* x [N,C,W] ⋆ w [O,C/groups,k] (+ b [O], may be NULL) -> [N,O,OW]
+ * (torch.nn.functional.conv1d): stride ≥ 1, padding, dilation ≥ 1, groups;
+ * its gradient is conv_transpose2d/conv2d_wgrad on H = 1 views. */
+bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
+                     size_t pad, size_t dilation, size_t groups);
+
+/* ---- pooling (NCHW) ------------------------------------------------------ */
+/* Window of a 2-D pool, per axis (H, W). */
+typedef struct bm_pool_opts {
+    size_t kernel[2], stride[2], pad[2]; /* ≥ 1, ≥ 1, ≤ kernel/2 */
+    int count_include_pad;               /* avg: padded zeros count (torch's default) */
+} bm_pool_opts;
+/* Kernel kh×kw, stride = kernel (torch's default), no padding,
+ * count_include_pad on. */
+bm_pool_opts bm_pool_defaults(size_t kh, size_t kw);
+/* Max over each window of x [N,C,H,W] -> [N,C,OH,OW] (torch max_pool2d,
+ * padding never wins); ties: the first maximal element in row-major order
+ * gets the gradient, as PyTorch's CPU kernel. */
+bm_tensor *bm_max_pool2d(bm_tape *t, bm_tensor *x, const bm_pool_opts *o);
+/* max_pool2d's backward primitive: g [N,C,OH,OW] scattered (added) to the
+ * argmax of x's windows -> x's shape; no gradient to x. */
+bm_tensor *bm_max_pool2d_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, const bm_pool_opts *o);
+/* The scatter's adjoint: u [N,C,H,W] read at the argmax of x's windows ->
+ * [N,C,OH,OW]; no gradient to x. */
+bm_tensor *bm_max_pool2d_gather(bm_tape *t, bm_tensor *x, bm_tensor *u, const bm_pool_opts *o);
+/* Mean over each window (torch avg_pool2d; divisor the padded window with
+ * count_include_pad, else the part inside the image). */
+bm_tensor *bm_avg_pool2d(bm_tape *t, bm_tensor *x, const bm_pool_opts *o);
+/* Mean over torch's adaptive windows -> [N,C,oh,ow] (torch
+ * adaptive_avg_pool2d); oh = ow = 1 is a global average pool. */
+bm_tensor *bm_adaptive_avg_pool2d(bm_tape *t, bm_tensor *x, size_t oh, size_t ow);
+/* The adjoint of avg_pool2d (o) or, o NULL, of adaptive_avg_pool2d: g
+ * [N,C,OH,OW] spread back over an h×w input -> [N,C,h,w]. */
+bm_tensor *bm_avg_pool2d_grad(bm_tape *t, bm_tensor *g, size_t h, size_t w,
+                              const bm_pool_opts *o);
+
 /* ---- normalisation (last axis) ----------------------------------------- */
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */

@@ -5,6 +5,9 @@
  *                     (the adjoint of conv2d in x; torch.conv_transpose2d)
  *   conv2d_wgrad      out [O,C/g,kh,kw] in x [N,C,H,W], y [N,O,OH,OW]
  *                     (the adjoint in w)
+ *   conv1d            out [N,O,OW]     in x [N,C,W], w [O,C/g,k], b [O]
+ *                     (conv2d's kernel on H = 1; its vjp the 2-D adjoints
+ *                     on H = 1 views)
  * stride, padding, dilation per axis, groups g. Each is im2col (or col2im)
  * per image and group plus one product on the own GEMM (threaded), with
  * the column matrix and the product's workspace in the node's scratch. */
@@ -74,6 +77,15 @@ static conv_dims dims_of(const conv_params *p, const bm_tensor *x, size_t N, siz
 }
 
 /* Scratch: the column matrix, then the product's workspace. */
+/* Dims of conv2d (x [N,C,H,W], w [O,C/g,kh,kw]) or conv1d (x [N,C,W],
+ * w [O,C/g,k] as H = kh = 1). */
+static conv_dims xw_dims(const conv_params *p, const bm_tensor *x, const bm_tensor *w)
+{
+    int r = x->rank;
+    return dims_of(p, x, x->shape[0], x->shape[1], r == 4 ? x->shape[2] : 1, x->shape[r - 1],
+                   w->shape[0], r == 4 ? w->shape[2] : 1, w->shape[r - 1]);
+}
+
 static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 {
     size_t b = d->cg * d->kk * d->L * bm_dtype_size(dt);
@@ -138,6 +150,45 @@ static int conv2d_infer(bm_tape *tape, bm_node *n)
     n->scratch_bytes = cols_bytes(&d, x->dtype) +
                        bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.L, d.cg * d.kk);
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
+}
+
+/* conv1d: x [N,C,W], w [O,C/g,k], b [O] -> [N,O,OW]. */
+static int conv1d_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *w = n->in[1];
+    size_t G = cp_of(n)->groups;
+    char sx[64], sw[64];
+    if (n->n_in > 3) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_conv1d: takes x, w and an optional b");
+        return -1;
+    }
+    if (check_params(tape, n))
+        return -1;
+    if (x->rank != 3 || w->rank != 3) {
+        bm_tape_fail(tape, BM_ERR_RANK, "bm_conv1d: %s and weight %s must be 3-D (NCW, OIW)",
+                     BM_SHP(x, sx), BM_SHP(w, sw));
+        return -1;
+    }
+    if (x->shape[1] % G || w->shape[0] % G || w->shape[1] * G != x->shape[1]) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv1d: %s and weight %s do not fit %zu groups",
+                     BM_SHP(x, sx), BM_SHP(w, sw), G);
+        return -1;
+    }
+    if (n->n_in == 3 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != w->shape[0])) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv1d: bias %s must be [%zu]", BM_SHP(n->in[2], sx),
+                     w->shape[0]);
+        return -1;
+    }
+    conv_dims d = xw_dims(cp_of(n), x, w);
+    if (!d.L) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv1d: %s with kernel %s: the (dilated) kernel "
+                     "does not fit the padded input", BM_SHP(x, sx), BM_SHP(w, sw));
+        return -1;
+    }
+    size_t shape[3] = {d.N, d.O, d.g.ow};
+    n->scratch_bytes = cols_bytes(&d, x->dtype) +
+                       bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.L, d.cg * d.kk);
+    return bm_op_set_output(tape, n, x->dtype, 3, shape) == BM_OK ? 0 : -1;
 }
 
 static int convt_infer(bm_tape *tape, bm_node *n)
@@ -213,13 +264,13 @@ static void im2col(bm_dtype dt, const void *x, void *cols, size_t C, const conv_
         im2col_f32(x, cols, C, g);
 }
 
-/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L]; then + b[o]. */
+/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L]; then + b[o]
+ * (conv2d and conv1d). */
 static void conv2d_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
     bm_tensor *o = n->out;
-    conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
-                          w->shape[0], w->shape[2], w->shape[3]);
+    conv_dims d = xw_dims(cp_of(n), x, w);
     size_t esz = bm_dtype_size(x->dtype), cb = cols_bytes(&d, x->dtype), K = d.cg * d.kk;
     const unsigned char *X = x->data, *W = w->data;
     unsigned char *Y = o->data;
@@ -286,7 +337,7 @@ static void wgrad_forward(bm_tape *tape, bm_node *n)
 
 /* ---- builders and vjps --------------------------------------------------- */
 
-extern const bm_op bm_op_conv2d, bm_op_conv_transpose2d, bm_op_conv2d_wgrad;
+extern const bm_op bm_op_conv2d, bm_op_conv_transpose2d, bm_op_conv2d_wgrad, bm_op_conv1d;
 
 /* The same geometry with size[] set (output H, W or kernel kh, kw). */
 static conv_params with_size(const conv_params *p, size_t a, size_t b)
@@ -347,6 +398,33 @@ static bm_status wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
+/* t [A,B,L] viewed as [A,B,1,L] (and back). */
+static bm_tensor *as4(bm_tape *t, bm_tensor *v)
+{
+    return bm_reshape(t, v, 4, (size_t[]){v->shape[0], v->shape[1], 1, v->shape[2]});
+}
+static bm_tensor *as3(bm_tape *t, bm_tensor *v)
+{
+    return v ? bm_reshape(t, v, 3, (size_t[]){v->shape[0], v->shape[1], v->shape[3]}) : NULL;
+}
+
+/* conv1d as conv2d on H = 1: the 2-D vjps on [.., 1, W] views. */
+static bm_status conv1d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *w = n->in[1], *g4 = as4(t, g);
+    const conv_params *p = cp_of(n);
+    conv_params px = with_size(p, 1, x->shape[2]), pw = with_size(p, 1, w->shape[2]);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = as3(t, rec2(t, &bm_op_conv_transpose2d, g4, as4(t, w), &px));
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = as3(t, rec2(t, &bm_op_conv2d_wgrad, as4(t, x), g4, &pw));
+    if (n->n_in == 3 && bm_op_wants_grad(t, n, 2)) {
+        size_t O = w->shape[0];
+        dx[2] = bm_reshape(t, bm_sum_to(t, g, 3, (size_t[]){1, O, 1}), 1, &O);
+    }
+    return bm_tape_status(t);
+}
+
 static void conv_describe(const bm_node *n, char *buf, size_t len)
 {
     const conv_params *p = n->params;
@@ -357,6 +435,11 @@ static void conv_describe(const bm_node *n, char *buf, size_t len)
 const bm_op bm_op_conv2d = {
     .name = "conv2d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
     .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv2d_vjp,
+    .describe = conv_describe,
+};
+const bm_op bm_op_conv1d = {
+    .name = "conv1d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
+    .infer = conv1d_infer, .forward = conv2d_forward, .vjp = conv1d_vjp,
     .describe = conv_describe,
 };
 const bm_op bm_op_conv_transpose2d = {
@@ -413,4 +496,13 @@ bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, si
     p.size[0] = kh;
     p.size[1] = kw;
     return rec2(t, &bm_op_conv2d_wgrad, x, y, &p);
+}
+
+bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
+                     size_t pad, size_t dilation, size_t groups)
+{
+    conv_params p = {.stride = {1, stride}, .pad = {0, pad}, .dilation = {1, dilation},
+                     .groups = groups};
+    bm_tensor *in[3] = {x, w, b};
+    return bm_tape_apply(t, &bm_op_conv1d, in, b ? 3 : 2, &p);
 }

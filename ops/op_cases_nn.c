@@ -1,0 +1,71 @@
+/* op_cases_nn.c — gradcheck examples of issue 10's network ops: conv1d,
+ * pooling, batch and group normalisation, attention. Odd sizes, every
+ * stride/padding variant, causal and not. */
+#include "op_cases_internal.h"
+
+/* Pool options: kernel, stride, padding per axis, count_include_pad. */
+static bm_pool_opts pool(size_t kh, size_t kw, size_t sh, size_t sw, size_t ph, size_t pw,
+                         int include_pad)
+{
+    bm_pool_opts o = bm_pool_defaults(kh, kw);
+    o.stride[0] = sh, o.stride[1] = sw, o.pad[0] = ph, o.pad[1] = pw;
+    o.count_include_pad = include_pad;
+    return o;
+}
+
+B1(conv1d, bm_conv1d(t, in[0], in[1], in[2], 2, 1, 1, 2))
+B1(conv1d_dilated, bm_conv1d(t, in[0], in[1], NULL, 1, 0, 2, 1))
+B1(conv1d_plain, bm_conv1d(t, in[0], in[1], NULL, 1, 0, 1, 1))
+B1(max_pool_k3s2p1, bm_max_pool2d(t, in[0], &(bm_pool_opts){{3, 3}, {2, 2}, {1, 1}, 1}))
+B1(max_pool_k2, bm_max_pool2d(t, in[0], &(bm_pool_opts){{2, 2}, {2, 2}, {0, 0}, 1}))
+B1(max_pool_rect, bm_max_pool2d(t, in[0], &(bm_pool_opts){{3, 2}, {2, 1}, {1, 0}, 1}))
+B1(max_pool_grad, bm_max_pool2d_grad(t, in[0], in[1], &(bm_pool_opts){{3, 3}, {2, 2}, {1, 1}, 1}))
+B1(max_pool_gather, bm_max_pool2d_gather(t, in[0], in[1], &(bm_pool_opts){{2, 2}, {1, 2}, {0, 1}, 1}))
+static bm_tensor *b_avg_incl(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_pool_opts o = pool(3, 3, 2, 2, 1, 1, 1);
+    return bm_avg_pool2d(t, in[0], &o);
+}
+static bm_tensor *b_avg_excl(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_pool_opts o = pool(3, 2, 1, 2, 1, 1, 0);
+    return bm_avg_pool2d(t, in[0], &o);
+}
+static bm_tensor *b_avg_k2(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_pool_opts o = bm_pool_defaults(2, 2);
+    return bm_avg_pool2d(t, in[0], &o);
+}
+static bm_tensor *b_avg_grad(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_pool_opts o = pool(3, 3, 2, 2, 1, 1, 0);
+    return bm_avg_pool2d_grad(t, in[0], 5, 6, &o);
+}
+B1(avg_grad_adaptive, bm_avg_pool2d_grad(t, in[0], 5, 7, NULL))
+B1(adaptive_3x4, bm_adaptive_avg_pool2d(t, in[0], 3, 4))
+B1(adaptive_global, bm_adaptive_avg_pool2d(t, in[0], 1, 1))
+B1(adaptive_up, bm_adaptive_avg_pool2d(t, in[0], 5, 4))
+
+const bm_op_case bm_op_cases_nn[] = {
+    {"conv1d", b_conv1d, S3(3, 3, 1, SH(2, 4, 7), SH(6, 2, 3), SH(6)), ANY, NONE, 0},
+    {"conv1d", b_conv1d_dilated, S2(3, 3, SH(1, 3, 9), SH(2, 3, 2)), ANY, NONE, 0},
+    {"conv1d", b_conv1d_plain, S2(3, 3, SH(2, 2, 5), SH(3, 2, 1)), ANY, NONE, 0},
+    {"max_pool2d", b_max_pool_k3s2p1, S1(4, 2, 2, 5, 5), ANY, NONE, 0},
+    {"max_pool2d", b_max_pool_k2, S1(4, 1, 3, 4, 6), ANY, NONE, 0},
+    {"max_pool2d", b_max_pool_rect, S1(4, 1, 1, 7, 5), ANY, NONE, 0},
+    {"max_pool2d_grad", b_max_pool_grad, S2(4, 4, SH(1, 2, 5, 5), SH(1, 2, 3, 3)), ANY, NONE, 0},
+    {"max_pool2d_gather", b_max_pool_gather, S2(4, 4, SH(1, 2, 5, 4), SH(1, 2, 5, 4)), ANY, NONE, 0},
+    {"avg_pool2d", b_avg_incl, S1(4, 2, 2, 5, 5), ANY, NONE, 0},
+    {"avg_pool2d", b_avg_excl, S1(4, 1, 2, 4, 5), ANY, NONE, 0},
+    {"avg_pool2d", b_avg_k2, S1(4, 1, 3, 4, 6), ANY, NONE, 0},
+    {"adaptive_avg_pool2d", b_adaptive_3x4, S1(4, 2, 3, 5, 7), ANY, NONE, 0},
+    {"adaptive_avg_pool2d", b_adaptive_global, S1(4, 2, 2, 4, 3), ANY, NONE, 0},
+    {"adaptive_avg_pool2d", b_adaptive_up, S1(4, 1, 2, 3, 3), ANY, NONE, 0},
+    {"avg_pool2d_grad", b_avg_grad, S1(4, 1, 2, 3, 3), ANY, NONE, 0},
+    {"avg_pool2d_grad", b_avg_grad_adaptive, S1(4, 2, 1, 3, 4), ANY, NONE, 0},
+};
+const size_t bm_op_cases_nn_n = sizeof bm_op_cases_nn / sizeof bm_op_cases_nn[0];
