@@ -223,6 +223,25 @@ bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, d
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
 
+/* ---- batch and group normalisation (NCHW) ------------------------------ */
+/* Batch normalisation of x [N,C], [N,C,L] or [N,C,H,W] per channel
+ * (torch.nn.functional.batch_norm): training normalises with the batch's
+ * mean and biased variance and, when running_mean and running_var [C] are
+ * given, updates them in the forward: running = (1 − momentum)·running +
+ * momentum·stat, the variance unbiased (torch's convention). They are the
+ * caller's tensors (not differentiated) and every run of the forward —
+ * each replay of the graph, each gradcheck evaluation — updates them again.
+ * Evaluation (training 0) normalises with them and needs both. w, b [C]
+ * may be NULL (b only with w). */
+bm_tensor *bm_batch_norm(bm_tape *t, bm_tensor *x, bm_tensor *running_mean,
+                         bm_tensor *running_var, bm_tensor *w, bm_tensor *b, int training,
+                         double momentum, double eps);
+/* Group normalisation of x [N,C,..] over groups of C/groups channels and
+ * the spatial axes (torch.nn.functional.group_norm); w, b [C] may be NULL
+ * (b only with w). */
+bm_tensor *bm_group_norm(bm_tape *t, bm_tensor *x, size_t groups, bm_tensor *w, bm_tensor *b,
+                         double eps);
+
 /* ---- losses (scalar outputs, mean over the batch) ---------------------- */
 /* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */
 /* Categorical cross-entropy of probabilities [N,C], clipped to

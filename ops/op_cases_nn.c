@@ -50,6 +50,46 @@ B1(adaptive_3x4, bm_adaptive_avg_pool2d(t, in[0], 3, 4))
 B1(adaptive_global, bm_adaptive_avg_pool2d(t, in[0], 1, 1))
 B1(adaptive_up, bm_adaptive_avg_pool2d(t, in[0], 5, 4))
 
+/* Running statistics [C] for x's channels: mean in [−0.5, 0.5], var in
+ * [0.5, 1.5] (tape constants). */
+static void stats(bm_tape *t, const bm_tensor *x, bm_tensor **mean, bm_tensor **var)
+{
+    size_t C = x && x->rank >= 2 ? x->shape[1] : 1;
+    bm_dtype dt = x ? x->dtype : BM_F64;
+    *mean = bm_tape_leaf(t, dt, 1, &C, 0);
+    *var = bm_tape_leaf(t, dt, 1, &C, 0);
+    for (size_t c = 0; *mean && *var && c < C; c++) {
+        bm_tensor_set(*mean, c, 0.25 * (double)c - 0.5);
+        bm_tensor_set(*var, c, 0.5 + 0.3 * (double)c);
+    }
+}
+static bm_tensor *b_bn_train(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_tensor *m, *v;
+    stats(t, in[0], &m, &v);
+    return bm_batch_norm(t, in[0], m, v, in[1], in[2], 1, 0.1, 1e-5);
+}
+static bm_tensor *b_bn_train_w(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_tensor *m, *v;
+    stats(t, in[0], &m, &v);
+    return bm_batch_norm(t, in[0], m, v, in[1], NULL, 1, 0.3, 1e-3);
+}
+B1(bn_train_plain, bm_batch_norm(t, in[0], NULL, NULL, NULL, NULL, 1, 0.1, 1e-5))
+static bm_tensor *b_bn_eval(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_tensor *m, *v;
+    stats(t, in[0], &m, &v);
+    return bm_batch_norm(t, in[0], m, v, in[1], in[2], 0, 0.1, 1e-5);
+}
+B1(gn_affine, bm_group_norm(t, in[0], 2, in[1], in[2], 1e-5))
+B1(gn_plain, bm_group_norm(t, in[0], 3, NULL, NULL, 1e-5))
+B1(gn_flat, bm_group_norm(t, in[0], 2, in[1], in[2], 1e-4))
+B1(gn_one, bm_group_norm(t, in[0], 1, in[1], NULL, 1e-5))
+
 const bm_op_case bm_op_cases_nn[] = {
     {"conv1d", b_conv1d, S3(3, 3, 1, SH(2, 4, 7), SH(6, 2, 3), SH(6)), ANY, NONE, 0},
     {"conv1d", b_conv1d_dilated, S2(3, 3, SH(1, 3, 9), SH(2, 3, 2)), ANY, NONE, 0},
@@ -67,5 +107,13 @@ const bm_op_case bm_op_cases_nn[] = {
     {"adaptive_avg_pool2d", b_adaptive_up, S1(4, 1, 2, 3, 3), ANY, NONE, 0},
     {"avg_pool2d_grad", b_avg_grad, S1(4, 1, 2, 3, 3), ANY, NONE, 0},
     {"avg_pool2d_grad", b_avg_grad_adaptive, S1(4, 2, 1, 3, 4), ANY, NONE, 0},
+    {"batch_norm", b_bn_train, S3(2, 1, 1, SH(5, 3), SH(3), SH(3)), ANY, NONE, 0},
+    {"batch_norm", b_bn_train_w, S2(3, 1, SH(3, 2, 5), SH(2)), ANY, NONE, 0},
+    {"batch_norm", b_bn_train_plain, S1(4, 2, 3, 2, 3), ANY, NONE, 0},
+    {"batch_norm", b_bn_eval, S3(4, 1, 1, SH(2, 3, 3, 2), SH(3), SH(3)), ANY, NONE, 0},
+    {"group_norm", b_gn_affine, S3(4, 1, 1, SH(2, 4, 3, 2), SH(4), SH(4)), ANY, NONE, 0},
+    {"group_norm", b_gn_plain, S1(3, 2, 6, 5), ANY, NONE, 0},
+    {"group_norm", b_gn_flat, S3(2, 1, 1, SH(3, 6), SH(6), SH(6)), ANY, NONE, 0},
+    {"group_norm", b_gn_one, S2(4, 1, SH(1, 3, 2, 2), SH(3)), ANY, NONE, 0},
 };
 const size_t bm_op_cases_nn_n = sizeof bm_op_cases_nn / sizeof bm_op_cases_nn[0];
