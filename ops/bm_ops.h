@@ -242,6 +242,26 @@ bm_tensor *bm_batch_norm(bm_tape *t, bm_tensor *x, bm_tensor *running_mean,
 bm_tensor *bm_group_norm(bm_tape *t, bm_tensor *x, size_t groups, bm_tensor *w, bm_tensor *b,
                          double eps);
 
+/* ---- attention ------------------------------------------------------------ */
+/* Options of scaled dot-product attention. */
+typedef struct bm_sdpa_opts {
+    int causal;    /* query i attends to keys j ≤ i (torch's is_causal) */
+    double scale;  /* multiplies q·kᵀ; 0: 1/√D */
+    int recompute; /* do not keep the T×S probabilities: the vjp recomputes them */
+} bm_sdpa_opts;
+/* Not causal, scale 1/√D, probabilities kept for the vjp. */
+bm_sdpa_opts bm_sdpa_defaults(void);
+/* softmax(scale·q·kᵀ)·v, fused, for q [..,T,D], k [..,S,D], v [..,S,Dv]
+ * with the same leading axes ([B,H]) -> [..,T,Dv]
+ * (torch.nn.functional.scaled_dot_product_attention); o NULL for the
+ * defaults. The causal mask leaves entries out (never −inf), so anomaly
+ * detection does not fire. */
+bm_tensor *bm_scaled_dot_product_attention(bm_tape *t, bm_tensor *q, bm_tensor *k,
+                                           bm_tensor *v, const bm_sdpa_opts *o);
+/* The attention probabilities softmax(scale·q·kᵀ) (masked entries 0) ->
+ * [..,T,S]: what attention's vjp differentiates through. */
+bm_tensor *bm_attention_probs(bm_tape *t, bm_tensor *q, bm_tensor *k, const bm_sdpa_opts *o);
+
 /* ---- losses (scalar outputs, mean over the batch) ---------------------- */
 /* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */
 /* Categorical cross-entropy of probabilities [N,C], clipped to

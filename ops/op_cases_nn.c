@@ -90,6 +90,17 @@ B1(gn_plain, bm_group_norm(t, in[0], 3, NULL, NULL, 1e-5))
 B1(gn_flat, bm_group_norm(t, in[0], 2, in[1], in[2], 1e-4))
 B1(gn_one, bm_group_norm(t, in[0], 1, in[1], NULL, 1e-5))
 
+B1(sdpa, bm_scaled_dot_product_attention(t, in[0], in[1], in[2], NULL))
+B1(sdpa_causal, bm_scaled_dot_product_attention(t, in[0], in[1], in[2],
+                                                &(bm_sdpa_opts){.causal = 1}))
+B1(sdpa_recompute, bm_scaled_dot_product_attention(
+                       t, in[0], in[1], in[2],
+                       &(bm_sdpa_opts){.causal = 1, .scale = 0.7, .recompute = 1}))
+B1(sdpa_plain_recompute, bm_scaled_dot_product_attention(t, in[0], in[1], in[2],
+                                                         &(bm_sdpa_opts){.recompute = 1}))
+B1(probs_causal, bm_attention_probs(t, in[0], in[1], &(bm_sdpa_opts){.causal = 1}))
+B1(probs, bm_attention_probs(t, in[0], in[1], &(bm_sdpa_opts){.scale = 0.5}))
+
 const bm_op_case bm_op_cases_nn[] = {
     {"conv1d", b_conv1d, S3(3, 3, 1, SH(2, 4, 7), SH(6, 2, 3), SH(6)), ANY, NONE, 0},
     {"conv1d", b_conv1d_dilated, S2(3, 3, SH(1, 3, 9), SH(2, 3, 2)), ANY, NONE, 0},
@@ -115,5 +126,11 @@ const bm_op_case bm_op_cases_nn[] = {
     {"group_norm", b_gn_plain, S1(3, 2, 6, 5), ANY, NONE, 0},
     {"group_norm", b_gn_flat, S3(2, 1, 1, SH(3, 6), SH(6), SH(6)), ANY, NONE, 0},
     {"group_norm", b_gn_one, S2(4, 1, SH(1, 3, 2, 2), SH(3)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa, S3(4, 4, 4, SH(1, 2, 3, 4), SH(1, 2, 5, 4), SH(1, 2, 5, 3)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa_causal, S3(4, 4, 4, SH(2, 1, 4, 3), SH(2, 1, 4, 3), SH(2, 1, 4, 2)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa_recompute, S3(4, 4, 4, SH(1, 2, 5, 2), SH(1, 2, 3, 2), SH(1, 2, 3, 3)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa_plain_recompute, S3(3, 3, 3, SH(2, 3, 4), SH(2, 3, 4), SH(2, 3, 2)), ANY, NONE, 0},
+    {"attention_probs", b_probs_causal, S2(4, 4, SH(1, 2, 3, 4), SH(1, 2, 4, 4)), ANY, NONE, 0},
+    {"attention_probs", b_probs, S2(3, 3, SH(2, 3, 2), SH(2, 5, 2)), ANY, NONE, 0},
 };
 const size_t bm_op_cases_nn_n = sizeof bm_op_cases_nn / sizeof bm_op_cases_nn[0];
