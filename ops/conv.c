@@ -11,6 +11,7 @@
  * stride, padding, dilation per axis, groups g. Each is im2col (or col2im)
  * per image and group plus one product on the own GEMM (threaded), with
  * the column matrix and the product's workspace in the node's scratch. */
+#include <limits.h>
 #include <stdio.h>
 
 #include "ops_internal.h"
@@ -95,11 +96,17 @@ static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 static int check_params(bm_tape *tape, const bm_node *n)
 {
     const conv_params *p = cp_of(n);
-    for (int a = 0; a < 2; a++)
+    for (int a = 0; a < 2; a++) {
         if (p->stride[a] == 0 || p->dilation[a] == 0) {
             bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: stride and dilation must be >= 1", n->op->name);
             return -1;
         }
+        if (p->pad[a] > (size_t)LONG_MAX / 2) { /* a negative number cast to size_t */
+            bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: padding %zu is negative or too large",
+                         n->op->name, p->pad[a]);
+            return -1;
+        }
+    }
     if (p->groups == 0) {
         bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: groups must be >= 1", n->op->name);
         return -1;
