@@ -6,9 +6,10 @@
  *                                 (1/√D by default)
  *   attention_probs               out [..,T,S]   in q, k: the probabilities
  *                                 P = softmax(scale·q·kᵀ, masked)
- * Per head: P = scale·Q·Kᵀ on the GEMM, a row softmax over the unmasked
- * entries only (no −inf is ever written, so anomaly detection stays quiet),
- * out = P·V. The forward keeps P in the node's saved values, or with
+ * Per head (the heads split over the tape's threads): P = scale·Q·Kᵀ on
+ * the GEMM (causal: by blocks of rows, each with the keys it sees), a row
+ * softmax over the unmasked entries only (no −inf is ever written, so
+ * anomaly detection stays quiet), out = P·V. The forward keeps P in the node's saved values, or with
  * recompute keeps only one head's P in scratch and the vjp computes it
  * again. The vjp is written in ops on P = attention_probs(q, k) (copied
  * from the saved values when there are some): dV = Pᵀ·G, dS =
@@ -84,11 +85,19 @@ static int check_qkv(bm_tape *tape, const bm_node *n, const bm_tensor *q, const 
     return 0;
 }
 
-static size_t workspace(const bm_tape *tape, bm_dtype dt, const attn_dims *d)
+/* Causal attention runs in blocks of this many query rows: block b needs
+ * keys [0, its last row], so the products skip most of the masked half. */
+enum { CAUSAL_ROWS = 32 };
+
+/* One thread's products run single-threaded: the heads are split over the
+ * threads instead (each head by one thread, in the same order for any
+ * count: bit-identical results). A thread's slot of scratch: P (recompute
+ * only), then the GEMM workspace. */
+static size_t slot_bytes(bm_dtype dt, const attn_dims *d, int with_p)
 {
-    size_t a = bm_matmul_workspace(tape, dt, 0, 1, d->T, d->S, d->D);
-    size_t b = bm_matmul_workspace(tape, dt, 0, 0, d->T, d->Dv, d->S);
-    return a > b ? a : b;
+    size_t a = bm_gemm_workspace_bytes(dt, 0, 1, d->T, d->S, d->D, 1);
+    size_t b = bm_gemm_workspace_bytes(dt, 0, 0, d->T, d->Dv, d->S, 1);
+    return (with_p ? align64(d->T * d->S * bm_dtype_size(dt)) : 0) + align64(a > b ? a : b);
 }
 
 static int sdpa_infer(bm_tape *tape, bm_node *n)
@@ -97,13 +106,10 @@ static int sdpa_infer(bm_tape *tape, bm_node *n)
     if (check_qkv(tape, n, q, k, v))
         return -1;
     attn_dims d = dims(q, k, v);
-    size_t esz = bm_dtype_size(q->dtype), P = d.T * d.S * esz;
-    if (ap_of(n)->recompute)
-        bm_op_set_scratch(n, align64(P) + workspace(tape, q->dtype, &d));
-    else {
-        bm_op_set_saved(n, d.BH * P);
-        bm_op_set_scratch(n, workspace(tape, q->dtype, &d));
-    }
+    int rc = ap_of(n)->recompute;
+    if (!rc)
+        bm_op_set_saved(n, d.BH * d.T * d.S * bm_dtype_size(q->dtype));
+    bm_op_set_scratch(n, (size_t)bm_tape_threads(tape) * slot_bytes(q->dtype, &d, rc));
     size_t shape[BM_MAX_RANK];
     memcpy(shape, q->shape, sizeof shape);
     shape[q->rank - 1] = d.Dv;
@@ -116,58 +122,84 @@ static int probs_infer(bm_tape *tape, bm_node *n)
     if (check_qkv(tape, n, q, k, NULL))
         return -1;
     attn_dims d = dims(q, k, NULL);
-    bm_op_set_scratch(n, workspace(tape, q->dtype, &d));
+    bm_op_set_scratch(n, (size_t)bm_tape_threads(tape) * slot_bytes(q->dtype, &d, 0));
     size_t shape[BM_MAX_RANK];
     memcpy(shape, q->shape, sizeof shape);
     shape[q->rank - 1] = d.S;
     return bm_op_set_output(tape, n, q->dtype, q->rank, shape) == BM_OK ? 0 : -1;
 }
 
-/* C [M,N] = alpha·op(A)·op(B) on the tape's threads, workspace ws. */
-static void gemm(bm_tape *tape, bm_dtype dt, int tb, size_t M, size_t N, size_t K, double alpha,
-                 const void *A, size_t lda, const void *B, size_t ldb, void *C, size_t ldc,
-                 void *ws, size_t wsb)
+/* C [M,N] = alpha·A·op(B) on the calling thread, workspace ws. */
+static void gemm(bm_dtype dt, int tb, size_t M, size_t N, size_t K, double alpha, const void *A,
+                 size_t lda, const void *B, size_t ldb, void *C, size_t ldc, void *ws, size_t wsb)
 {
     if (dt == BM_F64)
-        bm_gemm_f64_ex(0, tb, M, N, K, alpha, A, lda, B, ldb, 0.0, C, ldc, bm_tape_pool(tape),
-                       ws, wsb);
+        bm_gemm_f64_ex(0, tb, M, N, K, alpha, A, lda, B, ldb, 0.0, C, ldc, NULL, ws, wsb);
     else
-        bm_gemm_f32_ex(0, tb, M, N, K, (float)alpha, A, lda, B, ldb, 0.0f, C, ldc,
-                       bm_tape_pool(tape), ws, wsb);
+        bm_gemm_f32_ex(0, tb, M, N, K, (float)alpha, A, lda, B, ldb, 0.0f, C, ldc, NULL, ws,
+                       wsb);
 }
 
-/* P [T,S] of head h: softmax(scale·Q_h·K_hᵀ) under the mask. */
-static void head_probs(bm_tape *tape, const bm_node *n, const attn_dims *d, size_t h, void *P,
-                       void *ws, size_t wsb)
+/* One job over the heads: the node, its sizes, the scratch slots. */
+typedef struct attn_job {
+    const bm_node *n;
+    attn_dims d;
+    size_t slot, pbytes; /* bytes of a thread's slot; of its P (0: P saved or the output) */
+    int apply_v;         /* sdpa: out = P·V; attention_probs: out = P */
+} attn_job;
+
+/* Rows [r0, r1) of a head and the keys they see: [0, keys). */
+static size_t keys_of(const attn_job *j, size_t r1)
 {
-    const bm_tensor *q = n->in[0], *k = n->in[1];
-    size_t esz = bm_dtype_size(q->dtype);
-    const unsigned char *Q = (const unsigned char *)q->data + h * d->T * d->D * esz;
-    const unsigned char *K = (const unsigned char *)k->data + h * d->S * d->D * esz;
-    gemm(tape, q->dtype, 1, d->T, d->S, d->D, ap_of(n)->scale, Q, d->D, K, d->D, P, d->S, ws,
-         wsb);
-    if (q->dtype == BM_F64)
-        masked_softmax_f64(P, d->T, d->S, ap_of(n)->causal);
-    else
-        masked_softmax_f32(P, d->T, d->S, ap_of(n)->causal);
+    return ap_of(j->n)->causal && r1 < j->d.S ? r1 : j->d.S;
 }
 
-/* out_h [T,Dv] = P_h [T,S] · V_h [S,Dv], P_h saved or in scratch. */
+/* Head h on one thread: P = softmax(scale·Q·Kᵀ) under the mask (block by
+ * block of rows when causal), then out = P·V for sdpa. */
+static void head_task(void *ctx, size_t h, int worker)
+{
+    const attn_job *j = ctx;
+    const bm_node *n = j->n;
+    const attn_dims *d = &j->d;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), pb = d->T * d->S * esz;
+    unsigned char *slot = (unsigned char *)n->scratch + (size_t)worker * j->slot;
+    unsigned char *ws = slot + j->pbytes;
+    size_t wsb = j->slot - j->pbytes;
+    unsigned char *P = j->pbytes ? slot
+                       : j->apply_v ? (unsigned char *)n->saved + h * pb
+                                    : (unsigned char *)n->out->data + h * pb;
+    const unsigned char *Q = (const unsigned char *)n->in[0]->data + h * d->T * d->D * esz;
+    const unsigned char *K = (const unsigned char *)n->in[1]->data + h * d->S * d->D * esz;
+    size_t rows = ap_of(n)->causal ? CAUSAL_ROWS : d->T;
+    for (size_t r0 = 0; r0 < d->T; r0 += rows) {
+        size_t r1 = r0 + rows < d->T ? r0 + rows : d->T, keys = keys_of(j, r1);
+        unsigned char *Pr = P + r0 * d->S * esz;
+        gemm(dt, 1, r1 - r0, keys, d->D, ap_of(n)->scale, Q + r0 * d->D * esz, d->D, K, d->D, Pr,
+             d->S, ws, wsb);
+        if (dt == BM_F64)
+            masked_softmax_f64((double *)Pr, r0, r1 - r0, d->S, ap_of(n)->causal);
+        else
+            masked_softmax_f32((float *)Pr, r0, r1 - r0, d->S, ap_of(n)->causal);
+        if (j->apply_v) /* out rows [r0, r1) = P[r0:r1, 0:keys] · V[0:keys] */
+            gemm(dt, 0, r1 - r0, d->Dv, keys, 1.0, Pr, d->S,
+                 (const unsigned char *)n->in[2]->data + h * d->S * d->Dv * esz, d->Dv,
+                 (unsigned char *)n->out->data + (h * d->T + r0) * d->Dv * esz, d->Dv, ws, wsb);
+    }
+}
+
+static void run_heads(bm_tape *tape, const bm_node *n, const attn_dims *d, int apply_v)
+{
+    int rc = apply_v && ap_of(n)->recompute;
+    attn_job j = {.n = n, .d = *d, .slot = slot_bytes(n->out->dtype, d, rc), .apply_v = apply_v};
+    j.pbytes = rc ? align64(d->T * d->S * bm_dtype_size(n->out->dtype)) : 0;
+    bm_pool_run(bm_tape_pool(tape), d->BH, head_task, &j);
+}
+
 static void sdpa_forward(bm_tape *tape, bm_node *n)
 {
-    const bm_tensor *q = n->in[0], *v = n->in[2];
-    attn_dims d = dims(q, n->in[1], v);
-    size_t esz = bm_dtype_size(q->dtype), pb = d.T * d.S * esz;
-    int keep = !ap_of(n)->recompute;
-    unsigned char *ws = keep ? n->scratch : (unsigned char *)n->scratch + align64(pb);
-    size_t wsb = n->scratch_bytes - (size_t)(ws - (unsigned char *)n->scratch);
-    for (size_t h = 0; h < d.BH; h++) {
-        void *P = keep ? (unsigned char *)n->saved + h * pb : n->scratch;
-        head_probs(tape, n, &d, h, P, ws, wsb);
-        gemm(tape, q->dtype, 0, d.T, d.Dv, d.S, 1.0, P, d.S,
-             (const unsigned char *)v->data + h * d.S * d.Dv * esz, d.Dv,
-             (unsigned char *)n->out->data + h * d.T * d.Dv * esz, d.Dv, ws, wsb);
-    }
+    attn_dims d = dims(n->in[0], n->in[1], n->in[2]);
+    run_heads(tape, n, &d, 1);
 }
 
 /* P of every head (copied from the forward's saved values when given). */
@@ -179,10 +211,7 @@ static void probs_forward(bm_tape *tape, bm_node *n)
         return;
     }
     attn_dims d = dims(n->in[0], n->in[1], NULL);
-    size_t pb = d.T * d.S * bm_dtype_size(n->out->dtype);
-    for (size_t h = 0; h < d.BH; h++)
-        head_probs(tape, n, &d, h, (unsigned char *)n->out->data + h * pb, n->scratch,
-                   n->scratch_bytes);
+    run_heads(tape, n, &d, 0);
 }
 
 /* ---- vjps ------------------------------------------------------------- */

@@ -130,6 +130,8 @@ const bm_op_case bm_op_cases_nn[] = {
     {"scaled_dot_product_attention", b_sdpa_causal, S3(4, 4, 4, SH(2, 1, 4, 3), SH(2, 1, 4, 3), SH(2, 1, 4, 2)), ANY, NONE, 0},
     {"scaled_dot_product_attention", b_sdpa_recompute, S3(4, 4, 4, SH(1, 2, 5, 2), SH(1, 2, 3, 2), SH(1, 2, 3, 3)), ANY, NONE, 0},
     {"scaled_dot_product_attention", b_sdpa_plain_recompute, S3(3, 3, 3, SH(2, 3, 4), SH(2, 3, 4), SH(2, 3, 2)), ANY, NONE, 0},
+    /* more query rows than a causal block (attention.c's CAUSAL_ROWS) */
+    {"scaled_dot_product_attention", b_sdpa_causal, S3(4, 4, 4, SH(1, 1, 35, 2), SH(1, 1, 35, 2), SH(1, 1, 35, 1)), ANY, NONE, 0},
     {"attention_probs", b_probs_causal, S2(4, 4, SH(1, 2, 3, 4), SH(1, 2, 4, 4)), ANY, NONE, 0},
     {"attention_probs", b_probs, S2(3, 3, SH(2, 3, 2), SH(2, 5, 2)), ANY, NONE, 0},
 };

@@ -61,6 +61,7 @@ CASES = {
     "group_norm": ([(2, 6, 3, 2), (6,), (6,)], lambda x, w, b: F.group_norm(x, 3, w, b, 1e-5), 0),
     "sdpa": ([(2, 2, 4, 3), (2, 2, 5, 3), (2, 2, 5, 2)], sdpa(False), 0),
     "sdpa_causal": ([(2, 2, 5, 4), (2, 2, 5, 4), (2, 2, 5, 3)], sdpa(True), 0),
+    "sdpa_causal_long": ([(1, 2, 70, 3), (1, 2, 70, 3), (1, 2, 70, 2)], sdpa(True), 0),
     "sdpa_causal_recompute_scaled": ([(1, 3, 6, 2), (1, 3, 6, 2), (1, 3, 6, 4)], sdpa(True, 0.6), 0),
 }
 
