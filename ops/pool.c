@@ -11,6 +11,7 @@
  *                        [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉); 1×1 is a global pool
  *   avg_pool2d_grad      out [N,C,H,W]    in g: the adjoint of either
  * Kernel, stride and padding per axis (H, W); no dilation, no ceil_mode.
+ * The planes (N·C) split over the tape's threads.
  * Max pool ties: the first maximal element of the window in row-major
  * order gets the whole gradient (as PyTorch's CPU kernel); a NaN wins. */
 #include <stdio.h>
@@ -214,59 +215,100 @@ static pool_geom node_geom(const bm_node *n, const bm_tensor *x)
     return geom_of(pp_of(n), x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
 }
 
+/* What a pooling kernel computes. */
+typedef enum pool_kind { KIND_MAX, KIND_SCATTER, KIND_GATHER, KIND_AVG, KIND_AVG_ADJ } pool_kind;
+
+/* One kernel over the planes, split into chunks over the tape's threads
+ * (each plane by one thread: the same bits for any thread count). */
+typedef struct pool_job {
+    pool_kind kind;
+    bm_dtype dt;
+    const void *x, *u; /* x: the pooled input (or g of avg_adjoint); u: the second input */
+    void *out;
+    pool_geom g;
+    size_t chunk; /* planes per task */
+} pool_job;
+
+static void pool_task(void *ctx, size_t task, int worker)
+{
+    (void)worker;
+    const pool_job *j = ctx;
+    size_t p0 = task * j->chunk, p1 = p0 + j->chunk < j->g.planes ? p0 + j->chunk : j->g.planes;
+    int f64 = j->dt == BM_F64;
+    switch (j->kind) {
+    case KIND_MAX:
+    case KIND_GATHER:
+        if (f64)
+            max_gather_f64(j->x, j->u, j->out, &j->g, p0, p1);
+        else
+            max_gather_f32(j->x, j->u, j->out, &j->g, p0, p1);
+        break;
+    case KIND_SCATTER:
+        if (f64)
+            max_scatter_f64(j->x, j->u, j->out, &j->g, p0, p1);
+        else
+            max_scatter_f32(j->x, j->u, j->out, &j->g, p0, p1);
+        break;
+    case KIND_AVG:
+        if (f64)
+            avg_pool_f64(j->x, j->out, &j->g, p0, p1);
+        else
+            avg_pool_f32(j->x, j->out, &j->g, p0, p1);
+        break;
+    case KIND_AVG_ADJ:
+        if (f64)
+            avg_adjoint_f64(j->x, j->out, &j->g, p0, p1);
+        else
+            avg_adjoint_f32(j->x, j->out, &j->g, p0, p1);
+        break;
+    }
+}
+
+static void run_pool(bm_tape *tape, pool_job *j)
+{
+    size_t tasks = (size_t)bm_tape_threads(tape);
+    tasks = tasks < j->g.planes ? tasks : j->g.planes;
+    j->chunk = (j->g.planes + tasks - 1) / tasks;
+    bm_pool_run(bm_tape_pool(tape), (j->g.planes + j->chunk - 1) / j->chunk, pool_task, j);
+}
+
 static void max_pool_forward(bm_tape *tape, bm_node *n)
 {
-    (void)tape;
     const bm_tensor *x = n->in[0];
-    pool_geom g = node_geom(n, x);
-    if (x->dtype == BM_F64)
-        max_gather_f64(x->data, x->data, n->out->data, &g);
-    else
-        max_gather_f32(x->data, x->data, n->out->data, &g);
+    pool_job j = {.kind = KIND_MAX, .dt = x->dtype, .x = x->data, .u = x->data,
+                  .out = n->out->data, .g = node_geom(n, x)};
+    run_pool(tape, &j);
 }
 
 static void max_grad_forward(bm_tape *tape, bm_node *n)
 {
-    (void)tape;
-    const bm_tensor *x = n->in[0], *u = n->in[1];
-    pool_geom g = node_geom(n, x);
-    if (strcmp(n->op->name, "max_pool2d_grad") == 0) {
-        if (x->dtype == BM_F64)
-            max_scatter_f64(x->data, u->data, n->out->data, &g);
-        else
-            max_scatter_f32(x->data, u->data, n->out->data, &g);
-    } else if (x->dtype == BM_F64) {
-        max_gather_f64(x->data, u->data, n->out->data, &g);
-    } else {
-        max_gather_f32(x->data, u->data, n->out->data, &g);
-    }
+    const bm_tensor *x = n->in[0];
+    pool_kind kind = strcmp(n->op->name, "max_pool2d_grad") == 0 ? KIND_SCATTER : KIND_GATHER;
+    pool_job j = {.kind = kind, .dt = x->dtype, .x = x->data, .u = n->in[1]->data,
+                  .out = n->out->data, .g = node_geom(n, x)};
+    run_pool(tape, &j);
 }
 
 static void avg_pool_forward(bm_tape *tape, bm_node *n)
 {
-    (void)tape;
     const bm_tensor *x = n->in[0];
-    pool_geom g = node_geom(n, x);
-    if (x->dtype == BM_F64)
-        avg_pool_f64(x->data, n->out->data, &g);
-    else
-        avg_pool_f32(x->data, n->out->data, &g);
+    pool_job j = {.kind = KIND_AVG, .dt = x->dtype, .x = x->data, .out = n->out->data,
+                  .g = node_geom(n, x)};
+    run_pool(tape, &j);
 }
 
 static void avg_adj_forward(bm_tape *tape, bm_node *n)
 {
-    (void)tape;
     const bm_tensor *gr = n->in[0];
     pool_params q = *pp_of(n);
     if (q.adaptive) {
         q.size[0] = gr->shape[2];
         q.size[1] = gr->shape[3];
     }
-    pool_geom g = geom_of(&q, gr->shape[0], gr->shape[1], pp_of(n)->size[0], pp_of(n)->size[1]);
-    if (gr->dtype == BM_F64)
-        avg_adjoint_f64(gr->data, n->out->data, &g);
-    else
-        avg_adjoint_f32(gr->data, n->out->data, &g);
+    pool_job j = {.kind = KIND_AVG_ADJ, .dt = gr->dtype, .x = gr->data, .out = n->out->data,
+                  .g = geom_of(&q, gr->shape[0], gr->shape[1], pp_of(n)->size[0],
+                               pp_of(n)->size[1])};
+    run_pool(tape, &j);
 }
 
 /* ---- vjps ------------------------------------------------------------- */

@@ -4,7 +4,7 @@
  * name and the right code; max pool ties; batch_norm's running statistics
  * (updated per forward, replay included; untouched in evaluation); global
  * pooling; attention's causal mask under anomaly detection and its
- * recompute flag. */
+ * recompute flag; the same bits on 1 and 3 threads. */
 #include <string.h>
 
 #include "test_util.h"
@@ -249,9 +249,13 @@ START_TEST(causal_attention_under_anomaly_detection)
 }
 END_TEST
 
-/* The heads split over the threads, each computed by one: the same bits
- * on 1 and 3 threads (forward and gradients; 5 heads for 3 threads). */
-START_TEST(attention_threads_bit_identical)
+/* A graph of three inputs of one shape, built on a tape. */
+typedef bm_tensor *(*build3)(bm_tape *t, bm_tensor *a, bm_tensor *b, bm_tensor *c);
+
+/* The kernels split their work (heads, planes) over the threads, each
+ * part computed by one thread: the same bits on 1 and 3 threads, forward
+ * and gradients. */
+static void same_bits_on_threads(build3 f, const size_t *shape)
 {
     bm_tensor *x[2][3];
     bm_tensor *y[2];
@@ -259,12 +263,12 @@ START_TEST(attention_threads_bit_identical)
     for (int r = 0; r < 2; r++) {
         bm_tape *t = tapes[r] = bm_tape_new();
         ck_assert_int_eq(bm_tape_set_threads(t, r ? 3 : 1, NULL), BM_OK);
-        size_t s[4] = {1, 5, 37, 8};
-        x[r][0] = ramp(t, BM_F32, 4, s, -1, 0.001, 1);
-        x[r][1] = ramp(t, BM_F32, 4, s, 1, -0.0013, 1);
-        x[r][2] = ramp(t, BM_F32, 4, s, 0.5, 0.0007, 1);
-        bm_sdpa_opts o = {.causal = 1};
-        y[r] = bm_scaled_dot_product_attention(t, x[r][0], x[r][1], x[r][2], &o);
+        x[r][0] = ramp(t, BM_F32, 4, shape, -1, 0.001, 1);
+        x[r][1] = ramp(t, BM_F32, 4, shape, 1, -0.0013, 1);
+        x[r][2] = ramp(t, BM_F32, 4, shape, 0.5, 0.0007, 1);
+        for (size_t i = 0; i < x[r][0]->size; i++) /* no ties for max pool */
+            bm_tensor_set(x[r][0], i, sin(0.37 * (double)i));
+        y[r] = f(t, x[r][0], x[r][1], x[r][2]);
         ck_assert_ptr_nonnull(y[r]);
         ck_assert_int_eq(bm_tape_backward(t, bm_sum(t, bm_square(t, y[r]), BM_AXIS_ALL, 0), NULL),
                          BM_OK);
@@ -276,6 +280,32 @@ START_TEST(attention_threads_bit_identical)
             ck_assert(bm_tensor_grad_get(x[0][k], i) == bm_tensor_grad_get(x[1][k], i));
     bm_tape_free(tapes[0]);
     bm_tape_free(tapes[1]);
+}
+
+static bm_tensor *causal_attention(bm_tape *t, bm_tensor *q, bm_tensor *k, bm_tensor *v)
+{
+    return bm_scaled_dot_product_attention(t, q, k, v, &(bm_sdpa_opts){.causal = 1});
+}
+
+/* max and average pools of a, weighted by b and c: every input gets a gradient. */
+static bm_tensor *pools(bm_tape *t, bm_tensor *a, bm_tensor *b, bm_tensor *c)
+{
+    bm_pool_opts o = bm_pool_defaults(3, 3);
+    o.stride[0] = 2, o.pad[0] = o.pad[1] = 1;
+    bm_tensor *m = bm_max_pool2d(t, bm_mul(t, a, b), &o);
+    bm_tensor *g = bm_adaptive_avg_pool2d(t, bm_mul(t, a, c), m->shape[2], m->shape[3]);
+    return bm_add(t, bm_add(t, m, bm_avg_pool2d(t, bm_mul(t, b, c), &o)), g);
+}
+
+START_TEST(attention_threads_bit_identical)
+{
+    same_bits_on_threads(causal_attention, (size_t[]){1, 5, 37, 8}); /* 5 heads, 3 threads */
+}
+END_TEST
+
+START_TEST(pool_threads_bit_identical)
+{
+    same_bits_on_threads(pools, (size_t[]){2, 5, 9, 8}); /* 10 planes, 3 threads */
 }
 END_TEST
 
@@ -292,6 +322,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, global_pool_is_the_mean);
     tcase_add_test(tc, causal_attention_under_anomaly_detection);
     tcase_add_test(tc, attention_threads_bit_identical);
+    tcase_add_test(tc, pool_threads_bit_identical);
     suite_add_tcase(s, tc);
     return s;
 }
