@@ -8,15 +8,17 @@
  *                                 P = softmax(scale·q·kᵀ, masked)
  * Per head (the heads split over the tape's threads): P = scale·Q·Kᵀ on
  * the GEMM (causal: by blocks of rows, each with the keys it sees), a row
- * softmax over the unmasked entries only (no −inf is ever written, so
- * anomaly detection stays quiet), out = P·V. The forward keeps P in the node's saved values, or with
- * recompute keeps only one head's P in scratch and the vjp computes it
- * again. The vjp is written in ops on P = attention_probs(q, k) (copied
- * from the saved values when there are some): dV = Pᵀ·G, dS =
+ * softmax over the unmasked entries only (no −inf is ever written, so anomaly
+ * detection stays quiet), out = P·V. The forward keeps P in the node's saved
+ * values, or with recompute keeps only one head's P in scratch and the vjp
+ * computes it again. The vjp is written in ops on P = attention_probs(q, k)
+ * (copied from the saved values when there are some): dV = Pᵀ·G, dS =
  * softmax_grad(P, G·Vᵀ), dQ = scale·dS·K, dK = scale·dSᵀ·Q — so second
- * derivatives come by construction. */
+ * derivatives come by construction; causal, those products are
+ * causal_matmul's, which skip the masked half. */
 #include <stdio.h>
 
+#include "attention_internal.h"
 #include "ops_internal.h"
 
 typedef struct attn_params {
@@ -84,10 +86,6 @@ static int check_qkv(bm_tape *tape, const bm_node *n, const bm_tensor *q, const 
     }
     return 0;
 }
-
-/* Causal attention runs in blocks of this many query rows: block b needs
- * keys [0, its last row], so the products skip most of the masked half. */
-enum { CAUSAL_ROWS = 32 };
 
 /* One thread's products run single-threaded: the heads are split over the
  * threads instead (each head by one thread, in the same order for any
@@ -171,7 +169,7 @@ static void head_task(void *ctx, size_t h, int worker)
                                     : (unsigned char *)n->out->data + h * pb;
     const unsigned char *Q = (const unsigned char *)n->in[0]->data + h * d->T * d->D * esz;
     const unsigned char *K = (const unsigned char *)n->in[1]->data + h * d->S * d->D * esz;
-    size_t rows = ap_of(n)->causal ? CAUSAL_ROWS : d->T;
+    size_t rows = ap_of(n)->causal ? (size_t)BM_CAUSAL_ROWS : d->T;
     for (size_t r0 = 0; r0 < d->T; r0 += rows) {
         size_t r1 = r0 + rows < d->T ? r0 + rows : d->T, keys = keys_of(j, r1);
         unsigned char *Pr = P + r0 * d->S * esz;
@@ -218,7 +216,8 @@ static void probs_forward(bm_tape *tape, bm_node *n)
 
 extern const bm_op bm_op_scaled_dot_product_attention, bm_op_attention_probs;
 
-/* Through P = softmax(S), S = scale·q·kᵀ, given dP: into dx[0], dx[1]. */
+/* Through P = softmax(S), S = scale·q·kᵀ, given dP: into dx[0], dx[1].
+ * Causal: dS is lower-triangular, so the products skip its masked half. */
 static void probs_grads(bm_tape *t, const bm_node *n, bm_tensor *P, bm_tensor *dP,
                         bm_tensor **dx)
 {
@@ -228,6 +227,11 @@ static void probs_grads(bm_tape *t, const bm_node *n, bm_tensor *P, bm_tensor *d
     if (!wq && !wk)
         return;
     bm_tensor *dS = bm_softmax_grad(t, P, dP);
+    if (ap_of(n)->causal) {
+        dx[0] = wq ? bm_causal_matmul(t, dS, k, BM_CAUSAL_LB, scale) : NULL;
+        dx[1] = wk ? bm_causal_matmul(t, dS, q, BM_CAUSAL_LTB, scale) : NULL;
+        return;
+    }
     if (wq)
         dx[0] = bm_scale(t, bm_matmul(t, dS, k), scale);
     if (wk)
@@ -247,9 +251,11 @@ static bm_status sdpa_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     bm_tensor *in[2] = {n->in[0], n->in[1]}, *v = n->in[2];
     bm_tensor *P = bm_tape_apply(t, &bm_op_attention_probs, in, 2, &p);
     if (bm_op_wants_grad(t, n, 2))
-        dx[2] = bm_matmul_ex(t, P, g, 1, 0);
+        dx[2] = p.causal ? bm_causal_matmul(t, P, g, BM_CAUSAL_LTB, 1.0)
+                         : bm_matmul_ex(t, P, g, 1, 0);
     if (bm_op_wants_grad(t, n, 0) || bm_op_wants_grad(t, n, 1))
-        probs_grads(t, n, P, bm_matmul_ex(t, g, v, 0, 1), dx);
+        probs_grads(t, n, P, p.causal ? bm_causal_matmul(t, g, v, BM_CAUSAL_ABT, 1.0)
+                                      : bm_matmul_ex(t, g, v, 0, 1), dx);
     return bm_tape_status(t);
 }
 

@@ -285,10 +285,11 @@ bm_tensor *bm_batch_norm(bm_tape *t, bm_tensor *x, bm_tensor *running_mean,
         return NULL;
     if ((!w && b) || (!training && (!running_mean || !running_var)) ||
         (!running_mean != !running_var)) {
-        bm_tape_fail(t, x ? BM_ERR_ARG : BM_ERR_NULL, "bm_batch_norm: %s",
-                     !x ? "input 0 is NULL"
-                     : !w && b ? "a bias needs a weight"
-                               : "evaluation needs both running statistics (training: both or neither)");
+        const char *why = !x          ? "input 0 is NULL"
+                          : !w && b ? "a bias needs a weight"
+                                    : "evaluation needs both running statistics (training: "
+                                      "both or neither)";
+        bm_tape_fail(t, x ? BM_ERR_ARG : BM_ERR_NULL, "bm_batch_norm: %s", why);
         return NULL;
     }
     bn_params p = {.eps = eps, .momentum = momentum, .training = training != 0,

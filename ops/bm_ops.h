@@ -258,6 +258,17 @@ bm_sdpa_opts bm_sdpa_defaults(void);
  * detection does not fire. */
 bm_tensor *bm_scaled_dot_product_attention(bm_tape *t, bm_tensor *q, bm_tensor *k,
                                            bm_tensor *v, const bm_sdpa_opts *o);
+/* Modes of bm_causal_matmul, with L = tril(a) (entries j ≤ i of a's
+ * [T,S]; the rest never read). */
+enum {
+    BM_CAUSAL_LB = 0,  /* α·L·b:        a [..,T,S], b [..,S,N] -> [..,T,N] */
+    BM_CAUSAL_LTB = 1, /* α·Lᵀ·b:       a [..,T,S], b [..,T,N] -> [..,S,N] */
+    BM_CAUSAL_ABT = 2  /* α·tril(a·bᵀ): a [..,T,N], b [..,S,N] -> [..,T,S] */
+};
+/* A product with a causal (lower-triangular) matrix by blocks of rows, the
+ * masked half skipped; the leading axes of a and b equal. Causal
+ * attention's backward primitive; the modes are each other's gradients. */
+bm_tensor *bm_causal_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b, int mode, double alpha);
 /* The attention probabilities softmax(scale·q·kᵀ) (masked entries 0) ->
  * [..,T,S]: what attention's vjp differentiates through. */
 bm_tensor *bm_attention_probs(bm_tape *t, bm_tensor *q, bm_tensor *k, const bm_sdpa_opts *o);

@@ -20,7 +20,8 @@ B1(max_pool_k3s2p1, bm_max_pool2d(t, in[0], &(bm_pool_opts){{3, 3}, {2, 2}, {1, 
 B1(max_pool_k2, bm_max_pool2d(t, in[0], &(bm_pool_opts){{2, 2}, {2, 2}, {0, 0}, 1}))
 B1(max_pool_rect, bm_max_pool2d(t, in[0], &(bm_pool_opts){{3, 2}, {2, 1}, {1, 0}, 1}))
 B1(max_pool_grad, bm_max_pool2d_grad(t, in[0], in[1], &(bm_pool_opts){{3, 3}, {2, 2}, {1, 1}, 1}))
-B1(max_pool_gather, bm_max_pool2d_gather(t, in[0], in[1], &(bm_pool_opts){{2, 2}, {1, 2}, {0, 1}, 1}))
+B1(max_pool_gather,
+   bm_max_pool2d_gather(t, in[0], in[1], &(bm_pool_opts){{2, 2}, {1, 2}, {0, 1}, 1}))
 static bm_tensor *b_avg_incl(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
 {
     (void)y, (void)r;
@@ -101,6 +102,10 @@ B1(sdpa_plain_recompute, bm_scaled_dot_product_attention(t, in[0], in[1], in[2],
 B1(probs_causal, bm_attention_probs(t, in[0], in[1], &(bm_sdpa_opts){.causal = 1}))
 B1(probs, bm_attention_probs(t, in[0], in[1], &(bm_sdpa_opts){.scale = 0.5}))
 
+B1(cm_lb, bm_causal_matmul(t, in[0], in[1], BM_CAUSAL_LB, 1.0))
+B1(cm_ltb, bm_causal_matmul(t, in[0], in[1], BM_CAUSAL_LTB, -0.5))
+B1(cm_abt, bm_causal_matmul(t, in[0], in[1], BM_CAUSAL_ABT, 0.7))
+
 const bm_op_case bm_op_cases_nn[] = {
     {"conv1d", b_conv1d, S3(3, 3, 1, SH(2, 4, 7), SH(6, 2, 3), SH(6)), ANY, NONE, 0},
     {"conv1d", b_conv1d_dilated, S2(3, 3, SH(1, 3, 9), SH(2, 3, 2)), ANY, NONE, 0},
@@ -109,7 +114,8 @@ const bm_op_case bm_op_cases_nn[] = {
     {"max_pool2d", b_max_pool_k2, S1(4, 1, 3, 4, 6), ANY, NONE, 0},
     {"max_pool2d", b_max_pool_rect, S1(4, 1, 1, 7, 5), ANY, NONE, 0},
     {"max_pool2d_grad", b_max_pool_grad, S2(4, 4, SH(1, 2, 5, 5), SH(1, 2, 3, 3)), ANY, NONE, 0},
-    {"max_pool2d_gather", b_max_pool_gather, S2(4, 4, SH(1, 2, 5, 4), SH(1, 2, 5, 4)), ANY, NONE, 0},
+    {"max_pool2d_gather", b_max_pool_gather,
+     S2(4, 4, SH(1, 2, 5, 4), SH(1, 2, 5, 4)), ANY, NONE, 0},
     {"avg_pool2d", b_avg_incl, S1(4, 2, 2, 5, 5), ANY, NONE, 0},
     {"avg_pool2d", b_avg_excl, S1(4, 1, 2, 4, 5), ANY, NONE, 0},
     {"avg_pool2d", b_avg_k2, S1(4, 1, 3, 4, 6), ANY, NONE, 0},
@@ -126,13 +132,25 @@ const bm_op_case bm_op_cases_nn[] = {
     {"group_norm", b_gn_plain, S1(3, 2, 6, 5), ANY, NONE, 0},
     {"group_norm", b_gn_flat, S3(2, 1, 1, SH(3, 6), SH(6), SH(6)), ANY, NONE, 0},
     {"group_norm", b_gn_one, S2(4, 1, SH(1, 3, 2, 2), SH(3)), ANY, NONE, 0},
-    {"scaled_dot_product_attention", b_sdpa, S3(4, 4, 4, SH(1, 2, 3, 4), SH(1, 2, 5, 4), SH(1, 2, 5, 3)), ANY, NONE, 0},
-    {"scaled_dot_product_attention", b_sdpa_causal, S3(4, 4, 4, SH(2, 1, 4, 3), SH(2, 1, 4, 3), SH(2, 1, 4, 2)), ANY, NONE, 0},
-    {"scaled_dot_product_attention", b_sdpa_recompute, S3(4, 4, 4, SH(1, 2, 5, 2), SH(1, 2, 3, 2), SH(1, 2, 3, 3)), ANY, NONE, 0},
-    {"scaled_dot_product_attention", b_sdpa_plain_recompute, S3(3, 3, 3, SH(2, 3, 4), SH(2, 3, 4), SH(2, 3, 2)), ANY, NONE, 0},
-    /* more query rows than a causal block (attention.c's CAUSAL_ROWS) */
-    {"scaled_dot_product_attention", b_sdpa_causal, S3(4, 4, 4, SH(1, 1, 35, 2), SH(1, 1, 35, 2), SH(1, 1, 35, 1)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa,
+     S3(4, 4, 4, SH(1, 2, 3, 4), SH(1, 2, 5, 4), SH(1, 2, 5, 3)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa_causal,
+     S3(4, 4, 4, SH(2, 1, 4, 3), SH(2, 1, 4, 3), SH(2, 1, 4, 2)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa_recompute,
+     S3(4, 4, 4, SH(1, 2, 5, 2), SH(1, 2, 3, 2), SH(1, 2, 3, 3)), ANY, NONE, 0},
+    {"scaled_dot_product_attention", b_sdpa_plain_recompute,
+     S3(3, 3, 3, SH(2, 3, 4), SH(2, 3, 4), SH(2, 3, 2)), ANY, NONE, 0},
+    /* more query rows than a causal block (BM_CAUSAL_ROWS) */
+    {"scaled_dot_product_attention", b_sdpa_causal,
+     S3(4, 4, 4, SH(1, 1, 35, 2), SH(1, 1, 35, 2), SH(1, 1, 35, 1)), ANY, NONE, 0},
     {"attention_probs", b_probs_causal, S2(4, 4, SH(1, 2, 3, 4), SH(1, 2, 4, 4)), ANY, NONE, 0},
     {"attention_probs", b_probs, S2(3, 3, SH(2, 3, 2), SH(2, 5, 2)), ANY, NONE, 0},
+    /* T < S, T > S, and more rows than a block (BM_CAUSAL_ROWS) */
+    {"causal_matmul", b_cm_lb, S2(3, 3, SH(2, 4, 6), SH(2, 6, 3)), ANY, NONE, 0},
+    {"causal_matmul", b_cm_lb, S2(2, 2, SH(35, 3), SH(3, 2)), ANY, NONE, 0},
+    {"causal_matmul", b_cm_ltb, S2(3, 3, SH(2, 5, 3), SH(2, 5, 2)), ANY, NONE, 0},
+    {"causal_matmul", b_cm_ltb, S2(2, 2, SH(3, 34), SH(3, 2)), ANY, NONE, 0},
+    {"causal_matmul", b_cm_abt, S2(4, 4, SH(1, 2, 4, 3), SH(1, 2, 6, 3)), ANY, NONE, 0},
+    {"causal_matmul", b_cm_abt, S2(2, 2, SH(36, 2), SH(33, 2)), ANY, NONE, 0},
 };
 const size_t bm_op_cases_nn_n = sizeof bm_op_cases_nn / sizeof bm_op_cases_nn[0];

@@ -80,7 +80,8 @@ static const tcase cases[] = {
     {"sdpa", 3, {4, 4, 4}, {{2, 2, 4, 3}, {2, 2, 5, 3}, {2, 2, 5, 2}}, 0, 0},
     {"sdpa_causal", 3, {4, 4, 4}, {{2, 2, 5, 4}, {2, 2, 5, 4}, {2, 2, 5, 3}}, 0, 0},
     {"sdpa_causal_long", 3, {4, 4, 4}, {{1, 2, 70, 3}, {1, 2, 70, 3}, {1, 2, 70, 2}}, 0, 0},
-    {"sdpa_causal_recompute_scaled", 3, {4, 4, 4}, {{1, 3, 6, 2}, {1, 3, 6, 2}, {1, 3, 6, 4}}, 0, 0},
+    {"sdpa_causal_recompute_scaled", 3, {4, 4, 4}, {{1, 3, 6, 2}, {1, 3, 6, 2}, {1, 3, 6, 4}}, 0,
+     0},
 };
 
 static void print_all(const bm_tensor *t, size_t n)
