@@ -247,7 +247,9 @@ bm_tensor *bm_group_norm(bm_tape *t, bm_tensor *x, size_t groups, bm_tensor *w, 
 typedef struct bm_sdpa_opts {
     int causal;    /* query i attends to keys j ≤ i (torch's is_causal) */
     double scale;  /* multiplies q·kᵀ; 0: 1/√D */
-    int recompute; /* do not keep the T×S probabilities: the vjp recomputes them */
+    int recompute; /* the forward keeps no T×S probabilities (one head's at a
+                      time); the backward computes them again instead of
+                      copying the kept ones */
 } bm_sdpa_opts;
 /* Not causal, scale 1/√D, probabilities kept for the vjp. */
 bm_sdpa_opts bm_sdpa_defaults(void);
