@@ -266,6 +266,10 @@ static void set_views(const bm_plan *p)
 /* Copy the caller's seed (or ones) into the plan's seed leaf. */
 static void fill_seed(bm_tensor *dst, const bm_tensor *seed)
 {
+    if (seed && seed->dtype == dst->dtype && seed->size == dst->size) {
+        memcpy(dst->data, seed->data, dst->size * bm_dtype_size(dst->dtype));
+        return;
+    }
     for (size_t i = 0; i < dst->size; i++)
         bm_tensor_set(dst, i, seed ? bm_tensor_get(seed, i) : 1.0);
 }

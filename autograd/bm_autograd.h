@@ -20,6 +20,18 @@
 extern "C" {
 #endif
 
+/* Everything declared between BM_API_BEGIN and BM_API_END (each public
+ * header's body) is exported from libbmnn.so, which is built with
+ * -fvisibility=hidden: internal functions stay private to the library. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#define BM_API_BEGIN _Pragma("GCC visibility push(default)")
+#define BM_API_END _Pragma("GCC visibility pop")
+#else
+#define BM_API_BEGIN
+#define BM_API_END
+#endif
+BM_API_BEGIN
+
 /* Largest tensor rank. */
 #define BM_MAX_RANK 4
 /* Inputs of the built-in ops' gradcheck examples (bm_op.h allows any number). */
@@ -79,6 +91,7 @@ typedef struct bm_rng {
     uint64_t s[4];
 } bm_rng;
 
+/* The RNG calls do nothing with a NULL generator and return 0. */
 /* Seed a generator; equal seeds give equal streams. */
 void bm_rng_seed(bm_rng *r, uint64_t seed);
 /* Next 64 random bits. */
@@ -87,7 +100,7 @@ uint64_t bm_rng_next(bm_rng *r);
 double bm_rng_uniform(bm_rng *r);
 /* Standard normal double (Box–Muller, no cached state). */
 double bm_rng_normal(bm_rng *r);
-/* Uniform integer in [0, n); n must be > 0. */
+/* Uniform integer in [0, n); 0 when n is 0. */
 uint64_t bm_rng_below(bm_rng *r, uint64_t n);
 
 /* ------------------------------------------------------------- tensors */
@@ -161,11 +174,12 @@ void bm_tensor_free(bm_tensor *t);
 bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err);
 /* Zero t's gradient buffer (if any). */
 void bm_tensor_zero_grad(bm_tensor *t);
-/* Element i (flat index) as double. */
+/* Element i (flat index) as double; NaN for a NULL tensor or i ≥ size. */
 double bm_tensor_get(const bm_tensor *t, size_t i);
-/* Set element i (flat index) from a double. */
+/* Set element i (flat index) from a double; nothing for NULL or i ≥ size. */
 void bm_tensor_set(bm_tensor *t, size_t i, double v);
-/* Gradient element i as double (0 when there is no gradient). */
+/* Gradient element i as double (0 when there is no gradient; NaN for a
+ * NULL tensor or i ≥ size). */
 double bm_tensor_grad_get(const bm_tensor *t, size_t i);
 /* Copy n values from a double array into t (n must equal t->size). */
 bm_status bm_tensor_load(bm_tensor *t, const double *v, size_t n, bm_error *err);
@@ -397,6 +411,7 @@ bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE 
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -148,9 +148,13 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
     size_t n = bm_tape_size(tape);
     if (n == 0)
         return bm_error_set(err, BM_ERR_STATE, "%s: the tape is empty (nothing recorded)", fn);
-    if (n > SIZE_MAX / (ITEMS_PER_NODE * HASH_LOAD * 2 * sizeof(size_t)))
+    /* Every input read can be a distinct leaf (variadic ops read any number). */
+    size_t reads = 0;
+    for (const bm_node *nd = bm_tape_first(tape); nd; nd = bm_node_next(nd))
+        reads += (size_t)bm_node_n_inputs(nd);
+    size_t max_leaves = reads ? reads : 1, max_items = n + reads;
+    if (max_items > SIZE_MAX / (HASH_LOAD * 2 * sizeof(gx_leaf)))
         return bm_error_set(err, BM_ERR_SIZE, "%s: %zu nodes are too many", fn, n);
-    size_t max_leaves = n * BM_MAX_INPUTS;
     g->cap = 1;
     while (g->cap < max_leaves * HASH_LOAD)
         g->cap <<= 1;
@@ -159,8 +163,8 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
     g->op_group = calloc(n, sizeof *g->op_group);
     g->leaves = calloc(max_leaves, sizeof *g->leaves);
     g->slot = calloc(g->cap, sizeof *g->slot);
-    g->items = calloc(n * ITEMS_PER_NODE, sizeof *g->items);
-    g->groups = calloc(n * ITEMS_PER_NODE, sizeof *g->groups);
+    g->items = calloc(max_items, sizeof *g->items);
+    g->groups = calloc(max_items, sizeof *g->groups);
     if (!g->nodes || !g->keep || !g->op_group || !g->leaves || !g->slot || !g->items ||
         !g->groups)
         return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
@@ -291,8 +295,15 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
         fputs("];\n", f);
         return;
     }
+    char desc[DESC_LEN];
+    bm_node_describe(g->nodes[it->i], desc, sizeof desc);
     fprintf(f, "%zu: ", it->i);
     dot_esc(f, bm_node_op_name(g->nodes[it->i]));
+    if (desc[0]) {
+        fputc('(', f);
+        dot_esc(f, desc);
+        fputc(')', f);
+    }
     fputs("\\n", f);
     if (t->name) {
         dot_esc(f, t->name);

@@ -19,8 +19,8 @@ static const char *const KIND_PREFIX[N_LEAF_KINDS] = {"p", "in", "t"};
 enum { ID_LEN = 32 };
 /* Room for a shape string "[a,b,c,d]". */
 enum { SHAPE_LEN = 96 };
-/* Leaves per node at most, and so items (leaves + op) per node. */
-enum { ITEMS_PER_NODE = BM_MAX_INPUTS + 1 };
+/* Room for an op's parameters as text (bm_node_describe). */
+enum { DESC_LEN = 128 };
 /* The leaf hash set is kept at most half full. */
 enum { HASH_LOAD = 2 };
 /* No group. */

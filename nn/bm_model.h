@@ -20,6 +20,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Std of the walk-through's weight initialiser (0.01·randn). */
 #define BM_INIT_SMALL_STD 0.01
@@ -122,6 +123,8 @@ const bm_layer_spec *bm_model_layer(const bm_model *m, size_t i);
 bm_tensor *bm_model_weights(bm_model *m, size_t i);
 /* Biases [1,out] of dense layer i. */
 bm_tensor *bm_model_biases(bm_model *m, size_t i);
+/* The accessors below answer a NULL model with BM_F32, 0, NULL or the
+ * first loss kind (nothing for bm_model_set_epoch). */
 /* Element type of the parameters. */
 bm_dtype bm_model_dtype(const bm_model *m);
 /* Input width. */
@@ -216,6 +219,7 @@ bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_
 double bm_accuracy(bm_loss_kind loss, const bm_tensor *pred, const bm_tensor *targets,
                    double tolerance);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

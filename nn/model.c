@@ -313,17 +313,22 @@ bm_tensor *bm_model_biases(bm_model *m, size_t i)
     return m && i < m->n_layers ? m->layers[i].b : NULL;
 }
 
-bm_dtype bm_model_dtype(const bm_model *m) { return m->dtype; }
-size_t bm_model_n_inputs(const bm_model *m) { return m->n_inputs; }
-size_t bm_model_n_outputs(const bm_model *m) { return bm_model_width(m); }
-bm_loss_kind bm_model_loss(const bm_model *m) { return m->loss; }
-size_t bm_model_n_params(const bm_model *m) { return m->n_params; }
-void *bm_model_params(bm_model *m) { return m->params; }
-void *bm_model_grads(bm_model *m) { return m->grads; }
-bm_optim *bm_model_optim(bm_model *m) { return m->opt; }
-bm_rng *bm_model_rng(bm_model *m) { return &m->rng; }
-uint64_t bm_model_epoch(const bm_model *m) { return m->epoch; }
-void bm_model_set_epoch(bm_model *m, uint64_t epoch) { m->epoch = epoch; }
+/* The accessors answer NULL with a neutral value (BM_F32, 0, NULL). */
+bm_dtype bm_model_dtype(const bm_model *m) { return m ? m->dtype : BM_F32; }
+size_t bm_model_n_inputs(const bm_model *m) { return m ? m->n_inputs : 0; }
+size_t bm_model_n_outputs(const bm_model *m) { return m ? bm_model_width(m) : 0; }
+bm_loss_kind bm_model_loss(const bm_model *m) { return m ? m->loss : (bm_loss_kind)0; }
+size_t bm_model_n_params(const bm_model *m) { return m ? m->n_params : 0; }
+void *bm_model_params(bm_model *m) { return m ? m->params : NULL; }
+void *bm_model_grads(bm_model *m) { return m ? m->grads : NULL; }
+bm_optim *bm_model_optim(bm_model *m) { return m ? m->opt : NULL; }
+bm_rng *bm_model_rng(bm_model *m) { return m ? &m->rng : NULL; }
+uint64_t bm_model_epoch(const bm_model *m) { return m ? m->epoch : 0; }
+void bm_model_set_epoch(bm_model *m, uint64_t epoch)
+{
+    if (m)
+        m->epoch = epoch;
+}
 
 const char *bm_model_group(void *model, const bm_tensor *t)
 {

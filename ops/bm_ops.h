@@ -11,11 +11,14 @@
 #ifndef BM_OPS_H
 #define BM_OPS_H
 
+#include <limits.h>
+
 #include "bm_autograd.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Pass as `axis` to reduce over every axis. */
 #define BM_AXIS_ALL (-128)
@@ -148,7 +151,7 @@ bm_tensor *bm_std(bm_tape *t, bm_tensor *x, int axis, int unbiased, int keepdims
 bm_tensor *bm_norm(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 /* Running sums along `axis`, from the end when reverse (torch.cumsum). */
 bm_tensor *bm_cumsum(bm_tape *t, bm_tensor *x, int axis, int reverse);
-/* Swap the last two axes (rank ≥ 2). */
+/* Swap the last two axes (rank ≥ 2); bm_transpose_axes swaps any two. */
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x);
 /* Same elements, new shape (sizes must match). */
 bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
@@ -159,6 +162,89 @@ bm_tensor *bm_expand(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 bm_tensor *bm_sum_to(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 /* Class indices [N] as one-hot rows [N, classes] (not differentiable). */
 bm_tensor *bm_one_hot(bm_tape *t, bm_tensor *indices, size_t classes);
+
+/* ---- shape and indexing ------------------------------------------------ */
+/* Axes permuted: out axis k is x's axis axes[k] (n_axes = x's rank; negative
+ * axes count from the end) (torch.permute); gradient the inverse permute. */
+bm_tensor *bm_permute(bm_tape *t, bm_tensor *x, int n_axes, const int *axes);
+/* Swap axes axis0 and axis1 (negative from the end) (torch.transpose). */
+bm_tensor *bm_transpose_axes(bm_tape *t, bm_tensor *x, int axis0, int axis1);
+/* Drop `axis` if its size is 1 (else x's shape is kept, as torch.squeeze),
+ * or every size-1 axis for BM_AXIS_ALL. */
+bm_tensor *bm_squeeze(bm_tape *t, bm_tensor *x, int axis);
+/* Insert an axis of size 1 at `axis` (−1: at the end) (torch.unsqueeze). */
+bm_tensor *bm_unsqueeze(bm_tape *t, bm_tensor *x, int axis);
+
+/* A Python slice start:stop:step of one axis: negative start/stop count
+ * from the end, both are clamped to the axis, step ≥ 1 (as torch);
+ * BM_END as stop runs to the end. {0, BM_END, 1} is the whole axis. */
+typedef struct bm_range {
+    long start, stop, step;
+} bm_range;
+#define BM_END LONG_MAX
+/* x[r[0], r[1], .., r[n-1]] (the axes past n whole); an empty range is an
+ * error (no tensor has a size-0 axis). */
+bm_tensor *bm_slice(bm_tape *t, bm_tensor *x, int n, const bm_range *ranges);
+/* x sliced start:stop:step along one axis (negative from the end). */
+bm_tensor *bm_slice_axis(bm_tape *t, bm_tensor *x, int axis, long start, long stop, long step);
+/* slice's backward primitive: zeros of shape [rank] with g (the shape of
+ * the slice `ranges` of it) placed at the slice (torch slice_backward);
+ * its gradient is the slice again. */
+bm_tensor *bm_slice_backward(bm_tape *t, bm_tensor *g, int rank, const size_t *shape, int n,
+                             const bm_range *ranges);
+/* x padded with `value` by before[k], after[k] ≥ 0 elements on axis k (one
+ * entry per axis of x) (torch.nn.functional.pad, mode 'constant'); value
+ * may be ±inf. */
+bm_tensor *bm_pad(bm_tape *t, bm_tensor *x, const long *before, const long *after, double value);
+/* x split along axis into n parts of sizes[k] (summing to the axis) written
+ * to out[0..n): each a slice (torch.split with a list). Returns the tape's
+ * status. */
+bm_status bm_split(bm_tape *t, bm_tensor *x, int axis, int n, const size_t *sizes,
+                   bm_tensor **out);
+/* xs[0..n) joined along axis; shapes equal off it (torch.cat). */
+bm_tensor *bm_concat(bm_tape *t, int n, bm_tensor *const *xs, int axis);
+/* xs[0..n), all one shape, stacked along a new axis (torch.stack). */
+bm_tensor *bm_stack(bm_tape *t, int n, bm_tensor *const *xs, int axis);
+
+/* Index tensors hold integers as numbers (like class indices); a value
+ * that is not one, or out of range, fails the op when it runs. */
+/* out[i][j] = x[index[i][j]][j] for axis 0, and so on (torch.gather):
+ * index of x's rank, no larger than x off the axis; out index's shape. */
+bm_tensor *bm_gather(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index);
+/* x with src (index's shape) added at the places gather would read
+ * (torch.Tensor.scatter_add); repeated indices add up. */
+bm_tensor *bm_scatter_add(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index, bm_tensor *src);
+/* The entries index [K] of x along axis (torch.index_select). */
+bm_tensor *bm_index_select(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index);
+/* x with src (x's shape, K along axis) added at entries index [K] along
+ * axis (torch.Tensor.index_add); repeated indices add up. */
+bm_tensor *bm_index_add(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index, bm_tensor *src);
+/* Rows of weight [V,D] for indices [..] (rank ≤ 3) -> [.., D]
+ * (torch.nn.functional.embedding); dW adds G's rows at the indices. */
+bm_tensor *bm_embedding(bm_tape *t, bm_tensor *indices, bm_tensor *weight);
+/* a where cond ≠ 0, else b; all three broadcast (torch.where); no gradient
+ * to cond. */
+bm_tensor *bm_where(bm_tape *t, bm_tensor *cond, bm_tensor *a, bm_tensor *b);
+/* x with value where mask ≠ 0 (mask broadcasts to x; value may be ±inf,
+ * which anomaly detection accepts here) (torch.Tensor.masked_fill). */
+bm_tensor *bm_masked_fill(bm_tape *t, bm_tensor *x, bm_tensor *mask, double value);
+/* Comparisons, broadcast: 1 where a op b holds, else 0; not differentiable
+ * (torch.eq, ne, lt, le, gt, ge; NaN compares unequal to everything). */
+/* a == b. */
+bm_tensor *bm_eq(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a != b. */
+bm_tensor *bm_ne(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a < b. */
+bm_tensor *bm_lt(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a <= b. */
+bm_tensor *bm_le(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a > b. */
+bm_tensor *bm_gt(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a >= b. */
+bm_tensor *bm_ge(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* Π along `axis` or BM_AXIS_ALL (torch.prod); the gradient Π of the other
+ * elements is formed without division: exact with zeros, at every order. */
+bm_tensor *bm_prod(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 
 /* ---- convolution (NCHW) ------------------------------------------------- */
 /* Geometry of a 2-D convolution, per axis (H, W). */
@@ -220,6 +306,11 @@ bm_tensor *bm_avg_pool2d_grad(bm_tape *t, bm_tensor *g, size_t h, size_t w,
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */
 bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps);
+/* layer_norm's input gradient as an op (fused): x [..,C], g x's shape,
+ * w [C] or NULL -> dX; differentiable again. */
+bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps);
+/* layer_norm's weight gradient as an op (fused): Σ over rows of g·x̂ -> [C]. */
+bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps);
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
 
@@ -383,6 +474,7 @@ typedef struct bm_op_check {
 bm_status bm_op_selfcheck(const char *name, int order, bm_op_check *out, size_t max, size_t *n,
                           bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

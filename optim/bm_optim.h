@@ -36,6 +36,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Default learning rate of SGD (the book's). */
 #define BM_OPTIM_SGD_LR 1.0
@@ -121,6 +122,7 @@ const char *bm_optim_state_name(const bm_optim *o, int k);
  * k is out of range. */
 void *bm_optim_state(bm_optim *o, int k);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif
