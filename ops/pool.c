@@ -75,6 +75,9 @@ static inline size_t pool_divisor(const pool_geom *g, const pool_win *wy, const 
 #undef T
 #undef F
 
+extern const bm_op bm_op_max_pool2d, bm_op_max_pool2d_grad, bm_op_max_pool2d_gather,
+    bm_op_avg_pool2d, bm_op_adaptive_avg_pool2d, bm_op_avg_pool2d_grad;
+
 static const pool_params *pp_of(const bm_node *n) { return n->params; }
 
 /* Output size along one axis; 0 when the kernel does not fit. */
@@ -169,7 +172,7 @@ static int is_nc(const bm_tensor *t, const bm_tensor *x, size_t a, size_t b)
 static int max_adj_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *u = n->in[1];
-    int scatter = strcmp(n->op->name, "max_pool2d_grad") == 0;
+    int scatter = n->op == &bm_op_max_pool2d_grad;
     char sx[64], su[64];
     pool_geom g;
     if (check_pool(tape, n, x, x->rank == 4 ? x->shape[2] : 0, x->rank == 4 ? x->shape[3] : 0, &g))
@@ -283,7 +286,7 @@ static void max_pool_forward(bm_tape *tape, bm_node *n)
 static void max_grad_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0];
-    pool_kind kind = strcmp(n->op->name, "max_pool2d_grad") == 0 ? KIND_SCATTER : KIND_GATHER;
+    pool_kind kind = n->op == &bm_op_max_pool2d_grad ? KIND_SCATTER : KIND_GATHER;
     pool_job j = {.kind = kind, .dt = x->dtype, .x = x->data, .u = n->in[1]->data,
                   .out = n->out->data, .g = node_geom(n, x)};
     run_pool(tape, &j);
@@ -312,9 +315,6 @@ static void avg_adj_forward(bm_tape *tape, bm_node *n)
 }
 
 /* ---- vjps ------------------------------------------------------------- */
-
-extern const bm_op bm_op_max_pool2d, bm_op_max_pool2d_grad, bm_op_max_pool2d_gather,
-    bm_op_avg_pool2d, bm_op_adaptive_avg_pool2d, bm_op_avg_pool2d_grad;
 
 /* Record op (arity 1: a; 2: a, b). */
 static bm_tensor *rec(bm_tape *t, const bm_op *op, bm_tensor *a, bm_tensor *b,
