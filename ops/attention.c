@@ -143,6 +143,7 @@ typedef struct attn_job {
     const bm_node *n;
     attn_dims d;
     size_t slot, pbytes; /* bytes of a thread's slot; of its P (0: P saved or the output) */
+    size_t tasks;        /* tasks (each with its own slot) the heads are dealt to */
     int apply_v;         /* sdpa: out = P·V; attention_probs: out = P */
 } attn_job;
 
@@ -152,16 +153,14 @@ static size_t keys_of(const attn_job *j, size_t r1)
     return ap_of(j->n)->causal && r1 < j->d.S ? r1 : j->d.S;
 }
 
-/* Head h on one thread: P = softmax(scale·Q·Kᵀ) under the mask (block by
- * block of rows when causal), then out = P·V for sdpa. */
-static void head_task(void *ctx, size_t h, int worker)
+/* Head h with scratch slot: P = softmax(scale·Q·Kᵀ) under the mask (block
+ * by block of rows when causal), then out = P·V for sdpa. */
+static void one_head(const attn_job *j, size_t h, unsigned char *slot)
 {
-    const attn_job *j = ctx;
     const bm_node *n = j->n;
     const attn_dims *d = &j->d;
     bm_dtype dt = n->out->dtype;
     size_t esz = bm_dtype_size(dt), pb = d->T * d->S * esz;
-    unsigned char *slot = (unsigned char *)n->scratch + (size_t)worker * j->slot;
     unsigned char *ws = slot + j->pbytes;
     size_t wsb = j->slot - j->pbytes;
     unsigned char *P = j->pbytes ? slot
@@ -186,12 +185,24 @@ static void head_task(void *ctx, size_t h, int worker)
     }
 }
 
+/* Task t takes heads t, t + tasks, ... with scratch slot t: one task per
+ * slot the node reserved (the tape may have gained threads since). */
+static void heads_task(void *ctx, size_t t, int worker)
+{
+    (void)worker;
+    const attn_job *j = ctx;
+    for (size_t h = t; h < j->d.BH; h += j->tasks)
+        one_head(j, h, (unsigned char *)j->n->scratch + t * j->slot);
+}
+
 static void run_heads(bm_tape *tape, const bm_node *n, const attn_dims *d, int apply_v)
 {
     int rc = apply_v && ap_of(n)->recompute;
     attn_job j = {.n = n, .d = *d, .slot = slot_bytes(n->out->dtype, d, rc), .apply_v = apply_v};
     j.pbytes = rc ? align64(d->T * d->S * bm_dtype_size(n->out->dtype)) : 0;
-    bm_pool_run(bm_tape_pool(tape), d->BH, head_task, &j);
+    size_t slots = j.slot ? n->scratch_bytes / j.slot : d->BH; /* 0: no scratch needed */
+    j.tasks = slots < d->BH ? slots : d->BH;
+    bm_pool_run(bm_tape_pool(tape), j.tasks, heads_task, &j);
 }
 
 static void sdpa_forward(bm_tape *tape, bm_node *n)

@@ -97,7 +97,7 @@ static int cm_infer(bm_tape *tape, bm_node *n)
 typedef struct cm_job {
     const bm_node *n;
     cm_dims d;
-    size_t slot;
+    size_t slot, tasks; /* bytes of a slot; tasks (one slot each) */
 } cm_job;
 
 /* C [M,N] = α·op(A)·op(B) + β·C on the calling thread. */
@@ -128,14 +128,13 @@ static void masked_tile(unsigned char *tile, const unsigned char *a, size_t lda,
     }
 }
 
-static void cm_task(void *ctx, size_t e, int worker)
+/* Batch element e with scratch slot tile (the tile, then the workspace). */
+static void one_element(const cm_job *j, size_t e, unsigned char *tile)
 {
-    const cm_job *j = ctx;
     const cm_dims *d = &j->d;
     const bm_node *n = j->n;
     size_t esz = bm_dtype_size(n->out->dtype), RB = BM_CAUSAL_ROWS;
     int mode = cp_of(n)->mode;
-    unsigned char *tile = (unsigned char *)n->scratch + (size_t)worker * j->slot;
     unsigned char *ws = tile + align64(RB * RB * esz);
     size_t sa = d->T * (mode == BM_CAUSAL_ABT ? d->N : d->S);
     size_t sb = (mode == BM_CAUSAL_LTB ? d->T : d->S) * d->N;
@@ -189,11 +188,23 @@ static void cm_task(void *ctx, size_t e, int worker)
     }
 }
 
+/* Task t takes elements t, t + tasks, ... with scratch slot t: one task
+ * per slot the node reserved (the tape may have gained threads since). */
+static void cm_task(void *ctx, size_t t, int worker)
+{
+    (void)worker;
+    const cm_job *j = ctx;
+    for (size_t e = t; e < j->d.B; e += j->tasks)
+        one_element(j, e, (unsigned char *)j->n->scratch + t * j->slot);
+}
+
 static void cm_forward(bm_tape *tape, bm_node *n)
 {
     cm_job j = {.n = n, .d = dims_of(cp_of(n)->mode, n->in[0], n->in[1])};
     j.slot = slot_bytes(n->out->dtype, &j.d);
-    bm_pool_run(bm_tape_pool(tape), j.d.B, cm_task, &j);
+    size_t slots = n->scratch_bytes / j.slot; /* the tile makes j.slot > 0 */
+    j.tasks = slots < j.d.B ? slots : j.d.B;
+    bm_pool_run(bm_tape_pool(tape), j.tasks, cm_task, &j);
 }
 
 /* LB:  dA = α·tril(G·bᵀ), dB = α·Lᵀ·G;  LTB: dA = α·tril(b·Gᵀ), dB = α·L·G;

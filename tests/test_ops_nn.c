@@ -5,6 +5,7 @@
  * (updated per forward, replay included; untouched in evaluation); global
  * pooling; attention's causal mask under anomaly detection and its
  * recompute flag; the same bits on 1 and 3 threads. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -309,6 +310,32 @@ START_TEST(pool_threads_bit_identical)
 }
 END_TEST
 
+/* Scratch is reserved per thread at record time: a tape given more threads
+ * afterwards replays on as many as it fits (one task per reserved slot),
+ * with the same bits. */
+START_TEST(threads_raised_after_recording)
+{
+    bm_tape *t = bm_tape_new();
+    size_t s[4] = {1, 5, 37, 8};
+    bm_tensor *q = ramp(t, BM_F32, 4, s, -1, 0.001, 1), *k = ramp(t, BM_F32, 4, s, 1, -0.0013, 1);
+    bm_tensor *v = ramp(t, BM_F32, 4, s, 0.5, 0.0007, 1);
+    bm_tensor *y = causal_attention(t, q, k, v);
+    bm_tensor *loss = bm_sum(t, bm_square(t, y), BM_AXIS_ALL, 0);
+    ck_assert_int_eq(bm_tape_backward(t, loss, NULL), BM_OK);
+    float *before = malloc(q->size * sizeof *before);
+    for (size_t i = 0; i < q->size; i++)
+        before[i] = (float)bm_tensor_grad_get(q, i);
+    ck_assert_int_eq(bm_tape_set_threads(t, 3, NULL), BM_OK);
+    bm_tape_zero_grad(t);
+    ck_assert_int_eq(bm_tape_forward(t), BM_OK);
+    ck_assert_int_eq(bm_tape_backward(t, loss, NULL), BM_OK);
+    for (size_t i = 0; i < q->size; i++)
+        ck_assert(before[i] == (float)bm_tensor_grad_get(q, i));
+    free(before);
+    bm_tape_free(t);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("ops_nn");
@@ -323,6 +350,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, causal_attention_under_anomaly_detection);
     tcase_add_test(tc, attention_threads_bit_identical);
     tcase_add_test(tc, pool_threads_bit_identical);
+    tcase_add_test(tc, threads_raised_after_recording);
     suite_add_tcase(s, tc);
     return s;
 }
