@@ -8,14 +8,15 @@
  *                                 P = softmax(scale·q·kᵀ, masked)
  * Per head (the heads split over the tape's threads): P = scale·Q·Kᵀ on
  * the GEMM (causal: by blocks of rows, each with the keys it sees), a row
- * softmax over the unmasked entries only (no −inf is ever written, so anomaly
- * detection stays quiet), out = P·V. The forward keeps P in the node's saved
- * values, or with recompute keeps only one head's P in scratch and the vjp
- * computes it again. The vjp is written in ops on P = attention_probs(q, k)
- * (copied from the saved values when there are some): dV = Pᵀ·G, dS =
- * softmax_grad(P, G·Vᵀ), dQ = scale·dS·K, dK = scale·dSᵀ·Q — so second
- * derivatives come by construction; causal, those products are
- * causal_matmul's, which skip the masked half. */
+ * softmax over the unmasked entries only (no −inf is ever written, so
+ * anomaly detection stays quiet), out = P·V. bm_scaled_dot_product_attention
+ * keeps P by default: it records attention_probs and the product P·V
+ * (causal_matmul when causal) as two nodes. With recompute it records the
+ * fused op, which keeps one head's P at a time in scratch; its vjp computes
+ * P = attention_probs(q, k) again. The gradients are written in ops on P:
+ * dV = Pᵀ·G, dS = softmax_grad(P, G·Vᵀ), dQ = scale·dS·K, dK = scale·dSᵀ·Q
+ * (causal: causal_matmul's products, which skip the masked half), so second
+ * derivatives come by construction. */
 #include <stdio.h>
 
 #include "attention_internal.h"
@@ -23,8 +24,7 @@
 
 typedef struct attn_params {
     double scale;
-    int causal, recompute;
-    const bm_node *src; /* attention_probs: copy P from this node's saved values */
+    int causal;
 } attn_params;
 
 #define T float
@@ -56,9 +56,10 @@ static attn_dims dims(const bm_tensor *q, const bm_tensor *k, const bm_tensor *v
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 
-/* Check q, k (and v): ranks 2..4, the same leading axes, D and S agreeing. */
-static int check_qkv(bm_tape *tape, const bm_node *n, const bm_tensor *q, const bm_tensor *k,
-                     const bm_tensor *v)
+/* Check q, k (and v): ranks 2..4, the same leading axes, D and S agreeing,
+ * the scale; errors name op `name`. */
+static int check_qkv(bm_tape *tape, const char *name, double scale, const bm_tensor *q,
+                     const bm_tensor *k, const bm_tensor *v)
 {
     char sq[64], sk[64], sv[64] = "";
     int r = q->rank;
@@ -66,8 +67,7 @@ static int check_qkv(bm_tape *tape, const bm_node *n, const bm_tensor *q, const 
         BM_SHP(v, sv);
     if (r < 2 || k->rank != r || (v && v->rank != r)) {
         bm_tape_fail(tape, BM_ERR_RANK, "bm_%s: q %s, k %s%s%s: need one rank of 2..4 "
-                     "([B,H,T,D])", n->op->name, BM_SHP(q, sq), BM_SHP(k, sk), v ? ", v " : "",
-                     sv);
+                     "([B,H,T,D])", name, BM_SHP(q, sq), BM_SHP(k, sk), v ? ", v " : "", sv);
         return -1;
     }
     int bad = k->shape[r - 1] != q->shape[r - 1] || (v && v->shape[r - 2] != k->shape[r - 2]);
@@ -75,13 +75,12 @@ static int check_qkv(bm_tape *tape, const bm_node *n, const bm_tensor *q, const 
         bad |= k->shape[a] != q->shape[a] || (v && v->shape[a] != q->shape[a]);
     if (bad) {
         bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: q %s, k %s%s%s: leading axes, D (q, k) and "
-                     "S (k, v) must agree", n->op->name, BM_SHP(q, sq), BM_SHP(k, sk),
-                     v ? ", v " : "", sv);
+                     "S (k, v) must agree", name, BM_SHP(q, sq), BM_SHP(k, sk), v ? ", v " : "",
+                     sv);
         return -1;
     }
-    if (!(isfinite(ap_of(n)->scale) && ap_of(n)->scale > 0)) {
-        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: scale %g must be finite and > 0", n->op->name,
-                     ap_of(n)->scale);
+    if (!(isfinite(scale) && scale > 0)) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: scale %g must be finite and > 0", name, scale);
         return -1;
     }
     return 0;
@@ -89,8 +88,8 @@ static int check_qkv(bm_tape *tape, const bm_node *n, const bm_tensor *q, const 
 
 /* One thread's products run single-threaded: the heads are split over the
  * threads instead (each head by one thread, in the same order for any
- * count: bit-identical results). A thread's slot of scratch: P (recompute
- * only), then the GEMM workspace. */
+ * count: bit-identical results). A thread's slot of scratch: P (the fused
+ * op only), then the GEMM workspace. */
 static size_t slot_bytes(bm_dtype dt, const attn_dims *d, int with_p)
 {
     size_t a = bm_gemm_workspace_bytes(dt, 0, 1, d->T, d->S, d->D, 1);
@@ -101,13 +100,10 @@ static size_t slot_bytes(bm_dtype dt, const attn_dims *d, int with_p)
 static int sdpa_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2];
-    if (check_qkv(tape, n, q, k, v))
+    if (check_qkv(tape, n->op->name, ap_of(n)->scale, q, k, v))
         return -1;
     attn_dims d = dims(q, k, v);
-    int rc = ap_of(n)->recompute;
-    if (!rc)
-        bm_op_set_saved(n, d.BH * d.T * d.S * bm_dtype_size(q->dtype));
-    bm_op_set_scratch(n, (size_t)bm_tape_threads(tape) * slot_bytes(q->dtype, &d, rc));
+    bm_op_set_scratch(n, (size_t)bm_tape_threads(tape) * slot_bytes(q->dtype, &d, 1));
     size_t shape[BM_MAX_RANK];
     memcpy(shape, q->shape, sizeof shape);
     shape[q->rank - 1] = d.Dv;
@@ -117,7 +113,7 @@ static int sdpa_infer(bm_tape *tape, bm_node *n)
 static int probs_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *q = n->in[0], *k = n->in[1];
-    if (check_qkv(tape, n, q, k, NULL))
+    if (check_qkv(tape, n->op->name, ap_of(n)->scale, q, k, NULL))
         return -1;
     attn_dims d = dims(q, k, NULL);
     bm_op_set_scratch(n, (size_t)bm_tape_threads(tape) * slot_bytes(q->dtype, &d, 0));
@@ -142,7 +138,7 @@ static void gemm(bm_dtype dt, int tb, size_t M, size_t N, size_t K, double alpha
 typedef struct attn_job {
     const bm_node *n;
     attn_dims d;
-    size_t slot, pbytes; /* bytes of a thread's slot; of its P (0: P saved or the output) */
+    size_t slot, pbytes; /* bytes of a thread's slot; of its P (0: P is the output) */
     size_t tasks;        /* tasks (each with its own slot) the heads are dealt to */
     int apply_v;         /* sdpa: out = P·V; attention_probs: out = P */
 } attn_job;
@@ -163,9 +159,7 @@ static void one_head(const attn_job *j, size_t h, unsigned char *slot)
     size_t esz = bm_dtype_size(dt), pb = d->T * d->S * esz;
     unsigned char *ws = slot + j->pbytes;
     size_t wsb = j->slot - j->pbytes;
-    unsigned char *P = j->pbytes ? slot
-                       : j->apply_v ? (unsigned char *)n->saved + h * pb
-                                    : (unsigned char *)n->out->data + h * pb;
+    unsigned char *P = j->apply_v ? slot : (unsigned char *)n->out->data + h * pb;
     const unsigned char *Q = (const unsigned char *)n->in[0]->data + h * d->T * d->D * esz;
     const unsigned char *K = (const unsigned char *)n->in[1]->data + h * d->S * d->D * esz;
     size_t rows = ap_of(n)->causal ? (size_t)BM_CAUSAL_ROWS : d->T;
@@ -197,9 +191,9 @@ static void heads_task(void *ctx, size_t t, int worker)
 
 static void run_heads(bm_tape *tape, const bm_node *n, const attn_dims *d, int apply_v)
 {
-    int rc = apply_v && ap_of(n)->recompute;
-    attn_job j = {.n = n, .d = *d, .slot = slot_bytes(n->out->dtype, d, rc), .apply_v = apply_v};
-    j.pbytes = rc ? align64(d->T * d->S * bm_dtype_size(n->out->dtype)) : 0;
+    attn_job j = {.n = n, .d = *d, .slot = slot_bytes(n->out->dtype, d, apply_v),
+                  .apply_v = apply_v};
+    j.pbytes = apply_v ? align64(d->T * d->S * bm_dtype_size(n->out->dtype)) : 0;
     size_t slots = j.slot ? n->scratch_bytes / j.slot : d->BH; /* 0: no scratch needed */
     j.tasks = slots < d->BH ? slots : d->BH;
     bm_pool_run(bm_tape_pool(tape), j.tasks, heads_task, &j);
@@ -211,14 +205,9 @@ static void sdpa_forward(bm_tape *tape, bm_node *n)
     run_heads(tape, n, &d, 1);
 }
 
-/* P of every head (copied from the forward's saved values when given). */
+/* P of every head. */
 static void probs_forward(bm_tape *tape, bm_node *n)
 {
-    const attn_params *p = ap_of(n);
-    if (p->src && bm_op_saved(p->src)) {
-        memcpy(n->out->data, bm_op_saved(p->src), n->out->size * bm_dtype_size(n->out->dtype));
-        return;
-    }
     attn_dims d = dims(n->in[0], n->in[1], NULL);
     run_heads(tape, n, &d, 0);
 }
@@ -255,10 +244,10 @@ static bm_status probs_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
+/* The fused op kept no probabilities: P = attention_probs(q, k) again. */
 static bm_status sdpa_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     attn_params p = *ap_of(n);
-    p.src = p.recompute ? NULL : n;
     bm_tensor *in[2] = {n->in[0], n->in[1]}, *v = n->in[2];
     bm_tensor *P = bm_tape_apply(t, &bm_op_attention_probs, in, 2, &p);
     if (bm_op_wants_grad(t, n, 2))
@@ -273,8 +262,7 @@ static bm_status sdpa_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 static void attn_describe(const bm_node *n, char *buf, size_t len)
 {
     const attn_params *p = ap_of(n);
-    snprintf(buf, len, "scale=%g%s%s", p->scale, p->causal ? ", causal" : "",
-             p->recompute ? ", recompute" : "");
+    snprintf(buf, len, "scale=%g%s", p->scale, p->causal ? ", causal" : "");
 }
 
 const bm_op bm_op_scaled_dot_product_attention = {
@@ -298,24 +286,53 @@ bm_sdpa_opts bm_sdpa_defaults(void)
 static attn_params params_of(const bm_sdpa_opts *o, const bm_tensor *q)
 {
     bm_sdpa_opts d = o ? *o : bm_sdpa_defaults();
-    attn_params p = {.scale = d.scale, .causal = d.causal != 0, .recompute = d.recompute != 0};
+    attn_params p = {.scale = d.scale, .causal = d.causal != 0};
     if (d.scale == 0.0 && q && q->rank >= 1)
         p.scale = 1.0 / sqrt((double)q->shape[q->rank - 1]);
     return p;
 }
 
+/* The composed form checks what the fused op's recording would: NULLs,
+ * one dtype, the shapes; errors name scaled_dot_product_attention. */
+static int sdpa_args_ok(bm_tape *t, bm_tensor *const *in, const attn_params *p)
+{
+    static const char *const name = "scaled_dot_product_attention";
+    if (!t || bm_tape_status(t) != BM_OK)
+        return 0;
+    for (int k = 0; k < 3; k++)
+        if (!in[k]) {
+            bm_tape_fail(t, BM_ERR_NULL, "bm_%s: input %d is NULL", name, k);
+            return 0;
+        }
+    for (int k = 1; k < 3; k++)
+        if (in[k]->dtype != in[0]->dtype) {
+            bm_tape_fail(t, BM_ERR_DTYPE, "bm_%s: dtype mix: q %s, input %d %s", name,
+                         bm_dtype_name(in[0]->dtype), k, bm_dtype_name(in[k]->dtype));
+            return 0;
+        }
+    return check_qkv(t, name, p->scale, in[0], in[1], in[2]) == 0;
+}
+
+/* Keeping P: attention_probs (fused scale, mask, softmax) and the product
+ * P·V (causal_matmul, causal: the masked half skipped) as two nodes, so
+ * the backward reads P where the forward left it. Recompute: the fused
+ * op, which keeps one head's P at a time. */
 bm_tensor *bm_scaled_dot_product_attention(bm_tape *t, bm_tensor *q, bm_tensor *k,
                                            bm_tensor *v, const bm_sdpa_opts *o)
 {
     attn_params p = params_of(o, q);
     bm_tensor *in[3] = {q, k, v};
-    return bm_tape_apply(t, &bm_op_scaled_dot_product_attention, in, 3, &p);
+    if (o && o->recompute)
+        return bm_tape_apply(t, &bm_op_scaled_dot_product_attention, in, 3, &p);
+    if (!sdpa_args_ok(t, in, &p))
+        return NULL;
+    bm_tensor *P = bm_tape_apply(t, &bm_op_attention_probs, in, 2, &p);
+    return p.causal ? bm_causal_matmul(t, P, v, BM_CAUSAL_LB, 1.0) : bm_matmul(t, P, v);
 }
 
 bm_tensor *bm_attention_probs(bm_tape *t, bm_tensor *q, bm_tensor *k, const bm_sdpa_opts *o)
 {
     attn_params p = params_of(o, q);
-    p.recompute = 0;
     bm_tensor *in[2] = {q, k};
     return bm_tape_apply(t, &bm_op_attention_probs, in, 2, &p);
 }

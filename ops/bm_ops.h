@@ -338,17 +338,17 @@ bm_tensor *bm_group_norm(bm_tape *t, bm_tensor *x, size_t groups, bm_tensor *w, 
 typedef struct bm_sdpa_opts {
     int causal;    /* query i attends to keys j ≤ i (torch's is_causal) */
     double scale;  /* multiplies q·kᵀ; 0: 1/√D */
-    int recompute; /* the forward keeps no T×S probabilities (one head's at a
-                      time); the backward computes them again instead of
-                      copying the kept ones */
+    int recompute; /* one fused op that keeps no T×S probabilities (one head's
+                      at a time); its backward computes them again */
 } bm_sdpa_opts;
 /* Not causal, scale 1/√D, probabilities kept for the vjp. */
 bm_sdpa_opts bm_sdpa_defaults(void);
-/* softmax(scale·q·kᵀ)·v, fused, for q [..,T,D], k [..,S,D], v [..,S,Dv]
- * with the same leading axes ([B,H]) -> [..,T,Dv]
+/* softmax(scale·q·kᵀ)·v for q [..,T,D], k [..,S,D], v [..,S,Dv] with the
+ * same leading axes ([B,H]) -> [..,T,Dv]
  * (torch.nn.functional.scaled_dot_product_attention); o NULL for the
- * defaults. The causal mask leaves entries out (never −inf), so anomaly
- * detection does not fire. */
+ * defaults. Records attention_probs and the product with v (causal_matmul
+ * when causal), or with o->recompute the fused op. The causal mask leaves
+ * entries out (never −inf), so anomaly detection does not fire. */
 bm_tensor *bm_scaled_dot_product_attention(bm_tape *t, bm_tensor *q, bm_tensor *k,
                                            bm_tensor *v, const bm_sdpa_opts *o);
 /* Modes of bm_causal_matmul, with L = tril(a) (entries j ≤ i of a's
