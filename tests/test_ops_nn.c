@@ -150,6 +150,15 @@ START_TEST(attention_bad_input)
     refused(t, bm_scaled_dot_product_attention(t, q, k, v, &(bm_sdpa_opts){.scale = -1}),
             BM_ERR_ARG, fn);
     refused(t, bm_attention_probs(t, q, k5, NULL), BM_ERR_SHAPE, "bm_attention_probs");
+    /* causal_matmul: a [1,2,3,4] (T 3, S 4) with b [1,2,4,3] fits L·b only */
+    bm_tensor *b43 = ramp(t, BM_F64, 4, (size_t[]){1, 2, 4, 3}, 0, 0.1, 0);
+    ck_assert_ptr_nonnull(bm_causal_matmul(t, q, b43, BM_CAUSAL_LB, 1.0));
+    refused(t, bm_causal_matmul(t, q, b43, BM_CAUSAL_LTB, 1.0), BM_ERR_SHAPE,
+            "bm_causal_matmul: [1,2,3,4] and [1,2,4,3]");
+    refused(t, bm_causal_matmul(t, q, b43, 7, 1.0), BM_ERR_ARG, "bm_causal_matmul");
+    refused(t, bm_causal_matmul(t, q, b43, BM_CAUSAL_LB, NAN), BM_ERR_ARG, "bm_causal_matmul");
+    refused(t, bm_causal_matmul(t, q, q3, BM_CAUSAL_LB, 1.0), BM_ERR_RANK, "bm_causal_matmul");
+    refused(t, bm_causal_matmul(t, q, h3, BM_CAUSAL_ABT, 1.0), BM_ERR_SHAPE, "bm_causal_matmul");
     bm_tape_free(t);
 }
 END_TEST
