@@ -75,6 +75,10 @@ typedef struct bm_op {
     /* Optional: write the parameters as text ("axis=1"): DOT labels show
      * them as name(text), JSON as "params". */
     void (*describe)(const bm_node *n, char *buf, size_t len);
+    /* Optional: floating-point operations of one forward run of node n
+     * (2·M·N·K for a matrix product), from its shapes and parameters: the
+     * profiler's GFLOP/s (bm_tape_set_profile). NULL: not counted. */
+    double (*flops)(const bm_node *n);
 } bm_op;
 
 /* Record op on inputs in[0..n_in) with the parameter block params

@@ -18,6 +18,11 @@
 #define DOT_INPUT_STYLE \
     "shape=box, style=\"rounded,filled\", fillcolor=\"#dae8fc\", color=\"#6c8ebf\""
 #define DOT_TARGET_STYLE "shape=box, style=\"rounded,dashed\", color=\"#6c8ebf\""
+/* A no-grad constant (BM_CONST): grey and dashed, a note that replay keeps it. */
+#define DOT_CONST_STYLE \
+    "shape=box, style=\"filled,dashed\", fillcolor=\"#eeeeee\", color=\"#888888\", " \
+    "fontcolor=\"#555555\""
+#define DOT_CONST_NOTE "no-grad constant: not replayed"
 #define DOT_OUTPUT_STYLE \
     "style=\"filled,bold\", fillcolor=\"#f8cecc\", color=\"#b85450\", penwidth=2"
 #define DOT_GRAD_STYLE "style=dashed, color=\"#b85450\", fontcolor=\"#b85450\""
@@ -189,7 +194,10 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
     size_t count[N_LEAF_KINDS] = {0};
     for (size_t i = 0; i < g->n_leaves; i++) {
         gx_leaf *l = &g->leaves[i];
-        l->kind = (l->t->flags & BM_PARAM) ? LEAF_PARAM : l->used_diff ? LEAF_INPUT : LEAF_TARGET;
+        l->kind = (l->t->flags & BM_PARAM)   ? LEAF_PARAM
+                  : (l->t->flags & BM_CONST) ? LEAF_CONST
+                  : l->used_diff             ? LEAF_INPUT
+                                             : LEAF_TARGET;
         l->num = count[l->kind]++;
     }
     /* Groups are numbered in drawing order: cluster_0 is the first seen. */
@@ -287,9 +295,11 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
     if (it->is_leaf) {
         const gx_leaf *l = &g->leaves[it->i];
         dot_esc(f, t->name ? t->name : KIND_NAME[l->kind]);
-        fprintf(f, "\\n%s %s\", ", shp, bm_dtype_name(t->dtype));
+        fprintf(f, "\\n%s %s%s\", ", shp, bm_dtype_name(t->dtype),
+                l->kind == LEAF_CONST ? "\\n" DOT_CONST_NOTE : "");
         fputs(l->kind == LEAF_PARAM   ? DOT_PARAM_STYLE
               : l->kind == LEAF_INPUT ? DOT_INPUT_STYLE
+              : l->kind == LEAF_CONST ? DOT_CONST_STYLE
                                       : DOT_TARGET_STYLE,
               f);
         fputs("];\n", f);

@@ -36,8 +36,9 @@ typedef enum bm_layer_kind {
     BM_LAYER_SIGMOID,
     BM_LAYER_TANH,
     BM_LAYER_SOFTMAX,
-    BM_LAYER_LINEAR,
-    BM_LAYER_DROPOUT
+    BM_LAYER_IDENTITY, /* passes its input on ("identity"; model files also take "linear") */
+    BM_LAYER_DROPOUT,
+    BM_LAYER_LINEAR = BM_LAYER_IDENTITY /* the old name of BM_LAYER_IDENTITY */
 } bm_layer_kind;
 
 /* Weight initialisers (biases start at zero). */
@@ -67,7 +68,7 @@ typedef enum bm_loss_kind {
 
 /* Name of a layer kind ("dense", "relu", ...). */
 const char *bm_layer_kind_name(bm_layer_kind k);
-/* Parse a layer kind name. */
+/* Parse a layer kind name, or an alias kept for old files ("linear": identity). */
 bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err);
 /* Name of an initialiser ("small", "glorot", "he"). */
 const char *bm_init_name(bm_init i);
@@ -79,7 +80,7 @@ const char *bm_loss_name(bm_loss_kind k);
 bm_status bm_loss_parse(const char *s, bm_loss_kind *k, bm_error *err);
 /* A dense spec with the walk-through's initialiser and no regularization. */
 bm_layer_spec bm_dense_spec(size_t in, size_t out);
-/* An activation or linear spec. */
+/* An activation, identity or dropout spec. */
 bm_layer_spec bm_activation_spec(bm_layer_kind k);
 /* A dropout spec. */
 bm_layer_spec bm_dropout_spec(double rate);
@@ -114,6 +115,17 @@ bm_status bm_model_reset_params(bm_model *m, uint64_t seed, bm_error *err);
 bm_status bm_model_set_threads(bm_model *m, int threads, bm_error *err);
 /* The model's thread setting (1 for NULL). */
 int bm_model_threads(const bm_model *m);
+
+/* The profile of the model's training steps (bm_fit_opts.profile), its
+ * training tapes' rows merged by op name and phase, most seconds first: *n
+ * is set to their number and the first min(*n, max) are written to rows
+ * (see bm_tape_profile). Counts add up over fit calls until
+ * bm_model_profile_reset. BM_ERR_NULL for a NULL m or n, BM_ERR_NOMEM. */
+bm_status bm_model_profile(const bm_model *m, bm_profile_row *rows, size_t max, size_t *n);
+/* Print that profile as bm_profile_print does. */
+bm_status bm_model_profile_print(const bm_model *m, FILE *f);
+/* Zero the counts of the model's profile. */
+void bm_model_profile_reset(bm_model *m);
 
 /* Number of layers. */
 size_t bm_model_n_layers(const bm_model *m);
@@ -192,6 +204,8 @@ typedef struct bm_fit_opts {
     int detect_anomaly;      /* 1: anomaly detection on the training tapes (slower): the
                               * first NaN/Inf an op makes stops fit with the tape's message
                               * naming the op (bm_tape_set_detect_anomaly); 0 by default */
+    int profile;             /* 1: profile the training steps (bm_tape_set_profile on the
+                              * training tapes; read with bm_model_profile_print); 0 by default */
 } bm_fit_opts;
 
 /* Default training settings: 1 epoch, full batch, no shuffle, replay on. */

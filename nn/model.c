@@ -364,7 +364,7 @@ static bm_tensor *record_layer(bm_model *m, bm_layer *l, bm_tape *tape, bm_tenso
         return is_last && m->loss == BM_LOSS_SOFTMAX_CCE ? h : bm_softmax(tape, h);
     case BM_LAYER_DROPOUT:
         return training && l->spec.rate > 0.0 ? bm_dropout(tape, h, l->spec.rate, &m->rng) : h;
-    case BM_LAYER_LINEAR:
+    case BM_LAYER_IDENTITY:
         return h;
     }
     return h;

@@ -265,13 +265,37 @@ static void attn_describe(const bm_node *n, char *buf, size_t len)
     snprintf(buf, len, "scale=%g%s", p->scale, p->causal ? ", causal" : "");
 }
 
+/* Query-key pairs of one head the mask leaves: T·S, or Σ_i min(i + 1, S). */
+static double pairs(const attn_dims *d, int causal)
+{
+    if (!causal)
+        return (double)d->T * (double)d->S;
+    size_t tri = d->T < d->S ? d->T : d->S; /* rows i < S see i + 1 keys, later rows S */
+    return (double)tri * (double)(tri + 1) / 2 + (double)(d->T - tri) * (double)d->S;
+}
+
+/* A multiply and an add per unmasked pair per feature (of q·k and of P·v). */
+static double sdpa_flops(const bm_node *n)
+{
+    attn_dims d = dims(n->in[0], n->in[1], n->in[2]);
+    return 2.0 * (double)d.BH * pairs(&d, ap_of(n)->causal) * (double)(d.D + d.Dv);
+}
+
+static double probs_flops(const bm_node *n)
+{
+    attn_dims d = dims(n->in[0], n->in[1], NULL);
+    return 2.0 * (double)d.BH * pairs(&d, ap_of(n)->causal) * (double)d.D;
+}
+
 const bm_op bm_op_scaled_dot_product_attention = {
     .name = "scaled_dot_product_attention", .arity = 3, .params_size = sizeof(attn_params),
     .infer = sdpa_infer, .forward = sdpa_forward, .vjp = sdpa_vjp, .describe = attn_describe,
+    .flops = sdpa_flops,
 };
 const bm_op bm_op_attention_probs = {
     .name = "attention_probs", .arity = 2, .params_size = sizeof(attn_params),
     .infer = probs_infer, .forward = probs_forward, .vjp = probs_vjp, .describe = attn_describe,
+    .flops = probs_flops,
 };
 
 /* ---- builders ------------------------------------------------------------ */

@@ -235,9 +235,19 @@ static void cm_describe(const bm_node *n, char *buf, size_t len)
     snprintf(buf, len, "%s, α=%g", p->mode >= 0 && p->mode < 3 ? form[p->mode] : "?", p->alpha);
 }
 
+/* A multiply and an add per entry of the causal [T,S] matrix (j ≤ i) per
+ * element of the other axis N. */
+static double cm_flops(const bm_node *n)
+{
+    cm_dims d = dims_of(cp_of(n)->mode, n->in[0], n->in[1]);
+    size_t tri = d.T < d.S ? d.T : d.S;
+    double entries = (double)tri * (double)(tri + 1) / 2 + (double)(d.T - tri) * (double)d.S;
+    return 2.0 * (double)d.B * entries * (double)d.N;
+}
+
 const bm_op bm_op_causal_matmul = {
     .name = "causal_matmul", .arity = 2, .params_size = sizeof(cm_params), .infer = cm_infer,
-    .forward = cm_forward, .vjp = cm_vjp, .describe = cm_describe,
+    .forward = cm_forward, .vjp = cm_vjp, .describe = cm_describe, .flops = cm_flops,
 };
 
 bm_tensor *bm_causal_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b, int mode, double alpha)

@@ -468,6 +468,22 @@ static bm_status conv1d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx
     return bm_tape_status(t);
 }
 
+/* FLOPs of a product between the [N,O,OH,OW] side y and the kernel w
+ * [O,C/g,kh,kw]: a multiply and an add per output element per tap. */
+static double conv_flops(const bm_tensor *y, const bm_tensor *w)
+{
+    return 2.0 * (double)y->size * (double)(w->size / w->shape[0]);
+}
+
+static double conv2d_flops(const bm_node *n)
+{
+    return conv_flops(n->out, n->in[1]) + (n->n_in == 3 ? (double)n->out->size : 0.0);
+}
+
+static double convt_flops(const bm_node *n) { return conv_flops(n->in[0], n->in[1]); }
+
+static double wgrad_flops(const bm_node *n) { return conv_flops(n->in[1], n->out); }
+
 static void conv_describe(const bm_node *n, char *buf, size_t len)
 {
     const conv_params *p = n->params;
@@ -478,21 +494,22 @@ static void conv_describe(const bm_node *n, char *buf, size_t len)
 const bm_op bm_op_conv2d = {
     .name = "conv2d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
     .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv2d_vjp,
-    .describe = conv_describe,
+    .describe = conv_describe, .flops = conv2d_flops,
 };
 const bm_op bm_op_conv1d = {
     .name = "conv1d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
     .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv1d_vjp,
-    .describe = conv_describe,
+    .describe = conv_describe, .flops = conv2d_flops,
 };
 const bm_op bm_op_conv_transpose2d = {
     .name = "conv_transpose2d", .arity = 2, .params_size = sizeof(conv_params),
     .infer = convt_infer, .forward = convt_forward, .vjp = convt_vjp, .describe = conv_describe,
+    .flops = convt_flops,
 };
 const bm_op bm_op_conv2d_wgrad = {
     .name = "conv2d_wgrad", .arity = 2, .params_size = sizeof(conv_params),
     .flags = BM_OP_ACCUMULATES, .infer = wgrad_infer, .forward = wgrad_forward,
-    .vjp = wgrad_vjp, .describe = conv_describe,
+    .vjp = wgrad_vjp, .describe = conv_describe, .flops = wgrad_flops,
 };
 
 static conv_params make_params(const bm_conv_opts *o)

@@ -43,12 +43,16 @@ static int transpose_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Write the transpose of each [M,N] block of src into dst. */
-#define TRANSPOSE_BLOCKS(T, src, dst, M, N, B)                                        \
-    for (size_t bl = 0; bl < (B); bl++)                                              \
-        for (size_t i = 0; i < (M); i++)                                             \
-            for (size_t j = 0; j < (N); j++)                                         \
-                (dst)[bl * (M) * (N) + j * (M) + i] = (src)[bl * (M) * (N) + i * (N) + j];
+#define T float
+#define F(name) name##_f32
+#include "shape_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "shape_kernels.inc"
+#undef T
+#undef F
 
 static void transpose_forward(bm_tape *tape, bm_node *n)
 {
@@ -57,8 +61,10 @@ static void transpose_forward(bm_tape *tape, bm_node *n)
     const transpose_params *p = n->params;
     if (p->a0 == x->rank - 2 && p->a1 == x->rank - 1) {
         size_t M = x->shape[x->rank - 2], N = x->shape[x->rank - 1], B = x->size / (M * N);
-        BM_TYPED(x->dtype, const T *X = x->data; T *Y = n->out->data;
-                 TRANSPOSE_BLOCKS(T, X, Y, M, N, B));
+        if (x->dtype == BM_F64)
+            transpose_f64(x->data, n->out->data, B, M, N);
+        else
+            transpose_f32(x->data, n->out->data, B, M, N);
         return;
     }
     /* any other pair (or an axis with itself): x read through swapped strides */

@@ -68,7 +68,7 @@ typedef enum bm_optim_kind { BM_OPT_SGD, BM_OPT_ADAGRAD, BM_OPT_RMSPROP, BM_OPT_
 typedef struct bm_optim_config {
     bm_optim_kind kind;
     double lr;       /* initial learning rate, finite and > 0 (all kinds) */
-    double decay;    /* lr decay, finite and >= 0 (all kinds) */
+    double decay;    /* learning-rate decay (not weight decay), finite, >= 0 (all kinds) */
     double momentum; /* SGD momentum in [0, 1); 0 keeps no state */
     double rho;      /* RMSProp cache decay in [0, 1) */
     double beta1;    /* Adam first-moment decay in [0, 1) */

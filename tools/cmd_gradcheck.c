@@ -172,6 +172,8 @@ static int check_model(const char *path, const char *data, uint64_t batch, int o
             }
             print_row(p[k]->name, bm_shape_str(p[k], shp, sizeof shp),
                       o.mode == BM_GRADCHECK_PROJECTION ? "projection" : "exhaustive", &r);
+            if (r.warning[0]) /* reached only through no-grad constants, or not at all */
+                fprintf(stderr, "bmnn gradcheck: warning: %s: %s\n", p[k]->name, r.warning);
             failed += !r.passed;
             checked++;
             if (order == 2) {

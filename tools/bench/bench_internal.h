@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* Most timed runs per figure. */
 #define BENCH_MAX_REPS 64
