@@ -98,6 +98,20 @@ bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err);
 bm_status bm_model_set_loss(bm_model *m, bm_loss_kind loss, bm_error *err);
 /* Set the optimizer (replaces one that exists, dropping its state). */
 bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_error *err);
+/* Train with optimizer o from now on, taken over (the model frees it; on
+ * error it stays the caller's): a flat optimizer of the model's dtype over
+ * exactly bm_model_n_params elements, typically bm_optim_new_groups with
+ * ranges of bm_model_params (bm_model_param_range), or one given a
+ * schedule or clipping. After bm_model_init. The model's
+ * config becomes o's (model files save that config, not o's groups,
+ * schedule or clipping). */
+bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err);
+/* Where parameter tensor t (bm_model_weights, bm_model_biases) lies in
+ * the flat parameter buffer: elements [*offset, *offset + *count), the
+ * range for bm_optim_group_range. BM_ERR_ARG for a tensor that is not in
+ * the buffer. */
+bm_status bm_model_param_range(bm_model *m, const bm_tensor *t, size_t *offset, size_t *count,
+                               bm_error *err);
 /* Allocate the parameter buffer and initialise every dense layer from the
  * model's RNG seeded with `seed`. Needs at least one layer. */
 bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);
@@ -189,6 +203,20 @@ typedef struct bm_epoch_stats {
  * checkpoint saved here resumes at the next epoch); return non-zero to stop. */
 typedef int (*bm_fit_callback)(void *ud, const bm_epoch_stats *s);
 
+/* One training step, passed to the step hook. */
+typedef struct bm_step_stats {
+    uint64_t step;   /* 0-based optimizer step: its iteration count before the update */
+    uint64_t epoch;  /* 0-based epoch the step belongs to (as bm_epoch_stats.epoch) */
+    size_t batch;    /* rows in the batch */
+    double loss;     /* the batch's total loss, computed before the update */
+    double lr;       /* learning rate the update used (group 0's) */
+} bm_step_stats;
+
+/* Called after each optimizer update; return non-zero to stop training:
+ * fit then returns BM_OK at once with the parameters of that update; the
+ * unfinished epoch is not counted, printed nor passed to the callback. */
+typedef int (*bm_fit_step_hook)(void *ud, const bm_step_stats *s);
+
 /* Training settings; bm_fit_defaults() fills them. */
 typedef struct bm_fit_opts {
     uint64_t epochs;         /* epochs to run in this call */
@@ -206,6 +234,8 @@ typedef struct bm_fit_opts {
                               * naming the op (bm_tape_set_detect_anomaly); 0 by default */
     int profile;             /* 1: profile the training steps (bm_tape_set_profile on the
                               * training tapes; read with bm_model_profile_print); 0 by default */
+    bm_fit_step_hook step_hook; /* after every update (NULL: none) */
+    void *step_hook_ud;
 } bm_fit_opts;
 
 /* Default training settings: 1 epoch, full batch, no shuffle, replay on. */

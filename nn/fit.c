@@ -223,9 +223,11 @@ static void print_stats(FILE *f, const bm_epoch_stats *s, bm_loss_kind loss)
     fputc('\n', f);
 }
 
-/* One pass over the training rows; fills loss/accuracy of st. */
+/* One pass over the training rows; fills loss/accuracy of st; *stop = 1
+ * when the step hook asked to stop (after that update). */
 static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t bs,
-                           const bm_fit_opts *o, double tol, bm_epoch_stats *st, bm_error *err)
+                           const bm_fit_opts *o, double tol, bm_epoch_stats *st, int *stop,
+                           bm_error *err)
 {
     double loss = 0, data = 0, reg = 0, acc = 0;
     /* Each epoch's order depends only on the RNG state (which checkpoints
@@ -261,6 +263,12 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
         data += w * bm_tensor_get(L.data, 0);
         reg += L.reg ? w * bm_tensor_get(L.reg, 0) : 0.0;
         acc += w * bm_accuracy(m->loss, L.output, g->y, tol);
+        bm_step_stats ss = {.step = bm_optim_iterations(m->opt) - 1, .epoch = m->epoch,
+                            .batch = B, .loss = lt, .lr = st->lr};
+        if (o->step_hook && o->step_hook(o->step_hook_ud, &ss)) {
+            *stop = 1;
+            break;
+        }
     }
     st->loss = loss;
     st->data_loss = data;
@@ -326,10 +334,11 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
     while (m->epoch < end) {
         bm_epoch_stats st = {m->epoch, end, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
         memcpy(start, m->params, bytes);
-        s = run_epoch(m, tr, n, bs, &o, tol, &st, err);
+        int stop = 0;
+        s = run_epoch(m, tr, n, bs, &o, tol, &st, &stop, err);
         if (s == BM_OK || s == BM_ERR_NUMERIC)
             s = keep_finite(m, start, s, err);
-        if (s != BM_OK)
+        if (s != BM_OK || stop)
             goto done;
         if (val && (s = bm_model_evaluate(m, val, &st.val_loss, &st.val_accuracy, err)) != BM_OK)
             goto done;

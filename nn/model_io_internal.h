@@ -31,11 +31,13 @@ typedef struct bm_io_optim_field {
     const char *alias;
 } bm_io_optim_field;
 
+/* Adam and AdamW. */
+#define BM_IO_ADAM_KINDS ((1u << BM_OPT_ADAM) | (1u << BM_OPT_ADAMW))
 /* Every kind. */
 #define BM_IO_ALL_KINDS                                                                     \
-    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM))
+    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS)
 /* Number of optimizer hyperparameters, and of their aliases. */
-#define BM_IO_N_OPTIM_FIELDS 7
+#define BM_IO_N_OPTIM_FIELDS 8
 #define BM_IO_N_OPTIM_ALIASES 1
 
 /* The hyperparameters in the order a file lists them. */
@@ -50,11 +52,14 @@ static const bm_io_optim_field bm_io_optim_fields[BM_IO_N_OPTIM_FIELDS] = {
     {.key = "rho", .offset = offsetof(bm_optim_config, rho), .range = BM_IO_UNIT,
      .kinds = 1u << BM_OPT_RMSPROP},
     {.key = "beta1", .offset = offsetof(bm_optim_config, beta1), .range = BM_IO_UNIT,
-     .kinds = 1u << BM_OPT_ADAM},
+     .kinds = BM_IO_ADAM_KINDS},
     {.key = "beta2", .offset = offsetof(bm_optim_config, beta2), .range = BM_IO_UNIT,
-     .kinds = 1u << BM_OPT_ADAM},
+     .kinds = BM_IO_ADAM_KINDS},
     {.key = "eps", .offset = offsetof(bm_optim_config, eps), .range = BM_IO_POSITIVE,
-     .kinds = (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM)},
+     .kinds = (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS},
+    /* only adamw's for now: the other kinds' files would all gain the key */
+    {.key = "weight_decay", .offset = offsetof(bm_optim_config, weight_decay),
+     .range = BM_IO_NONNEGATIVE, .kinds = 1u << BM_OPT_ADAMW},
 };
 
 /* Room for a JSON path ("layers[12].weights[63]"). */

@@ -27,7 +27,7 @@ static const struct bad_case {
     {"unknown_key.json", BM_ERR_PARSE, "layers[0].wieghts: unknown key"},
     {"unknown_root_key.json", BM_ERR_PARSE, "optimiser: unknown key"},
     {"duplicate_key.json", BM_ERR_PARSE, "layers[0].in: duplicate key"},
-    {"unknown_optimizer.json", BM_ERR_PARSE, "optimizer.type: unknown optimizer 'adamw'"},
+    {"unknown_optimizer.json", BM_ERR_PARSE, "optimizer.type: unknown optimizer 'lamb'"},
     {"lr_string.json", BM_ERR_PARSE, "optimizer.lr: expected a number, got a string"},
     {"lr_negative.json", BM_ERR_ARG, "optimizer.lr: -0.5 must be > 0"},
     {"momentum_one.json", BM_ERR_ARG, "optimizer.momentum: 1 must be in [0, 1)"},
