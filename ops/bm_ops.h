@@ -266,6 +266,42 @@ bm_tensor *bm_conv_transpose2d(bm_tape *t, bm_tensor *x, bm_tensor *w, const bm_
 bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, size_t kw,
                            const bm_conv_opts *o);
 
+/* x [N,C,W] ⋆ w [O,C/groups,k] (+ b [O], may be NULL) -> [N,O,OW]
+ * (torch.nn.functional.conv1d): stride ≥ 1, padding, dilation ≥ 1, groups;
+ * its gradient is conv_transpose2d/conv2d_wgrad on H = 1 views. */
+bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
+                     size_t pad, size_t dilation, size_t groups);
+
+/* ---- pooling (NCHW) ------------------------------------------------------ */
+/* Window of a 2-D pool, per axis (H, W). */
+typedef struct bm_pool_opts {
+    size_t kernel[2], stride[2], pad[2]; /* ≥ 1, ≥ 1, ≤ kernel/2 */
+    int count_include_pad;               /* avg: padded zeros count (torch's default) */
+} bm_pool_opts;
+/* Kernel kh×kw, stride = kernel (torch's default), no padding,
+ * count_include_pad on. */
+bm_pool_opts bm_pool_defaults(size_t kh, size_t kw);
+/* Max over each window of x [N,C,H,W] -> [N,C,OH,OW] (torch max_pool2d,
+ * padding never wins); ties: the first maximal element in row-major order
+ * gets the gradient, as PyTorch's CPU kernel. */
+bm_tensor *bm_max_pool2d(bm_tape *t, bm_tensor *x, const bm_pool_opts *o);
+/* max_pool2d's backward primitive: g [N,C,OH,OW] scattered (added) to the
+ * argmax of x's windows -> x's shape; no gradient to x. */
+bm_tensor *bm_max_pool2d_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, const bm_pool_opts *o);
+/* The scatter's adjoint: u [N,C,H,W] read at the argmax of x's windows ->
+ * [N,C,OH,OW]; no gradient to x. */
+bm_tensor *bm_max_pool2d_gather(bm_tape *t, bm_tensor *x, bm_tensor *u, const bm_pool_opts *o);
+/* Mean over each window (torch avg_pool2d; divisor the padded window with
+ * count_include_pad, else the part inside the image). */
+bm_tensor *bm_avg_pool2d(bm_tape *t, bm_tensor *x, const bm_pool_opts *o);
+/* Mean over torch's adaptive windows -> [N,C,oh,ow] (torch
+ * adaptive_avg_pool2d); oh = ow = 1 is a global average pool. */
+bm_tensor *bm_adaptive_avg_pool2d(bm_tape *t, bm_tensor *x, size_t oh, size_t ow);
+/* The adjoint of avg_pool2d (o) or, o NULL, of adaptive_avg_pool2d: g
+ * [N,C,OH,OW] spread back over an h×w input -> [N,C,h,w]. */
+bm_tensor *bm_avg_pool2d_grad(bm_tape *t, bm_tensor *g, size_t h, size_t w,
+                              const bm_pool_opts *o);
+
 /* ---- normalisation (last axis) ----------------------------------------- */
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */
@@ -277,6 +313,58 @@ bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor 
 bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps);
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
+
+/* ---- batch and group normalisation (NCHW) ------------------------------ */
+/* Batch normalisation of x [N,C], [N,C,L] or [N,C,H,W] per channel
+ * (torch.nn.functional.batch_norm): training normalises with the batch's
+ * mean and biased variance and, when running_mean and running_var [C] are
+ * given, updates them in the forward: running = (1 − momentum)·running +
+ * momentum·stat, the variance unbiased (torch's convention). They are the
+ * caller's tensors (not differentiated) and every run of the forward —
+ * each replay of the graph, each gradcheck evaluation — updates them again.
+ * Evaluation (training 0) normalises with them and needs both. w, b [C]
+ * may be NULL (b only with w). */
+bm_tensor *bm_batch_norm(bm_tape *t, bm_tensor *x, bm_tensor *running_mean,
+                         bm_tensor *running_var, bm_tensor *w, bm_tensor *b, int training,
+                         double momentum, double eps);
+/* Group normalisation of x [N,C,..] over groups of C/groups channels and
+ * the spatial axes (torch.nn.functional.group_norm); w, b [C] may be NULL
+ * (b only with w). */
+bm_tensor *bm_group_norm(bm_tape *t, bm_tensor *x, size_t groups, bm_tensor *w, bm_tensor *b,
+                         double eps);
+
+/* ---- attention ------------------------------------------------------------ */
+/* Options of scaled dot-product attention. */
+typedef struct bm_sdpa_opts {
+    int causal;    /* query i attends to keys j ≤ i (torch's is_causal) */
+    double scale;  /* multiplies q·kᵀ; 0: 1/√D */
+    int recompute; /* one fused op that keeps no T×S probabilities (one head's
+                      at a time); its backward computes them again */
+} bm_sdpa_opts;
+/* Not causal, scale 1/√D, probabilities kept for the vjp. */
+bm_sdpa_opts bm_sdpa_defaults(void);
+/* softmax(scale·q·kᵀ)·v for q [..,T,D], k [..,S,D], v [..,S,Dv] with the
+ * same leading axes ([B,H]) -> [..,T,Dv]
+ * (torch.nn.functional.scaled_dot_product_attention); o NULL for the
+ * defaults. Records attention_probs and the product with v (causal_matmul
+ * when causal), or with o->recompute the fused op. The causal mask leaves
+ * entries out (never −inf), so anomaly detection does not fire. */
+bm_tensor *bm_scaled_dot_product_attention(bm_tape *t, bm_tensor *q, bm_tensor *k,
+                                           bm_tensor *v, const bm_sdpa_opts *o);
+/* Modes of bm_causal_matmul, with L = tril(a) (entries j ≤ i of a's
+ * [T,S]; the rest never read). */
+enum {
+    BM_CAUSAL_LB = 0,  /* α·L·b:        a [..,T,S], b [..,S,N] -> [..,T,N] */
+    BM_CAUSAL_LTB = 1, /* α·Lᵀ·b:       a [..,T,S], b [..,T,N] -> [..,S,N] */
+    BM_CAUSAL_ABT = 2  /* α·tril(a·bᵀ): a [..,T,N], b [..,S,N] -> [..,T,S] */
+};
+/* A product with a causal (lower-triangular) matrix by blocks of rows, the
+ * masked half skipped; the leading axes of a and b equal. Causal
+ * attention's backward primitive; the modes are each other's gradients. */
+bm_tensor *bm_causal_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b, int mode, double alpha);
+/* The attention probabilities softmax(scale·q·kᵀ) (masked entries 0) ->
+ * [..,T,S]: what attention's vjp differentiates through. */
+bm_tensor *bm_attention_probs(bm_tape *t, bm_tensor *q, bm_tensor *k, const bm_sdpa_opts *o);
 
 /* ---- losses (scalar outputs, mean over the batch) ---------------------- */
 /* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */

@@ -5,9 +5,13 @@
  *                     (the adjoint of conv2d in x; torch.conv_transpose2d)
  *   conv2d_wgrad      out [O,C/g,kh,kw] in x [N,C,H,W], y [N,O,OH,OW]
  *                     (the adjoint in w)
+ *   conv1d            out [N,O,OW]     in x [N,C,W], w [O,C/g,k], b [O]
+ *                     (conv2d's kernels on x as [N,C,W,1], w as [O,C/g,k,1];
+ *                     its vjp the 2-D adjoints on those views)
  * stride, padding, dilation per axis, groups g. Each is im2col (or col2im)
  * per image and group plus one product on the own GEMM (threaded), with
  * the column matrix and the product's workspace in the node's scratch. */
+#include <limits.h>
 #include <stdio.h>
 
 #include "ops_internal.h"
@@ -99,11 +103,17 @@ static size_t rows_bytes(const conv_dims *d, bm_dtype dt)
 static int check_params(bm_tape *tape, const bm_node *n)
 {
     const conv_params *p = cp_of(n);
-    for (int a = 0; a < 2; a++)
+    for (int a = 0; a < 2; a++) {
         if (p->stride[a] == 0 || p->dilation[a] == 0) {
             bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: stride and dilation must be >= 1", n->op->name);
             return -1;
         }
+        if (p->pad[a] > (size_t)LONG_MAX / 2) { /* a negative number cast to size_t */
+            bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: padding %zu is negative or too large",
+                         n->op->name, p->pad[a]);
+            return -1;
+        }
+    }
     if (p->groups == 0) {
         bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: groups must be >= 1", n->op->name);
         return -1;
@@ -111,15 +121,19 @@ static int check_params(bm_tape *tape, const bm_node *n)
     return 0;
 }
 
-/* Check x [N,C,H,W] against w [O,C/g,kh,kw] for groups. */
+extern const bm_op bm_op_conv1d;
+
+/* Check x [N,C,H,W] against w [O,C/g,kh,kw] (conv1d: x [N,C,W], w
+ * [O,C/g,k]) for groups. */
 static int check_xw(bm_tape *tape, const bm_node *n, const bm_tensor *x, const bm_tensor *w,
                     size_t C)
 {
     char sx[64], sw[64];
     size_t G = cp_of(n)->groups;
-    if (x->rank != 4 || w->rank != 4) {
-        bm_tape_fail(tape, BM_ERR_RANK, "bm_%s: %s and weight %s must be 4-D (NCHW, OIHW)",
-                     n->op->name, BM_SHP(x, sx), BM_SHP(w, sw));
+    int r = n->op == &bm_op_conv1d ? 3 : 4;
+    if (x->rank != r || w->rank != r) {
+        bm_tape_fail(tape, BM_ERR_RANK, "bm_%s: %s and weight %s must be %s", n->op->name,
+                     BM_SHP(x, sx), BM_SHP(w, sw), r == 3 ? "3-D (NCW, OIW)" : "4-D (NCHW, OIHW)");
         return -1;
     }
     if (C % G || w->shape[0] % G || w->shape[1] * G != C) {
@@ -132,28 +146,35 @@ static int check_xw(bm_tape *tape, const bm_node *n, const bm_tensor *x, const b
     return 0;
 }
 
+/* conv2d, and conv1d as conv2d of [N,C,W,1] (a rank-3 tensor's unused
+ * trailing size is 1): the output [N,O,OH,OW], or [N,O,OW]. */
 static int conv2d_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
+    const char *name = n->op->name;
     char sx[64], sw[64];
-    if (n->n_in > 3 || check_params(tape, n) || check_xw(tape, n, x, w, x->shape[1]))
-        return n->n_in > 3 ? (bm_tape_fail(tape, BM_ERR_ARG, "bm_conv2d: takes x, w and an optional b"), -1) : -1;
+    if (n->n_in > 3) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes x, w and an optional b", name);
+        return -1;
+    }
+    if (check_params(tape, n) || check_xw(tape, n, x, w, x->shape[1]))
+        return -1;
     if (n->n_in == 3 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != w->shape[0])) {
-        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d: bias %s must be [%zu]", BM_SHP(n->in[2], sx),
-                     w->shape[0]);
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: bias %s must be [%zu]", name,
+                     BM_SHP(n->in[2], sx), w->shape[0]);
         return -1;
     }
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
     if (!d.L) {
-        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d: %s with kernel %s: the (dilated) kernel "
-                     "does not fit the padded input", BM_SHP(x, sx), BM_SHP(w, sw));
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: %s with kernel %s: the (dilated) kernel "
+                     "does not fit the padded input", name, BM_SHP(x, sx), BM_SHP(w, sw));
         return -1;
     }
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
     n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
                        bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk);
-    return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
+    return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
 static int convt_infer(bm_tape *tape, bm_node *n)
@@ -420,6 +441,33 @@ static bm_status wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
+/* v [A,B,L] viewed as [A,B,L,1], and back. */
+static bm_tensor *as4(bm_tape *t, bm_tensor *v)
+{
+    return bm_reshape(t, v, 4, (size_t[]){v->shape[0], v->shape[1], v->shape[2], 1});
+}
+static bm_tensor *as3(bm_tape *t, bm_tensor *v)
+{
+    return v ? bm_reshape(t, v, 3, v->shape) : NULL;
+}
+
+/* conv1d is conv2d on [.., W, 1] views: the 2-D vjps on those views. */
+static bm_status conv1d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *w = n->in[1], *g4 = as4(t, g);
+    const conv_params *p = cp_of(n);
+    conv_params px = with_size(p, x->shape[2], 1), pw = with_size(p, w->shape[2], 1);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = as3(t, rec2(t, &bm_op_conv_transpose2d, g4, as4(t, w), &px));
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = as3(t, rec2(t, &bm_op_conv2d_wgrad, as4(t, x), g4, &pw));
+    if (n->n_in == 3 && bm_op_wants_grad(t, n, 2)) {
+        size_t O = w->shape[0];
+        dx[2] = bm_reshape(t, bm_sum_to(t, g, 3, (size_t[]){1, O, 1}), 1, &O);
+    }
+    return bm_tape_status(t);
+}
+
 /* FLOPs of a product between the [N,O,OH,OW] side y and the kernel w
  * [O,C/g,kh,kw]: a multiply and an add per output element per tap. */
 static double conv_flops(const bm_tensor *y, const bm_tensor *w)
@@ -446,6 +494,11 @@ static void conv_describe(const bm_node *n, char *buf, size_t len)
 const bm_op bm_op_conv2d = {
     .name = "conv2d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
     .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv2d_vjp,
+    .describe = conv_describe, .flops = conv2d_flops,
+};
+const bm_op bm_op_conv1d = {
+    .name = "conv1d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
+    .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv1d_vjp,
     .describe = conv_describe, .flops = conv2d_flops,
 };
 const bm_op bm_op_conv_transpose2d = {
@@ -503,4 +556,14 @@ bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, si
     p.size[0] = kh;
     p.size[1] = kw;
     return rec2(t, &bm_op_conv2d_wgrad, x, y, &p);
+}
+
+bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
+                     size_t pad, size_t dilation, size_t groups)
+{
+    /* the length is conv2d's H of [N,C,W,1] */
+    conv_params p = {.stride = {stride, 1}, .pad = {pad, 0}, .dilation = {dilation, 1},
+                     .groups = groups};
+    bm_tensor *in[3] = {x, w, b};
+    return bm_tape_apply(t, &bm_op_conv1d, in, b ? 3 : 2, &p);
 }

@@ -6,7 +6,7 @@
  *   O conv 3x3       conv2d x [32,64,32,32] w [64,64,3,3] + bias, padding 1
  *   O layer_norm     [8192,256] with affine w, b
  *   O bmm            [8,128,64]·[8,64,128]
- *   O attention      [8,4,128,32] q, k, v, causal (when the op exists)
+ *   O attention      [8,4,128,32] q, k, v, causal
  *
  * Each step replays the forward and runs the backward of Σ out·R (a fixed
  * random R as the seed gradient), so every input's gradient is computed;
@@ -48,6 +48,13 @@ static bm_tensor *layer_norm(bm_tape *t, bm_tensor *const *in)
 
 static bm_tensor *bmm(bm_tape *t, bm_tensor *const *in) { return bm_bmm(t, in[0], in[1]); }
 
+static bm_tensor *attention(bm_tape *t, bm_tensor *const *in)
+{
+    bm_sdpa_opts o = bm_sdpa_defaults();
+    o.causal = 1;
+    return bm_scaled_dot_product_attention(t, in[0], in[1], in[2], &o);
+}
+
 /* One workload: label, builder, inputs' ranks and shapes. */
 typedef struct op_work {
     const char *label;
@@ -68,6 +75,8 @@ static const op_work WORK[] = {
      .shape = {{8192, 256}, {256}, {256}}},
     {.label = "bmm 8x128x64 . 8x64x128", .build = bmm, .n_in = 2, .rank = {3, 3},
      .shape = {{8, 128, 64}, {8, 64, 128}}},
+    {.label = "attention 8x4x128x32 causal", .build = attention, .n_in = 3, .rank = {4, 4, 4},
+     .shape = {{8, 4, 128, 32}, {8, 4, 128, 32}, {8, 4, 128, 32}}},
 };
 
 static int op_step(void *ctx)

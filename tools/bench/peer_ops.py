@@ -28,9 +28,18 @@ def torch_op(torch, label):
     elif op == "bmm":
         def f():
             return torch.bmm(xs[0], xs[1])
-    else:
+    elif hasattr(F, "scaled_dot_product_attention"):
         def f():
             return F.scaled_dot_product_attention(xs[0], xs[1], xs[2], **kw)
+    else:  # torch < 2.0 (Debian's 1.13): the same in torch ops, the mask as -inf
+        T, S, D = shapes[0][-2], shapes[1][-2], shapes[0][-1]
+        keep = torch.ones(T, S, dtype=torch.bool).tril()
+
+        def f():
+            s = xs[0] @ xs[1].transpose(-2, -1) * D ** -0.5
+            if kw.get("is_causal"):
+                s = s.masked_fill(~keep, float("-inf"))
+            return torch.softmax(s, -1) @ xs[2]
     seed = torch.randn_like(f())
 
     def step():
