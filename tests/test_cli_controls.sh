@@ -63,6 +63,13 @@ import csv
 lr = [float(r["lr"]) for r in csv.DictReader(open("hist.csv"))]
 assert lr == [0.08 * (1 + 0 * 5e-7), 0.04 / (1 + 5e-7), 0.02 / (1 + 2 * 5e-7)], lr'
 
+# --warmup alone gives the file's constant schedule a warm-up
+expect 0 "warmup alone" -- "$bmnn" train "$spec" --data train.csv --epochs 1 -q --warmup 3 -o wu.json
+py "warm-up saved" '
+import json
+s = json.load(open("wu.json"))["optimizer"]["schedule"]
+assert s == {"type": "constant", "warmup_steps": 3, "warmup_start": 0}, s'
+
 # usage errors
 expect 2 "--lr 0" -- "$bmnn" train "$spec" --data train.csv --lr 0
 has err.txt "--lr 0 must be > 0" "--lr 0 named"

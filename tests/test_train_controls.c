@@ -114,6 +114,17 @@ START_TEST(clip_and_schedule_round_trip)
     js = json_of(m);
     ck_assert_ptr_nonnull(strstr(js, "\"schedule\": {\"type\": \"step\", \"step_size\": 3, "
                                      "\"gamma\": 0.5}"));
+    /* a warm-up alone: the constant type with its warm-up keys, read back */
+    bm_schedule wu = {.kind = BM_SCHED_CONSTANT, .warmup_steps = 7, .warmup_start = 0.5};
+    ck_assert_int_eq(bm_optim_set_schedule(o, &wu, &e), BM_OK);
+    free(js);
+    js = json_of(m);
+    ck_assert_ptr_nonnull(strstr(js, "\"schedule\": {\"type\": \"constant\", "
+                                     "\"warmup_steps\": 7, \"warmup_start\": 0.5}"));
+    bm_model *w = from_json(js);
+    const bm_schedule *ws = bm_optim_get_schedule(bm_model_optim(w));
+    ck_assert(ws->kind == BM_SCHED_CONSTANT && ws->warmup_steps == 7 && ws->warmup_start == 0.5);
+    bm_model_free(w);
     /* lr changed on the optimizer's one group is what the file says */
     ck_assert_int_eq(bm_optim_group_set(o, 0, 0.125, 0, 0, &e), BM_OK);
     free(js);
