@@ -96,8 +96,8 @@ static int parse(int argc, char **argv, train_args *a)
         {"early-stop", required_argument, NULL, O_EARLY_STOP},
         {"best", required_argument, NULL, O_BEST},
         {"help", no_argument, NULL, 'h'}};
-    enum { N_OPTS = sizeof opts / sizeof opts[0], N_CONTROLS = TC_WARMUP - TC_LR + 1 };
-    struct option all[N_OPTS + N_CONTROLS + 1];
+    enum { N_OPTS = sizeof opts / sizeof opts[0] };
+    struct option all[N_OPTS + TC_N_OPTIONS + 1]; /* cmd_train's, then the controls' */
     memcpy(all, opts, sizeof opts);
     memcpy(all + N_OPTS, train_control_options, sizeof all - sizeof opts);
     int c;

@@ -17,6 +17,8 @@ const struct option train_control_options[] = {
     {"schedule", required_argument, NULL, TC_SCHEDULE},
     {"warmup", required_argument, NULL, TC_WARMUP},
     {NULL, 0, NULL, 0}};
+_Static_assert(sizeof train_control_options / sizeof train_control_options[0] == TC_N_OPTIONS + 1,
+               "one table entry per TC_* option");
 
 /* One key=value of --schedule into s (the model file's keys). */
 static int schedule_key(bm_schedule *s, const char *key, const char *val)
@@ -144,7 +146,8 @@ bm_status train_controls_apply(const train_controls *tc, bm_model *m, bm_error *
     if (s == BM_OK && (tc->has_clip_norm || tc->has_clip_value))
         s = bm_optim_set_clip(o, tc->has_clip_norm ? tc->clip_norm : norm,
                               tc->has_clip_value ? tc->clip_value : value, err);
-    bm_schedule sc = tc->has_schedule ? tc->schedule : *bm_optim_get_schedule(o);
+    const bm_schedule *cur = bm_optim_get_schedule(o);
+    bm_schedule sc = tc->has_schedule ? tc->schedule : cur ? *cur : (bm_schedule){0};
     if (tc->has_warmup)
         sc.warmup_steps = tc->warmup;
     if (s == BM_OK && (tc->has_schedule || tc->has_warmup))

@@ -27,7 +27,10 @@ enum {
     TC_WARMUP
 };
 
-/* Their getopt_long table, ended by an all-zero entry. */
+/* Number of those options. */
+#define TC_N_OPTIONS (TC_WARMUP - TC_LR + 1)
+
+/* Their getopt_long table: TC_N_OPTIONS entries, then an all-zero one. */
 extern const struct option train_control_options[];
 
 /* Take option c (one of TC_*) with its argument; 0, or -1 after a usage
