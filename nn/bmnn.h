@@ -9,5 +9,6 @@
 #include "bm_optim.h"
 #include "bm_model.h"
 #include "bm_model_io.h"
+#include "bm_file.h"
 
 #endif

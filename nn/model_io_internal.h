@@ -7,9 +7,8 @@
 #include <stdint.h>
 
 #include "bm_model_io.h"
+#include "file_internal.h"
 
-/* Room for an strerror message. */
-#define BM_IO_ERRNO_LEN 128
 /* Longest file name quoted in a message (the JSON path after it matters more). */
 #define BM_IO_NAME_SHOWN 100
 
@@ -58,8 +57,6 @@ typedef struct bm_io_reader {
     size_t plen;
 } bm_io_reader;
 
-/* Thread-safe strerror(errnum) into buf; returns buf. */
-const char *bm_io_strerror(int errnum, char *buf, size_t len);
 
 /* Reader helpers (model_io_json.c). Each bm_status one sets r->err to
  * "NAME: PATH: message" on failure, leaving the failing value's path. */
