@@ -53,7 +53,8 @@ typedef enum bm_status {
     BM_ERR_STATE,     /* the call does not fit the object's state */
     BM_ERR_IO,        /* a file could not be read or written */
     BM_ERR_PARSE,     /* a file's contents are malformed */
-    BM_ERR_NUMERIC    /* NaN or Inf where a finite number was needed */
+    BM_ERR_NUMERIC,   /* NaN or Inf where a finite number was needed */
+    BM_ERR_INTERRUPTED /* stopped early because the caller asked (bm_fit_opts.stop) */
 } bm_status;
 
 /* An error: a status and a message naming what was wrong. */
@@ -79,7 +80,8 @@ typedef struct bm_rng {
     uint64_t s[4];
 } bm_rng;
 
-/* Seed a generator; equal seeds give equal streams. */
+/* Seed a generator; equal seeds give equal streams. Every bm_rng_* call
+ * accepts NULL (seeding does nothing, draws answer 0). */
 void bm_rng_seed(bm_rng *r, uint64_t seed);
 /* Next 64 random bits. */
 uint64_t bm_rng_next(bm_rng *r);
@@ -87,7 +89,7 @@ uint64_t bm_rng_next(bm_rng *r);
 double bm_rng_uniform(bm_rng *r);
 /* Standard normal double (Box–Muller, no cached state). */
 double bm_rng_normal(bm_rng *r);
-/* Uniform integer in [0, n); n must be > 0. */
+/* Uniform integer in [0, n); 0 for n = 0 (nothing drawn). */
 uint64_t bm_rng_below(bm_rng *r, uint64_t n);
 
 /* ------------------------------------------------------------- tensors */
@@ -161,11 +163,12 @@ void bm_tensor_free(bm_tensor *t);
 bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err);
 /* Zero t's gradient buffer (if any). */
 void bm_tensor_zero_grad(bm_tensor *t);
-/* Element i (flat index) as double. */
+/* Element i (flat index) as double; NaN for a NULL tensor or i >= size. */
 double bm_tensor_get(const bm_tensor *t, size_t i);
-/* Set element i (flat index) from a double. */
+/* Set element i (flat index) from a double; nothing for a NULL tensor or i >= size. */
 void bm_tensor_set(bm_tensor *t, size_t i, double v);
-/* Gradient element i as double (0 when there is no gradient). */
+/* Gradient element i as double (0 when there is no gradient; NaN for a NULL
+ * tensor or i >= size). */
 double bm_tensor_grad_get(const bm_tensor *t, size_t i);
 /* Copy n values from a double array into t (n must equal t->size). */
 bm_status bm_tensor_load(bm_tensor *t, const double *v, size_t n, bm_error *err);

@@ -15,6 +15,8 @@ static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 void bm_rng_seed(bm_rng *r, uint64_t seed)
 {
+    if (!r)
+        return;
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&x);
@@ -22,6 +24,8 @@ void bm_rng_seed(bm_rng *r, uint64_t seed)
 
 uint64_t bm_rng_next(bm_rng *r)
 {
+    if (!r)
+        return 0;
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -42,6 +46,8 @@ double bm_rng_uniform(bm_rng *r)
 
 double bm_rng_normal(bm_rng *r)
 {
+    if (!r)
+        return 0.0;
     const double two_pi = 6.283185307179586476925286766559;
     double u1 = 1.0 - bm_rng_uniform(r); /* (0, 1]: log is finite */
     double u2 = bm_rng_uniform(r);
@@ -50,6 +56,8 @@ double bm_rng_normal(bm_rng *r)
 
 uint64_t bm_rng_below(bm_rng *r, uint64_t n)
 {
+    if (!r || n == 0)
+        return 0;
     /* Rejection sampling: unbiased for any n. */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;

@@ -1,4 +1,5 @@
 /* tensor.c — caller-owned tensors: creation, element access, printing. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,11 +215,15 @@ void bm_tensor_zero_grad(bm_tensor *t)
 
 double bm_tensor_get(const bm_tensor *t, size_t i)
 {
+    if (!t || !t->data || i >= t->size)
+        return NAN;
     return t->dtype == BM_F64 ? ((const double *)t->data)[i] : (double)((const float *)t->data)[i];
 }
 
 void bm_tensor_set(bm_tensor *t, size_t i, double v)
 {
+    if (!t || !t->data || i >= t->size)
+        return;
     if (t->dtype == BM_F64)
         ((double *)t->data)[i] = v;
     else
@@ -227,6 +232,8 @@ void bm_tensor_set(bm_tensor *t, size_t i, double v)
 
 double bm_tensor_grad_get(const bm_tensor *t, size_t i)
 {
+    if (!t || i >= t->size)
+        return NAN;
     if (!t->grad)
         return 0.0;
     return t->dtype == BM_F64 ? ((const double *)t->grad)[i] : (double)((const float *)t->grad)[i];

@@ -19,6 +19,7 @@
 #ifndef BM_FILE_H
 #define BM_FILE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "bm_autograd.h"
@@ -42,6 +43,8 @@ bm_status bm_writer_printf(bm_writer *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* bm_writer_printf with a va_list. */
+bm_status bm_writer_vprintf(bm_writer *w, const char *fmt, va_list ap);
 /* Finish: flush, fsync, rename over the target, fsync the directory; frees
  * w. On any failure (also an earlier write's) the temporary is removed, the
  * target is left as it was and err says why. */

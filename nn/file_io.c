@@ -282,33 +282,43 @@ bm_status bm_writer_write(bm_writer *w, const void *data, size_t len)
     return BM_OK;
 }
 
-bm_status bm_writer_printf(bm_writer *w, const char *fmt, ...)
+bm_status bm_writer_vprintf(bm_writer *w, const char *fmt, va_list ap)
 {
     if (!w || !fmt)
         return BM_ERR_NULL;
     if (w->failed)
         return BM_ERR_IO;
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     size_t room = WRITER_BUF - w->len;
     int n = vsnprintf(w->buf + w->len, room, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return writer_fail(w, "cannot format the output", errno);
-    if ((size_t)n < room) {
+    if (n < 0 || (size_t)n < room) {
+        va_end(again);
+        if (n < 0)
+            return writer_fail(w, "cannot format the output", errno);
         w->len += (size_t)n;
         return BM_OK;
     }
     /* too long for the room left: format it on its own, then write it */
     char *s = malloc((size_t)n + 1);
-    if (!s)
+    if (!s) {
+        va_end(again);
         return writer_fail(w, "cannot write", ENOMEM);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
     bm_status st = bm_writer_write(w, s, (size_t)n);
     free(s);
     return st;
+}
+
+bm_status bm_writer_printf(bm_writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bm_status s = bm_writer_vprintf(w, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 bm_status bm_writer_commit(bm_writer *w, bm_error *err)

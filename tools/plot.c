@@ -4,7 +4,6 @@
  * history and the CSV writer never need it. */
 #include "plot_internal.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -100,23 +99,19 @@ int plot_curves_csv(const char *path, const plot_history *h, char *err, size_t e
 {
     if (!path || !h)
         return plot_fail(err, errlen, "plot_curves_csv: NULL argument");
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return plot_fail(err, errlen, "%s: cannot open for writing: %s", path, strerror(errno));
-    fputs("epoch,loss,accuracy,val_loss,val_accuracy\n", f);
+    bm_error e = {0};
+    bm_writer *w = bm_writer_open(path, &e);
+    if (!w)
+        return plot_fail(err, errlen, "%s", e.msg);
+    bm_writer_printf(w, "epoch,loss,accuracy,val_loss,val_accuracy\n");
     for (size_t i = 0; i < h->n; i++) {
-        char a[PLOT_NUM_LEN], b[PLOT_NUM_LEN], c[PLOT_NUM_LEN], d[PLOT_NUM_LEN], e[PLOT_NUM_LEN];
-        fprintf(f, "%s,%s,%s,%s,%s\n", fmt_num(a, h->epoch[i]), fmt_num(b, h->loss[i]),
-                fmt_num(c, h->acc[i]), fmt_num(d, h->val_loss[i]), fmt_num(e, h->val_acc[i]));
+        char a[PLOT_NUM_LEN], b[PLOT_NUM_LEN], c[PLOT_NUM_LEN], d[PLOT_NUM_LEN], v[PLOT_NUM_LEN];
+        bm_writer_printf(w, "%s,%s,%s,%s,%s\n", fmt_num(a, h->epoch[i]), fmt_num(b, h->loss[i]),
+                         fmt_num(c, h->acc[i]), fmt_num(d, h->val_loss[i]),
+                         fmt_num(v, h->val_acc[i]));
     }
-    int bad = ferror(f);
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad)
-        return plot_fail(err, errlen, "%s: write error: %s", path, strerror(e));
+    if (bm_writer_commit(w, &e) != BM_OK)
+        return plot_fail(err, errlen, "%s", e.msg);
     return 0;
 }
 
