@@ -91,8 +91,10 @@ static bm_model *clone_f64(bm_model *m, bm_error *err)
     bm_tensor src = {0}, dst = {0};
     src.dtype = bm_model_dtype(m);
     src.data = bm_model_params(m);
+    src.size = bm_model_n_params(m);
     dst.dtype = BM_F64;
     dst.data = bm_model_params(c);
+    dst.size = bm_model_n_params(c);
     for (size_t i = 0; i < bm_model_n_params(m); i++)
         bm_tensor_set(&dst, i, bm_tensor_get(&src, i));
     *bm_model_rng(c) = *bm_model_rng(m);
