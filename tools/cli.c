@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,17 @@ const volatile sig_atomic_t *cli_catch_stop_signals(void)
 }
 
 int cli_stop_signal(void) { return (int)stop_requested; }
+
+void cli_hold_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void cli_release_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
 const char *cli_signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
@@ -141,8 +153,13 @@ int cli_out_open(cli_out *o, const char *cmd, const char *path)
     bm_error err = {0};
     memset(o, 0, sizeof *o);
     o->name = path ? path : "standard output";
-    if (path && !(o->w = bm_writer_open(path, &err)))
+    if (!path)
+        return CLI_OK;
+    cli_hold_signals(&o->held);
+    if (!(o->w = bm_writer_open(path, &err))) {
+        cli_release_signals(&o->held);
         return cli_fail(cmd, "%s", err.msg);
+    }
     return CLI_OK;
 }
 
@@ -165,7 +182,9 @@ int cli_out_close(cli_out *o, const char *cmd)
             return cli_fail(cmd, "writing to standard output failed: %s", strerror(errno));
         return CLI_OK;
     }
-    return bm_writer_commit(o->w, &err) == BM_OK ? CLI_OK : cli_fail(cmd, "%s", err.msg);
+    bm_status s = bm_writer_commit(o->w, &err);
+    cli_release_signals(&o->held);
+    return s == BM_OK ? CLI_OK : cli_fail(cmd, "%s", err.msg);
 }
 
 int cli_write_file(const char *cmd, const char *path, const void *data, size_t len)
@@ -176,7 +195,11 @@ int cli_write_file(const char *cmd, const char *path, const void *data, size_t l
             return cli_fail(cmd, "writing to standard output failed: %s", strerror(errno));
         return CLI_OK;
     }
-    return bm_file_write(path, data, len, &err) == BM_OK ? CLI_OK : cli_fail(cmd, "%s", err.msg);
+    sigset_t held;
+    cli_hold_signals(&held);
+    bm_status s = bm_file_write(path, data, len, &err);
+    cli_release_signals(&held);
+    return s == BM_OK ? CLI_OK : cli_fail(cmd, "%s", err.msg);
 }
 
 double cli_now(void)

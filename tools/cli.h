@@ -51,6 +51,7 @@ typedef struct cli_out {
     bm_writer *w; /* the file's writer, NULL for standard output */
     const char *name;
     int failed;   /* a write to standard output failed */
+    sigset_t held; /* the signal mask before cli_hold_signals */
 } cli_out;
 
 /* Start the output to path (NULL: standard output); CLI_OK or CLI_FAIL
@@ -76,6 +77,12 @@ int cli_write_file(const char *cmd, const char *path, const void *data, size_t l
 const volatile sig_atomic_t *cli_catch_stop_signals(void);
 /* The signal that asked to stop (0 while none did). */
 int cli_stop_signal(void);
+/* Hold SIGINT and SIGTERM back while a file is written (outside `train`,
+ * whose handler waits for the write anyway), so a signal cannot leave its
+ * temporary behind; old gets the mask to give back to cli_release_signals,
+ * after which a held signal acts as usual. */
+void cli_hold_signals(sigset_t *old);
+void cli_release_signals(const sigset_t *old);
 /* "SIGINT" or "SIGTERM". */
 const char *cli_signal_name(int sig);
 

@@ -72,8 +72,12 @@ int cmd_data(int argc, char **argv)
         s = bm_data_sine(&ds, samples, BM_F64, &err);
     else
         return cli_usage_error("data", "unknown data set '%s' (spiral, vertical, sine)", kind);
-    if (s == BM_OK)
+    if (s == BM_OK) {
+        sigset_t held;
+        cli_hold_signals(&held); /* no temporary left by a signal */
         s = bm_data_save_csv(&ds, out, &err);
+        cli_release_signals(&held);
+    }
     if (s == BM_OK)
         printf("wrote %s: %zu rows, %zu features%s\n", out, ds.x->shape[0], ds.x->shape[1],
                ds.n_classes ? "" : " (regression)");
