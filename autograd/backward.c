@@ -266,6 +266,10 @@ static void set_views(const bm_plan *p)
 /* Copy the caller's seed (or ones) into the plan's seed leaf. */
 static void fill_seed(bm_tensor *dst, const bm_tensor *seed)
 {
+    if (seed && seed->dtype == dst->dtype && seed->size == dst->size) {
+        memcpy(dst->data, seed->data, dst->size * bm_dtype_size(dst->dtype));
+        return;
+    }
     for (size_t i = 0; i < dst->size; i++)
         bm_tensor_set(dst, i, seed ? bm_tensor_get(seed, i) : 1.0);
 }
@@ -283,7 +287,7 @@ static bm_status run_plan(bm_tape *tape, bm_plan *p, const bm_tensor *seed)
     if (p->seeded)
         fill_seed(p->seed, seed);
     for (bm_node *n = p->nodes.head; n; n = n->next) {
-        n->op->forward(tape, n);
+        bm_run_node(tape, n);
         if (tape->err.code != BM_OK)
             return tape->err.code;
         if (check_node(tape, n) != BM_OK)
@@ -321,10 +325,11 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
     fill_seed(p->seed, seed);
     pass_state ps = {.leaves = NULL, .views = NULL};
     bm_node_list *saved_rec = tape->rec;
-    int saved_plan = tape->rec_plan, saved_prune = tape->pruning;
+    int saved_plan = tape->rec_plan, saved_prune = tape->pruning, saved_phase = tape->grad_phase;
     tape->rec = &p->nodes;
     tape->rec_plan = 1;
     tape->pruning = 0;
+    tape->grad_phase = 1;
     new_pass(tape);
     bm_status s = accumulate(tape, &ps, out, p->seed, NULL, 0) == 0
                       ? walk(tape, out->node, &ps, 1)
@@ -332,6 +337,7 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
     tape->rec = saved_rec;
     tape->rec_plan = saved_plan;
     tape->pruning = saved_prune;
+    tape->grad_phase = saved_phase;
     if (s != BM_OK) {
         end_pass(&ps);
         return s;
@@ -473,6 +479,7 @@ bm_status bm_grad(bm_tape *tape, bm_tensor *const *outputs, size_t n_outputs,
     memset(&scratch_plan, 0, sizeof scratch_plan);
     bm_node_list *saved_rec = tape->rec;
     int saved_plan = tape->rec_plan, saved_prune = tape->pruning, saved_grad = tape->grad_enabled;
+    int saved_phase = tape->grad_phase;
     /* Without create_graph the gradient graph goes to a list of its own:
      * computed once, not replayed, not differentiable. */
     if (!create_graph) {
@@ -480,6 +487,7 @@ bm_status bm_grad(bm_tape *tape, bm_tensor *const *outputs, size_t n_outputs,
         tape->rec_plan = 1;
     }
     tape->grad_enabled = 1;
+    tape->grad_phase = 1;
     new_pass(tape);
     tape->pruning = 1;
     mark_wanted(tape, inputs, n_inputs, last);
@@ -504,6 +512,7 @@ bm_status bm_grad(bm_tape *tape, bm_tensor *const *outputs, size_t n_outputs,
     tape->rec_plan = saved_plan;
     tape->pruning = saved_prune;
     tape->grad_enabled = saved_grad;
+    tape->grad_phase = saved_phase;
     for (size_t i = 0; i < n_inputs; i++) {
         bm_tensor *x = inputs[i];
         results[i] = s == BM_OK && x->grad_stamp == tape->pass ? x->gacc : NULL;

@@ -20,6 +20,18 @@
 extern "C" {
 #endif
 
+/* Everything declared between BM_API_BEGIN and BM_API_END (each public
+ * header's body) is exported from libbmnn.so, which is built with
+ * -fvisibility=hidden: internal functions stay private to the library. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#define BM_API_BEGIN _Pragma("GCC visibility push(default)")
+#define BM_API_END _Pragma("GCC visibility pop")
+#else
+#define BM_API_BEGIN
+#define BM_API_END
+#endif
+BM_API_BEGIN
+
 /* Largest tensor rank. */
 #define BM_MAX_RANK 4
 /* Inputs of the built-in ops' gradcheck examples (bm_op.h allows any number). */
@@ -80,8 +92,8 @@ typedef struct bm_rng {
     uint64_t s[4];
 } bm_rng;
 
-/* Seed a generator; equal seeds give equal streams. Every bm_rng_* call
- * accepts NULL (seeding does nothing, draws answer 0). */
+/* The RNG calls do nothing with a NULL generator and return 0. */
+/* Seed a generator; equal seeds give equal streams. */
 void bm_rng_seed(bm_rng *r, uint64_t seed);
 /* Next 64 random bits. */
 uint64_t bm_rng_next(bm_rng *r);
@@ -89,7 +101,7 @@ uint64_t bm_rng_next(bm_rng *r);
 double bm_rng_uniform(bm_rng *r);
 /* Standard normal double (Box–Muller, no cached state). */
 double bm_rng_normal(bm_rng *r);
-/* Uniform integer in [0, n); 0 for n = 0 (nothing drawn). */
+/* Uniform integer in [0, n); 0 when n is 0. */
 uint64_t bm_rng_below(bm_rng *r, uint64_t n);
 
 /* ------------------------------------------------------------- tensors */
@@ -163,16 +175,32 @@ void bm_tensor_free(bm_tensor *t);
 bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err);
 /* Zero t's gradient buffer (if any). */
 void bm_tensor_zero_grad(bm_tensor *t);
-/* Element i (flat index) as double; NaN for a NULL tensor or i >= size. */
+/* Element i (flat index) as double; NaN for a NULL tensor or i ≥ size. */
 double bm_tensor_get(const bm_tensor *t, size_t i);
-/* Set element i (flat index) from a double; nothing for a NULL tensor or i >= size. */
+/* Set element i (flat index) from a double; nothing for NULL or i ≥ size. */
 void bm_tensor_set(bm_tensor *t, size_t i, double v);
-/* Gradient element i as double (0 when there is no gradient; NaN for a NULL
- * tensor or i >= size). */
+/* Gradient element i as double (0 when there is no gradient; NaN for a
+ * NULL tensor or i ≥ size). */
 double bm_tensor_grad_get(const bm_tensor *t, size_t i);
 /* Copy n values from a double array into t (n must equal t->size). */
 bm_status bm_tensor_load(bm_tensor *t, const double *v, size_t n, bm_error *err);
-/* Print shape, dtype and values NumPy-style to f. */
+/* How bm_tensor_print_opts shows values (bm_print_defaults: NumPy's). */
+typedef struct bm_print_opts {
+    size_t threshold; /* more elements than this: summarise each axis as its first and
+                       * last `edgeitems` values with "..." between [1000] */
+    size_t edgeitems; /* values kept at each end of a summarised axis (0 counts as 1) [3] */
+    int precision;    /* significant digits (%g; <= 0: the default) [6] */
+} bm_print_opts;
+#define BM_PRINT_THRESHOLD 1000
+#define BM_PRINT_EDGEITEMS 3
+#define BM_PRINT_PRECISION 6
+/* The defaults above, as NumPy's printoptions. */
+bm_print_opts bm_print_defaults(void);
+/* Print shape, dtype and values NumPy-style to f; o NULL: bm_print_defaults(). A tensor of
+ * more than o->threshold elements is summarised per axis ("[0, 1, 2, ..., 97, 98, 99]"),
+ * so a big one prints a few lines; threshold SIZE_MAX prints everything. */
+void bm_tensor_print_opts(const bm_tensor *t, FILE *f, const bm_print_opts *o);
+/* bm_tensor_print_opts with the defaults. */
 void bm_tensor_print(const bm_tensor *t, FILE *f);
 /* Same shape and dtype? */
 int bm_tensor_same_shape(const bm_tensor *a, const bm_tensor *b);
@@ -217,7 +245,9 @@ bm_status bm_tape_fail(bm_tape *tape, bm_status code, const char *fmt, ...)
     ;
 
 /* No-grad mode: when off (0), ops compute their results but record nothing
- * and nothing downstream requires a gradient. Returns the previous value. */
+ * and nothing downstream requires a gradient: each result is a constant
+ * (BM_CONST) that bm_tape_forward does not recompute (see there). Returns the
+ * previous value. */
 int bm_tape_set_grad_enabled(bm_tape *tape, int on);
 /* Is recording on? */
 int bm_tape_grad_enabled(const bm_tape *tape);
@@ -256,9 +286,16 @@ void bm_tape_zero_grad(bm_tape *tape);
 /* Replay: run every recorded node's forward again, in order, reading the
  * current values of the leaves (write new batch data into them first). The
  * graph, shapes and buffers are reused: nothing is allocated. Dropout draws
- * a fresh mask unless the tape is frozen (bm_tape_freeze_random). A value
- * computed with recording off (bm_tape_set_grad_enabled(t, 0)) is a
- * constant (flag BM_CONST): replay does not recompute it. */
+ * a fresh mask unless the tape is frozen (bm_tape_freeze_random).
+ * A value computed with recording off (bm_tape_set_grad_enabled(t, 0)) is a
+ * constant (flag BM_CONST): nothing links it to the values it was computed
+ * from, so replay does not recompute it and no gradient flows through it.
+ * Example: with recording off, mu = bm_mean(t, x, ...); then, recording,
+ * y = bm_sub(t, x, mu). After new data is written into x, bm_tape_forward
+ * recomputes y from the new x and the OLD mu. Compute such a value with
+ * recording on to have it replayed; bm_graph_write_dot draws constants grey,
+ * and bm_gradcheck warns about an input that reaches the output only
+ * through them. */
 bm_status bm_tape_forward(bm_tape *tape);
 /* Freeze stochastic ops (dropout keeps its mask on replay); returns old. */
 int bm_tape_freeze_random(bm_tape *tape, int on);
@@ -293,6 +330,53 @@ int bm_tape_detect_anomaly(const bm_tape *tape);
 bm_status bm_tape_set_threads(bm_tape *tape, int threads, bm_error *err);
 /* Threads of the tape's op kernels (1 for a NULL tape). */
 int bm_tape_threads(const bm_tape *tape);
+
+/* ------------------------------------------------------------ profiler */
+
+/* The phase a node's time is counted in: forward (a node of the main list,
+ * run when recorded and by bm_tape_forward) or backward (a node recorded
+ * by a gradient pass: bm_tape_backward's plan, run when built and on every
+ * replay, and bm_grad's gradient graph, with create_graph too). */
+typedef enum bm_phase { BM_PHASE_FORWARD = 0, BM_PHASE_BACKWARD = 1 } bm_phase;
+
+/* One row of a profile: the forward kernels one op kind ran in one phase. */
+typedef struct bm_profile_row {
+    const char *op;  /* the op's name (its bm_op's string, not copied) */
+    bm_phase phase;
+    uint64_t calls;  /* kernels run */
+    double seconds;  /* wall time in them (CLOCK_MONOTONIC) */
+    double flops;    /* their floating-point operations (bm_op.flops; 0: not counted) */
+    double share;    /* seconds / the seconds of every row of the profile, 0..1 */
+    double gflops;   /* flops / seconds / 1e9 (0 where either is 0) */
+} bm_profile_row;
+
+/* Profiling (off by default; one branch per node when off): time every
+ * node's kernel, when recorded and on every replay, into a table of rows
+ * per op kind and phase kept on the tape (over bm_tape_reset too). Rows are
+ * added when nodes are recorded (or here, for nodes already recorded), so a
+ * replayed or re-recorded step still allocates nothing. Returns the
+ * previous setting; a table that cannot grow sets BM_ERR_NOMEM. */
+int bm_tape_set_profile(bm_tape *tape, int on);
+/* Is profiling on? (0 for a NULL tape.) */
+int bm_tape_profiling(const bm_tape *tape);
+/* Zero every count of the profile (profiling stays as it is). */
+void bm_tape_profile_reset(bm_tape *tape);
+/* The profile's rows that ran at least once, most seconds first: *n is set
+ * to their number and the first min(*n, max) are written to rows (rows may
+ * be NULL when max is 0). BM_ERR_NULL for a NULL tape or n. */
+bm_status bm_tape_profile(const bm_tape *tape, bm_profile_row *rows, size_t max, size_t *n);
+/* Fill share and gflops of rows[0..n) from their seconds and flops and
+ * sort them, most seconds first (rows merged from several tapes). */
+void bm_profile_sort(bm_profile_row *rows, size_t n);
+/* Print rows[0..n) as a table, one line per row in the order given, then a
+ * total line (its GFLOP/s: every counted FLOP over all the time):
+ *   phase     op                     calls      seconds   share   GFLOP/s
+ *   forward   linear                  2000     0.004210   41.3%     12.5
+ * An op that counts no FLOPs shows "-". BM_ERR_NULL for a NULL f (or rows
+ * with n > 0), BM_ERR_IO when writing fails. */
+bm_status bm_profile_print(const bm_profile_row *rows, size_t n, FILE *f);
+/* Print the tape's profile (bm_tape_profile, then bm_profile_print). */
+bm_status bm_tape_profile_print(const bm_tape *tape, FILE *f);
 
 /* ------------------------------------------------------- graph walking */
 
@@ -348,6 +432,10 @@ typedef struct bm_gradcheck_result {
     size_t checked;       /* elements (or directions) compared */
     size_t skipped;       /* skipped as kinks */
     char message[BM_ERR_LEN];
+    char warning[BM_ERR_LEN]; /* "" or why the verdict may say nothing about an input:
+                               * it reaches the output through no recorded op (only
+                               * through BM_CONST values, which replay does not
+                               * recompute, or not at all) */
     bm_error error;       /* when the call returns an error: its code and message */
 } bm_gradcheck_result;
 
@@ -357,8 +445,10 @@ bm_gradcheck_opts bm_gradcheck_defaults(void);
  * differences. out may have any shape: it is reduced with a seeded random
  * weighting w (f = Σ w·out). Inputs must be leaves of the graph with
  * BM_REQUIRES_GRAD. Their gradients are overwritten. Refuses to pass when
- * every gradient is zero. Returns BM_OK when the check could run (see
- * res->passed for the verdict). */
+ * every gradient is zero. An input that reaches out only through constants
+ * (computed with recording off: replay does not recompute them, so both
+ * gradients through them are zero) or not at all is named in res->warning.
+ * Returns BM_OK when the check could run (see res->passed for the verdict). */
 bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
                        size_t n_inputs, const bm_gradcheck_opts *opts,
                        bm_gradcheck_result *res);
@@ -385,21 +475,23 @@ bm_graph_opts bm_graph_defaults(void);
 /* Write tape's graph as Graphviz DOT to f. Ops are "n<index>" labelled
  * "<index>: <op>\n<shape>"; leaves are numbered by first appearance:
  * parameters (BM_PARAM) "p<k>", inputs "in<k>", targets (only read through
- * non-differentiable inputs) "t<k>", labelled with their name (or kind),
- * shape and dtype. output: NULL draws every node; otherwise only the nodes
+ * non-differentiable inputs) "t<k>", constants computed with recording off
+ * (BM_CONST, drawn grey and dashed: replay does not recompute them) "c<k>",
+ * labelled with their name (or kind), shape and dtype. output: NULL draws every node; otherwise only the nodes
  * output depends on, with output highlighted (it must be recorded on this
  * tape). o may be NULL (defaults). The same graph always gives the same
  * bytes. Errors: NULL tape/f, empty tape, foreign output, write failure. */
 bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE *f,
                              const bm_graph_opts *o, bm_error *err);
 /* Write the same graph as JSON to f: {"title", "nodes": [{"id", "kind"
- * (op/param/input/target), "op", "index" (ops), "name", "shape", "dtype",
+ * (op/param/input/target/constant), "op", "index" (ops), "name", "shape", "dtype",
  * "requires_grad", "group"}], "edges": [{"from", "to", "input",
  * "differentiable"}], "grad_edges" (with o->backward: [{"from", "to",
  * "input"}]), "output"}. Same selection, ids and errors as the DOT writer. */
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

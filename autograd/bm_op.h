@@ -11,7 +11,7 @@
  *
  *   typedef struct { double beta; } swish_params;
  *   static int swish_infer(bm_tape *t, bm_node *n)
- *   { (void)t; return bm_op_set_output_like(n, bm_op_in(n, 0)); }
+ *   { return bm_op_set_output_like(t, n, bm_op_in(n, 0)) == BM_OK ? 0 : -1; }
  *   static void swish_forward(bm_tape *t, bm_node *n) { ... y = x·σ(βx) ... }
  *   static bm_status swish_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
  *   { ... dx[0] = bm_mul(t, g, <dy/dx built from ops>); return bm_tape_status(t); }
@@ -30,6 +30,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Version of this interface; bumped when bm_op's fields or the calls below
  * change incompatibly. */
@@ -71,8 +72,13 @@ typedef struct bm_op {
      * n, k); leave dx[k] NULL for a zero gradient. Return bm_tape_status(tape).
      * NULL: the op has no gradient (every input must then be nondiff). */
     bm_status (*vjp)(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor **dx);
-    /* Optional: write the parameters as text for labels ("axis=1"). */
+    /* Optional: write the parameters as text ("axis=1"): DOT labels show
+     * them as name(text), JSON as "params". */
     void (*describe)(const bm_node *n, char *buf, size_t len);
+    /* Optional: floating-point operations of one forward run of node n
+     * (2·M·N·K for a matrix product), from its shapes and parameters: the
+     * profiler's GFLOP/s (bm_tape_set_profile). NULL: not counted. */
+    double (*flops)(const bm_node *n);
 } bm_op;
 
 /* Record op on inputs in[0..n_in) with the parameter block params
@@ -125,6 +131,7 @@ int bm_op_accumulate(const bm_node *n);
 /* A constant scalar of value v on the tape (a leaf of dtype dt). */
 bm_tensor *bm_tape_scalar(bm_tape *tape, bm_dtype dt, double v);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -44,6 +44,22 @@ typedef struct bm_plan {
     struct bm_plan *next;
 } bm_plan;
 
+/* The profiler's counts of one op kind in one phase (profile.c). */
+typedef struct bm_prof_row {
+    const bm_op *op;
+    int backward;            /* phase: recorded by a gradient pass */
+    uint64_t calls;
+    double seconds, flops;
+} bm_prof_row;
+
+/* The profiler's table: rows are added when a node is recorded (or when
+ * profiling is turned on over recorded nodes), never while a graph runs. */
+typedef struct bm_prof {
+    int on;
+    uint32_t n, cap;
+    bm_prof_row *rows;       /* tape->alloc'd; kept over bm_tape_reset */
+} bm_prof;
+
 struct bm_tape {
     bm_allocator alloc;
     chunk *first, *cur;
@@ -56,12 +72,31 @@ struct bm_tape {
     int grad_enabled;
     int random_frozen;
     int detect_anomaly;     /* check every value for NaN/Inf (anomaly.c) */
+    int grad_phase;         /* recording a gradient graph (its nodes are backward) */
+    bm_prof prof;           /* time per op kind and phase (profile.c) */
     void *scratch;          /* shared scratch memory of the forwards */
     size_t scratch_bytes;
     bm_plan *plans;
     bm_pool *pool;          /* worker threads of the ops (NULL: one thread) */
     bm_error err;
 };
+
+/* Give node n its row in the profiler's table (found or added); -1 with a
+ * nomem error on the tape when the table cannot grow. */
+int bm_prof_assign(bm_tape *tape, bm_node *n);
+/* Run n's forward, timed, and add it to its row. */
+void bm_prof_run(bm_tape *tape, bm_node *n);
+/* Free the profiler's table (bm_tape_free). */
+void bm_prof_free(bm_tape *tape);
+
+/* Run node n's forward: timed when profiling, else directly (one branch). */
+static inline void bm_run_node(bm_tape *tape, bm_node *n)
+{
+    if (tape->prof.on)
+        bm_prof_run(tape, n);
+    else
+        n->op->forward(tape, n);
+}
 
 /* Is node n on the tape's main list? (Searched from the newest node.) */
 int bm_tape_on_main(const bm_tape *tape, const bm_node *n);

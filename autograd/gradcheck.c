@@ -113,6 +113,71 @@ static bm_status validate(bm_tape *tape, bm_tensor *out, bm_tensor *const *input
     return BM_OK;
 }
 
+/* Is t the output of nodes[i] of the main list (N nodes)? Its position goes to *pos. */
+static int recorded_at(const bm_node *const *nodes, size_t N, const bm_tensor *t, size_t *pos)
+{
+    if (!t->node)
+        return 0;
+    size_t i = bm_node_index(t->node);
+    if (i >= N || nodes[i] != t->node)
+        return 0;
+    *pos = i;
+    return 1;
+}
+
+/* res->warning for the inputs out does not depend on through recorded ops, and whether
+ * out's graph reads constants (BM_CONST) that such an input may have fed. Silent when
+ * memory is short: the warning is advice, the check itself does not need it. */
+static void reach_warning(const bm_tape *tape, const bm_tensor *out, bm_tensor *const *in,
+                          size_t n, bm_gradcheck_result *res)
+{
+    size_t N = bm_tape_size(tape), p = 0, consts = 0, unreached = 0, used = 0;
+    const bm_node **nodes = calloc(N ? N : 1, sizeof *nodes);
+    unsigned char *anc = calloc(N ? N : 1, 1), *dep = calloc(N ? N : 1, 1);
+    size_t k = 0;
+    for (const bm_node *nd = bm_tape_first(tape); nodes && nd && k < N; nd = bm_node_next(nd))
+        nodes[k++] = nd;
+    if (!nodes || !anc || !dep || !recorded_at(nodes, N, out, &p))
+        goto done;
+    anc[p] = 1; /* the ancestors of out, and the constants they read */
+    for (size_t j = p + 1; j-- > 0;)
+        for (int i = 0; anc[j] && i < bm_node_n_inputs(nodes[j]); i++) {
+            const bm_tensor *t = bm_node_input(nodes[j], i);
+            size_t q;
+            if (recorded_at(nodes, N, t, &q))
+                anc[q] = 1;
+            else if (t->flags & BM_CONST)
+                consts++;
+        }
+    for (k = 0; k < n; k++) { /* does out depend on input k through recorded ops? */
+        memset(dep, 0, p + 1);
+        for (size_t j = 0; j <= p; j++)
+            for (int i = 0; !dep[j] && i < bm_node_n_inputs(nodes[j]); i++) {
+                const bm_tensor *t = bm_node_input(nodes[j], i);
+                size_t q;
+                dep[j] = t == in[k] || (recorded_at(nodes, N, t, &q) && dep[q]);
+            }
+        if (dep[p])
+            continue;
+        int w = snprintf(res->warning + used, sizeof res->warning - used, "%s%zu",
+                         unreached++ ? ", " : "input ", k);
+        used += w > 0 && (size_t)w < sizeof res->warning - used ? (size_t)w : 0;
+    }
+    if (unreached && consts)
+        snprintf(res->warning + used, sizeof res->warning - used,
+                 ": reaches the output only through constants (%zu read%s of values "
+                 "computed with recording off, not recomputed by replay) or not at all: the "
+                 "check says nothing about %s",
+                 consts, consts == 1 ? "" : "s", unreached == 1 ? "it" : "them");
+    else if (unreached)
+        snprintf(res->warning + used, sizeof res->warning - used,
+                 ": the output does not depend on %s", unreached == 1 ? "it" : "them");
+done:
+    free(nodes);
+    free(anc);
+    free(dep);
+}
+
 static bm_status run_exhaustive(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *ga,
                                 const bm_gradcheck_opts *o, double f0, bm_gradcheck_result *r,
                                 int *all_ok, double *max_grad)
@@ -333,6 +398,7 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
         snprintf(res->message, sizeof res->message, "ok: %zu checked, %zu kinks skipped",
                  res->checked, res->skipped);
     res->passed = res->checked > 0 && max_grad > 0.0 && all_ok;
+    reach_warning(tape, out, inputs, n_inputs, res);
     s = bm_tape_forward(tape); /* leave the graph's values at the unperturbed point */
 done:
     bm_tape_freeze_random(tape, frozen);

@@ -18,6 +18,11 @@
 #define DOT_INPUT_STYLE \
     "shape=box, style=\"rounded,filled\", fillcolor=\"#dae8fc\", color=\"#6c8ebf\""
 #define DOT_TARGET_STYLE "shape=box, style=\"rounded,dashed\", color=\"#6c8ebf\""
+/* A no-grad constant (BM_CONST): grey and dashed, a note that replay keeps it. */
+#define DOT_CONST_STYLE \
+    "shape=box, style=\"filled,dashed\", fillcolor=\"#eeeeee\", color=\"#888888\", " \
+    "fontcolor=\"#555555\""
+#define DOT_CONST_NOTE "no-grad constant: not replayed"
 #define DOT_OUTPUT_STYLE \
     "style=\"filled,bold\", fillcolor=\"#f8cecc\", color=\"#b85450\", penwidth=2"
 #define DOT_GRAD_STYLE "style=dashed, color=\"#b85450\", fontcolor=\"#b85450\""
@@ -217,9 +222,13 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
     size_t n = bm_tape_size(tape);
     if (n == 0)
         return bm_error_set(err, BM_ERR_STATE, "%s: the tape is empty (nothing recorded)", fn);
-    if (n > SIZE_MAX / (ITEMS_PER_NODE * HASH_LOAD * 2 * sizeof(size_t)))
+    /* Every input read can be a distinct leaf (variadic ops read any number). */
+    size_t reads = 0;
+    for (const bm_node *nd = bm_tape_first(tape); nd; nd = bm_node_next(nd))
+        reads += (size_t)bm_node_n_inputs(nd);
+    size_t max_leaves = reads ? reads : 1, max_items = n + reads;
+    if (max_items > SIZE_MAX / (HASH_LOAD * 2 * sizeof(gx_leaf)))
         return bm_error_set(err, BM_ERR_SIZE, "%s: %zu nodes are too many", fn, n);
-    size_t max_leaves = n * BM_MAX_INPUTS;
     g->cap = 1;
     while (g->cap < max_leaves * HASH_LOAD)
         g->cap <<= 1;
@@ -228,8 +237,8 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
     g->op_group = calloc(n, sizeof *g->op_group);
     g->leaves = calloc(max_leaves, sizeof *g->leaves);
     g->slot = calloc(g->cap, sizeof *g->slot);
-    g->items = calloc(n * ITEMS_PER_NODE, sizeof *g->items);
-    g->groups = calloc(n * ITEMS_PER_NODE, sizeof *g->groups); /* at most one per item */
+    g->items = calloc(max_items, sizeof *g->items);
+    g->groups = calloc(max_items, sizeof *g->groups);
     if (!g->nodes || !g->keep || !g->op_group || !g->leaves || !g->slot || !g->items ||
         !g->groups)
         return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
@@ -254,7 +263,10 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
     size_t count[N_LEAF_KINDS] = {0};
     for (size_t i = 0; i < g->n_leaves; i++) {
         gx_leaf *l = &g->leaves[i];
-        l->kind = (l->t->flags & BM_PARAM) ? LEAF_PARAM : l->used_diff ? LEAF_INPUT : LEAF_TARGET;
+        l->kind = (l->t->flags & BM_PARAM)   ? LEAF_PARAM
+                  : (l->t->flags & BM_CONST) ? LEAF_CONST
+                  : l->used_diff             ? LEAF_INPUT
+                                             : LEAF_TARGET;
         l->num = count[l->kind]++;
     }
     /* Groups are numbered in drawing order: cluster_0 is the first seen. */
@@ -352,16 +364,25 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
     if (it->is_leaf) {
         const gx_leaf *l = &g->leaves[it->i];
         dot_esc(f, t->name ? t->name : KIND_NAME[l->kind]);
-        fprintf(f, "\\n%s %s\", ", shp, bm_dtype_name(t->dtype));
+        fprintf(f, "\\n%s %s%s\", ", shp, bm_dtype_name(t->dtype),
+                l->kind == LEAF_CONST ? "\\n" DOT_CONST_NOTE : "");
         fputs(l->kind == LEAF_PARAM   ? DOT_PARAM_STYLE
               : l->kind == LEAF_INPUT ? DOT_INPUT_STYLE
+              : l->kind == LEAF_CONST ? DOT_CONST_STYLE
                                       : DOT_TARGET_STYLE,
               f);
         fputs("];\n", f);
         return;
     }
+    char desc[DESC_LEN];
+    bm_node_describe(g->nodes[it->i], desc, sizeof desc);
     fprintf(f, "%zu: ", it->i);
     dot_esc(f, bm_node_op_name(g->nodes[it->i]));
+    if (desc[0]) {
+        fputc('(', f);
+        dot_esc(f, desc);
+        fputc(')', f);
+    }
     fputs("\\n", f);
     if (t->name) {
         dot_esc(f, t->name);

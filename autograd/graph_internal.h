@@ -8,20 +8,24 @@
 
 #include "bm_autograd.h"
 
-/* What a leaf is: drawn and numbered separately. */
-enum leaf_kind { LEAF_PARAM, LEAF_INPUT, LEAF_TARGET, N_LEAF_KINDS };
+/* What a leaf is: drawn and numbered separately. A constant is a value computed by an
+ * op with recording off (BM_CONST): replay does not recompute it. */
+enum leaf_kind { LEAF_PARAM, LEAF_INPUT, LEAF_TARGET, LEAF_CONST, N_LEAF_KINDS };
 
 /* Words for the kinds (JSON "kind", DOT labels of unnamed leaves). */
-static const char *const KIND_NAME[N_LEAF_KINDS] = {"param", "input", "target"};
-/* Id prefixes of leaves: p0, in0, t0 (ops are n<index>). */
-static const char *const KIND_PREFIX[N_LEAF_KINDS] = {"p", "in", "t"};
+static const char *const KIND_NAME[N_LEAF_KINDS] = {
+    [LEAF_PARAM] = "param", [LEAF_INPUT] = "input", [LEAF_TARGET] = "target",
+    [LEAF_CONST] = "constant"};
+/* Id prefixes of leaves: p0, in0, t0, c0 (ops are n<index>). */
+static const char *const KIND_PREFIX[N_LEAF_KINDS] = {
+    [LEAF_PARAM] = "p", [LEAF_INPUT] = "in", [LEAF_TARGET] = "t", [LEAF_CONST] = "c"};
 
 /* Room for one node id ("in18446744073709551615" and a gradient prefix). */
 enum { ID_LEN = 32 };
 /* Room for a shape string "[a,b,c,d]". */
 enum { SHAPE_LEN = 96 };
-/* Leaves per node at most, and so items (leaves + op) per node. */
-enum { ITEMS_PER_NODE = BM_MAX_INPUTS + 1 };
+/* Room for an op's parameters as text (bm_node_describe). */
+enum { DESC_LEN = 128 };
 /* The leaf and group-name hash sets are kept at most half full. */
 enum { HASH_LOAD = 2 };
 /* First size of the group-name hash set. */

@@ -54,6 +54,12 @@ static void json_node(FILE *f, const gx *g, const gx_item *it)
         fputs(", \"kind\": \"op\", \"op\": ", f);
         json_str(f, bm_node_op_name(g->nodes[it->i]));
         fprintf(f, ", \"index\": %zu", it->i);
+        char desc[DESC_LEN];
+        bm_node_describe(g->nodes[it->i], desc, sizeof desc);
+        if (desc[0]) {
+            fputs(", \"params\": ", f);
+            json_str(f, desc);
+        }
     }
     fputs(", \"name\": ", f);
     json_str(f, t->name);

@@ -40,6 +40,8 @@ uint64_t bm_rng_next(bm_rng *r)
 
 double bm_rng_uniform(bm_rng *r)
 {
+    if (!r)
+        return 0.0;
     /* 53 random mantissa bits. */
     return (double)(bm_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }
@@ -49,6 +51,8 @@ double bm_rng_normal(bm_rng *r)
     if (!r)
         return 0.0;
     const double two_pi = 6.283185307179586476925286766559;
+    if (!r)
+        return 0.0;
     double u1 = 1.0 - bm_rng_uniform(r); /* (0, 1]: log is finite */
     double u2 = bm_rng_uniform(r);
     return sqrt(-2.0 * log(u1)) * cos(two_pi * u2);

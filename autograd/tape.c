@@ -57,6 +57,7 @@ void bm_tape_free(bm_tape *tape)
         c = next;
     }
     bm_pool_free(tape->pool);
+    bm_prof_free(tape);
     tape->alloc.free(tape->alloc.ud, tape);
 }
 
@@ -381,7 +382,8 @@ bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, 
     bm_tensor **ins = (bm_tensor **)(blk + off_in);
     *out = (bm_tensor){.flags = BM_ON_TAPE, .tape = tape, .epoch = tape->epoch,
                        .shape = {1, 1, 1, 1}};
-    *n = (bm_node){.op = op, .out = out, .in = ins, .n_in = n_in, .origin_input = -1};
+    *n = (bm_node){.op = op, .out = out, .in = ins, .n_in = n_in, .origin_input = -1,
+                   .backward = tape->grad_phase};
     for (int k = 0; k < n_in; k++)
         ins[k] = in[k];
     if (op->params_size) {
@@ -413,7 +415,9 @@ bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, 
         return NULL;
     int record = tape->rec_plan || tape->grad_enabled;
     n->index = tape->rec->count; /* its position (if recorded): anomaly messages name it */
-    op->forward(tape, n);
+    if (tape->prof.on && bm_prof_assign(tape, n) != 0)
+        return NULL;
+    bm_run_node(tape, n);
     if (tape->err.code != BM_OK)
         return NULL; /* the forward rejected a value (e.g. a class index) */
     if (!tape->rec_plan && tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
@@ -438,7 +442,7 @@ bm_status bm_tape_forward(bm_tape *tape)
     if (tape->err.code != BM_OK)
         return tape->err.code;
     for (bm_node *n = tape->main.head; n; n = n->next) {
-        n->op->forward(tape, n);
+        bm_run_node(tape, n);
         if (tape->err.code != BM_OK)
             break;
         if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)

@@ -28,6 +28,8 @@ struct bm_node {
     const struct bm_node *origin;
     int origin_input;
     const bm_tensor *origin_grad; /* the gradient the vjp was given */
+    int backward;          /* recorded by a gradient pass (the profiler's phase) */
+    uint32_t prof_row;     /* its row in the profiler's table + 1 (0: none) */
     struct bm_node *prev, *next;
 };
 

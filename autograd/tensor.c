@@ -261,43 +261,68 @@ int bm_tensor_same_shape(const bm_tensor *a, const bm_tensor *b)
     return 1;
 }
 
-/* Print dimension d starting at flat offset off, NumPy-style. */
-static void print_dim(const bm_tensor *t, FILE *f, int d, size_t off, int indent)
+bm_print_opts bm_print_defaults(void)
 {
-    if (d >= t->rank || d >= BM_MAX_RANK) {
-        fprintf(f, "%.6g", bm_tensor_get(t, off));
+    return (bm_print_opts){.threshold = BM_PRINT_THRESHOLD, .edgeitems = BM_PRINT_EDGEITEMS,
+                           .precision = BM_PRINT_PRECISION};
+}
+
+/* Separator before item i of dimension d: ", " along the last axis, else ",\n" and the
+ * indentation of the next row. */
+static void print_sep(const bm_tensor *t, FILE *f, int d, int indent)
+{
+    if (d == t->rank - 1) {
+        fputs(", ", f);
         return;
     }
-    size_t stride = 1;
+    fputs(",\n", f);
+    for (int k = 0; k < indent + 1; k++)
+        fputc(' ', f);
+}
+
+/* Print dimension d starting at flat offset off, NumPy-style; edge > 0: only the first
+ * and last `edge` items of a longer axis, with "..." between. */
+static void print_dim(const bm_tensor *t, FILE *f, int d, size_t off, int indent, size_t edge,
+                      int precision)
+{
+    if (d >= t->rank || d >= BM_MAX_RANK) {
+        fprintf(f, "%.*g", precision, bm_tensor_get(t, off));
+        return;
+    }
+    size_t stride = 1, n = t->shape[d];
     for (int k = d + 1; k < t->rank && k < BM_MAX_RANK; k++)
         stride *= t->shape[k];
+    int cut = edge > 0 && n > 2 * edge;
     fputc('[', f);
-    for (size_t i = 0; i < t->shape[d]; i++) {
-        if (i) {
-            if (d == t->rank - 1) {
-                fputs(", ", f);
-            } else {
-                fputs(",\n", f);
-                for (int k = 0; k < indent + 1; k++)
-                    fputc(' ', f);
-            }
+    for (size_t i = 0; i < n; i++) {
+        if (cut && i == edge) { /* skip to the last `edge` items */
+            print_sep(t, f, d, indent);
+            fputs("...", f);
+            i = n - edge;
         }
-        print_dim(t, f, d + 1, off + i * stride, indent + 1);
+        if (i)
+            print_sep(t, f, d, indent);
+        print_dim(t, f, d + 1, off + i * stride, indent + 1, edge, precision);
     }
     fputc(']', f);
 }
 
-void bm_tensor_print(const bm_tensor *t, FILE *f)
+void bm_tensor_print_opts(const bm_tensor *t, FILE *f, const bm_print_opts *opts)
 {
     char shp[64];
+    bm_print_opts o = opts ? *opts : bm_print_defaults();
     if (!f)
         return;
     if (!t) {
         fputs("tensor(NULL)\n", f);
         return;
     }
+    size_t edge = t->size > o.threshold ? (o.edgeitems ? o.edgeitems : 1) : 0;
+    int precision = o.precision > 0 ? o.precision : BM_PRINT_PRECISION;
     fputs("tensor(", f);
-    print_dim(t, f, 0, 0, 7);
+    print_dim(t, f, 0, 0, 7, edge, precision);
     fprintf(f, ", shape=%s, dtype=%s)\n", bm_shape_str(t, shp, sizeof shp),
             bm_dtype_name(t->dtype));
 }
+
+void bm_tensor_print(const bm_tensor *t, FILE *f) { bm_tensor_print_opts(t, f, NULL); }

@@ -3,7 +3,7 @@
  * for a few steps by hand with graph replay and plain gradient descent. */
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 enum { STEPS = 200 };
 static const float LEARNING_RATE = 0.5f;

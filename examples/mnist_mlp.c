@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 enum { INPUTS = 784, HIDDEN = 128, CLASSES = 10, BATCH = 128, EPOCHS = 10 };
 static const double LR = 0.001;
@@ -48,7 +48,7 @@ typedef struct progress {
 static int on_epoch(void *ud, const bm_epoch_stats *s)
 {
     progress *p = ud;
-    printf("epoch %llu/%llu: loss %.4f, accuracy %.4f, test loss %.4f, test accuracy %.4f "
+    printf("epoch %llu/%llu: loss %.4g, accuracy %.4f, test loss %.4g, test accuracy %.4f "
            "(%.1f s)\n",
            (unsigned long long)s->epoch + 1, (unsigned long long)s->epochs_total, s->loss,
            s->accuracy, s->val_loss, s->val_accuracy, now() - p->t0);
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
              bm_model_fit(m, &train, &fit, &err) == BM_OK &&
              bm_model_evaluate(m, &test, &loss, &acc, &err) == BM_OK;
     if (ok)
-        printf("test accuracy: %.4f (loss %.4f) after %llu epochs, %.1f s\n", acc, loss,
+        printf("test accuracy: %.4f (loss %.4g) after %llu epochs, %.1f s\n", acc, loss,
                (unsigned long long)epochs, now() - p.t0);
     else
         fprintf(stderr, "mnist_mlp: %s\n", err.msg);

@@ -10,7 +10,7 @@
  * The tape's matmul and broadcasting add compute exactly these. */
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* Print t's gradient as a matrix, "[[a, b], [c, d]]" one row a line. */
 static void show_grad(const char *name, const bm_tensor *t)

@@ -8,7 +8,7 @@
  * db = 1; one step w -= 0.001·dw, b -= 0.001·db lowers the output. */
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* Print "name = [a, b, c]" from t's values (grad = 0) or gradient (grad = 1). */
 static void show(const char *name, const bm_tensor *t, int grad)

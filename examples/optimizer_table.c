@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 enum { SAMPLES = 100, CLASSES = 3, HIDDEN = 64, EPOCHS = 10000 };
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 enum { SAMPLES = 100, CLASSES = 3, HIDDEN = 64, EPOCHS = 10000, PRINT_EVERY = 1000 };
 static const uint64_t DATA_SEED = 0, MODEL_SEED = 0;

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* Print an [R,C] matrix of values (grad = 0) or gradients (grad = 1). */
 static void show(const char *title, const bm_tensor *t, int grad)

@@ -16,6 +16,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* A data set: N rows of features and their labels or targets. */
 typedef struct bm_dataset {
@@ -104,6 +105,7 @@ bm_status bm_dataset_subset(bm_dataset *out, const bm_dataset *src, size_t start
 /* Free x and y and zero the struct; safe on a zeroed struct and on NULL. */
 void bm_dataset_free(bm_dataset *ds);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

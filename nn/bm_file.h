@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* An output file being written atomically. */
 typedef struct bm_writer bm_writer;
@@ -55,6 +56,7 @@ void bm_writer_abort(bm_writer *w);
 /* Write len bytes of data to path atomically (open, write, commit). */
 bm_status bm_file_write(const char *path, const void *data, size_t len, bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

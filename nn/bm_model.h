@@ -22,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Std of the walk-through's weight initialiser (0.01·randn). */
 #define BM_INIT_SMALL_STD 0.01
@@ -37,8 +38,9 @@ typedef enum bm_layer_kind {
     BM_LAYER_SIGMOID,
     BM_LAYER_TANH,
     BM_LAYER_SOFTMAX,
-    BM_LAYER_LINEAR,
-    BM_LAYER_DROPOUT
+    BM_LAYER_IDENTITY, /* passes its input on ("identity"; model files also take "linear") */
+    BM_LAYER_DROPOUT,
+    BM_LAYER_LINEAR = BM_LAYER_IDENTITY /* the old name of BM_LAYER_IDENTITY */
 } bm_layer_kind;
 
 /* Weight initialisers (biases start at zero). */
@@ -68,7 +70,7 @@ typedef enum bm_loss_kind {
 
 /* Name of a layer kind ("dense", "relu", ...). */
 const char *bm_layer_kind_name(bm_layer_kind k);
-/* Parse a layer kind name. */
+/* Parse a layer kind name, or an alias kept for old files ("linear": identity). */
 bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err);
 /* Name of an initialiser ("small", "glorot", "he"). */
 const char *bm_init_name(bm_init i);
@@ -80,7 +82,7 @@ const char *bm_loss_name(bm_loss_kind k);
 bm_status bm_loss_parse(const char *s, bm_loss_kind *k, bm_error *err);
 /* A dense spec with the walk-through's initialiser and no regularization. */
 bm_layer_spec bm_dense_spec(size_t in, size_t out);
-/* An activation or linear spec. */
+/* An activation, identity or dropout spec. */
 bm_layer_spec bm_activation_spec(bm_layer_kind k);
 /* A dropout spec. */
 bm_layer_spec bm_dropout_spec(double rate);
@@ -98,6 +100,20 @@ bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err);
 bm_status bm_model_set_loss(bm_model *m, bm_loss_kind loss, bm_error *err);
 /* Set the optimizer (replaces one that exists, dropping its state). */
 bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_error *err);
+/* Train with optimizer o from now on, taken over (the model frees it; on
+ * error it stays the caller's): a flat optimizer of the model's dtype over
+ * exactly bm_model_n_params elements, typically bm_optim_new_groups with
+ * ranges of bm_model_params (bm_model_param_range), or one given a
+ * schedule or clipping. After bm_model_init. The model's
+ * config becomes o's (model files save that config, not o's groups,
+ * schedule or clipping). */
+bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err);
+/* Where parameter tensor t (bm_model_weights, bm_model_biases) lies in
+ * the flat parameter buffer: elements [*offset, *offset + *count), the
+ * range for bm_optim_group_range. BM_ERR_ARG for a tensor that is not in
+ * the buffer. */
+bm_status bm_model_param_range(bm_model *m, const bm_tensor *t, size_t *offset, size_t *count,
+                               bm_error *err);
 /* Allocate the parameter buffer and initialise every dense layer from the
  * model's RNG seeded with `seed`. Needs at least one layer. */
 bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);
@@ -116,10 +132,20 @@ bm_status bm_model_set_threads(bm_model *m, int threads, bm_error *err);
 /* The model's thread setting (1 for NULL). */
 int bm_model_threads(const bm_model *m);
 
+/* The profile of the model's training steps (bm_fit_opts.profile), its
+ * training tapes' rows merged by op name and phase, most seconds first: *n
+ * is set to their number and the first min(*n, max) are written to rows
+ * (see bm_tape_profile). Counts add up over fit calls until
+ * bm_model_profile_reset. BM_ERR_NULL for a NULL m or n, BM_ERR_NOMEM. */
+bm_status bm_model_profile(const bm_model *m, bm_profile_row *rows, size_t max, size_t *n);
+/* Print that profile as bm_profile_print does. */
+bm_status bm_model_profile_print(const bm_model *m, FILE *f);
+/* Zero the counts of the model's profile. */
+void bm_model_profile_reset(bm_model *m);
+
 /* The accessors below accept NULL and then answer a neutral value: 0 for
  * counts and the epoch, NULL for pointers, BM_F32 and BM_LOSS_CCE (the
  * enums' first values); bm_model_set_epoch(NULL, ...) does nothing. */
-
 /* Number of layers. */
 size_t bm_model_n_layers(const bm_model *m);
 /* Spec of layer i (NULL when out of range). */
@@ -128,6 +154,8 @@ const bm_layer_spec *bm_model_layer(const bm_model *m, size_t i);
 bm_tensor *bm_model_weights(bm_model *m, size_t i);
 /* Biases [1,out] of dense layer i. */
 bm_tensor *bm_model_biases(bm_model *m, size_t i);
+/* The accessors below answer a NULL model with BM_F32, 0, NULL or the
+ * first loss kind (nothing for bm_model_set_epoch). */
 /* Element type of the parameters. */
 bm_dtype bm_model_dtype(const bm_model *m);
 /* Input width. */
@@ -180,6 +208,20 @@ typedef struct bm_epoch_stats {
  * checkpoint saved here resumes at the next epoch); return non-zero to stop. */
 typedef int (*bm_fit_callback)(void *ud, const bm_epoch_stats *s);
 
+/* One training step, passed to the step hook. */
+typedef struct bm_step_stats {
+    uint64_t step;   /* 0-based optimizer step: its iteration count before the update */
+    uint64_t epoch;  /* 0-based epoch the step belongs to (as bm_epoch_stats.epoch) */
+    size_t batch;    /* rows in the batch */
+    double loss;     /* the batch's total loss, computed before the update */
+    double lr;       /* learning rate the update used (group 0's) */
+} bm_step_stats;
+
+/* Called after each optimizer update; return non-zero to stop training:
+ * fit then returns BM_OK at once with the parameters of that update; the
+ * unfinished epoch is not counted, printed nor passed to the callback. */
+typedef int (*bm_fit_step_hook)(void *ud, const bm_step_stats *s);
+
 /* Training settings; bm_fit_defaults() fills them. */
 typedef struct bm_fit_opts {
     uint64_t epochs;         /* epochs to run in this call */
@@ -198,6 +240,10 @@ typedef struct bm_fit_opts {
     const volatile sig_atomic_t *stop; /* NULL, or a flag (e.g. set by a signal handler)
                               * read before every step: non-zero stops fit there with
                               * BM_ERR_INTERRUPTED (see bm_model_fit) */
+    int profile;             /* 1: profile the training steps (bm_tape_set_profile on the
+                              * training tapes; read with bm_model_profile_print); 0 by default */
+    bm_fit_step_hook step_hook; /* after every update (NULL: none) */
+    void *step_hook_ud;
 } bm_fit_opts;
 
 /* Check a data set against the model before anything runs on it: features
@@ -242,6 +288,7 @@ bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_
 double bm_accuracy(bm_loss_kind loss, const bm_tensor *pred, const bm_tensor *targets,
                    double tolerance);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* The "format" string of a model file. */
 #define BM_MODEL_FORMAT "bmnn-model"
@@ -73,6 +74,7 @@ char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error 
 bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *settings,
                         bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

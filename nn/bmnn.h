@@ -11,4 +11,18 @@
 #include "bm_model_io.h"
 #include "bm_file.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+BM_API_BEGIN
+
+/* Write "blas=yes|no gemm=avx512|avx2|portable" (the GEMM kernel this CPU
+ * runs, chosen at run time) into buf, snprintf-style: returns the length
+ * the whole string needs; buf may be NULL when len is 0. */
+size_t bm_build_features(char *buf, size_t len);
+
+BM_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -3,8 +3,15 @@
 
 #include "model_internal.h"
 
-static const char *const layer_names[] = {"dense",   "relu",   "sigmoid", "tanh",
-                                          "softmax", "linear", "dropout"};
+static const char *const layer_names[] = {"dense",   "relu",     "sigmoid", "tanh",
+                                          "softmax", "identity", "dropout"};
+/* Old names of layer kinds that model files may still use. */
+static const struct {
+    const char *name;
+    bm_layer_kind kind;
+} layer_aliases[] = {
+    {.name = "linear", .kind = BM_LAYER_IDENTITY}, /* not the `linear` op (a dense product) */
+};
 static const char *const init_names[] = {"small", "glorot", "he"};
 static const char *const loss_names[] = {"cce", "softmax_cce", "bce", "mse", "mae"};
 
@@ -46,6 +53,11 @@ const char *bm_layer_kind_name(bm_layer_kind k)
 
 bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err)
 {
+    for (size_t i = 0; s && k && i < N_OF(layer_aliases); i++)
+        if (strcmp(layer_aliases[i].name, s) == 0) {
+            *k = layer_aliases[i].kind;
+            return BM_OK;
+        }
     PARSE("layer type", layer_names, bm_layer_kind, s, k, err);
 }
 

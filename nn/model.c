@@ -316,18 +316,17 @@ bm_tensor *bm_model_biases(bm_model *m, size_t i)
     return m && i < m->n_layers ? m->layers[i].b : NULL;
 }
 
-/* The accessors answer NULL with the neutral values bm_model.h documents. */
+/* The accessors answer NULL with a neutral value (BM_F32, 0, NULL). */
 bm_dtype bm_model_dtype(const bm_model *m) { return m ? m->dtype : BM_F32; }
 size_t bm_model_n_inputs(const bm_model *m) { return m ? m->n_inputs : 0; }
 size_t bm_model_n_outputs(const bm_model *m) { return m ? bm_model_width(m) : 0; }
-bm_loss_kind bm_model_loss(const bm_model *m) { return m ? m->loss : BM_LOSS_CCE; }
+bm_loss_kind bm_model_loss(const bm_model *m) { return m ? m->loss : (bm_loss_kind)0; }
 size_t bm_model_n_params(const bm_model *m) { return m ? m->n_params : 0; }
 void *bm_model_params(bm_model *m) { return m ? m->params : NULL; }
 void *bm_model_grads(bm_model *m) { return m ? m->grads : NULL; }
 bm_optim *bm_model_optim(bm_model *m) { return m ? m->opt : NULL; }
 bm_rng *bm_model_rng(bm_model *m) { return m ? &m->rng : NULL; }
 uint64_t bm_model_epoch(const bm_model *m) { return m ? m->epoch : 0; }
-
 void bm_model_set_epoch(bm_model *m, uint64_t epoch)
 {
     if (m)
@@ -388,7 +387,7 @@ static bm_tensor *record_layer(bm_model *m, bm_layer *l, bm_tape *tape, bm_tenso
         return is_last && m->loss == BM_LOSS_SOFTMAX_CCE ? h : bm_softmax(tape, h);
     case BM_LAYER_DROPOUT:
         return training && l->spec.rate > 0.0 ? bm_dropout(tape, h, l->spec.rate, &m->rng) : h;
-    case BM_LAYER_LINEAR:
+    case BM_LAYER_IDENTITY:
         return h;
     }
     return h;

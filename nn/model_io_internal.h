@@ -20,30 +20,45 @@ typedef enum bm_io_range {
 } bm_io_range;
 
 /* One optimizer hyperparameter: its key, where it lives in bm_optim_config,
- * its range and the kinds that use it (bit 1 << bm_optim_kind). */
+ * its range, the kinds that use it (bit 1 << bm_optim_kind), and another
+ * key a file may give it by instead (NULL: none; the writer uses key). */
 typedef struct bm_io_optim_field {
     const char *key;
     size_t offset;
     bm_io_range range;
     unsigned kinds;
+    const char *alias;
 } bm_io_optim_field;
 
+/* Adam and AdamW. */
+#define BM_IO_ADAM_KINDS ((1u << BM_OPT_ADAM) | (1u << BM_OPT_ADAMW))
 /* Every kind. */
 #define BM_IO_ALL_KINDS                                                                     \
-    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM))
-/* Number of optimizer hyperparameters. */
-#define BM_IO_N_OPTIM_FIELDS 7
+    ((1u << BM_OPT_SGD) | (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS)
+/* Number of optimizer hyperparameters, and of their aliases. */
+#define BM_IO_N_OPTIM_FIELDS 8
+#define BM_IO_N_OPTIM_ALIASES 1
 
 /* The hyperparameters in the order a file lists them. */
 static const bm_io_optim_field bm_io_optim_fields[BM_IO_N_OPTIM_FIELDS] = {
-    {"lr", offsetof(bm_optim_config, lr), BM_IO_POSITIVE, BM_IO_ALL_KINDS},
-    {"decay", offsetof(bm_optim_config, decay), BM_IO_NONNEGATIVE, BM_IO_ALL_KINDS},
-    {"momentum", offsetof(bm_optim_config, momentum), BM_IO_UNIT, 1u << BM_OPT_SGD},
-    {"rho", offsetof(bm_optim_config, rho), BM_IO_UNIT, 1u << BM_OPT_RMSPROP},
-    {"beta1", offsetof(bm_optim_config, beta1), BM_IO_UNIT, 1u << BM_OPT_ADAM},
-    {"beta2", offsetof(bm_optim_config, beta2), BM_IO_UNIT, 1u << BM_OPT_ADAM},
-    {"eps", offsetof(bm_optim_config, eps), BM_IO_POSITIVE,
-     (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | (1u << BM_OPT_ADAM)},
+    {.key = "lr", .offset = offsetof(bm_optim_config, lr), .range = BM_IO_POSITIVE,
+     .kinds = BM_IO_ALL_KINDS},
+    /* learning-rate decay (lr / (1 + decay·step)), not weight decay */
+    {.key = "decay", .offset = offsetof(bm_optim_config, decay), .range = BM_IO_NONNEGATIVE,
+     .kinds = BM_IO_ALL_KINDS, .alias = "lr_decay"},
+    {.key = "momentum", .offset = offsetof(bm_optim_config, momentum), .range = BM_IO_UNIT,
+     .kinds = 1u << BM_OPT_SGD},
+    {.key = "rho", .offset = offsetof(bm_optim_config, rho), .range = BM_IO_UNIT,
+     .kinds = 1u << BM_OPT_RMSPROP},
+    {.key = "beta1", .offset = offsetof(bm_optim_config, beta1), .range = BM_IO_UNIT,
+     .kinds = BM_IO_ADAM_KINDS},
+    {.key = "beta2", .offset = offsetof(bm_optim_config, beta2), .range = BM_IO_UNIT,
+     .kinds = BM_IO_ADAM_KINDS},
+    {.key = "eps", .offset = offsetof(bm_optim_config, eps), .range = BM_IO_POSITIVE,
+     .kinds = (1u << BM_OPT_ADAGRAD) | (1u << BM_OPT_RMSPROP) | BM_IO_ADAM_KINDS},
+    /* only adamw's for now: the other kinds' files would all gain the key */
+    {.key = "weight_decay", .offset = offsetof(bm_optim_config, weight_decay),
+     .range = BM_IO_NONNEGATIVE, .kinds = 1u << BM_OPT_ADAMW},
 };
 
 /* Room for a JSON path ("layers[12].weights[63]"). */

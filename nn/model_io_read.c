@@ -215,7 +215,8 @@ static bm_status parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
     if (!(o = cJSON_GetObjectItemCaseSensitive(root, "optimizer")))
         return BM_OK;
     size_t top = bm_io_push_key(r, "optimizer");
-    const char *type, *keys[BM_IO_N_OPTIM_FIELDS + OPTIM_EXTRA_KEYS] = {"type", "state"};
+    const char *type,
+        *keys[BM_IO_N_OPTIM_FIELDS + BM_IO_N_OPTIM_ALIASES + OPTIM_EXTRA_KEYS] = {"type", "state"};
     size_t nk = OPTIM_EXTRA_KEYS;
     bm_error e = {0};
     bm_status s = bm_io_want(r, o, cJSON_Object, "an object");
@@ -225,14 +226,28 @@ static bm_status parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
         return bm_io_bad_name(r, "type", &e);
     p->ocfg = bm_optim_defaults(kind);
     for (size_t f = 0; f < BM_IO_N_OPTIM_FIELDS; f++)
-        if (bm_io_optim_fields[f].kinds >> kind & 1u)
+        if (bm_io_optim_fields[f].kinds >> kind & 1u) {
             keys[nk++] = bm_io_optim_fields[f].key;
+            if (bm_io_optim_fields[f].alias)
+                keys[nk++] = bm_io_optim_fields[f].alias;
+        }
     if ((s = bm_io_check_keys(r, o, keys, nk)) != BM_OK)
         return s;
     for (size_t f = 0; f < BM_IO_N_OPTIM_FIELDS; f++) {
         const bm_io_optim_field *fd = &bm_io_optim_fields[f];
         double *v = (double *)(void *)((char *)&p->ocfg + fd->offset);
-        if ((fd->kinds >> kind & 1u) && (s = bm_io_get_real(r, o, fd->key, fd->range, v)) != BM_OK)
+        const char *key = fd->key;
+        if (!(fd->kinds >> kind & 1u))
+            continue;
+        if (fd->alias && cJSON_GetObjectItemCaseSensitive(o, fd->alias)) {
+            if (cJSON_GetObjectItemCaseSensitive(o, fd->key)) {
+                bm_io_push_key(r, fd->alias);
+                return bm_io_fail(r, BM_ERR_PARSE, "another name of %s, which is given too",
+                                  fd->key);
+            }
+            key = fd->alias;
+        }
+        if ((s = bm_io_get_real(r, o, key, fd->range, v)) != BM_OK)
             return s;
     }
     bm_optim *probe = bm_optim_new(&p->ocfg, p->dt, 1, &e); /* names the state arrays */

@@ -56,23 +56,6 @@ void bm_bcast_make(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out,
     pad_strides(b, out, bc->sb);
 }
 
-/* Loop over out's elements in order; inside BODY, pa/pb index a and b and
- * i indexes out. */
-#define BCAST_LOOP(bc, BODY)                                                       \
-    do {                                                                           \
-        size_t i = 0;                                                              \
-        for (size_t i0 = 0; i0 < (bc).shape[0]; i0++)                              \
-            for (size_t i1 = 0; i1 < (bc).shape[1]; i1++)                          \
-                for (size_t i2 = 0; i2 < (bc).shape[2]; i2++) {                    \
-                    size_t pa = i0 * (bc).sa[0] + i1 * (bc).sa[1] + i2 * (bc).sa[2];  \
-                    size_t pb = i0 * (bc).sb[0] + i1 * (bc).sb[1] + i2 * (bc).sb[2];  \
-                    for (size_t i3 = 0; i3 < (bc).shape[3];                        \
-                         i3++, i++, pa += (bc).sa[3], pb += (bc).sb[3]) {          \
-                        BODY                                                       \
-                    }                                                              \
-                }                                                                  \
-    } while (0)
-
 /* The layouts with a loop of their own (no index arithmetic, vectorised):
  * both operands out's shape; b (or a) one row — [N], [1,N], [1,1,N] ... —
  * over an a (or b) of out's shape [..,N], as a dense layer's bias. */
@@ -97,55 +80,55 @@ static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *ou
     return GENERIC;
 }
 
-/* Loop over out's elements in order for layout L (not GENERIC) with rows of
- * N; inside BODY, i indexes out, ia and ib index a and b. */
-#define LAYOUT_LOOP(L, size, N, BODY)                                              \
-    do {                                                                           \
-        if ((L) == SAME) {                                                         \
-            for (size_t i = 0; i < (size); i++) {                                  \
-                const size_t ia = i, ib = i;                                       \
-                BODY                                                               \
-            }                                                                      \
-        } else if ((L) == ROW_B) {                                                 \
-            for (size_t r = 0; r < (size); r += (N))                               \
-                for (size_t j = 0; j < (N); j++) {                                 \
-                    const size_t i = r + j, ia = i, ib = j;                        \
-                    BODY                                                           \
-                }                                                                  \
-        } else {                                                                   \
-            for (size_t r = 0; r < (size); r += (N))                               \
-                for (size_t j = 0; j < (N); j++) {                                 \
-                    const size_t i = r + j, ia = j, ib = i;                        \
-                    BODY                                                           \
-                }                                                                  \
-        }                                                                          \
-    } while (0)
+/* How a and b map onto out: the layout, out's size and last axis, and the
+ * broadcast strides (GENERIC only). */
+typedef struct binary_shape {
+    int layout;
+    size_t size, N;
+    bm_bcast bc;
+} binary_shape;
 
-/* Define the forward of op NAME: out = FWD(x, y) for x = a's element and
- * y = b's, with a loop of its own for each layout. */
-#define BINARY_FORWARD(NAME, FWD)                                                     \
+#define T float
+#define F(name) name##_f32
+#include "binary_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "binary_kernels.inc"
+#undef T
+#undef F
+
+typedef void (*binary_kern_f32)(const float *, const float *, float *, const binary_shape *);
+typedef void (*binary_kern_f64)(const double *, const double *, double *, const binary_shape *);
+
+static void run_binary(bm_node *n, binary_kern_f32 f32, binary_kern_f64 f64)
+{
+    const bm_tensor *A = n->in[0], *B = n->in[1];
+    bm_tensor *O = n->out;
+    binary_shape s = {.layout = layout_of(A, B, O),
+                      .size = O->size,
+                      .N = O->rank ? O->shape[O->rank - 1] : 1};
+    if (s.layout == GENERIC)
+        bm_bcast_make(A, B, O, &s.bc);
+    if (O->dtype == BM_F64)
+        f64(A->data, B->data, O->data, &s);
+    else
+        f32(A->data, B->data, O->data, &s);
+}
+
+/* Define the forward of op NAME from its kernels NAME_f32, NAME_f64. */
+#define BINARY_FORWARD(NAME)                                                          \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        const bm_tensor *A = n->in[0], *B = n->in[1];                                \
-        bm_tensor *O = n->out;                                                       \
-        const size_t size = O->size, N = O->rank ? O->shape[O->rank - 1] : 1;         \
-        const int L = layout_of(A, B, O);                                            \
-        BM_TYPED(O->dtype, const T *restrict a = A->data; const T *restrict b = B->data; \
-                 T *restrict o = O->data;                                            \
-                 if (L != GENERIC) {                                                 \
-                     LAYOUT_LOOP(L, size, N, T x = a[ia]; T y = b[ib]; o[i] = (FWD);); \
-                 } else {                                                            \
-                     bm_bcast bc;                                                    \
-                     bm_bcast_make(A, B, O, &bc);                                    \
-                     BCAST_LOOP(bc, T x = a[pa]; T y = b[pb]; o[i] = (FWD););        \
-                 });                                                                 \
+        run_binary(n, NAME##_f32, NAME##_f64);                                       \
     }
 
-BINARY_FORWARD(add, x + y)
-BINARY_FORWARD(sub, x - y)
-BINARY_FORWARD(mul, x * y)
-BINARY_FORWARD(div, x / y)
+BINARY_FORWARD(add)
+BINARY_FORWARD(sub)
+BINARY_FORWARD(mul)
+BINARY_FORWARD(div)
 
 /* The vjps, in ops; bm_grad_to sums a broadcast operand's gradient back to
  * its shape. */

@@ -11,11 +11,14 @@
 #ifndef BM_OPS_H
 #define BM_OPS_H
 
+#include <limits.h>
+
 #include "bm_autograd.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+BM_API_BEGIN
 
 /* Pass as `axis` to reduce over every axis. */
 #define BM_AXIS_ALL (-128)
@@ -148,7 +151,7 @@ bm_tensor *bm_std(bm_tape *t, bm_tensor *x, int axis, int unbiased, int keepdims
 bm_tensor *bm_norm(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 /* Running sums along `axis`, from the end when reverse (torch.cumsum). */
 bm_tensor *bm_cumsum(bm_tape *t, bm_tensor *x, int axis, int reverse);
-/* Swap the last two axes (rank ≥ 2). */
+/* Swap the last two axes (rank ≥ 2); bm_transpose_axes swaps any two. */
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x);
 /* Same elements, new shape (sizes must match). */
 bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
@@ -159,6 +162,89 @@ bm_tensor *bm_expand(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 bm_tensor *bm_sum_to(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 /* Class indices [N] as one-hot rows [N, classes] (not differentiable). */
 bm_tensor *bm_one_hot(bm_tape *t, bm_tensor *indices, size_t classes);
+
+/* ---- shape and indexing ------------------------------------------------ */
+/* Axes permuted: out axis k is x's axis axes[k] (n_axes = x's rank; negative
+ * axes count from the end) (torch.permute); gradient the inverse permute. */
+bm_tensor *bm_permute(bm_tape *t, bm_tensor *x, int n_axes, const int *axes);
+/* Swap axes axis0 and axis1 (negative from the end) (torch.transpose). */
+bm_tensor *bm_transpose_axes(bm_tape *t, bm_tensor *x, int axis0, int axis1);
+/* Drop `axis` if its size is 1 (else x's shape is kept, as torch.squeeze),
+ * or every size-1 axis for BM_AXIS_ALL. */
+bm_tensor *bm_squeeze(bm_tape *t, bm_tensor *x, int axis);
+/* Insert an axis of size 1 at `axis` (−1: at the end) (torch.unsqueeze). */
+bm_tensor *bm_unsqueeze(bm_tape *t, bm_tensor *x, int axis);
+
+/* A Python slice start:stop:step of one axis: negative start/stop count
+ * from the end, both are clamped to the axis, step ≥ 1 (as torch);
+ * BM_END as stop runs to the end. {0, BM_END, 1} is the whole axis. */
+typedef struct bm_range {
+    long start, stop, step;
+} bm_range;
+#define BM_END LONG_MAX
+/* x[r[0], r[1], .., r[n-1]] (the axes past n whole); an empty range is an
+ * error (no tensor has a size-0 axis). */
+bm_tensor *bm_slice(bm_tape *t, bm_tensor *x, int n, const bm_range *ranges);
+/* x sliced start:stop:step along one axis (negative from the end). */
+bm_tensor *bm_slice_axis(bm_tape *t, bm_tensor *x, int axis, long start, long stop, long step);
+/* slice's backward primitive: zeros of shape [rank] with g (the shape of
+ * the slice `ranges` of it) placed at the slice (torch slice_backward);
+ * its gradient is the slice again. */
+bm_tensor *bm_slice_backward(bm_tape *t, bm_tensor *g, int rank, const size_t *shape, int n,
+                             const bm_range *ranges);
+/* x padded with `value` by before[k], after[k] ≥ 0 elements on axis k (one
+ * entry per axis of x) (torch.nn.functional.pad, mode 'constant'); value
+ * may be ±inf. */
+bm_tensor *bm_pad(bm_tape *t, bm_tensor *x, const long *before, const long *after, double value);
+/* x split along axis into n parts of sizes[k] (summing to the axis) written
+ * to out[0..n): each a slice (torch.split with a list). Returns the tape's
+ * status. */
+bm_status bm_split(bm_tape *t, bm_tensor *x, int axis, int n, const size_t *sizes,
+                   bm_tensor **out);
+/* xs[0..n) joined along axis; shapes equal off it (torch.cat). */
+bm_tensor *bm_concat(bm_tape *t, int n, bm_tensor *const *xs, int axis);
+/* xs[0..n), all one shape, stacked along a new axis (torch.stack). */
+bm_tensor *bm_stack(bm_tape *t, int n, bm_tensor *const *xs, int axis);
+
+/* Index tensors hold integers as numbers (like class indices); a value
+ * that is not one, or out of range, fails the op when it runs. */
+/* out[i][j] = x[index[i][j]][j] for axis 0, and so on (torch.gather):
+ * index of x's rank, no larger than x off the axis; out index's shape. */
+bm_tensor *bm_gather(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index);
+/* x with src (index's shape) added at the places gather would read
+ * (torch.Tensor.scatter_add); repeated indices add up. */
+bm_tensor *bm_scatter_add(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index, bm_tensor *src);
+/* The entries index [K] of x along axis (torch.index_select). */
+bm_tensor *bm_index_select(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index);
+/* x with src (x's shape, K along axis) added at entries index [K] along
+ * axis (torch.Tensor.index_add); repeated indices add up. */
+bm_tensor *bm_index_add(bm_tape *t, bm_tensor *x, int axis, bm_tensor *index, bm_tensor *src);
+/* Rows of weight [V,D] for indices [..] (rank ≤ 3) -> [.., D]
+ * (torch.nn.functional.embedding); dW adds G's rows at the indices. */
+bm_tensor *bm_embedding(bm_tape *t, bm_tensor *indices, bm_tensor *weight);
+/* a where cond ≠ 0, else b; all three broadcast (torch.where); no gradient
+ * to cond. */
+bm_tensor *bm_where(bm_tape *t, bm_tensor *cond, bm_tensor *a, bm_tensor *b);
+/* x with value where mask ≠ 0 (mask broadcasts to x; value may be ±inf,
+ * which anomaly detection accepts here) (torch.Tensor.masked_fill). */
+bm_tensor *bm_masked_fill(bm_tape *t, bm_tensor *x, bm_tensor *mask, double value);
+/* Comparisons, broadcast: 1 where a op b holds, else 0; not differentiable
+ * (torch.eq, ne, lt, le, gt, ge; NaN compares unequal to everything). */
+/* a == b. */
+bm_tensor *bm_eq(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a != b. */
+bm_tensor *bm_ne(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a < b. */
+bm_tensor *bm_lt(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a <= b. */
+bm_tensor *bm_le(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a > b. */
+bm_tensor *bm_gt(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* a >= b. */
+bm_tensor *bm_ge(bm_tape *t, bm_tensor *a, bm_tensor *b);
+/* Π along `axis` or BM_AXIS_ALL (torch.prod); the gradient Π of the other
+ * elements is formed without division: exact with zeros, at every order. */
+bm_tensor *bm_prod(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 
 /* ---- convolution (NCHW) ------------------------------------------------- */
 /* Geometry of a 2-D convolution, per axis (H, W). */
@@ -180,12 +266,105 @@ bm_tensor *bm_conv_transpose2d(bm_tape *t, bm_tensor *x, bm_tensor *w, const bm_
 bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, size_t kw,
                            const bm_conv_opts *o);
 
+/* x [N,C,W] ⋆ w [O,C/groups,k] (+ b [O], may be NULL) -> [N,O,OW]
+ * (torch.nn.functional.conv1d): stride ≥ 1, padding, dilation ≥ 1, groups;
+ * its gradient is conv_transpose2d/conv2d_wgrad on H = 1 views. */
+bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
+                     size_t pad, size_t dilation, size_t groups);
+
+/* ---- pooling (NCHW) ------------------------------------------------------ */
+/* Window of a 2-D pool, per axis (H, W). */
+typedef struct bm_pool_opts {
+    size_t kernel[2], stride[2], pad[2]; /* ≥ 1, ≥ 1, ≤ kernel/2 */
+    int count_include_pad;               /* avg: padded zeros count (torch's default) */
+} bm_pool_opts;
+/* Kernel kh×kw, stride = kernel (torch's default), no padding,
+ * count_include_pad on. */
+bm_pool_opts bm_pool_defaults(size_t kh, size_t kw);
+/* Max over each window of x [N,C,H,W] -> [N,C,OH,OW] (torch max_pool2d,
+ * padding never wins); ties: the first maximal element in row-major order
+ * gets the gradient, as PyTorch's CPU kernel. */
+bm_tensor *bm_max_pool2d(bm_tape *t, bm_tensor *x, const bm_pool_opts *o);
+/* max_pool2d's backward primitive: g [N,C,OH,OW] scattered (added) to the
+ * argmax of x's windows -> x's shape; no gradient to x. */
+bm_tensor *bm_max_pool2d_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, const bm_pool_opts *o);
+/* The scatter's adjoint: u [N,C,H,W] read at the argmax of x's windows ->
+ * [N,C,OH,OW]; no gradient to x. */
+bm_tensor *bm_max_pool2d_gather(bm_tape *t, bm_tensor *x, bm_tensor *u, const bm_pool_opts *o);
+/* Mean over each window (torch avg_pool2d; divisor the padded window with
+ * count_include_pad, else the part inside the image). */
+bm_tensor *bm_avg_pool2d(bm_tape *t, bm_tensor *x, const bm_pool_opts *o);
+/* Mean over torch's adaptive windows -> [N,C,oh,ow] (torch
+ * adaptive_avg_pool2d); oh = ow = 1 is a global average pool. */
+bm_tensor *bm_adaptive_avg_pool2d(bm_tape *t, bm_tensor *x, size_t oh, size_t ow);
+/* The adjoint of avg_pool2d (o) or, o NULL, of adaptive_avg_pool2d: g
+ * [N,C,OH,OW] spread back over an h×w input -> [N,C,h,w]. */
+bm_tensor *bm_avg_pool2d_grad(bm_tape *t, bm_tensor *g, size_t h, size_t w,
+                              const bm_pool_opts *o);
+
 /* ---- normalisation (last axis) ----------------------------------------- */
 /* (x − mean)/√(var + eps)·w + b over the last axis [..,C]; w and b [C] may
  * be NULL (b only with w) (torch.nn.functional.layer_norm). */
 bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps);
+/* layer_norm's input gradient as an op (fused): x [..,C], g x's shape,
+ * w [C] or NULL -> dX; differentiable again. */
+bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps);
+/* layer_norm's weight gradient as an op (fused): Σ over rows of g·x̂ -> [C]. */
+bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps);
 /* x/√(mean(x²) + eps)·w over the last axis; w [C] may be NULL (torch.nn.RMSNorm). */
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps);
+
+/* ---- batch and group normalisation (NCHW) ------------------------------ */
+/* Batch normalisation of x [N,C], [N,C,L] or [N,C,H,W] per channel
+ * (torch.nn.functional.batch_norm): training normalises with the batch's
+ * mean and biased variance and, when running_mean and running_var [C] are
+ * given, updates them in the forward: running = (1 − momentum)·running +
+ * momentum·stat, the variance unbiased (torch's convention). They are the
+ * caller's tensors (not differentiated) and every run of the forward —
+ * each replay of the graph, each gradcheck evaluation — updates them again.
+ * Evaluation (training 0) normalises with them and needs both. w, b [C]
+ * may be NULL (b only with w). */
+bm_tensor *bm_batch_norm(bm_tape *t, bm_tensor *x, bm_tensor *running_mean,
+                         bm_tensor *running_var, bm_tensor *w, bm_tensor *b, int training,
+                         double momentum, double eps);
+/* Group normalisation of x [N,C,..] over groups of C/groups channels and
+ * the spatial axes (torch.nn.functional.group_norm); w, b [C] may be NULL
+ * (b only with w). */
+bm_tensor *bm_group_norm(bm_tape *t, bm_tensor *x, size_t groups, bm_tensor *w, bm_tensor *b,
+                         double eps);
+
+/* ---- attention ------------------------------------------------------------ */
+/* Options of scaled dot-product attention. */
+typedef struct bm_sdpa_opts {
+    int causal;    /* query i attends to keys j ≤ i (torch's is_causal) */
+    double scale;  /* multiplies q·kᵀ; 0: 1/√D */
+    int recompute; /* one fused op that keeps no T×S probabilities (one head's
+                      at a time); its backward computes them again */
+} bm_sdpa_opts;
+/* Not causal, scale 1/√D, probabilities kept for the vjp. */
+bm_sdpa_opts bm_sdpa_defaults(void);
+/* softmax(scale·q·kᵀ)·v for q [..,T,D], k [..,S,D], v [..,S,Dv] with the
+ * same leading axes ([B,H]) -> [..,T,Dv]
+ * (torch.nn.functional.scaled_dot_product_attention); o NULL for the
+ * defaults. Records attention_probs and the product with v (causal_matmul
+ * when causal), or with o->recompute the fused op. The causal mask leaves
+ * entries out (never −inf), so anomaly detection does not fire. */
+bm_tensor *bm_scaled_dot_product_attention(bm_tape *t, bm_tensor *q, bm_tensor *k,
+                                           bm_tensor *v, const bm_sdpa_opts *o);
+/* Modes of bm_causal_matmul, with L = tril(a) (entries j ≤ i of a's
+ * [T,S]; the rest never read). */
+enum {
+    BM_CAUSAL_LB = 0,  /* α·L·b:        a [..,T,S], b [..,S,N] -> [..,T,N] */
+    BM_CAUSAL_LTB = 1, /* α·Lᵀ·b:       a [..,T,S], b [..,T,N] -> [..,S,N] */
+    BM_CAUSAL_ABT = 2  /* α·tril(a·bᵀ): a [..,T,N], b [..,S,N] -> [..,T,S] */
+};
+/* A product with a causal (lower-triangular) matrix by blocks of rows, the
+ * masked half skipped; the leading axes of a and b equal. Causal
+ * attention's backward primitive; the modes are each other's gradients. */
+bm_tensor *bm_causal_matmul(bm_tape *t, bm_tensor *a, bm_tensor *b, int mode, double alpha);
+/* The attention probabilities softmax(scale·q·kᵀ) (masked entries 0) ->
+ * [..,T,S]: what attention's vjp differentiates through. */
+bm_tensor *bm_attention_probs(bm_tape *t, bm_tensor *q, bm_tensor *k, const bm_sdpa_opts *o);
 
 /* ---- losses (scalar outputs, mean over the batch) ---------------------- */
 /* Targets: class indices [N] (stored as numbers) or one-hot [N,C]. */
@@ -295,6 +474,7 @@ typedef struct bm_op_check {
 bm_status bm_op_selfcheck(const char *name, int order, bm_op_check *out, size_t max, size_t *n,
                           bm_error *err);
 
+BM_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -60,21 +60,19 @@ static void strides(const bm_tensor *small, const bm_tensor *big, size_t *shape,
     }
 }
 
-#define EXPAND_KERNEL(T)                                                              \
-    static void expand_##T(const T *restrict x, T *restrict y, const size_t *sh,     \
-                           const size_t *st)                                          \
-    {                                                                                 \
-        size_t i = 0;                                                                 \
-        for (size_t i0 = 0; i0 < sh[0]; i0++)                                         \
-            for (size_t i1 = 0; i1 < sh[1]; i1++)                                     \
-                for (size_t i2 = 0; i2 < sh[2]; i2++) {                               \
-                    const T *r = x + i0 * st[0] + i1 * st[1] + i2 * st[2];            \
-                    for (size_t i3 = 0; i3 < sh[3]; i3++)                             \
-                        y[i++] = r[i3 * st[3]];                                       \
-                }                                                                     \
-    }
-EXPAND_KERNEL(float)
-EXPAND_KERNEL(double)
+/* Columns summed in registers at a time by col_sums. */
+enum { COL_BLOCK = 32 };
+
+#define T float
+#define F(name) name##_f32
+#include "broadcast_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "broadcast_kernels.inc"
+#undef T
+#undef F
 
 /* out [shape] = x broadcast. */
 static void expand_forward(bm_tape *tape, bm_node *n)
@@ -83,50 +81,10 @@ static void expand_forward(bm_tape *tape, bm_node *n)
     size_t sh[BM_MAX_RANK], st[BM_MAX_RANK];
     strides(n->in[0], n->out, sh, st);
     if (n->out->dtype == BM_F64)
-        expand_double(n->in[0]->data, n->out->data, sh, st);
+        expand_f64(n->in[0]->data, n->out->data, sh, st);
     else
-        expand_float(n->in[0]->data, n->out->data, sh, st);
+        expand_f32(n->in[0]->data, n->out->data, sh, st);
 }
-
-/* Columns summed in registers at a time by the row kernel. */
-enum { COL_BLOCK = 32 };
-
-#define SUM_KERNELS(T)                                                                \
-    /* s[j] += Σ_r g[r,j] over M rows of N, row by row. */                            \
-    static void col_sums_##T(T *restrict s, const T *restrict g, size_t M, size_t N)  \
-    {                                                                                 \
-        size_t j0 = 0;                                                                \
-        for (; j0 + COL_BLOCK <= N; j0 += COL_BLOCK) {                                \
-            T acc[COL_BLOCK];                                                         \
-            for (size_t j = 0; j < COL_BLOCK; j++)                                    \
-                acc[j] = s[j0 + j];                                                   \
-            const T *r = g + j0;                                                      \
-            for (size_t i = 0; i < M; i++, r += N)                                    \
-                for (size_t j = 0; j < COL_BLOCK; j++)                                \
-                    acc[j] += r[j];                                                   \
-            for (size_t j = 0; j < COL_BLOCK; j++)                                    \
-                s[j0 + j] = acc[j];                                                   \
-        }                                                                             \
-        if (j0 < N)                                                                   \
-            for (size_t i = 0; i < M; i++, g += N)                                    \
-                for (size_t j = j0; j < N; j++)                                       \
-                    s[j] += g[j];                                                     \
-    }                                                                                 \
-    /* y[p] += x[i] for each element i of x, p its broadcast position. */             \
-    static void sum_to_##T(const T *restrict x, T *restrict y, const size_t *sh,      \
-                           const size_t *st)                                          \
-    {                                                                                 \
-        size_t i = 0;                                                                 \
-        for (size_t i0 = 0; i0 < sh[0]; i0++)                                         \
-            for (size_t i1 = 0; i1 < sh[1]; i1++)                                     \
-                for (size_t i2 = 0; i2 < sh[2]; i2++) {                               \
-                    T *r = y + i0 * st[0] + i1 * st[1] + i2 * st[2];                  \
-                    for (size_t i3 = 0; i3 < sh[3]; i3++)                             \
-                        r[i3 * st[3]] += x[i++];                                      \
-                }                                                                     \
-    }
-SUM_KERNELS(float)
-SUM_KERNELS(double)
 
 /* out [shape] (+)= x summed over broadcast axes. */
 static void sum_to_forward(bm_tape *tape, bm_node *n)
@@ -140,17 +98,17 @@ static void sum_to_forward(bm_tape *tape, bm_node *n)
     int row = o->size == N && o->rank >= 1 && o->shape[o->rank - 1] == N;
     if (row) {
         if (o->dtype == BM_F64)
-            col_sums_double(o->data, x->data, x->size / N, N);
+            col_sums_f64(o->data, x->data, x->size / N, N);
         else
-            col_sums_float(o->data, x->data, x->size / N, N);
+            col_sums_f32(o->data, x->data, x->size / N, N);
         return;
     }
     size_t sh[BM_MAX_RANK], st[BM_MAX_RANK];
     strides(o, x, sh, st);
     if (o->dtype == BM_F64)
-        sum_to_double(x->data, o->data, sh, st);
+        sum_to_f64(x->data, o->data, sh, st);
     else
-        sum_to_float(x->data, o->data, sh, st);
+        sum_to_f32(x->data, o->data, sh, st);
 }
 
 static bm_status expand_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor **dx)

@@ -5,9 +5,13 @@
  *                     (the adjoint of conv2d in x; torch.conv_transpose2d)
  *   conv2d_wgrad      out [O,C/g,kh,kw] in x [N,C,H,W], y [N,O,OH,OW]
  *                     (the adjoint in w)
+ *   conv1d            out [N,O,OW]     in x [N,C,W], w [O,C/g,k], b [O]
+ *                     (conv2d's kernels on x as [N,C,W,1], w as [O,C/g,k,1];
+ *                     its vjp the 2-D adjoints on those views)
  * stride, padding, dilation per axis, groups g. Each is im2col (or col2im)
  * per image and group plus one product on the own GEMM (threaded), with
  * the column matrix and the product's workspace in the node's scratch. */
+#include <limits.h>
 #include <stdio.h>
 
 #include "ops_internal.h"
@@ -55,8 +59,14 @@ static conv_geom geom(const conv_params *p, size_t h, size_t w, size_t kh, size_
 /* Sizes of a node's pieces. */
 typedef struct conv_dims {
     size_t N, C, O, groups, cg, og, kk, L;
+    size_t nb;  /* images per product: small images side by side in one GEMM */
     conv_geom g;
 } conv_dims;
+
+/* Images are batched into one product until it has this many columns ... */
+#define CONV_TARGET_COLS 1024
+/* ... or its column matrix this many bytes. */
+#define CONV_MAX_COLS_BYTES ((size_t)8 << 20)
 
 /* Dims from x [N,C,H,W] and w [O,C/g,kh,kw] (conv2d, wgrad: x is input 0;
  * conv_transpose2d: x is the output). */
@@ -70,24 +80,40 @@ static conv_dims dims_of(const conv_params *p, const bm_tensor *x, size_t N, siz
     d.kk = kh * kw;
     d.g = geom(p, h, w, kh, kw);
     d.L = d.g.oh * d.g.ow;
+    size_t K = d.cg * d.kk, per_image = K * d.L * sizeof(double);
+    d.nb = d.L ? (CONV_TARGET_COLS + d.L - 1) / d.L : 1;
+    if (per_image && d.nb > CONV_MAX_COLS_BYTES / per_image)
+        d.nb = CONV_MAX_COLS_BYTES / per_image;
+    d.nb = d.nb < 1 ? 1 : d.nb > N ? (N ? N : 1) : d.nb;
     return d;
 }
 
-/* Scratch: the column matrix, then the product's workspace. */
+/* Scratch: the column matrix [K, nb·L], the gathered rows [og, nb·L] of
+ * nb images, then the product's workspace. */
+static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 {
-    size_t b = d->cg * d->kk * d->L * bm_dtype_size(dt);
-    return (b + 63) & ~(size_t)63;
+    return align64(d->cg * d->kk * d->nb * d->L * bm_dtype_size(dt));
+}
+static size_t rows_bytes(const conv_dims *d, bm_dtype dt)
+{
+    return align64(d->og * d->nb * d->L * bm_dtype_size(dt));
 }
 
 static int check_params(bm_tape *tape, const bm_node *n)
 {
     const conv_params *p = cp_of(n);
-    for (int a = 0; a < 2; a++)
+    for (int a = 0; a < 2; a++) {
         if (p->stride[a] == 0 || p->dilation[a] == 0) {
             bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: stride and dilation must be >= 1", n->op->name);
             return -1;
         }
+        if (p->pad[a] > (size_t)LONG_MAX / 2) { /* a negative number cast to size_t */
+            bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: padding %zu is negative or too large",
+                         n->op->name, p->pad[a]);
+            return -1;
+        }
+    }
     if (p->groups == 0) {
         bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: groups must be >= 1", n->op->name);
         return -1;
@@ -95,15 +121,19 @@ static int check_params(bm_tape *tape, const bm_node *n)
     return 0;
 }
 
-/* Check x [N,C,H,W] against w [O,C/g,kh,kw] for groups. */
+extern const bm_op bm_op_conv1d;
+
+/* Check x [N,C,H,W] against w [O,C/g,kh,kw] (conv1d: x [N,C,W], w
+ * [O,C/g,k]) for groups. */
 static int check_xw(bm_tape *tape, const bm_node *n, const bm_tensor *x, const bm_tensor *w,
                     size_t C)
 {
     char sx[64], sw[64];
     size_t G = cp_of(n)->groups;
-    if (x->rank != 4 || w->rank != 4) {
-        bm_tape_fail(tape, BM_ERR_RANK, "bm_%s: %s and weight %s must be 4-D (NCHW, OIHW)",
-                     n->op->name, BM_SHP(x, sx), BM_SHP(w, sw));
+    int r = n->op == &bm_op_conv1d ? 3 : 4;
+    if (x->rank != r || w->rank != r) {
+        bm_tape_fail(tape, BM_ERR_RANK, "bm_%s: %s and weight %s must be %s", n->op->name,
+                     BM_SHP(x, sx), BM_SHP(w, sw), r == 3 ? "3-D (NCW, OIW)" : "4-D (NCHW, OIHW)");
         return -1;
     }
     if (C % G || w->shape[0] % G || w->shape[1] * G != C) {
@@ -116,28 +146,35 @@ static int check_xw(bm_tape *tape, const bm_node *n, const bm_tensor *x, const b
     return 0;
 }
 
+/* conv2d, and conv1d as conv2d of [N,C,W,1] (a rank-3 tensor's unused
+ * trailing size is 1): the output [N,O,OH,OW], or [N,O,OW]. */
 static int conv2d_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
+    const char *name = n->op->name;
     char sx[64], sw[64];
-    if (n->n_in > 3 || check_params(tape, n) || check_xw(tape, n, x, w, x->shape[1]))
-        return n->n_in > 3 ? (bm_tape_fail(tape, BM_ERR_ARG, "bm_conv2d: takes x, w and an optional b"), -1) : -1;
+    if (n->n_in > 3) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes x, w and an optional b", name);
+        return -1;
+    }
+    if (check_params(tape, n) || check_xw(tape, n, x, w, x->shape[1]))
+        return -1;
     if (n->n_in == 3 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != w->shape[0])) {
-        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d: bias %s must be [%zu]", BM_SHP(n->in[2], sx),
-                     w->shape[0]);
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: bias %s must be [%zu]", name,
+                     BM_SHP(n->in[2], sx), w->shape[0]);
         return -1;
     }
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
     if (!d.L) {
-        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_conv2d: %s with kernel %s: the (dilated) kernel "
-                     "does not fit the padded input", BM_SHP(x, sx), BM_SHP(w, sw));
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: %s with kernel %s: the (dilated) kernel "
+                     "does not fit the padded input", name, BM_SHP(x, sx), BM_SHP(w, sw));
         return -1;
     }
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
-    n->scratch_bytes = cols_bytes(&d, x->dtype) +
-                       bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.L, d.cg * d.kk);
-    return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
+    n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
+                       bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk);
+    return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
 static int convt_infer(bm_tape *tape, bm_node *n)
@@ -162,8 +199,8 @@ static int convt_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
-    n->scratch_bytes = cols_bytes(&d, y->dtype) +
-                       bm_matmul_workspace(tape, y->dtype, 1, 0, d.cg * d.kk, d.L, d.og);
+    n->scratch_bytes = cols_bytes(&d, y->dtype) + rows_bytes(&d, y->dtype) +
+                       bm_matmul_workspace(tape, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og);
     return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -185,8 +222,8 @@ static int wgrad_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
-    n->scratch_bytes = cols_bytes(&d, x->dtype) +
-                       bm_matmul_workspace(tape, x->dtype, 0, 1, d.og, d.cg * d.kk, d.L);
+    n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
+                       bm_matmul_workspace(tape, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L);
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -196,7 +233,7 @@ static void gemm(bm_tape *tape, const bm_node *n, size_t cb, int ta, int tb, siz
                  void *C, size_t ldc)
 {
     void *ws = (unsigned char *)n->scratch + cb;
-    size_t wsb = n->scratch_bytes - cb;
+    size_t wsb = n->scratch_bytes - cb; /* cb: the bytes before the workspace */
     if (n->out->dtype == BM_F64)
         bm_gemm_f64_ex(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc, bm_tape_pool(tape), ws,
                        wsb);
@@ -205,12 +242,44 @@ static void gemm(bm_tape *tape, const bm_node *n, size_t cb, int ta, int tb, siz
                        bm_tape_pool(tape), ws, wsb);
 }
 
-static void im2col(bm_dtype dt, const void *x, void *cols, size_t C, const conv_geom *g)
+/* The columns of images i0..i0+nb of group grp side by side: cols [K, nb·L]. */
+static void im2col_chunk(const conv_dims *d, bm_dtype dt, const void *x, void *cols, size_t i0,
+                         size_t nb, size_t grp)
 {
+    size_t esz = bm_dtype_size(dt), hw = d->g.h * d->g.w, ld = nb * d->L;
+    for (size_t b = 0; b < nb; b++) {
+        const unsigned char *xi = (const unsigned char *)x + ((i0 + b) * d->C + grp * d->cg) * hw * esz;
+        unsigned char *cb = (unsigned char *)cols + b * d->L * esz;
+        if (dt == BM_F64)
+            im2col_f64((const double *)xi, (double *)cb, ld, d->cg, &d->g);
+        else
+            im2col_f32((const float *)xi, (float *)cb, ld, d->cg, &d->g);
+    }
+}
+
+/* rows [og, nb·L] of group grp's channels of y [.., O, L] from image i0. */
+static void gather(const conv_dims *d, bm_dtype dt, const void *y, void *rows, size_t i0,
+                   size_t nb, size_t grp)
+{
+    size_t off = i0 * d->O * d->L * bm_dtype_size(dt);
     if (dt == BM_F64)
-        im2col_f64(x, cols, C, g);
+        gather_rows_f64((const double *)((const unsigned char *)y + off), rows, nb, d->O,
+                        grp * d->og, d->og, d->L);
     else
-        im2col_f32(x, cols, C, g);
+        gather_rows_f32((const float *)((const unsigned char *)y + off), rows, nb, d->O,
+                        grp * d->og, d->og, d->L);
+}
+
+static void scatter(const conv_dims *d, bm_dtype dt, const void *rows, void *y, size_t i0,
+                    size_t nb, size_t grp)
+{
+    size_t off = i0 * d->O * d->L * bm_dtype_size(dt);
+    if (dt == BM_F64)
+        scatter_rows_f64(rows, (double *)((unsigned char *)y + off), nb, d->O, grp * d->og,
+                         d->og, d->L);
+    else
+        scatter_rows_f32(rows, (float *)((unsigned char *)y + off), nb, d->O, grp * d->og,
+                         d->og, d->L);
 }
 
 /* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L]; then + b[o]. */
@@ -220,22 +289,27 @@ static void conv2d_forward(bm_tape *tape, bm_node *n)
     bm_tensor *o = n->out;
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
-    size_t esz = bm_dtype_size(x->dtype), cb = cols_bytes(&d, x->dtype), K = d.cg * d.kk;
-    const unsigned char *X = x->data, *W = w->data;
-    unsigned char *Y = o->data;
-    for (size_t i = 0; i < d.N; i++)
+    bm_dtype dt = x->dtype;
+    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
+    size_t wb = cb + rows_bytes(&d, dt);
+    const unsigned char *W = w->data;
+    unsigned char *Y = o->data, *rows = (unsigned char *)n->scratch + cb;
+    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
+        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
         for (size_t grp = 0; grp < d.groups; grp++) {
-            im2col(x->dtype, X + ((i * d.C + grp * d.cg) * d.g.h * d.g.w) * esz, n->scratch, d.cg,
-                   &d.g);
-            gemm(tape, n, cb, 0, 0, d.og, d.L, K, W + grp * d.og * K * esz, K, n->scratch, d.L,
-                 0.0, Y + ((i * d.O + grp * d.og) * d.L) * esz, d.L);
+            im2col_chunk(&d, dt, x->data, n->scratch, i0, nb, grp);
+            /* one image: straight into its output block */
+            void *dst = nb == 1 ? Y + ((i0 * d.O + grp * d.og) * d.L) * esz : (void *)rows;
+            gemm(tape, n, wb, 0, 0, d.og, cols_n, K, W + grp * d.og * K * esz, K, n->scratch,
+                 cols_n, 0.0, dst, cols_n);
+            if (nb > 1)
+                scatter(&d, dt, rows, Y, i0, nb, grp);
         }
-    if (n->n_in == 3)
-        for (size_t i = 0; i < d.N * d.O; i++) {
-            double b = bm_tensor_get(n->in[2], i % d.O);
-            for (size_t l = 0; l < d.L; l++)
-                bm_tensor_set(o, i * d.L + l, bm_tensor_get(o, i * d.L + l) + b);
-        }
+    }
+    if (n->n_in == 3 && o->dtype == BM_F64)
+        add_bias_f64(o->data, n->in[2]->data, d.N, d.O, d.L);
+    else if (n->n_in == 3)
+        add_bias_f32(o->data, n->in[2]->data, d.N, d.O, d.L);
 }
 
 /* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols). */
@@ -246,20 +320,32 @@ static void convt_forward(bm_tape *tape, bm_node *n)
     const conv_params *p = cp_of(n);
     conv_dims d = dims_of(p, NULL, y->shape[0], o->shape[1], p->size[0], p->size[1], w->shape[0],
                           w->shape[2], w->shape[3]);
-    size_t esz = bm_dtype_size(y->dtype), cb = cols_bytes(&d, y->dtype), K = d.cg * d.kk;
+    bm_dtype dt = y->dtype;
+    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
+    size_t wb = cb + rows_bytes(&d, dt), hw = d.g.h * d.g.w;
     const unsigned char *Yi = y->data, *W = w->data;
-    unsigned char *X = o->data;
+    unsigned char *X = o->data, *rows = (unsigned char *)n->scratch + cb;
     memset(X, 0, o->size * esz);
-    for (size_t i = 0; i < d.N; i++)
+    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
+        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
         for (size_t grp = 0; grp < d.groups; grp++) {
-            gemm(tape, n, cb, 1, 0, K, d.L, d.og, W + grp * d.og * K * esz, K,
-                 Yi + ((i * d.O + grp * d.og) * d.L) * esz, d.L, 0.0, n->scratch, d.L);
-            void *xo = X + ((i * d.C + grp * d.cg) * d.g.h * d.g.w) * esz;
-            if (y->dtype == BM_F64)
-                col2im_f64(n->scratch, xo, d.cg, &d.g);
-            else
-                col2im_f32(n->scratch, xo, d.cg, &d.g);
+            const void *src = Yi + ((i0 * d.O + grp * d.og) * d.L) * esz;
+            if (nb > 1) {
+                gather(&d, dt, Yi, rows, i0, nb, grp);
+                src = rows;
+            }
+            gemm(tape, n, wb, 1, 0, K, cols_n, d.og, W + grp * d.og * K * esz, K, src, cols_n,
+                 0.0, n->scratch, cols_n);
+            for (size_t b = 0; b < nb; b++) {
+                unsigned char *xo = X + ((i0 + b) * d.C + grp * d.cg) * hw * esz;
+                const unsigned char *cs = (const unsigned char *)n->scratch + b * d.L * esz;
+                if (dt == BM_F64)
+                    col2im_f64((const double *)cs, cols_n, (double *)xo, d.cg, &d.g);
+                else
+                    col2im_f32((const float *)cs, cols_n, (float *)xo, d.cg, &d.g);
+            }
         }
+    }
 }
 
 /* dW_group [Og, Cg·kk] (+)= Σ_n y[n, group] [Og, L] · cols(x[n, group])ᵀ. */
@@ -270,18 +356,26 @@ static void wgrad_forward(bm_tape *tape, bm_node *n)
     const conv_params *p = cp_of(n);
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
                           p->size[0], p->size[1]);
-    size_t esz = bm_dtype_size(x->dtype), cb = cols_bytes(&d, x->dtype), K = d.cg * d.kk;
-    const unsigned char *X = x->data, *Yi = y->data;
-    unsigned char *W = o->data;
+    bm_dtype dt = x->dtype;
+    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
+    size_t wb = cb + rows_bytes(&d, dt);
+    const unsigned char *Yi = y->data;
+    unsigned char *W = o->data, *rows = (unsigned char *)n->scratch + cb;
     if (!n->accumulate)
         memset(W, 0, o->size * esz);
-    for (size_t i = 0; i < d.N; i++)
+    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
+        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
         for (size_t grp = 0; grp < d.groups; grp++) {
-            im2col(x->dtype, X + ((i * d.C + grp * d.cg) * d.g.h * d.g.w) * esz, n->scratch, d.cg,
-                   &d.g);
-            gemm(tape, n, cb, 0, 1, d.og, K, d.L, Yi + ((i * d.O + grp * d.og) * d.L) * esz, d.L,
-                 n->scratch, d.L, 1.0, W + grp * d.og * K * esz, K);
+            im2col_chunk(&d, dt, x->data, n->scratch, i0, nb, grp);
+            const void *src = Yi + ((i0 * d.O + grp * d.og) * d.L) * esz;
+            if (nb > 1) {
+                gather(&d, dt, Yi, rows, i0, nb, grp);
+                src = rows;
+            }
+            gemm(tape, n, wb, 0, 1, d.og, K, cols_n, src, cols_n, n->scratch, cols_n, 1.0,
+                 W + grp * d.og * K * esz, K);
         }
+    }
 }
 
 /* ---- builders and vjps --------------------------------------------------- */
@@ -347,6 +441,49 @@ static bm_status wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
+/* v [A,B,L] viewed as [A,B,L,1], and back. */
+static bm_tensor *as4(bm_tape *t, bm_tensor *v)
+{
+    return bm_reshape(t, v, 4, (size_t[]){v->shape[0], v->shape[1], v->shape[2], 1});
+}
+static bm_tensor *as3(bm_tape *t, bm_tensor *v)
+{
+    return v ? bm_reshape(t, v, 3, v->shape) : NULL;
+}
+
+/* conv1d is conv2d on [.., W, 1] views: the 2-D vjps on those views. */
+static bm_status conv1d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *w = n->in[1], *g4 = as4(t, g);
+    const conv_params *p = cp_of(n);
+    conv_params px = with_size(p, x->shape[2], 1), pw = with_size(p, w->shape[2], 1);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = as3(t, rec2(t, &bm_op_conv_transpose2d, g4, as4(t, w), &px));
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = as3(t, rec2(t, &bm_op_conv2d_wgrad, as4(t, x), g4, &pw));
+    if (n->n_in == 3 && bm_op_wants_grad(t, n, 2)) {
+        size_t O = w->shape[0];
+        dx[2] = bm_reshape(t, bm_sum_to(t, g, 3, (size_t[]){1, O, 1}), 1, &O);
+    }
+    return bm_tape_status(t);
+}
+
+/* FLOPs of a product between the [N,O,OH,OW] side y and the kernel w
+ * [O,C/g,kh,kw]: a multiply and an add per output element per tap. */
+static double conv_flops(const bm_tensor *y, const bm_tensor *w)
+{
+    return 2.0 * (double)y->size * (double)(w->size / w->shape[0]);
+}
+
+static double conv2d_flops(const bm_node *n)
+{
+    return conv_flops(n->out, n->in[1]) + (n->n_in == 3 ? (double)n->out->size : 0.0);
+}
+
+static double convt_flops(const bm_node *n) { return conv_flops(n->in[0], n->in[1]); }
+
+static double wgrad_flops(const bm_node *n) { return conv_flops(n->in[1], n->out); }
+
 static void conv_describe(const bm_node *n, char *buf, size_t len)
 {
     const conv_params *p = n->params;
@@ -357,16 +494,22 @@ static void conv_describe(const bm_node *n, char *buf, size_t len)
 const bm_op bm_op_conv2d = {
     .name = "conv2d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
     .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv2d_vjp,
-    .describe = conv_describe,
+    .describe = conv_describe, .flops = conv2d_flops,
+};
+const bm_op bm_op_conv1d = {
+    .name = "conv1d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
+    .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv1d_vjp,
+    .describe = conv_describe, .flops = conv2d_flops,
 };
 const bm_op bm_op_conv_transpose2d = {
     .name = "conv_transpose2d", .arity = 2, .params_size = sizeof(conv_params),
     .infer = convt_infer, .forward = convt_forward, .vjp = convt_vjp, .describe = conv_describe,
+    .flops = convt_flops,
 };
 const bm_op bm_op_conv2d_wgrad = {
     .name = "conv2d_wgrad", .arity = 2, .params_size = sizeof(conv_params),
     .flags = BM_OP_ACCUMULATES, .infer = wgrad_infer, .forward = wgrad_forward,
-    .vjp = wgrad_vjp, .describe = conv_describe,
+    .vjp = wgrad_vjp, .describe = conv_describe, .flops = wgrad_flops,
 };
 
 static conv_params make_params(const bm_conv_opts *o)
@@ -413,4 +556,14 @@ bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, si
     p.size[0] = kh;
     p.size[1] = kw;
     return rec2(t, &bm_op_conv2d_wgrad, x, y, &p);
+}
+
+bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
+                     size_t pad, size_t dilation, size_t groups)
+{
+    /* the length is conv2d's H of [N,C,W,1] */
+    conv_params p = {.stride = {stride, 1}, .pad = {pad, 0}, .dilation = {dilation, 1},
+                     .groups = groups};
+    bm_tensor *in[3] = {x, w, b};
+    return bm_tape_apply(t, &bm_op_conv1d, in, b ? 3 : 2, &p);
 }

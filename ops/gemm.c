@@ -28,7 +28,10 @@
  * (6×16 / 6×8, gemm_avx2.c), portable C (4×8 / 4×4, gemm_portable.c),
  * chosen per call by __builtin_cpu_supports; nothing is cached, there is no
  * global state. With -Dblas=enabled, large products go to cblas instead
- * (gemm_blas.c).
+ * (gemm_blas.c). Each path writes its f32 and f64 routines once, in a
+ * template included per element type (gemm_avx512_kernel.inc,
+ * gemm_avx2_kernel.inc, gemm_portable_kernels.inc; this file's unblocked
+ * loops: gemm_direct_kernels.inc).
  * Results are bit-identical from run to run for the same sizes and path:
  * the blocking and every summation order depend on the shape and path only
  * (not on pointer alignment, on what ran before, or on the thread count).
@@ -80,49 +83,35 @@ typedef struct gemm_args {
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-/* ---- element-type bodies (T = float or double) ---- */
+/* ---- the unblocked loops, per element type ---- */
 
-/* C = beta·C over M×N; beta 0 writes zeros without reading. */
-#define SCALE_BODY(T)                                                                  \
-    {                                                                                  \
-        T *C = g->C, beta = (T)g->beta;                                                \
-        for (size_t i = 0; i < g->M; i++)                                              \
-            for (size_t j = 0; j < g->N; j++)                                          \
-                C[i * g->ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * g->ldc + j];    \
-    }
+#define T float
+#define F(name) name##_f32
+#include "gemm_direct_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "gemm_direct_kernels.inc"
+#undef T
+#undef F
 
-/* C = alpha·op(A)·op(B) + beta·C by the plain i-k-j loop. */
-#define DIRECT_BODY(T)                                                                 \
-    {                                                                                  \
-        const T *A = g->A, *B = g->B;                                                  \
-        T alpha = (T)g->alpha, beta = (T)g->beta;                                      \
-        for (size_t i = 0; i < g->M; i++) {                                            \
-            T *c = (T *)g->C + i * g->ldc;                                             \
-            for (size_t j = 0; j < g->N; j++)                                          \
-                c[j] = beta == (T)0 ? (T)0 : beta * c[j];                              \
-            for (size_t k = 0; k < g->K; k++) {                                        \
-                T aik = alpha * (g->ta ? A[k * g->lda + i] : A[i * g->lda + k]);       \
-                for (size_t j = 0; j < g->N; j++)                                      \
-                    c[j] += aik * (g->tb ? B[j * g->ldb + k] : B[k * g->ldb + j]);     \
-            }                                                                          \
-        }                                                                              \
-    }
-
+/* C = beta·C over M×N. */
 static void gemm_scale(const gemm_args *g)
 {
     if (g->f64)
-        SCALE_BODY(double)
+        gemm_scale_f64(g);
     else
-        SCALE_BODY(float)
+        gemm_scale_f32(g);
 }
 
 /* The plain i-k-j loop, for products too small to pay for packing. */
 static void gemm_direct(const gemm_args *g)
 {
     if (g->f64)
-        DIRECT_BODY(double)
+        gemm_direct_f64(g);
     else
-        DIRECT_BODY(float)
+        gemm_direct_f32(g);
 }
 
 /* ---- the blocked driver ---- */
@@ -381,7 +370,7 @@ static void gemm_run(const bm_gemm_kernel *kd, const gemm_args *g0, bm_pool *poo
         else /* none given, or too small even for one piece; NULL: narrow blocks */
             buf = heap = aligned_alloc(ALIGN, pl.pieces * pl.slot);
     }
-    gemm_job job = {kd, &pl, buf};
+    gemm_job job = {.kd = kd, .pl = &pl, .ws = buf};
     bm_pool_run(pool, pl.pieces, gemm_piece, &job);
     free(heap);
 }
@@ -473,7 +462,8 @@ size_t bm_gemm_workspace_bytes_isa(bm_gemm_isa isa, bm_dtype dt, int ta, int tb,
     const bm_gemm_kernel *kd = kernel_for(isa, dt == BM_F64);
     if (!kd || goes_to_blas(isa, M, N, K))
         return 0;
-    gemm_args g = {dt == BM_F64, ta, tb, 0, M, N, K, 1.0, 0.0, NULL, NULL, NULL, 0, 0, 0};
+    gemm_args g = {.f64 = dt == BM_F64, .ta = ta, .tb = tb, .M = M, .N = N, .K = K,
+                   .alpha = 1.0, .beta = 0.0};
     size_t most = 0;
     for (int t = 1; t <= threads && t <= BM_MAX_THREADS; t++) { /* enough for any fewer */
         gemm_plan pl;
@@ -496,7 +486,8 @@ int bm_gemm_f32_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t 
                     const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                     size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
 {
-    gemm_args g = {0, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    gemm_args g = {.f64 = 0, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
+                   .beta = beta, .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     return gemm_path(isa, &g, pool, ws, ws_bytes);
 }
 
@@ -504,7 +495,8 @@ int bm_gemm_f64_isa(bm_gemm_isa isa, int ta, int tb, size_t M, size_t N, size_t 
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
                     double *C, size_t ldc, bm_pool *pool, void *ws, size_t ws_bytes)
 {
-    gemm_args g = {1, ta, tb, 0, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    gemm_args g = {.f64 = 1, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
+                   .beta = beta, .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     return gemm_path(isa, &g, pool, ws, ws_bytes);
 }
 

@@ -50,27 +50,16 @@ static int linear_infer(bm_tape *tape, bm_node *n)
 /* Elements of the stack pattern that narrow rows are added from. */
 #define BIAS_SPAN 64
 
-/* out[r,:] += b for each of M rows of N. Rows narrower than BIAS_SPAN go
- * several at a time, from b repeated in a stack buffer: one long
- * vectorised loop instead of a short one per row (the same additions). */
-#define ADD_ROWS(T, out, b, M, N)                                                     \
-    do {                                                                              \
-        T *restrict o_ = (out);                                                       \
-        const T *restrict b_ = (b);                                                   \
-        size_t k_ = (N) < BIAS_SPAN ? BIAS_SPAN / (N) : 1, r_ = 0;                    \
-        if (k_ > 1) {                                                                 \
-            T pat_[BIAS_SPAN];                                                        \
-            const size_t w_ = k_ * (N);                                               \
-            for (size_t j_ = 0; j_ < w_; j_++)                                        \
-                pat_[j_] = b_[j_ % (N)];                                              \
-            for (; r_ + k_ <= (M); r_ += k_, o_ += w_)                                \
-                for (size_t j_ = 0; j_ < w_; j_++)                                    \
-                    o_[j_] += pat_[j_];                                               \
-        }                                                                             \
-        for (; r_ < (M); r_++, o_ += (N))                                             \
-            for (size_t j_ = 0; j_ < (N); j_++)                                       \
-                o_[j_] += b_[j_];                                                     \
-    } while (0)
+#define T float
+#define F(name) name##_f32
+#include "linear_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "linear_kernels.inc"
+#undef T
+#undef F
 
 static void linear_forward(bm_tape *tape, bm_node *n)
 {
@@ -81,12 +70,12 @@ static void linear_forward(bm_tape *tape, bm_node *n)
         bm_gemm_f64_ex(0, 0, M, N, K, 1.0, x->data, K, w->data, N, 0.0, n->out->data, N, pool,
                        n->scratch, n->scratch_bytes);
         if (b)
-            ADD_ROWS(double, n->out->data, b->data, M, N);
+            add_rows_f64(n->out->data, b->data, M, N);
     } else {
         bm_gemm_f32_ex(0, 0, M, N, K, 1.0f, x->data, K, w->data, N, 0.0f, n->out->data, N, pool,
                        n->scratch, n->scratch_bytes);
         if (b)
-            ADD_ROWS(float, n->out->data, b->data, M, N);
+            add_rows_f32(n->out->data, b->data, M, N);
     }
 }
 
@@ -102,12 +91,20 @@ static bm_status linear_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor *
     return bm_tape_status(tape);
 }
 
+/* 2·M·N·K for the product, M·N for the bias. */
+static double linear_flops(const bm_node *n)
+{
+    double mn = (double)n->out->size;
+    return 2.0 * mn * (double)n->in[0]->shape[1] + (n->n_in > 2 ? mn : 0.0);
+}
+
 const bm_op bm_op_linear = {
     .name = "linear",
     .arity = BM_OP_VARIADIC,
     .infer = linear_infer,
     .forward = linear_forward,
     .vjp = linear_vjp,
+    .flops = linear_flops,
 };
 
 bm_tensor *bm_linear(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b)

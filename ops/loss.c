@@ -58,25 +58,31 @@ static long class_of(bm_tape *tape, const bm_node *n, size_t r)
     return (long)v;
 }
 
-#define CLIP(T, v) ((v) < (T)BM_PROB_CLIP ? (T)BM_PROB_CLIP : (v) > (T)(1 - BM_PROB_CLIP) ? (T)(1 - BM_PROB_CLIP) : (v))
+/* Product of row sums at which the f32 class-index path takes its log. */
+#define LOG_BATCH 0x1p500
+
+#define T float
+#define F(name) name##_f32
+#include "loss_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "loss_kernels.inc"
+#undef T
+#undef F
 
 /* −Σ y·log clip(ŷ), averaged over rows. */
 static void cce_forward(bm_tape *tape, bm_node *n)
 {
-    size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1];
-    int idx = uses_indices(n);
-    BM_TYPED(n->out->dtype, const T *P = n->in[0]->data; const T *Y = n->in[1]->data;
-             double total = 0; for (size_t r = 0; r < N; r++) {
-                 if (idx) {
-                     long c = class_of(tape, n, r);
-                     if (c < 0) return;
-                     total -= (double)BM_LOG(CLIP(T, P[r * C + (size_t)c]));
-                 } else {
-                     for (size_t j = 0; j < C; j++)
-                         if (Y[r * C + j] != 0)
-                             total -= (double)(Y[r * C + j] * BM_LOG(CLIP(T, P[r * C + j])));
-                 }
-             } *(T *)n->out->data = (T)(total / (double)N););
+    size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1], bad;
+    const void *P = n->in[0]->data, *Y = n->in[1]->data;
+    if (n->out->dtype == BM_F64)
+        bad = cce_f64(P, Y, N, C, uses_indices(n), n->out->data);
+    else
+        bad = cce_f32(P, Y, N, C, uses_indices(n), n->out->data);
+    if (bad < N)
+        class_of(tape, n, bad);
 }
 
 static int softmax_cce_infer(bm_tape *tape, bm_node *n)
@@ -87,51 +93,17 @@ static int softmax_cce_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Product of row sums at which the f32 class-index path takes its log. */
-#define LOG_BATCH 0x1p500
-
-/* loss_r = lse(z_r) − Σ y·z_r with Σy = 1 for indices; saves softmax(z).
- * lse = m + log Σ exp(z − m) with m the row's maximum, so each Σ is in
- * [1, C]. f32 with class indices, a dense layer's usual case, sums
- * (m − z_c) in double and the logs of the Σ as the log of their product:
- * one double log per LOG_BATCH of product (a few per batch) instead of a
- * logf per row, as exact as the logf it replaces or more. */
+/* loss = mean lse(z) − Σ y·z; saves softmax(z) (loss_kernels.inc). */
 static void softmax_cce_forward(bm_tape *tape, bm_node *n)
 {
-    size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1];
-    int idx = uses_indices(n);
-    BM_TYPED(n->out->dtype, const T *Z = n->in[0]->data; const T *Y = n->in[1]->data;
-             T *S = n->saved; double total = 0, prod = 1;
-             const int batch_log = idx && sizeof(T) == sizeof(float);
-             for (size_t r = 0; r < N; r++) {
-                 const T *restrict z = Z + r * C;
-                 T *restrict s = S + r * C;
-                 T m, sum;
-                 BM_SOFTMAX_ROW(T, z, s, C, m, sum);
-                 for (size_t j = 0; j < C; j++)
-                     s[j] /= sum;
-                 if (batch_log) {
-                     double c = (double)Y[r];
-                     if (!is_class(c, C)) { class_of(tape, n, r); return; }
-                     total += (double)m - (double)z[(size_t)c];
-                     prod *= (double)sum;
-                     if (prod > LOG_BATCH) {
-                         total += log(prod);
-                         prod = 1;
-                     }
-                     continue;
-                 }
-                 T lse = m + BM_LOG(sum);
-                 if (idx) {
-                     double c = (double)Y[r];
-                     if (!is_class(c, C)) { class_of(tape, n, r); return; }
-                     total += (double)(lse - z[(size_t)c]);
-                 } else {
-                     for (size_t j = 0; j < C; j++)
-                         total += (double)(Y[r * C + j] * (lse - z[j]));
-                 }
-             } if (batch_log) total += log(prod);
-             *(T *)n->out->data = (T)(total / (double)N););
+    size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1], bad;
+    const void *Z = n->in[0]->data, *Y = n->in[1]->data;
+    if (n->out->dtype == BM_F64)
+        bad = softmax_cce_f64(Z, Y, n->saved, N, C, uses_indices(n), n->out->data);
+    else
+        bad = softmax_cce_f32(Z, Y, n->saved, N, C, uses_indices(n), n->out->data);
+    if (bad < N)
+        class_of(tape, n, bad);
 }
 
 /* softmax_cce_grad: out = (p·Σy − y)·g/N, with p = softmax(z) from input
@@ -162,40 +134,15 @@ static int cce_grad_infer(bm_tape *tape, bm_node *n)
 
 static void cce_grad_forward(bm_tape *tape, bm_node *n)
 {
-    size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1];
-    int idx = uses_indices(n);
-    BM_TYPED(n->out->dtype, const T *Y = n->in[1]->data; T *GZ = n->out->data;
-             const T *S = n->n_in == 4 ? (const T *)n->in[3]->data : GZ;
-             const T g = *(const T *)n->in[2]->data / (T)N;
-             for (size_t r = 0; r < N; r++) {
-                 const T *s = S + r * C; /* may be gz itself */
-                 T *gz = GZ + r * C;
-                 if (n->n_in < 4) {
-                     const T *z = (const T *)n->in[0]->data + r * C;
-                     T m, sum;
-                     BM_SOFTMAX_ROW(T, z, gz, C, m, sum);
-                     for (size_t j = 0; j < C; j++)
-                         gz[j] /= sum;
-                 }
-                 if (idx) {
-                     /* labels may have changed since recording: check each */
-                     double c = (double)Y[r];
-                     if (!is_class(c, C)) {
-                         class_of(tape, n, r);
-                         return;
-                     }
-                     for (size_t j = 0; j < C; j++)
-                         gz[j] = g * s[j];
-                     gz[(size_t)c] -= g;
-                 } else {
-                     const T *restrict y = Y + r * C;
-                     T ysum = 0;
-                     for (size_t j = 0; j < C; j++)
-                         ysum += y[j];
-                     for (size_t j = 0; j < C; j++)
-                         gz[j] = g * (s[j] * ysum - y[j]);
-                 }
-             });
+    size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1], bad;
+    const void *Z = n->in[0]->data, *Y = n->in[1]->data, *G = n->in[2]->data;
+    const void *S = n->n_in == 4 ? n->in[3]->data : NULL;
+    if (n->out->dtype == BM_F64)
+        bad = cce_grad_f64(Z, Y, *(const double *)G, S, n->out->data, N, C, uses_indices(n));
+    else
+        bad = cce_grad_f32(Z, Y, *(const float *)G, S, n->out->data, N, C, uses_indices(n));
+    if (bad < N)
+        class_of(tape, n, bad);
 }
 
 /* out = (s·Σy − y)·g/N, s = softmax(z): dZ = softmax_grad(s, U)·Σy·g/N,
@@ -295,17 +242,17 @@ static int pair_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Define the forward of a mean-over-elements loss: value LOSS(p, y). */
-#define PAIR_LOSS(NAME, LOSS)                                                         \
+/* Define the forward of the mean-over-elements loss NAME from its kernels
+ * NAME_f32, NAME_f64, and its op and builder. */
+#define PAIR_LOSS(NAME)                                                               \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        size_t cnt = n->in[0]->size;                                                 \
-        BM_TYPED(n->out->dtype, const T *P = n->in[0]->data; const T *Y = n->in[1]->data; \
-                 double total = 0; for (size_t i = 0; i < cnt; i++) {                \
-                     T p = P[i], y = Y[i];                                           \
-                     total += (double)(LOSS);                                        \
-                 } *(T *)n->out->data = (T)(total / (double)cnt););                  \
+        const bm_tensor *p = n->in[0], *y = n->in[1];                                \
+        if (n->out->dtype == BM_F64)                                                 \
+            NAME##_f64(p->data, y->data, p->size, n->out->data);                     \
+        else                                                                         \
+            NAME##_f32(p->data, y->data, p->size, n->out->data);                     \
     }                                                                                \
     const bm_op bm_op_##NAME = {                                                     \
         .name = #NAME, .arity = 2, .nondiff = TARGETS, .infer = pair_infer,          \
@@ -316,8 +263,6 @@ static int pair_infer(bm_tape *tape, bm_node *n)
         bm_tensor *in[2] = {pred, targets};                                          \
         return bm_tape_apply(t, &bm_op_##NAME, in, 2, NULL);                         \
     }
-
-#define PC(p) CLIP(T, p)
 
 /* G/n, the scale every element's gradient carries. */
 static bm_tensor *per_element(bm_tape *t, const bm_node *n, bm_tensor *g, double k)
@@ -348,9 +293,9 @@ static bm_status mae_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
-PAIR_LOSS(bce, -(y * BM_LOG(PC(p)) + (1 - y) * BM_LOG(1 - PC(p))))
-PAIR_LOSS(mse, (p - y) * (p - y))
-PAIR_LOSS(mae, BM_FABS(p - y))
+PAIR_LOSS(bce)
+PAIR_LOSS(mse)
+PAIR_LOSS(mae)
 
 const bm_op bm_op_cce = {
     .name = "cce", .arity = 2, .nondiff = TARGETS, .params_size = sizeof(class_params),

@@ -63,9 +63,9 @@ static long class_weights(bm_tape *tape, bm_node *n)
         }
         kept++;
     }
-    bm_tensor Q = {.dtype = z->dtype, .data = n->saved, .size = z->size};
-    bm_tensor W = {.dtype = z->dtype, .data = (unsigned char *)n->saved + z->size * bm_dtype_size(z->dtype),
-                   .size = N};
+    bm_tensor Q = {.dtype = z->dtype, .size = z->size, .data = n->saved};
+    bm_tensor W = {.dtype = z->dtype, .size = N,
+                   .data = (unsigned char *)n->saved + z->size * bm_dtype_size(z->dtype)};
     double share = kept ? 1.0 / (double)kept : 0.0, eps = p->smoothing;
     for (size_t r = 0; r < N; r++) {
         double v = bm_tensor_get(y, r);
@@ -86,7 +86,7 @@ static void cross_entropy_forward(bm_tape *tape, bm_node *n)
         return;
     const bm_tensor *z = n->in[0];
     size_t N = z->shape[0], C = z->shape[1];
-    bm_tensor Q = {.dtype = z->dtype, .data = n->saved, .size = z->size};
+    bm_tensor Q = {.dtype = z->dtype, .size = z->size, .data = n->saved};
     double total = 0;
     for (size_t r = 0; r < N; r++) {
         double m = bm_tensor_get(z, r * C), s = 0;
@@ -110,7 +110,7 @@ static void nll_loss_forward(bm_tape *tape, bm_node *n)
     if (class_weights(tape, n) < 0)
         return;
     const bm_tensor *x = n->in[0];
-    bm_tensor Q = {.dtype = x->dtype, .data = n->saved, .size = x->size};
+    bm_tensor Q = {.dtype = x->dtype, .size = x->size, .data = n->saved};
     double total = 0;
     for (size_t i = 0; i < x->size; i++) {
         double q = bm_tensor_get(&Q, i);

@@ -140,6 +140,13 @@ static void matmul_describe(const bm_node *n, char *buf, size_t len)
         snprintf(buf, len, "%s%s", p->ta ? "Aᵀ" : "A", p->tb ? "·Bᵀ" : "·B");
 }
 
+/* 2·M·N·K per batch element: out [..,M,N] from K-long dot products. */
+static double matmul_flops(const bm_node *n)
+{
+    const matmul_params *p = n->params;
+    return 2.0 * (double)n->out->size * (double)op_cols(n->in[0], p->ta);
+}
+
 const bm_op bm_op_matmul = {
     .name = "matmul",
     .arity = 2,
@@ -149,6 +156,7 @@ const bm_op bm_op_matmul = {
     .forward = matmul_forward,
     .vjp = matmul_vjp,
     .describe = matmul_describe,
+    .flops = matmul_flops,
 };
 
 bm_tensor *bm_matmul_ex(bm_tape *t, bm_tensor *a, bm_tensor *b, int ta, int tb)

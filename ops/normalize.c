@@ -7,6 +7,10 @@
 
 #include "ops_internal.h"
 
+/* Partial sums of a row reduction (a power of two: the vector width of
+ * AVX-512 in f32). */
+#define NORM_LANES 16
+
 typedef struct norm_params {
     double eps;
 } norm_params;
@@ -77,26 +81,114 @@ static void rms_norm_forward(bm_tape *tape, bm_node *n)
         rms_norm_f32(x->data, w, n->out->data, R, C, (float)eps_of(n));
 }
 
+/* x [..,C], g x's shape, then optional w [C]. */
+static int norm_grad_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *g = n->in[1];
+    char sx[64], sg[64];
+    if (n->n_in < 2 || n->n_in > 3) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes x, g and an optional w, got %d inputs",
+                     n->op->name, n->n_in);
+        return -1;
+    }
+    if (x->rank < 1 || g->rank != x->rank || memcmp(g->shape, x->shape, sizeof x->shape) != 0) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s and g %s must have one shape of rank >= 1",
+                     n->op->name, BM_SHP(x, sx), BM_SHP(g, sg));
+        return -1;
+    }
+    size_t C = x->shape[x->rank - 1];
+    if (n->n_in > 2 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != C)) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s: weight %s must be [%zu]", n->op->name,
+                     BM_SHP(x, sx), BM_SHP(n->in[2], sg), C);
+        return -1;
+    }
+    return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
+}
+
+/* x [..,C] and g x's shape -> [C]. */
+static int wgrad_infer(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *g = n->in[1];
+    char sx[64], sg[64];
+    if (x->rank < 1 || g->rank != x->rank || memcmp(g->shape, x->shape, sizeof x->shape) != 0) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s and g %s must have one shape of rank >= 1",
+                     n->op->name, BM_SHP(x, sx), BM_SHP(g, sg));
+        return -1;
+    }
+    size_t C = x->shape[x->rank - 1];
+    return bm_op_set_output(tape, n, x->dtype, 1, &C) == BM_OK ? 0 : -1;
+}
+
+static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    const bm_tensor *x = n->in[0];
+    size_t C = x->shape[x->rank - 1], R = x->size / C;
+    if (x->dtype == BM_F64)
+        layer_norm_wgrad_f64(x->data, n->in[1]->data, n->out->data, R, C, eps_of(n));
+    else
+        layer_norm_wgrad_f32(x->data, n->in[1]->data, n->out->data, R, C, (float)eps_of(n));
+}
+
+static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    const bm_tensor *x = n->in[0];
+    size_t C = x->shape[x->rank - 1], R = x->size / C;
+    const void *w = n->n_in > 2 ? n->in[2]->data : NULL;
+    if (x->dtype == BM_F64)
+        layer_norm_grad_f64(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n));
+    else
+        layer_norm_grad_f32(x->data, n->in[1]->data, w, n->out->data, R, C, (float)eps_of(n));
+}
+
 /* Row mean, kept as [..,1]. */
 static bm_tensor *row_mean(bm_tape *t, bm_tensor *v) { return bm_mean(t, v, -1, 1); }
 
-/* With x̂ = (x − μ)·r, r = 1/√(var + eps), ĝ = G·w:
- * dX = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dW = Σ_rows G·x̂, dB = Σ_rows G. */
+/* x̂ = (x − μ)·r, layer_norm without affine (fused). */
+static bm_tensor *xhat_of(bm_tape *t, bm_tensor *x, double eps)
+{
+    return bm_layer_norm(t, x, NULL, NULL, eps);
+}
+
+/* dX = layer_norm_grad(x, G, w), dW = layer_norm_wgrad(x, G) = Σ_rows G·x̂
+ * (both fused), dB = Σ_rows G. */
 static bm_status layer_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    bm_tensor *x = n->in[0];
-    bm_tensor *xc = bm_sub(t, x, row_mean(t, x));
-    bm_tensor *r = bm_pow(t, bm_add_scalar(t, row_mean(t, bm_square(t, xc)), eps_of(n)), -0.5);
-    bm_tensor *xhat = bm_mul(t, xc, r);
-    if (n->n_in > 1 && bm_op_wants_grad(t, n, 1))
-        dx[1] = bm_grad_to(t, bm_mul(t, g, xhat), n->in[1]);
+    bm_tensor *x = n->in[0], *w = n->n_in > 1 ? n->in[1] : NULL;
+    if (w && bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_layer_norm_wgrad(t, x, g, eps_of(n));
     if (n->n_in > 2 && bm_op_wants_grad(t, n, 2))
         dx[2] = bm_grad_to(t, g, n->in[2]);
-    if (bm_op_wants_grad(t, n, 0)) {
-        bm_tensor *gh = n->n_in > 1 ? bm_mul(t, g, n->in[1]) : g;
-        bm_tensor *inner = bm_sub(t, bm_sub(t, gh, row_mean(t, gh)),
-                                  bm_mul(t, xhat, row_mean(t, bm_mul(t, gh, xhat))));
-        dx[0] = bm_mul(t, r, inner);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_layer_norm_grad(t, x, g, w, eps_of(n));
+    return bm_tape_status(t);
+}
+
+/* dX = layer_norm_grad(x, g, w) = r·P·ĝ, with P = I − 11ᵀ/C − x̂x̂ᵀ/C
+ * symmetric and ĝ = g·w, so with H the incoming gradient and Q = r·P·H =
+ * layer_norm_grad(x, H): dg = Q·w, dw = Σ_rows g·Q, and (differentiating r,
+ * x̂ and mean(ĝ·x̂) in x; E = dX, the output)
+ *   dx = −r·(x̂·mean(H·E) + mean(ĝ·x̂)·Q + mean(H·x̂)·E). */
+static bm_status layer_norm_grad_vjp(bm_tape *t, bm_node *n, bm_tensor *h, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *g = n->in[1], *w = n->n_in > 2 ? n->in[2] : NULL;
+    double eps = eps_of(n);
+    int want_x = bm_op_wants_grad(t, n, 0), want_g = bm_op_wants_grad(t, n, 1);
+    int want_w = w && bm_op_wants_grad(t, n, 2);
+    bm_tensor *q = bm_layer_norm_grad(t, x, h, NULL, eps);
+    if (want_g)
+        dx[1] = w ? bm_mul(t, q, w) : q;
+    if (want_w)
+        dx[2] = bm_grad_to(t, bm_mul(t, g, q), w);
+    if (want_x) {
+        bm_tensor *xh = xhat_of(t, x, eps), *e = n->out;
+        bm_tensor *r = bm_pow(t, bm_add_scalar(t, bm_var(t, x, -1, 0, 1), eps), -0.5);
+        bm_tensor *gh = w ? bm_mul(t, g, w) : g;
+        bm_tensor *sum = bm_add(t, bm_mul(t, xh, row_mean(t, bm_mul(t, h, e))),
+                                bm_add(t, bm_mul(t, row_mean(t, bm_mul(t, gh, xh)), q),
+                                       bm_mul(t, row_mean(t, bm_mul(t, h, xh)), e)));
+        dx[0] = bm_neg(t, bm_mul(t, r, sum));
     }
     return bm_tape_status(t);
 }
@@ -117,6 +209,18 @@ static bm_status rms_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **
     return bm_tape_status(t);
 }
 
+/* out = Σ_rows g·x̂: with H [C] incoming, dg = x̂·H and dx = the input
+ * gradient of Σ_rows <g·H, x̂> = layer_norm_grad(x, g, H). */
+static bm_status layer_norm_wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *h, bm_tensor **dx)
+{
+    bm_tensor *x = n->in[0], *g = n->in[1];
+    if (bm_op_wants_grad(t, n, 1))
+        dx[1] = bm_mul(t, xhat_of(t, x, eps_of(n)), h);
+    if (bm_op_wants_grad(t, n, 0))
+        dx[0] = bm_layer_norm_grad(t, x, g, h, eps_of(n));
+    return bm_tape_status(t);
+}
+
 static void eps_describe(const bm_node *n, char *buf, size_t len)
 {
     snprintf(buf, len, "eps=%g", eps_of(n));
@@ -125,6 +229,16 @@ static void eps_describe(const bm_node *n, char *buf, size_t len)
 const bm_op bm_op_layer_norm = {
     .name = "layer_norm", .arity = BM_OP_VARIADIC, .params_size = sizeof(norm_params),
     .infer = norm_infer, .forward = layer_norm_forward, .vjp = layer_norm_vjp,
+    .describe = eps_describe,
+};
+const bm_op bm_op_layer_norm_grad = {
+    .name = "layer_norm_grad", .arity = BM_OP_VARIADIC, .params_size = sizeof(norm_params),
+    .infer = norm_grad_infer, .forward = layer_norm_grad_forward, .vjp = layer_norm_grad_vjp,
+    .describe = eps_describe,
+};
+const bm_op bm_op_layer_norm_wgrad = {
+    .name = "layer_norm_wgrad", .arity = 2, .params_size = sizeof(norm_params),
+    .infer = wgrad_infer, .forward = layer_norm_wgrad_forward, .vjp = layer_norm_wgrad_vjp,
     .describe = eps_describe,
 };
 const bm_op bm_op_rms_norm = {
@@ -152,6 +266,24 @@ bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, d
     bm_tensor *in[3] = {x, w, b};
     return eps_ok(t, "bm_layer_norm", eps)
                ? bm_tape_apply(t, &bm_op_layer_norm, in, b ? 3 : w ? 2 : 1, &p)
+               : NULL;
+}
+
+bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps)
+{
+    norm_params p = {.eps = eps};
+    bm_tensor *in[3] = {x, g, w};
+    return eps_ok(t, "bm_layer_norm_grad", eps)
+               ? bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 3 : 2, &p)
+               : NULL;
+}
+
+bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps)
+{
+    norm_params p = {.eps = eps};
+    bm_tensor *in[2] = {x, g};
+    return eps_ok(t, "bm_layer_norm_wgrad", eps)
+               ? bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 2, &p)
                : NULL;
 }
 

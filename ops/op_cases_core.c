@@ -45,6 +45,9 @@ B1(cumsum_0, bm_cumsum(t, in[0], 0, 0))
 B1(cumsum_rev, bm_cumsum(t, in[0], -1, 1))
 B1(layer_norm, bm_layer_norm(t, in[0], in[1], in[2], 1e-5))
 B1(layer_norm_plain, bm_layer_norm(t, in[0], NULL, NULL, 1e-3))
+B1(layer_norm_grad, bm_layer_norm_grad(t, in[0], in[1], in[2], 1e-5))
+B1(layer_norm_grad_plain, bm_layer_norm_grad(t, in[0], in[1], NULL, 1e-3))
+B1(layer_norm_wgrad, bm_layer_norm_wgrad(t, in[0], in[1], 1e-5))
 B1(rms_norm, bm_rms_norm(t, in[0], in[1], 1e-6))
 B1(rms_norm_plain, bm_rms_norm(t, in[0], NULL, 0.0))
 B1(cross_entropy, bm_cross_entropy(t, in[0], y, BM_NO_IGNORE, 0.0))
@@ -176,6 +179,10 @@ const bm_op_case bm_op_cases_core[] = {
     {"cumsum", b_cumsum_rev, S1(3, 2, 3, 4), ANY, NONE, 0},
     {"layer_norm", b_layer_norm, S3(2, 1, 1, SH(3, 5), SH(5), SH(5)), ANY, NONE, 0},
     {"layer_norm", b_layer_norm_plain, S1(3, 2, 3, 4), ANY, NONE, 0},
+    {"layer_norm_grad", b_layer_norm_grad, S3(2, 2, 1, SH(3, 5), SH(3, 5), SH(5)), ANY, NONE, 0},
+    {"layer_norm_grad", b_layer_norm_grad_plain, S2(3, 3, SH(2, 3, 4), SH(2, 3, 4)), ANY, NONE, 0},
+    {"layer_norm_wgrad", b_layer_norm_wgrad, S2(2, 2, SH(4, 5), SH(4, 5)), ANY, NONE, 0},
+    {"layer_norm_wgrad", b_layer_norm_wgrad, S2(3, 3, SH(2, 3, 3), SH(2, 3, 3)), ANY, NONE, 0},
     {"rms_norm", b_rms_norm, S2(3, 1, SH(2, 2, 5), SH(5)), ANY, NONE, 0},
     {"rms_norm", b_rms_norm_plain, S1(2, 3, 4), ANY, NONE, 0},
     {"cross_entropy", b_cross_entropy, S1(2, 5, 4), ANY, IDX, 0},
@@ -184,6 +191,8 @@ const bm_op_case bm_op_cases_core[] = {
     {"huber", b_huber, S1(2, 4, 3), ANY, SAMEANY, 0},
     {"kl_div", b_kl_div, S1(2, 3, 4), ANY, SAME01, 0},
     {"conv2d", b_conv2d, S3(4, 4, 1, SH(2, 2, 5, 4), SH(3, 2, 3, 2), SH(3)), ANY, NONE, 0},
+    /* 4 images of 19x19 outputs: products of 3 images side by side, then 1 */
+    {"conv2d", b_conv2d, S3(4, 4, 1, SH(4, 1, 20, 20), SH(2, 1, 2, 2), SH(2)), ANY, NONE, 0},
     {"conv2d", b_conv2d_strided, S2(4, 4, SH(1, 4, 5, 6), SH(2, 2, 2, 3)), ANY, NONE, 0},
     {"conv_transpose2d", b_convt, S2(4, 4, SH(2, 3, 2, 3), SH(3, 2, 3, 2)), ANY, NONE, 0},
     {"conv2d_wgrad", b_wgrad, S2(4, 4, SH(2, 2, 4, 3), SH(2, 3, 4, 2)), ANY, NONE, 0},

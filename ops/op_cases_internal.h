@@ -30,7 +30,7 @@ struct bm_op_case {
 /* The families of examples, one table each (op_cases_<family>.c defines
  * bm_op_cases_<family>[] and bm_op_cases_<family>_n). A new family: one
  * file and one entry here. */
-#define BM_OP_CASE_TABLES BM_OP_CASE_TABLE(core)
+#define BM_OP_CASE_TABLES BM_OP_CASE_TABLE(core) BM_OP_CASE_TABLE(shape) BM_OP_CASE_TABLE(nn)
 #define BM_OP_CASE_TABLE(family) \
     extern const bm_op_case bm_op_cases_##family[]; \
     extern const size_t bm_op_cases_##family##_n;

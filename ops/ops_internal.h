@@ -9,42 +9,14 @@
 #include "pool_internal.h"
 #include "tape_internal.h"
 
-/* Run the statements once with T = double or T = float, chosen by dtype.
- * Inside, use T for the element type. */
-#define BM_TYPED(dt, ...)                                                     \
-    do {                                                                      \
-        if ((dt) == BM_F64) {                                                 \
-            typedef double T;                                                 \
-            __VA_ARGS__                                                       \
-        } else {                                                              \
-            typedef float T;                                                  \
-            __VA_ARGS__                                                       \
-        }                                                                     \
-    } while (0)
-
-/* Element-type-generic math: picks the float or double function. */
+/* Element-type-generic math: picks the float or double function (for the
+ * kernel templates, *_kernels.inc, written once for T = float and double). */
 #define BM_EXP(x) _Generic((x), float: expf, default: exp)(x)
 #define BM_LOG(x) _Generic((x), float: logf, default: log)(x)
 #define BM_POW(x, p) _Generic((x), float: powf, default: pow)((x), (p))
 #define BM_SQRT(x) _Generic((x), float: sqrtf, default: sqrt)(x)
 #define BM_TANH(x) _Generic((x), float: tanhf, default: tanh)(x)
 #define BM_FABS(x) _Generic((x), float: fabsf, default: fabs)(x)
-
-/* One row of a softmax, for element type T: m = max x[0..C), y[j] =
- * exp(x[j] − m) and sum = Σ y[j] (not yet divided, so callers can take
- * log(sum) for log-softmax or log-sum-exp). Used by softmax, log_softmax
- * and the fused softmax + cross-entropy. */
-#define BM_SOFTMAX_ROW(T, x, y, C, m, sum)                                       \
-    do {                                                                          \
-        (m) = (x)[0];                                                             \
-        (sum) = 0;                                                                \
-        for (size_t j_ = 1; j_ < (C); j_++)                                       \
-            (m) = (x)[j_] > (m) ? (x)[j_] : (m);                                  \
-        for (size_t j_ = 0; j_ < (C); j_++) {                                     \
-            (y)[j_] = BM_EXP((T)((x)[j_] - (m)));                                 \
-            (sum) += (y)[j_];                                                     \
-        }                                                                         \
-    } while (0)
 
 /* Gradient g reduced to x's shape (summed over the axes broadcasting
  * added); g itself when the shapes already match. */

@@ -17,7 +17,7 @@ typedef struct span {
 static span reduce_span(const bm_node *n)
 {
     const bm_tensor *x = n->in[0];
-    span s = {1, x->size, 1};
+    span s = {.outer = 1, .len = x->size, .inner = 1};
     long axis = ((const reduce_params *)n->params)->axis;
     if (axis == BM_AXIS_ALL)
         return s;
@@ -59,22 +59,24 @@ static int reduce_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
+#define T float
+#define F(name) name##_f32
+#include "reduce_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "reduce_kernels.inc"
+#undef T
+#undef F
+
 static void reduce_forward(bm_node *n, double scale)
 {
     span s = reduce_span(n);
-    BM_TYPED(n->out->dtype, const T *X = n->in[0]->data; T *Y = n->out->data;
-             for (size_t o = 0; o < s.outer; o++) {
-                 T *y = Y + o * s.inner;
-                 for (size_t i = 0; i < s.inner; i++)
-                     y[i] = 0;
-                 for (size_t l = 0; l < s.len; l++) {
-                     const T *x = X + (o * s.len + l) * s.inner;
-                     for (size_t i = 0; i < s.inner; i++)
-                         y[i] += x[i];
-                 }
-                 for (size_t i = 0; i < s.inner; i++)
-                     y[i] *= (T)scale;
-             });
+    if (n->out->dtype == BM_F64)
+        reduce_f64(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, scale);
+    else
+        reduce_f32(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, scale);
 }
 
 /* G broadcast back over the reduced axes, times scale. */

@@ -13,6 +13,17 @@ typedef struct penalty_params {
     double lambda;
 } penalty_params;
 
+#define T float
+#define F(name) name##_f32
+#include "regularize_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "regularize_kernels.inc"
+#undef T
+#undef F
+
 static int dropout_infer(bm_tape *tape, bm_node *n)
 {
     (void)tape;
@@ -28,13 +39,10 @@ static void dropout_forward(bm_tape *tape, bm_node *n)
     double rate = p->rate;
     bm_rng *rng = p->rng;
     int draw = !bm_tape_random_frozen(tape) || !p->drawn;
-    BM_TYPED(n->out->dtype, T *M = n->saved; const T *X = n->in[0]->data; T *Y = n->out->data;
-             const T keep = (T)(1.0 / (1.0 - rate));
-             for (size_t i = 0; i < n->out->size; i++) {
-                 if (draw)
-                     M[i] = bm_rng_uniform(rng) < rate ? (T)0 : keep;
-                 Y[i] = X[i] * M[i];
-             });
+    if (n->out->dtype == BM_F64)
+        dropout_f64(n->in[0]->data, n->out->data, n->saved, n->out->size, rate, rng, draw);
+    else
+        dropout_f32(n->in[0]->data, n->out->data, n->saved, n->out->size, rate, rng, draw);
     p->drawn = 1;
 }
 
@@ -70,16 +78,17 @@ static bm_status l2_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
-/* Define a penalty λ·Σ TERM(x). */
-#define PENALTY(NAME, TERM)                                                           \
+/* Define the penalty NAME, λ·Σ term(x) with Σ term from the kernels
+ * NAME_f32, NAME_f64, and its op and builder. */
+#define PENALTY(NAME)                                                                 \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        BM_TYPED(n->out->dtype, const T *X = n->in[0]->data; double acc = 0;         \
-                 for (size_t i = 0; i < n->in[0]->size; i++) {                       \
-                     T x = X[i];                                                     \
-                     acc += (double)(TERM);                                          \
-                 } *(T *)n->out->data = (T)(lambda_of(n) * acc););                   \
+        const bm_tensor *x = n->in[0];                                               \
+        if (n->out->dtype == BM_F64)                                                 \
+            *(double *)n->out->data = lambda_of(n) * NAME##_f64(x->data, x->size);   \
+        else                                                                         \
+            *(float *)n->out->data = (float)(lambda_of(n) * NAME##_f32(x->data, x->size)); \
     }                                                                                \
     const bm_op bm_op_##NAME = {                                                     \
         .name = #NAME, .arity = 1, .params_size = sizeof(penalty_params),            \
@@ -96,8 +105,8 @@ static bm_status l2_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
         return bm_tape_apply(t, &bm_op_##NAME, &x, 1, &p);                           \
     }
 
-PENALTY(l1, BM_FABS(x))
-PENALTY(l2, x * x)
+PENALTY(l1)
+PENALTY(l2)
 
 const bm_op bm_op_dropout = {
     .name = "dropout", .arity = 1, .params_size = sizeof(dropout_params),

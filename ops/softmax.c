@@ -16,25 +16,25 @@ static int rows_infer(bm_tape *tape, bm_node *n)
 
 static size_t last_dim(const bm_tensor *t) { return t->shape[t->rank - 1]; }
 
-/* y = exp(x − max) / Σ exp(x − max), row by row (log: x − max − log Σ). */
+#define T float
+#define F(name) name##_f32
+#include "softmax_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "softmax_kernels.inc"
+#undef T
+#undef F
+
+/* y = softmax(x) (want_log: log_softmax) row by row. */
 static void softmax_rows(bm_node *n, int want_log)
 {
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
-    BM_TYPED(n->out->dtype, const T *X = n->in[0]->data; T *Y = n->out->data;
-             for (size_t r = 0; r < R; r++) {
-                 const T *restrict x = X + r * C;
-                 T *restrict y = Y + r * C;
-                 T m, s;
-                 BM_SOFTMAX_ROW(T, x, y, C, m, s);
-                 if (want_log) {
-                     T ls = BM_LOG(s);
-                     for (size_t j = 0; j < C; j++)
-                         y[j] = x[j] - m - ls;
-                 } else {
-                     for (size_t j = 0; j < C; j++)
-                         y[j] /= s;
-                 }
-             });
+    if (n->out->dtype == BM_F64)
+        softmax_f64(n->in[0]->data, n->out->data, R, C, want_log);
+    else
+        softmax_f32(n->in[0]->data, n->out->data, R, C, want_log);
 }
 
 static void softmax_forward(bm_tape *tape, bm_node *n)
@@ -67,17 +67,10 @@ static void softmax_grad_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
-    BM_TYPED(n->out->dtype, const T *S = n->in[0]->data; const T *G = n->in[1]->data;
-             T *O = n->out->data;
-             for (size_t r = 0; r < R; r++) {
-                 const T *restrict s = S + r * C, *restrict g = G + r * C;
-                 T *restrict o = O + r * C;
-                 T dot = 0;
-                 for (size_t j = 0; j < C; j++)
-                     dot += g[j] * s[j];
-                 for (size_t j = 0; j < C; j++)
-                     o[j] = s[j] * (g[j] - dot);
-             });
+    if (n->out->dtype == BM_F64)
+        softmax_grad_f64(n->in[0]->data, n->in[1]->data, n->out->data, R, C);
+    else
+        softmax_grad_f32(n->in[0]->data, n->in[1]->data, n->out->data, R, C);
 }
 
 static bm_status softmax_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)

@@ -23,36 +23,50 @@ static int same_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Define the forward of op NAME: y = FWD(x, a) elementwise (a: the scalar
- * parameter, 0 for ops without one). */
-#define UNARY_FORWARD(NAME, FWD)                                                      \
+#define T float
+#define F(name) name##_f32
+#include "unary_kernels.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "unary_kernels.inc"
+#undef T
+#undef F
+
+typedef void (*unary_f32)(const float *, float *, size_t, float);
+typedef void (*unary_f64)(const double *, double *, size_t, double);
+
+/* y = f(x, a) by the kernel of x's type, a the scalar parameter (0 without). */
+static void run_unary(bm_node *n, unary_f32 f32, unary_f64 f64)
+{
+    const double a = n->params ? ((const scalar_params *)n->params)->a : 0.0;
+    if (n->out->dtype == BM_F64)
+        f64(n->in[0]->data, n->out->data, n->out->size, a);
+    else
+        f32(n->in[0]->data, n->out->data, n->out->size, (float)a);
+}
+
+/* Define the forward of op NAME from its kernels NAME_f32, NAME_f64. */
+#define UNARY_FORWARD(NAME)                                                           \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        const size_t size = n->out->size;                                            \
-        const double pa = n->params ? ((const scalar_params *)n->params)->a : 0.0;   \
-        BM_TYPED(n->out->dtype, const T *restrict X = n->in[0]->data;                \
-                 T *restrict Y = n->out->data; const T a = (T)pa; (void)a;           \
-                 for (size_t i = 0; i < size; i++) {                                 \
-                     T x = X[i];                                                     \
-                     Y[i] = (FWD);                                                   \
-                 });                                                                 \
+        run_unary(n, NAME##_f32, NAME##_f64);                                        \
     }
 
-#define SIGN(v) (T)(((v) > 0) - ((v) < 0))
-
-UNARY_FORWARD(neg, -x)
-UNARY_FORWARD(scale, a * x)
-UNARY_FORWARD(add_scalar, x + a)
-UNARY_FORWARD(exp, BM_EXP(x))
-UNARY_FORWARD(log, BM_LOG(x))
-UNARY_FORWARD(pow, BM_POW(x, a))
-UNARY_FORWARD(sqrt, BM_SQRT(x))
-UNARY_FORWARD(abs, BM_FABS(x))
-UNARY_FORWARD(relu, x > 0 ? x : 0)
-UNARY_FORWARD(sigmoid, 1 / (1 + BM_EXP(-x)))
-UNARY_FORWARD(tanh, BM_TANH(x))
-UNARY_FORWARD(sign, SIGN(x))
+UNARY_FORWARD(neg)
+UNARY_FORWARD(scale)
+UNARY_FORWARD(add_scalar)
+UNARY_FORWARD(exp)
+UNARY_FORWARD(log)
+UNARY_FORWARD(pow)
+UNARY_FORWARD(sqrt)
+UNARY_FORWARD(abs)
+UNARY_FORWARD(relu)
+UNARY_FORWARD(sigmoid)
+UNARY_FORWARD(tanh)
+UNARY_FORWARD(sign)
 
 static double param_a(const bm_node *n) { return ((const scalar_params *)n->params)->a; }
 
@@ -190,12 +204,10 @@ static void clamp_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     const range_params *p = n->params;
-    BM_TYPED(n->out->dtype, const T *restrict X = n->in[0]->data; T *restrict Y = n->out->data;
-             const T lo = (T)p->lo; const T hi = (T)p->hi;
-             for (size_t i = 0; i < n->out->size; i++) {
-                 T x = X[i];
-                 Y[i] = x < lo ? lo : x > hi ? hi : x;
-             });
+    if (n->out->dtype == BM_F64)
+        clamp_f64(n->in[0]->data, n->out->data, n->out->size, p->lo, p->hi);
+    else
+        clamp_f32(n->in[0]->data, n->out->data, n->out->size, (float)p->lo, (float)p->hi);
 }
 
 static bm_status clamp_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
@@ -223,40 +235,15 @@ static int gate_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* out = g where x is in the range, else 0: one branch-free loop per dtype
- * and kind of range. */
-#define GATE_KERNEL(T)                                                                \
-    static void gate_##T(const T *restrict x, const T *restrict g, T *restrict y,    \
-                         size_t n, T lo, T hi, int open)                              \
-    {                                                                                 \
-        if (open && hi == (T)INFINITY) /* relu's: one comparison */                    \
-            for (size_t i = 0; i < n; i++) {                                          \
-                T v = x[i], d = g[i]; /* both loaded: a select, no branch */          \
-                y[i] = v > lo ? d : (T)0;                                             \
-            }                                                                         \
-        else if (open)                                                                \
-            for (size_t i = 0; i < n; i++) {                                          \
-                T v = x[i], d = g[i];                                                 \
-                y[i] = ((v > lo) & (v < hi)) ? d : (T)0;                              \
-            }                                                                         \
-        else                                                                          \
-            for (size_t i = 0; i < n; i++) {                                          \
-                T v = x[i], d = g[i];                                                 \
-                y[i] = ((v >= lo) & (v <= hi)) ? d : (T)0;                            \
-            }                                                                         \
-    }
-GATE_KERNEL(float)
-GATE_KERNEL(double)
-
 static void gate_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     const range_params *p = n->params;
     if (n->out->dtype == BM_F64)
-        gate_double(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, p->lo, p->hi,
+        gate_f64(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, p->lo, p->hi,
                     p->open);
     else
-        gate_float(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, (float)p->lo,
+        gate_f32(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, (float)p->lo,
                    (float)p->hi, p->open);
 }
 

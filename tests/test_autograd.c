@@ -90,6 +90,87 @@ START_TEST(print_readable)
 }
 END_TEST
 
+/* bm_tensor_print_opts into a malloc'd string. */
+static char *print_str(const bm_tensor *t, const bm_print_opts *o)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+    bm_tensor_print_opts(t, f, o);
+    fclose(f);
+    return buf;
+}
+
+/* A tensor 0, 1, 2, ... of the given shape. */
+static bm_tensor *iota(int rank, const size_t *shape)
+{
+    bm_tensor *t = bm_tensor_new(BM_F64, rank, shape, NULL);
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < t->size; i++)
+        ((double *)t->data)[i] = (double)i;
+    return t;
+}
+
+/* Past the threshold, NumPy's summary: the first and last edgeitems per axis. */
+START_TEST(print_summarises_big_tensors)
+{
+    size_t s1[1] = {2000}, s2[2] = {100, 100}, s3[3] = {10, 10, 20};
+    bm_tensor *v = iota(1, s1), *m = iota(2, s2), *c = iota(3, s3);
+    char *got = print_str(v, NULL);
+    ck_assert_str_eq(got, "tensor([0, 1, 2, ..., 1997, 1998, 1999], shape=[2000], dtype=f64)\n");
+    free(got);
+    got = print_str(m, NULL);
+    ck_assert_str_eq(got, "tensor([[0, 1, 2, ..., 97, 98, 99],\n"
+                          "        [100, 101, 102, ..., 197, 198, 199],\n"
+                          "        [200, 201, 202, ..., 297, 298, 299],\n"
+                          "        ...,\n"
+                          "        [9700, 9701, 9702, ..., 9797, 9798, 9799],\n"
+                          "        [9800, 9801, 9802, ..., 9897, 9898, 9899],\n"
+                          "        [9900, 9901, 9902, ..., 9997, 9998, 9999]], shape=[100,100], "
+                          "dtype=f64)\n");
+    free(got);
+    /* threshold and edgeitems are the caller's: 1 item per end of every axis */
+    bm_print_opts o = bm_print_defaults();
+    ck_assert_uint_eq(o.threshold, 1000);
+    ck_assert_uint_eq(o.edgeitems, 3);
+    o.edgeitems = 1;
+    o.threshold = 100;
+    got = print_str(c, &o);
+    ck_assert_str_eq(got, "tensor([[[0, ..., 19],\n"
+                          "         ...,\n"
+                          "         [180, ..., 199]],\n"
+                          "        ...,\n"
+                          "        [[1800, ..., 1819],\n"
+                          "         ...,\n"
+                          "         [1980, ..., 1999]]], shape=[10,10,20], dtype=f64)\n");
+    free(got);
+    /* at or under the threshold, everything; a short axis is never cut */
+    o.threshold = 2000;
+    got = print_str(c, &o);
+    ck_assert_ptr_null(strstr(got, "..."));
+    ck_assert_ptr_nonnull(strstr(got, "1999]]], shape"));
+    free(got);
+    size_t s4[2] = {2, 600};
+    bm_tensor *w = iota(2, s4);
+    got = print_str(w, NULL);
+    ck_assert_str_eq(got, "tensor([[0, 1, 2, ..., 597, 598, 599],\n"
+                          "        [600, 601, 602, ..., 1197, 1198, 1199]], shape=[2,600], "
+                          "dtype=f64)\n");
+    free(got);
+    o = bm_print_defaults();
+    o.precision = 2;
+    ((double *)w->data)[0] = 3.14159;
+    got = print_str(w, &o);
+    ck_assert_msg(!strncmp(got, "tensor([[3.1, 1, 2, ...", 23), "%s", got);
+    free(got);
+    bm_tensor_free(v);
+    bm_tensor_free(m);
+    bm_tensor_free(c);
+    bm_tensor_free(w);
+}
+END_TEST
+
 /* The run-time version agrees with the header compiled against. */
 START_TEST(version_matches_header)
 {
@@ -112,6 +193,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, tensor_bad_shapes);
     tcase_add_test(tc, rng_deterministic);
     tcase_add_test(tc, print_readable);
+    tcase_add_test(tc, print_summarises_big_tensors);
     tcase_add_test(tc, version_matches_header);
     suite_add_tcase(s, tc);
     return s;

@@ -7,9 +7,9 @@
  * the message that names what was wrong (and, for files, the file).
  *
  * What other suites already cover is not repeated here: the malformed
- * model corpus (test_model_io.c, tests/data/bad_models/), the CSV table of
- * test_data.c (csv_bad_files: ragged rows, quotes, nan/inf/1e999, NUL), its
- * IDX cases (idx_bad_files: truncated bodies, magic, 10^12-pixel headers,
+ * model corpus (test_model_io_bad.c, tests/data/bad_models/), the CSV table of
+ * test_data.c (csv_bad_files: ragged rows, quotes, nan/inf/1e999, NUL), the
+ * IDX cases of test_data_idx.c (idx_bad_files: truncated bodies, magic, 10^12-pixel headers,
  * 2^32-1 sizes), and 100,000-deep JSON nesting. */
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -206,7 +206,7 @@ static bm_status unknown_layer(bm_error *e)
 static bm_status unknown_optimizer(bm_error *e)
 {
     bm_optim_kind k;
-    return bm_optim_kind_parse("adamw", &k, e);
+    return bm_optim_kind_parse("lamb", &k, e);
 }
 static bm_status unknown_loss(bm_error *e)
 {
@@ -300,7 +300,7 @@ static const api_case API[] = {
     {"gradcheck on a non-leaf", gradcheck_not_leaf, BM_ERR_ARG,
      "input 0 must be an f64 leaf with a gradient"},
     {"unknown layer name", unknown_layer, BM_ERR_ARG, "unknown layer type 'convolution'"},
-    {"unknown optimizer name", unknown_optimizer, BM_ERR_ARG, "unknown optimizer 'adamw'"},
+    {"unknown optimizer name", unknown_optimizer, BM_ERR_ARG, "unknown optimizer 'lamb'"},
     {"unknown loss name", unknown_loss, BM_ERR_ARG, "unknown loss 'hinge'"},
     {"unknown initialiser name", unknown_init, BM_ERR_ARG, "unknown initialiser 'xavier'"},
     {"NULL optimizer name", null_name, BM_ERR_NULL, "bm_optim_kind_parse: name is NULL"},

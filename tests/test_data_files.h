@@ -1,4 +1,4 @@
-/* test_data_files.h — temp files for test_data.c: a per-test-case temp dir
+/* test_data_files.h — temp files for test_data.c and test_data_idx.c: a per-test-case temp dir
  * (mkdtemp, removed afterwards), file writers, IDX writers, error checks. */
 #ifndef BM_TEST_DATA_FILES_H
 #define BM_TEST_DATA_FILES_H
@@ -19,7 +19,7 @@
 static char tmp_dir[] = "/tmp/bm_test_data_XXXXXX";
 static int tmp_made;
 
-static void tmp_setup(void)
+static inline void tmp_setup(void)
 {
     if (!tmp_made) {
         ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
@@ -27,7 +27,7 @@ static void tmp_setup(void)
     }
 }
 
-static void tmp_teardown(void)
+static inline void tmp_teardown(void)
 {
     if (!tmp_made)
         return;
@@ -49,7 +49,7 @@ static void tmp_teardown(void)
 }
 
 /* Path of `name` inside the temp dir (static buffer per slot). */
-static const char *tmp_path(const char *name, int slot)
+static inline const char *tmp_path(const char *name, int slot)
 {
     static char buf[4][512];
     snprintf(buf[slot], sizeof buf[slot], "%s/%s", tmp_dir, name);
@@ -57,7 +57,7 @@ static const char *tmp_path(const char *name, int slot)
 }
 
 /* Write len bytes to name in the temp dir; returns the path. */
-static const char *write_bytes(const char *name, const void *bytes, size_t len, int slot)
+static inline const char *write_bytes(const char *name, const void *bytes, size_t len, int slot)
 {
     const char *p = tmp_path(name, slot);
     FILE *f = fopen(p, "wb");
@@ -67,7 +67,7 @@ static const char *write_bytes(const char *name, const void *bytes, size_t len, 
     return p;
 }
 
-static const char *write_text(const char *name, const char *text)
+static inline const char *write_text(const char *name, const char *text)
 {
     return write_bytes(name, text, strlen(text), 0);
 }
@@ -76,7 +76,7 @@ static const char *write_text(const char *name, const char *text)
  * (when not NULL). A macro so a failure reports the caller's line. */
 #define ck_err(st, e, want, sub) ck_err_at((st), &(e), (want), (sub), __LINE__)
 
-static void ck_err_at(bm_status st, const bm_error *e, bm_status want, const char *sub, int line)
+static inline void ck_err_at(bm_status st, const bm_error *e, bm_status want, const char *sub, int line)
 {
     ck_assert_msg(st == want, "line %d: status %s, expected %s (%s)", line, bm_status_name(st),
                   bm_status_name(want), e->msg);
@@ -88,7 +88,7 @@ static void ck_err_at(bm_status st, const bm_error *e, bm_status want, const cha
 
 /* ------------------------------------------------------------------- IDX */
 
-static void put_be32(unsigned char *b, uint32_t v)
+static inline void put_be32(unsigned char *b, uint32_t v)
 {
     b[0] = (unsigned char)(v >> 24);
     b[1] = (unsigned char)(v >> 16);
@@ -97,7 +97,7 @@ static void put_be32(unsigned char *b, uint32_t v)
 }
 
 /* Write an image file: magic, n, rows, cols, then `body` bytes of pixels. */
-static const char *write_idx_images(const char *name, uint32_t magic, uint32_t n, uint32_t rows,
+static inline const char *write_idx_images(const char *name, uint32_t magic, uint32_t n, uint32_t rows,
                                     uint32_t cols, const unsigned char *px, size_t body)
 {
     unsigned char *buf = malloc(16 + body);
@@ -112,7 +112,7 @@ static const char *write_idx_images(const char *name, uint32_t magic, uint32_t n
     return p;
 }
 
-static const char *write_idx_labels(const char *name, uint32_t magic, uint32_t n,
+static inline const char *write_idx_labels(const char *name, uint32_t magic, uint32_t n,
                                     const unsigned char *lb, size_t body)
 {
     unsigned char buf[64];

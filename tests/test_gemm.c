@@ -197,22 +197,29 @@ static void run_forms(bm_gemm_isa isa, size_t M, size_t N, size_t K, double alph
         }
 }
 
-/* The loop tests run once per path: _i is a bm_gemm_isa. */
-#define SKIP_UNAVAILABLE(isa)                                                           \
-    do {                                                                                \
-        if (!bm_gemm_isa_available(isa)) {                                              \
-            float one = 1, c = 7;                                                       \
-            ck_assert_int_eq(bm_gemm_f32_isa(isa, 0, 0, 1, 1, 1, 1, &one, 1, &one, 1, 0, &c, 1, \
-                                             NULL, NULL, 0), 0);                          \
-            ck_assert(c == 7);                                                          \
-            return;                                                                     \
-        }                                                                               \
-    } while (0)
+/* The loop tests run once per path: _i is a bm_gemm_isa. A path's case is only in the
+ * suite when this build and CPU have it (see make_suite). */
+#define REQUIRE_AVAILABLE(isa) ck_assert_msg(bm_gemm_isa_available(isa), "path %d absent", (int)(isa))
+
+/* Every path this build or CPU lacks refuses a product, leaving C alone. */
+START_TEST(unavailable_paths_refuse)
+{
+    for (int isa = BM_GEMM_PORTABLE; isa < BM_GEMM_ISA_COUNT; isa++) {
+        if (bm_gemm_isa_available((bm_gemm_isa)isa))
+            continue;
+        float one = 1, c = 7;
+        ck_assert_int_eq(bm_gemm_f32_isa((bm_gemm_isa)isa, 0, 0, 1, 1, 1, 1, &one, 1, &one, 1, 0,
+                                         &c, 1, NULL, NULL, 0),
+                         0);
+        ck_assert(c == 7);
+    }
+}
+END_TEST
 
 START_TEST(odd_sizes)
 {
     bm_gemm_isa isa = (bm_gemm_isa)_i;
-    SKIP_UNAVAILABLE(isa);
+    REQUIRE_AVAILABLE(isa);
     static const size_t sz[][3] = {
         {1, 1, 1},   {1, 7, 1},    {7, 1, 33},  {7, 33, 1},  {33, 7, 257}, {2, 300, 64},
         {15, 17, 5}, {29, 45, 31}, {57, 13, 9}, {13, 65, 40}, {128, 10, 128}, {300, 3, 64},
@@ -226,7 +233,7 @@ END_TEST
 START_TEST(alpha_beta_ld)
 {
     bm_gemm_isa isa = (bm_gemm_isa)_i;
-    SKIP_UNAVAILABLE(isa);
+    REQUIRE_AVAILABLE(isa);
     static const double ab[][2] = {{1, 0}, {1, 1}, {-0.5, 2}, {2, 0}, {0.5, -1}, {0, 0.5}};
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++) {
         run_forms(isa, 37, 41, 29, ab[i][0], ab[i][1], PAD_LD);
@@ -241,7 +248,7 @@ END_TEST
 START_TEST(blocked_large)
 {
     bm_gemm_isa isa = (bm_gemm_isa)_i;
-    SKIP_UNAVAILABLE(isa);
+    REQUIRE_AVAILABLE(isa);
     run_forms(isa, 45, 530, 300, 0.75, 0.5, PAD_LD);
     run_forms(isa, 257, 257, 257, 1.0, 0.0, 1);
     run_forms(isa, 3, 40, 600, -1.0, 1.0, 0);
@@ -253,7 +260,7 @@ END_TEST
 START_TEST(degenerate)
 {
     bm_gemm_isa isa = (bm_gemm_isa)_i;
-    SKIP_UNAVAILABLE(isa);
+    REQUIRE_AVAILABLE(isa);
     float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 1, 1, 1, 1, 1}, C[4] = {1, 2, 3, 4};
     ck_assert(bm_gemm_f32_isa(isa, 0, 0, 2, 2, 0, 1, A, 1, B, 2, 0.5f, C, 2, NULL, NULL, 0));
     ck_assert(C[0] == 0.5f && C[3] == 2.0f);
@@ -315,7 +322,7 @@ END_TEST
 START_TEST(threaded_splits)
 {
     bm_gemm_isa isa = (bm_gemm_isa)_i;
-    SKIP_UNAVAILABLE(isa);
+    REQUIRE_AVAILABLE(isa);
     static const size_t sz[][3] = {{300, 40, 600}, {2000, 5, 100}, {1, 1000, 300},
                                    {128, 128, 784}, {784, 128, 128}, {61, 67, 129}};
     for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
@@ -371,8 +378,7 @@ END_TEST
  * products to rounding, in both types and every form, through AUTO too. */
 START_TEST(blas_matches_own)
 {
-    if (!bm_gemm_isa_available(BM_GEMM_BLAS))
-        return;
+    REQUIRE_AVAILABLE(BM_GEMM_BLAS);
     enum { M = 200, N = 300, K = 250 };
     ck_assert(bm_gemm_blas_wanted(M, N, K));
     double *Ad = malloc(M * K * sizeof *Ad), *Bd = malloc(K * N * sizeof *Bd);
@@ -414,22 +420,52 @@ START_TEST(blas_matches_own)
 }
 END_TEST
 
+/* The paths, and the test case of each (all but portable need the CPU or the build). */
+static const struct {
+    bm_gemm_isa isa;
+    const char *name, *needs;
+} paths[] = {
+    {.isa = BM_GEMM_PORTABLE, .name = "portable", .needs = NULL},
+    {.isa = BM_GEMM_AVX2, .name = "avx2", .needs = "a CPU with AVX2 and FMA"},
+    {.isa = BM_GEMM_AVX512, .name = "avx512", .needs = "a CPU with AVX-512F"},
+    {.isa = BM_GEMM_BLAS, .name = "blas", .needs = "a -Dblas=enabled build"},
+};
+enum { N_PATHS = sizeof paths / sizeof paths[0] };
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("paths");
     tcase_set_timeout(tc, 300);
     tcase_add_checked_fixture(tc, pools_setup, pools_teardown);
-    tcase_add_loop_test(tc, odd_sizes, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
-    tcase_add_loop_test(tc, alpha_beta_ld, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
-    tcase_add_loop_test(tc, blocked_large, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
-    tcase_add_loop_test(tc, degenerate, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
-    tcase_add_loop_test(tc, threaded_splits, BM_GEMM_PORTABLE, BM_GEMM_ISA_COUNT);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, workspace_sizes);
-    tcase_add_test(tc, blas_matches_own);
+    tcase_add_test(tc, unavailable_paths_refuse);
     suite_add_tcase(s, tc);
+    for (int i = 0; i < N_PATHS; i++) {
+        int isa = (int)paths[i].isa;
+        if (!bm_gemm_isa_available(paths[i].isa))
+            continue; /* not run here: its own meson test reports a skip */
+        TCase *p = paths[i].needs ? bm_test_case_needing(paths[i].name) : tcase_create(paths[i].name);
+        tcase_set_timeout(p, 300);
+        tcase_add_checked_fixture(p, pools_setup, pools_teardown);
+        tcase_add_loop_test(p, odd_sizes, isa, isa + 1);
+        tcase_add_loop_test(p, alpha_beta_ld, isa, isa + 1);
+        tcase_add_loop_test(p, blocked_large, isa, isa + 1);
+        tcase_add_loop_test(p, degenerate, isa, isa + 1);
+        tcase_add_loop_test(p, threaded_splits, isa, isa + 1);
+        if (paths[i].isa == BM_GEMM_BLAS)
+            tcase_add_test(p, blas_matches_own);
+        suite_add_tcase(s, p);
+    }
     return s;
 }
 
-int main(void) { return bm_test_run(make_suite()); }
+int main(void)
+{
+    for (int i = 0; i < N_PATHS; i++)
+        if (paths[i].needs &&
+            bm_test_missing(paths[i].name, bm_gemm_isa_available(paths[i].isa), paths[i].needs))
+            return BM_TEST_SKIP;
+    return bm_test_run(make_suite());
+}

@@ -75,16 +75,16 @@ static const net_case CASES[] = {
     {"relu softmax cce", BM_LAYER_RELU, BM_LAYER_SOFTMAX, BM_LOSS_CCE, 0, 0, 0},
     {"sigmoid softmax cce onehot", BM_LAYER_SIGMOID, BM_LAYER_SOFTMAX, BM_LOSS_CCE, 1, 0, 0},
     {"tanh softmax softmax_cce", BM_LAYER_TANH, BM_LAYER_SOFTMAX, BM_LOSS_SOFTMAX_CCE, 0, 0, 0},
-    {"linear logits softmax_cce onehot", BM_LAYER_LINEAR, BM_LAYER_LINEAR,
+    {"linear logits softmax_cce onehot", BM_LAYER_IDENTITY, BM_LAYER_IDENTITY,
      BM_LOSS_SOFTMAX_CCE, 1, 0, 0},
-    {"relu softmax_cce index", BM_LAYER_RELU, BM_LAYER_LINEAR, BM_LOSS_SOFTMAX_CCE, 0, 0, 0},
+    {"relu softmax_cce index", BM_LAYER_RELU, BM_LAYER_IDENTITY, BM_LOSS_SOFTMAX_CCE, 0, 0, 0},
     {"tanh sigmoid bce", BM_LAYER_TANH, BM_LAYER_SIGMOID, BM_LOSS_BCE, 0, 0, 0},
-    {"relu linear mse", BM_LAYER_RELU, BM_LAYER_LINEAR, BM_LOSS_MSE, 0, 0, 0},
+    {"relu linear mse", BM_LAYER_RELU, BM_LAYER_IDENTITY, BM_LOSS_MSE, 0, 0, 0},
     {"sigmoid tanh mse", BM_LAYER_SIGMOID, BM_LAYER_TANH, BM_LOSS_MSE, 0, 0, 0},
-    {"tanh linear mae", BM_LAYER_TANH, BM_LAYER_LINEAR, BM_LOSS_MAE, 0, 0, 0},
-    {"relu softmax_cce l1 l2", BM_LAYER_RELU, BM_LAYER_LINEAR, BM_LOSS_SOFTMAX_CCE, 0, 0, 1e-2},
-    {"relu linear mse l1 l2", BM_LAYER_RELU, BM_LAYER_LINEAR, BM_LOSS_MSE, 0, 0, 5e-3},
-    {"relu dropout softmax_cce", BM_LAYER_RELU, BM_LAYER_LINEAR, BM_LOSS_SOFTMAX_CCE, 0, 0.3, 0},
+    {"tanh linear mae", BM_LAYER_TANH, BM_LAYER_IDENTITY, BM_LOSS_MAE, 0, 0, 0},
+    {"relu softmax_cce l1 l2", BM_LAYER_RELU, BM_LAYER_IDENTITY, BM_LOSS_SOFTMAX_CCE, 0, 0, 1e-2},
+    {"relu linear mse l1 l2", BM_LAYER_RELU, BM_LAYER_IDENTITY, BM_LOSS_MSE, 0, 0, 5e-3},
+    {"relu dropout softmax_cce", BM_LAYER_RELU, BM_LAYER_IDENTITY, BM_LOSS_SOFTMAX_CCE, 0, 0.3, 0},
     {"tanh dropout sigmoid bce l1 l2", BM_LAYER_TANH, BM_LAYER_SIGMOID, BM_LOSS_BCE, 0, 0.25,
      1e-3},
 };
@@ -262,7 +262,7 @@ START_TEST(reg_loss_equals_hand_sum)
         d.l1_biases = lam[l][2];
         d.l2_biases = lam[l][3];
         add(m, d);
-        add(m, bm_activation_spec(l ? BM_LAYER_LINEAR : BM_LAYER_RELU));
+        add(m, bm_activation_spec(l ? BM_LAYER_IDENTITY : BM_LAYER_RELU));
     }
     ck_ok(bm_model_set_loss(m, BM_LOSS_MSE, &e), e);
     ck_ok(bm_model_init(m, SEED, &e), e);
@@ -281,7 +281,7 @@ START_TEST(reg_loss_equals_hand_sum)
             want += lam[l][2] * fabs(v) + lam[l][3] * v * v;
         }
     }
-    const net_case c = {"mse", BM_LAYER_RELU, BM_LAYER_LINEAR, BM_LOSS_MSE, 0, 0, 0};
+    const net_case c = {"mse", BM_LAYER_RELU, BM_LAYER_IDENTITY, BM_LOSS_MSE, 0, 0, 0};
     bm_tape *tape = bm_tape_new();
     bm_tensor *x, *y;
     case_batch(&c, tape, &rng, &x, &y);

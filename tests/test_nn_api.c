@@ -263,6 +263,58 @@ START_TEST(names_round_trip)
 }
 END_TEST
 
+/* Old names keep working: the identity layer's "linear" (not the linear op) and the
+ * optimizer's "lr_decay" beside "decay" (learning-rate decay); files are written with the
+ * clear names. */
+START_TEST(names_aliases)
+{
+    bm_error e = {0};
+    bm_layer_kind k = BM_LAYER_DENSE;
+    ck_assert_str_eq(bm_layer_kind_name(BM_LAYER_IDENTITY), "identity");
+    ck_ok(bm_layer_kind_parse("linear", &k, &e), e);
+    ck_assert_int_eq(k, BM_LAYER_IDENTITY);
+    ck_assert_int_eq(BM_LAYER_LINEAR, BM_LAYER_IDENTITY);
+    ck_err(bm_layer_kind_parse("Linear", &k, &e), BM_ERR_ARG, e, "unknown layer type 'Linear'");
+    const char *text = "{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, "
+                       "\"out\": 2}, {\"type\": \"linear\"}], \"optimizer\": "
+                       "{\"type\": \"sgd\", \"lr\": 0.5, \"lr_decay\": 0.25}}";
+    bm_model *m = bm_model_from_json(text, strlen(text), "alias.json", NULL, &e);
+    ck_assert_msg(m != NULL, "%s", e.msg);
+    ck_assert_int_eq(bm_model_layer(m, 1)->kind, BM_LAYER_IDENTITY);
+    ck_assert(bm_optim_get_config(bm_model_optim(m))->decay == 0.25);
+    char *out = bm_model_to_json(m, NULL, &e);
+    ck_assert_msg(out != NULL, "%s", e.msg);
+    ck_assert_msg(strstr(out, "{\"type\": \"identity\"}") && strstr(out, "\"decay\": 0.25") &&
+                      !strstr(out, "lr_decay") && !strstr(out, "\"linear\""),
+                  "%s", out);
+    free(out);
+    bm_model_free(m);
+    const char *both = "{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, "
+                       "\"out\": 2}], \"optimizer\": {\"decay\": 0.1, \"lr_decay\": 0.1}}";
+    ck_assert_ptr_null(bm_model_from_json(both, strlen(both), "both.json", NULL, &e));
+    ck_assert_int_eq(e.code, BM_ERR_PARSE);
+    ck_assert_str_eq(e.msg, "both.json: optimizer.lr_decay: another name of decay, which is "
+                            "given too");
+}
+END_TEST
+
+/* bm_build_features: snprintf-style, the GEMM kernel one this CPU runs. */
+START_TEST(build_features)
+{
+    size_t need = bm_build_features(NULL, 0);
+    ck_assert_uint_gt(need, 0);
+    char buf[128], tiny[8];
+    ck_assert_uint_eq(bm_build_features(buf, sizeof buf), need);
+    ck_assert_uint_eq(strlen(buf), need);
+    ck_assert_msg(!strncmp(buf, "blas=yes gemm=", 14) || !strncmp(buf, "blas=no gemm=", 13), "%s", buf);
+    const char *gemm = strstr(buf, "gemm=") + 5;
+    ck_assert_msg(!strcmp(gemm, "avx512") || !strcmp(gemm, "avx2") || !strcmp(gemm, "portable"),
+                  "%s", buf);
+    ck_assert_uint_eq(bm_build_features(tiny, sizeof tiny), need); /* truncated, terminated */
+    ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
+}
+END_TEST
+
 START_TEST(model_getters)
 {
     bm_model *m = small_model(1, 1);
@@ -303,7 +355,9 @@ static Suite *make_suite(void)
     tcase_add_test(api, errors_building);
     tcase_add_test(api, errors_fit_and_data);
     tcase_add_test(api, names_round_trip);
+    tcase_add_test(api, names_aliases);
     tcase_add_test(api, model_getters);
+    tcase_add_test(api, build_features);
     suite_add_tcase(s, api);
     return s;
 }

@@ -103,26 +103,66 @@ START_TEST(csv_exact)
         stats(1, 0.5, 0.1, 0.75, 0.25),
         stats(2, INFINITY, 1, -INFINITY, 1e-7),
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    rows[1].reg_loss = 1e-6;
+    rows[1].data_loss = 0.5 - 1e-6;
+    for (size_t i = 0; i < 2; i++)
         ck_assert_int_eq(plot_history_push(&h, &rows[i]), 0);
+    ck_assert_int_eq(plot_history_push_at(&h, &rows[2], 2.5), 0);
     char dir[PATH_LEN], path[PATH_LEN], err[ERR_LEN] = "";
     temp_dir(dir, sizeof dir);
     join(path, sizeof path, dir, "curves.csv");
     ck_assert_msg(plot_curves_csv(path, &h, err, sizeof err) == 0, "%s", err);
     char *got = slurp(path);
-    ck_assert_str_eq(got, "epoch,loss,accuracy,val_loss,val_accuracy\n"
-                          "0,1.0986122886681098,0.33333333333333331,,\n"
-                          "1,0.5,0.1,0.75,0.25\n"
-                          "2,inf,1,-inf,1e-07\n");
+    ck_assert_str_eq(got, "epoch,loss,data_loss,reg_loss,accuracy,val_loss,val_accuracy,lr,time_s\n"
+                          "0,1.0986122886681098,1.0986122886681098,0,0.33333333333333331,,,0.001,\n"
+                          "1,0.5,0.499999,1e-06,0.1,0.75,0.25,0.001,\n"
+                          "2,inf,inf,0,1,-inf,1e-07,0.001,2.5\n");
+    free(got);
+    /* The metric column is named by the caller (regression: within_tol). */
+    h.metric = "within_tol";
+    ck_assert_int_eq(plot_curves_csv(path, &h, err, sizeof err), 0);
+    got = slurp(path);
+    ck_assert_msg(!strncmp(got, "epoch,loss,data_loss,reg_loss,within_tol,val_loss,val_within_tol,"
+                                "lr,time_s\n", 71), "%s", got);
     free(got);
     /* An empty history is a header only. */
     plot_history empty = {0};
     ck_assert_int_eq(plot_curves_csv(path, &empty, err, sizeof err), 0);
     got = slurp(path);
-    ck_assert_str_eq(got, "epoch,loss,accuracy,val_loss,val_accuracy\n");
+    ck_assert_str_eq(got, "epoch,loss,data_loss,reg_loss,accuracy,val_loss,val_accuracy,lr,time_s\n");
     free(got);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(rmdir(dir), 0);
+    plot_history_free(&h);
+}
+END_TEST
+
+/* The loss gets a log axis by default when it spans PLOT_LOG_DECADES decades and is
+ * positive; LOG and LINEAR force one. */
+START_TEST(log_scale_choice)
+{
+    plot_history h = {0};
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 0); /* empty */
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_LOG), 1);
+    ck_assert_int_eq(plot_loss_log_scale(NULL, PLOT_SCALE_AUTO), 0);
+    bm_epoch_stats s = stats(0, 1.0, 0.5, NAN, NAN);
+    ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    s = stats(1, 0.02, 0.5, NAN, NAN); /* 1.7 decades */
+    ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 0);
+    s = stats(2, 0.009, 0.5, NAN, NAN); /* past 2 decades */
+    ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 1);
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_LINEAR), 0);
+    s = stats(3, NAN, 0.5, INFINITY, NAN); /* non-finite values do not count */
+    ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 1);
+    s = stats(4, 0.5, 0.5, 1e-9, NAN); /* the validation loss counts */
+    ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 1);
+    h.loss[0] = 0; /* a zero loss would vanish from a log axis: stay linear */
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 0);
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_LOG), 1);
     plot_history_free(&h);
 }
 END_TEST
@@ -223,7 +263,7 @@ START_TEST(train_and_plot_spiral)
         temp_dir(dir, sizeof dir);
     join(loss, sizeof loss, dir, "spiral-loss.png");
     join(bnd, sizeof bnd, dir, "spiral-boundary.png");
-    ck_assert_msg(plot_curves_png(loss, &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_curves_png(loss, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
     /* A given title first, then the default one over the old file. */
     ck_assert_msg(plot_boundary_png(bnd, m, &train, "decision regions", err, sizeof err) == 0,
                   "%s", err);
@@ -248,21 +288,72 @@ START_TEST(train_and_plot_spiral)
 }
 END_TEST
 
+/* The grid's grey (0.88) as cairo writes it; the loss panel's frame rows (plot.c). */
+enum { GRID_GREY_LO = 220, GRID_GREY_HI = 230, LOSS_FRAME_TOP = 100, LOSS_FRAME_BOTTOM = 515 };
+
+/* Horizontal grid lines (grid grey, three pixels in a row) crossing column x of the loss
+ * panel, between its top and bottom. */
+static int grid_rows(const char *path, int x)
+{
+    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
+    ck_assert_int_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    const unsigned char *d = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img), rows = 0;
+    for (int y = LOSS_FRAME_TOP + 2; y < LOSS_FRAME_BOTTOM - 2; y++) { /* inside the frame */
+        int grid = 1;
+        for (int dx = 0; dx < 3; dx++) { /* three pixels in a row: a line, not a curve */
+            uint32_t px;
+            memcpy(&px, d + (size_t)y * (size_t)stride + 4 * (size_t)(x + dx), sizeof px);
+            unsigned r = px >> 16 & 0xff, g = px >> 8 & 0xff, b = px & 0xff;
+            grid &= r == g && g == b && g >= GRID_GREY_LO && g <= GRID_GREY_HI;
+        }
+        rows += grid;
+    }
+    cairo_surface_destroy(img);
+    return rows;
+}
+
+/* A loss over four decades: a log axis by default, with a grid line per decade
+ * (1e-4 .. 1: three inside the frame); --plot-linear keeps the linear one. */
+START_TEST(curves_log_axis_has_decade_ticks)
+{
+    char dir[PATH_LEN], path[PATH_LEN], err[ERR_LEN] = "";
+    temp_dir(dir, sizeof dir);
+    join(path, sizeof path, dir, "log-loss.png");
+    plot_history h = {0};
+    for (size_t i = 0; i < 200; i++) {
+        bm_epoch_stats s = stats(i, pow(10, -4.0 * (double)i / 199.0), 0.5, NAN, NAN);
+        ck_assert_int_eq(plot_history_push(&h, &s), 0);
+    }
+    ck_assert_int_eq(plot_loss_log_scale(&h, PLOT_SCALE_AUTO), 1);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
+    int rows = grid_rows(path, 400);
+    ck_assert_msg(rows == 3, "log axis: %d grid rows at x 400, want 3 (0.001, 0.01, 0.1)", rows);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_LINEAR, err, sizeof err) == 0, "%s", err);
+    rows = grid_rows(path, 400);
+    ck_assert_msg(rows >= 3 && rows <= 8, "linear axis: %d grid rows", rows);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    plot_history_free(&h);
+    cairo_debug_reset_static_data();
+}
+END_TEST
+
 START_TEST(curves_odd_histories)
 {
     char dir[PATH_LEN], path[PATH_LEN], err[ERR_LEN] = "";
     temp_dir(dir, sizeof dir);
     join(path, sizeof path, dir, "odd-loss.png");
     plot_history h = {0};
-    ck_assert_int_eq(plot_curves_png(path, &h, err, sizeof err), -1); /* empty */
+    ck_assert_int_eq(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err), -1); /* empty */
     ck_assert_msg(strstr(err, "empty") != NULL, "%s", err);
     /* Nothing finite at all: empty panels that say so. */
     bm_epoch_stats s = stats(0, NAN, NAN, NAN, NAN);
     ck_assert_int_eq(plot_history_push(&h, &s), 0);
-    ck_assert_msg(plot_curves_png(path, &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
     /* One epoch: dots, flat ranges. */
     h.loss[0] = h.acc[0] = 1;
-    ck_assert_msg(plot_curves_png(path, &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
     /* A long history (thinned) with NaN, Inf, sparse validation and no accuracy at all. */
     plot_history_free(&h);
     for (size_t i = 0; i < 50000; i++) {
@@ -271,15 +362,29 @@ START_TEST(curves_odd_histories)
         s = stats(i, loss, NAN, i % 100 ? NAN : v * 1.1, NAN);
         ck_assert_int_eq(plot_history_push(&h, &s), 0);
     }
-    ck_assert_msg(plot_curves_png(path, &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
     unsigned long w, ht;
     png_size(path, &w, &ht);
     ck_assert_uint_eq(w, CURVES_W);
     ck_assert_uint_eq(ht, CURVES_H);
+    /* Forced log axis over a loss falling 5 decades, with zeros and negatives left out;
+     * a log axis over less than one decade; and all values non-positive. */
+    for (size_t i = 0; i < h.n; i++)
+        h.loss[i] = i % 5000 == 1 ? (i % 2 ? 0.0 : -1.0) : pow(10, -5.0 * (double)i / (double)h.n);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_LOG, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < h.n; i++)
+        h.loss[i] = 0.5 + 0.1 * (double)(i % 3), h.val_loss[i] = NAN;
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_LOG, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < h.n; i++)
+        h.loss[i] = -(double)i;
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_LOG, err, sizeof err) == 0, "%s", err);
+    png_size(path, &w, &ht);
+    ck_assert_uint_eq(w, CURVES_W);
     /* Huge and constant values. */
     for (size_t i = 0; i < h.n; i++)
         h.loss[i] = i % 2 ? 1e300 : -1e300, h.acc[i] = 0.5;
-    ck_assert_msg(plot_curves_png(path, &h, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(rmdir(dir), 0);
     plot_history_free(&h);
@@ -332,7 +437,7 @@ START_TEST(png_unwritable_names_path)
     ck_assert_int_eq(plot_history_push(&h, &s), 0);
     const char *path = "/nonexistent-bmnn-dir/sub/run-loss.png";
     char err[ERR_LEN] = "";
-    ck_assert_int_eq(plot_curves_png(path, &h, err, sizeof err), -1);
+    ck_assert_int_eq(plot_curves_png(path, &h, PLOT_SCALE_AUTO, err, sizeof err), -1);
     ck_assert_msg(strstr(err, path) != NULL, "message '%s' does not name the path", err);
     bm_dataset ds = {0};
     spiral(&ds, 0);
@@ -356,7 +461,7 @@ START_TEST(png_without_cairo)
     bm_epoch_stats s = stats(0, 1, 0.5, NAN, NAN);
     ck_assert_int_eq(plot_history_push(&h, &s), 0);
     char err[ERR_LEN] = "";
-    ck_assert_int_eq(plot_curves_png("x.png", &h, err, sizeof err), -1);
+    ck_assert_int_eq(plot_curves_png("x.png", &h, PLOT_SCALE_AUTO, err, sizeof err), -1);
     ck_assert_str_eq(err, "built without cairo");
     ck_assert_int_eq(plot_boundary_png("x.png", NULL, NULL, NULL, err, sizeof err), -1);
     ck_assert_str_eq(err, "built without cairo");
@@ -382,11 +487,13 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("plot");
     tcase_add_test(tc, history_push_grows);
     tcase_add_test(tc, csv_exact);
+    tcase_add_test(tc, log_scale_choice);
     tcase_add_test(tc, csv_unwritable_names_path);
     tcase_add_test(tc, available_matches_build);
 #ifdef BM_HAVE_CAIRO
     tcase_add_test(tc, train_and_plot_spiral);
     tcase_add_test(tc, curves_odd_histories);
+    tcase_add_test(tc, curves_log_axis_has_decade_ticks);
     tcase_add_test(tc, boundary_rejects_bad_data);
     tcase_add_test(tc, png_unwritable_names_path);
 #else

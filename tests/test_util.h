@@ -4,8 +4,11 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* |a - b| <= tol, with both values in the failure message. */
 #define ck_near(a, b, tol)                                                              \
@@ -23,6 +26,34 @@ static inline int bm_test_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
+}
+
+/* Exit status meson reads as a skip. */
+#define BM_TEST_SKIP 77
+/* Tag of the test cases that need something a machine may lack. */
+#define BM_TEST_NEEDS_TAG "needs"
+
+/* A test case that needs something this machine may lack (Graphviz, an AVX-512 CPU, a
+ * BLAS build): make it with bm_test_case_needing and add it to the suite only when the
+ * machine has it, so that a run without it reports nothing as passed. meson runs the
+ * suite without such cases (CK_EXCLUDE_TAGS=needs) and each case as its own test
+ * (CK_RUN_CASE=name), whose main returns BM_TEST_SKIP when bm_test_missing says so. */
+static inline TCase *bm_test_case_needing(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_tags(tc, BM_TEST_NEEDS_TAG);
+    return tc;
+}
+
+/* 1 (after printing why) when CK_RUN_CASE asks for exactly case `name` and the machine
+ * lacks what it needs (have is 0): main then returns BM_TEST_SKIP. */
+static inline int bm_test_missing(const char *name, int have, const char *what)
+{
+    const char *only = getenv("CK_RUN_CASE");
+    if (have || !only || strcmp(only, name) != 0)
+        return 0;
+    printf("SKIP: test case '%s' needs %s\n", name, what);
+    return 1;
 }
 
 #endif

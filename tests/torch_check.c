@@ -48,6 +48,58 @@ static bm_tensor *var(bm_tape *t, bm_tensor *x) { return bm_var(t, x, 1, 1, 0); 
 static bm_tensor *sd(bm_tape *t, bm_tensor *x) { return bm_std(t, x, 0, 0, 1); }
 static bm_tensor *nm(bm_tape *t, bm_tensor *x) { return bm_norm(t, x, 1, 0); }
 static bm_tensor *cs(bm_tape *t, bm_tensor *x) { return bm_cumsum(t, x, 1, 0); }
+/* Shape and indexing ops (issue 10 §1) and prod; X holds a 0 (row 0). */
+static bm_tensor *prod1(bm_tape *t, bm_tensor *x) { return bm_prod(t, x, 1, 0); }
+static bm_tensor *prod_all(bm_tape *t, bm_tensor *x) { return bm_prod(t, x, BM_AXIS_ALL, 0); }
+static bm_tensor *perm(bm_tape *t, bm_tensor *x) { return bm_square(t, bm_permute(t, x, 2, (int[]){1, 0})); }
+static bm_tensor *slc(bm_tape *t, bm_tensor *x)
+{
+    return bm_square(t, bm_slice(t, x, 2, (bm_range[]){{1, BM_END, 1}, {-3, BM_END, 2}}));
+}
+static bm_tensor *pad(bm_tape *t, bm_tensor *x)
+{
+    return bm_square(t, bm_pad(t, x, (long[]){1, 0}, (long[]){0, 2}, 0.5));
+}
+static bm_tensor *cat(bm_tape *t, bm_tensor *x)
+{
+    return bm_concat(t, 2, (bm_tensor *[]){x, bm_square(t, x)}, 0);
+}
+static bm_tensor *stk(bm_tape *t, bm_tensor *x)
+{
+    return bm_stack(t, 2, (bm_tensor *[]){bm_sin(t, x), bm_square(t, x)}, 1);
+}
+static bm_tensor *gat(bm_tape *t, bm_tensor *x)
+{
+    bm_tensor *i = konst(t, 2, (size_t[]){3, 2}, (double[]){3, 0, 1, 1, 2, 3});
+    return bm_square(t, bm_gather(t, x, 1, i));
+}
+static bm_tensor *isel(bm_tape *t, bm_tensor *x)
+{
+    return bm_square(t, bm_index_select(t, x, 0, konst(t, 1, (size_t[]){3}, (double[]){2, 0, 2})));
+}
+static bm_tensor *emb(bm_tape *t, bm_tensor *x)
+{
+    return bm_sin(t, bm_embedding(t, konst(t, 2, (size_t[]){2, 2}, (double[]){1, 2, 2, 0}), x));
+}
+static bm_tensor *wh(bm_tape *t, bm_tensor *x)
+{
+    return bm_where(t, bm_gt(t, x, bm_tape_scalar(t, BM_F64, 0.5)), bm_sin(t, x), bm_square(t, x));
+}
+static bm_tensor *mf(bm_tape *t, bm_tensor *x)
+{
+    bm_tensor *m = konst(t, 2, (size_t[]){1, 4}, (double[]){0, 1, 0, 1});
+    return bm_square(t, bm_masked_fill(t, x, m, -1.5));
+}
+static bm_tensor *sca(bm_tape *t, bm_tensor *x)
+{
+    bm_tensor *i = konst(t, 2, (size_t[]){2, 4}, (double[]){2, 0, 0, 1, 2, 2, 1, 1});
+    return bm_square(t, bm_scatter_add(t, x, 0, i, bm_slice_axis(t, bm_square(t, x), 0, 0, 2, 1)));
+}
+static bm_tensor *iadd(bm_tape *t, bm_tensor *x)
+{
+    bm_tensor *i = konst(t, 1, (size_t[]){2}, (double[]){3, 3});
+    return bm_square(t, bm_index_add(t, x, 1, i, bm_slice_axis(t, bm_sin(t, x), 1, 0, 2, 1)));
+}
 int main(void)
 {
     struct { const char *n; fn f; } ops[] = {{"gelu", gelu0}, {"gelu_tanh", gelu1}, {"silu", bm_silu},
@@ -55,7 +107,11 @@ int main(void)
         {"expm1", bm_expm1}, {"max1", mx}, {"lse0", lse}, {"var1", var}, {"std0", sd}, {"norm1", nm}, {"cumsum1", cs},
         {"softmax", sq}, {"tanh", bm_tanh}, {"sigmoid", bm_sigmoid}, {"relu", bm_relu}, {"abs", bm_abs},
         {"exp", bm_exp}, {"log_softmax", bm_log_softmax}, {"square", bm_square}, {"cos", bm_cos}, {"layer_norm", ln}, {"rms_norm", rms},
-        {"cross_entropy", ce}, {"nll_loss", nll}, {"huber", hub}, {"kl_div", kl}};
+        {"cross_entropy", ce}, {"nll_loss", nll}, {"huber", hub}, {"kl_div", kl},
+        {"prod1", prod1}, {"prod_all", prod_all}, {"permute", perm}, {"slice", slc}, {"pad", pad},
+        {"concat", cat}, {"stack", stk}, {"gather", gat}, {"index_select", isel},
+        {"embedding", emb}, {"where", wh}, {"masked_fill", mf}, {"scatter_add", sca},
+        {"index_add", iadd}};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         bm_tape *t = bm_tape_new();
         bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, (size_t[]){3, 4}, BM_REQUIRES_GRAD);

@@ -35,7 +35,20 @@ f = {"gelu": lambda x: torch.nn.functional.gelu(x), "gelu_tanh": lambda x: torch
      "huber": lambda x: torch.nn.functional.huber_loss(x, torch.full_like(x, 0.5), delta=1.0),
      "kl_div": lambda x: torch.nn.functional.kl_div(x, torch.tensor(
          [.1, .2, .3, .4, 0, .5, .25, .25, .7, .1, .1, .1], dtype=torch.float64).reshape(3, 4),
-         reduction="mean")}
+         reduction="mean"),
+     "prod1": lambda x: torch.prod(x, 1), "prod_all": torch.prod,
+     "permute": lambda x: x.permute(1, 0).square(), "slice": lambda x: x[1:, -3::2].square(),
+     "pad": lambda x: torch.nn.functional.pad(x, (0, 2, 1, 0), value=0.5).square(),
+     "concat": lambda x: torch.cat([x, x.square()], 0),
+     "stack": lambda x: torch.stack([x.sin(), x.square()], 1),
+     "gather": lambda x: torch.gather(x, 1, torch.tensor([[3, 0], [1, 1], [2, 3]])).square(),
+     "index_select": lambda x: torch.index_select(x, 0, torch.tensor([2, 0, 2])).square(),
+     "embedding": lambda x: torch.nn.functional.embedding(torch.tensor([[1, 2], [2, 0]]), x).sin(),
+     "where": lambda x: torch.where(x > 0.5, x.sin(), x.square()),
+     "masked_fill": lambda x: x.masked_fill(torch.tensor([[False, True, False, True]]), -1.5).square(),
+     "scatter_add": lambda x: x.scatter_add(0, torch.tensor([[2, 0, 0, 1], [2, 2, 1, 1]]),
+                                            x.square()[:2]).square(),
+     "index_add": lambda x: x.index_add(1, torch.tensor([3, 3]), x.sin()[:, :2]).square()}
 worst = 0
 out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
 seen = 0

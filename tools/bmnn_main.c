@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "plot.h"
+
+/* Room for bm_build_features' string. */
+#define BUILD_FEATURES_LEN 128
 
 static const cli_command commands[] = {
     {"data", "write a generated data set (spiral, vertical, sine) as CSV", cmd_data},
@@ -25,6 +29,22 @@ static void usage(FILE *f)
     fprintf(f, "\nRun 'bmnn COMMAND --help' for a command's options.\n");
 }
 
+/* "bmnn X.Y.Z (library X.Y.Z)" and the features of this build, key=value:
+ * the library's (BLAS, the GEMM kernel chosen on this CPU), then the
+ * program's (cairo plots, Graphviz rendering, MPI). */
+static void print_version(void)
+{
+#ifdef BM_HAVE_GVC
+    const char *graphviz = "yes";
+#else
+    const char *graphviz = "no";
+#endif
+    char lib[BUILD_FEATURES_LEN];
+    bm_build_features(lib, sizeof lib);
+    printf("bmnn %s (library %s)\nfeatures: %s cairo=%s graphviz=%s mpi=no\n",
+           BMNN_VERSION_STRING, bm_version(), lib, plot_available() ? "yes" : "no", graphviz);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -36,7 +56,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("bmnn %s\n", bm_version());
+        print_version();
         return CLI_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)

@@ -126,13 +126,23 @@ static int replace_last(const char *s, const char *from, const char *to, char *b
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
+int cli_is_regression(const bm_model *m)
+{
+    bm_loss_kind loss = bm_model_loss(m);
+    return loss == BM_LOSS_MSE || loss == BM_LOSS_MAE;
+}
+
+const char *cli_metric_name(const bm_model *m)
+{
+    return cli_is_regression(m) ? "within_tol" : "accuracy";
+}
+
 bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
                         bm_dataset *ds, bm_error *err)
 {
-    bm_loss_kind loss = bm_model_loss(m);
     if (cli_ends_with(path, ".csv") || cli_ends_with(path, ".CSV")) {
         bm_csv_opts o = bm_csv_defaults();
-        o.regression = loss == BM_LOSS_MSE || loss == BM_LOSS_MAE;
+        o.regression = cli_is_regression(m);
         return bm_data_load_csv(ds, path, &o, bm_model_dtype(m), err);
     }
     char derived[LABEL_PATH_MAX], tmp[LABEL_PATH_MAX];
@@ -210,7 +220,7 @@ double cli_now(void)
 }
 
 void cli_progress_start(cli_progress *p, FILE *f, int quiet, uint64_t print_every,
-                        uint64_t first_epoch)
+                        uint64_t first_epoch, const char *metric)
 {
     memset(p, 0, sizeof *p);
     p->f = f;
@@ -218,6 +228,7 @@ void cli_progress_start(cli_progress *p, FILE *f, int quiet, uint64_t print_ever
     p->quiet = quiet;
     p->print_every = print_every;
     p->first_epoch = first_epoch;
+    p->metric = metric ? metric : "accuracy";
     p->t0 = cli_now();
 }
 
@@ -247,23 +258,25 @@ void cli_progress_update(cli_progress *p, const bm_epoch_stats *s)
         char el[32], eta[32];
         fmt_secs(elapsed, el, sizeof el);
         fmt_secs(done ? elapsed / (double)done * (double)(total - done) : NAN, eta, sizeof eta);
-        fprintf(p->f, "\r\033[Kepoch %llu/%llu [", (unsigned long long)s->epoch,
-                (unsigned long long)(s->epochs_total - 1));
+        /* epochs done over the model's lifetime / the epoch count this run ends at */
+        fprintf(p->f, "\r\033[Kepoch %llu/%llu [", (unsigned long long)s->epoch + 1,
+                (unsigned long long)s->epochs_total);
         for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
             fputc(i < fill ? '#' : '.', p->f);
-        fprintf(p->f, "] loss %.4f acc %.3f", s->loss, s->accuracy);
+        fprintf(p->f, "] loss %.4g %s %.3f", s->loss, p->metric, s->accuracy);
         if (!isnan(s->val_loss))
-            fprintf(p->f, " val %.4f/%.3f", s->val_loss, s->val_accuracy);
+            fprintf(p->f, " val %.4g/%.3f", s->val_loss, s->val_accuracy);
         fprintf(p->f, " lr %.4g %s eta %s", s->lr, el, eta);
         fflush(p->f);
         return;
     }
     if (p->print_every && (done == 1 || last || (s->epoch % p->print_every) == 0)) {
-        fprintf(p->f, "epoch: %llu, loss: %.4f, accuracy: %.3f, data_loss: %.4f, reg_loss: %.4f, lr: %.6g",
-                (unsigned long long)s->epoch, s->loss, s->accuracy, s->data_loss, s->reg_loss,
-                s->lr);
+        fprintf(p->f, "epoch: %llu, loss: %.4g, %s: %.3f, data_loss: %.4g, reg_loss: %.4g, lr: %.6g",
+                (unsigned long long)s->epoch, s->loss, p->metric, s->accuracy, s->data_loss,
+                s->reg_loss, s->lr);
         if (!isnan(s->val_loss))
-            fprintf(p->f, ", val_loss: %.4f, val_accuracy: %.3f", s->val_loss, s->val_accuracy);
+            fprintf(p->f, ", val_loss: %.4g, val_%s: %.3f", s->val_loss, p->metric,
+                    s->val_accuracy);
         fprintf(p->f, ", elapsed: %.2fs\n", elapsed);
     }
 }

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* Exit statuses of every subcommand. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -86,6 +86,12 @@ void cli_release_signals(const sigset_t *old);
 /* "SIGINT" or "SIGTERM". */
 const char *cli_signal_name(int sig);
 
+/* Is the model's loss a regression loss (mse, mae)? */
+int cli_is_regression(const bm_model *m);
+/* The name of the model's accuracy figure in lines, CSV and JSON: "accuracy", or for
+ * regression "within_tol" (the fraction of predictions within std(y)/250 of the target,
+ * the walk-through's regression accuracy; bm_accuracy). */
+const char *cli_metric_name(const bm_model *m);
 /* Seconds since an arbitrary start (monotonic). */
 double cli_now(void);
 /* Does path end with suffix? */
@@ -105,12 +111,13 @@ typedef struct cli_progress {
     int quiet;
     uint64_t print_every;
     uint64_t first_epoch;
+    const char *metric; /* cli_metric_name */
     double t0, last_draw;
 } cli_progress;
 
-/* Start reporting to f (stderr for the bar). */
+/* Start reporting to f (stderr for the bar); metric names the accuracy figure. */
 void cli_progress_start(cli_progress *p, FILE *f, int quiet, uint64_t print_every,
-                        uint64_t first_epoch);
+                        uint64_t first_epoch, const char *metric);
 /* Report one epoch. */
 void cli_progress_update(cli_progress *p, const bm_epoch_stats *s);
 /* End the bar's line. */

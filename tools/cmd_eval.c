@@ -5,17 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "cli.h"
 
 /* Largest class count printed as a confusion matrix. */
 #define MAX_CONFUSION_CLASSES 32
 
 static const char eval_help[] =
-    "usage: bmnn eval MODEL.json --data FILE [--labels FILE]\n\n"
-    "Print the model's loss and accuracy on the data and, for classification, the\n"
-    "confusion matrix (rows: true class, columns: predicted class).\n\n"
+    "usage: bmnn eval MODEL.json --data FILE [--labels FILE] [--json]\n\n"
+    "Print the model's loss (the data loss, without regularisation) and accuracy on the\n"
+    "data and, for classification, the confusion matrix (rows: true class, columns:\n"
+    "predicted class). For regression the accuracy is within_tol: the fraction of\n"
+    "predictions within std(y)/250 of the target.\n\n"
     "  -d, --data FILE    data (.csv, or IDX images)\n"
     "      --labels FILE  IDX label file (default: derived from the images name)\n"
+    "      --json         one JSON object instead, numbers in full precision: model, data,\n"
+    "                     samples, loss_function, loss, accuracy or within_tol, and\n"
+    "                     confusion_matrix (classification; null past 32 classes)\n"
     "  -h, --help         this text\n";
 
 static const char predict_help[] =
@@ -30,14 +37,16 @@ static const char predict_help[] =
 
 typedef struct io_args {
     const char *model, *data, *labels, *out;
+    int json;
 } io_args;
 
 /* Parse MODEL --data FILE [--labels FILE] [-o FILE]; -1 after --help. */
 static int parse(const char *cmd, const char *help, int argc, char **argv, io_args *a)
 {
-    enum { O_LABELS = 256 };
+    enum { O_LABELS = 256, O_JSON };
     static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
                                          {"labels", required_argument, NULL, O_LABELS},
+                                         {"json", no_argument, NULL, O_JSON},
                                          {"output", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -48,6 +57,11 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, io_ar
         switch (c) {
         case 'd': a->data = optarg; break;
         case O_LABELS: a->labels = optarg; break;
+        case O_JSON:
+            if (help != eval_help)
+                return cli_usage_error(cmd, "--json is an option of bmnn eval");
+            a->json = 1;
+            break;
         case 'o': a->out = optarg; break;
         case 'h': fputs(help, stdout); return -1;
         default: return cli_usage_error(cmd, "bad option");
@@ -78,30 +92,43 @@ static size_t predicted_class(bm_loss_kind loss, const bm_tensor *p, size_t r)
     return argmax_row(p, r);
 }
 
-static int print_confusion(bm_model *m, const bm_dataset *ds, bm_error *err)
+/* The confusion matrix of m on ds into *cm (K×K counts, calloc'd; rows: true class) and
+ * its size into *k; *cm stays NULL for regression, or past MAX_CONFUSION_CLASSES. */
+static int confusion(bm_model *m, const bm_dataset *ds, size_t **cm, size_t *k, bm_error *err)
 {
     bm_loss_kind loss = bm_model_loss(m);
-    if (loss == BM_LOSS_MSE || loss == BM_LOSS_MAE || ds->y->rank != 1)
+    *cm = NULL;
+    *k = 0;
+    if (cli_is_regression(m) || ds->y->rank != 1)
         return CLI_OK;
     size_t K = bm_model_n_outputs(m);
     if (loss == BM_LOSS_BCE && K == 1)
         K = 2;
-    if (K > MAX_CONFUSION_CLASSES) {
-        printf("(%zu classes: confusion matrix omitted)\n", K);
+    *k = K;
+    if (K > MAX_CONFUSION_CLASSES)
         return CLI_OK;
-    }
     bm_tensor *p = NULL;
     if (bm_model_predict(m, ds->x, &p, err) != BM_OK)
         return cli_fail("eval", "%s", err->msg);
-    size_t *cm = calloc(K * K, sizeof *cm);
-    if (!cm) {
+    if (!(*cm = calloc(K * K, sizeof **cm))) {
         bm_tensor_free(p);
         return cli_fail("eval", "out of memory");
     }
     for (size_t r = 0; r < ds->x->shape[0]; r++) {
         size_t t = (size_t)bm_tensor_get(ds->y, r), q = predicted_class(loss, p, r);
         if (t < K)
-            cm[t * K + q]++;
+            (*cm)[t * K + q]++;
+    }
+    bm_tensor_free(p);
+    return CLI_OK;
+}
+
+static void print_confusion(const size_t *cm, size_t K)
+{
+    if (!cm) {
+        if (K)
+            printf("(%zu classes: confusion matrix omitted)\n", K);
+        return;
     }
     printf("confusion matrix (rows: true class, columns: predicted)\n      ");
     for (size_t j = 0; j < K; j++)
@@ -113,8 +140,36 @@ static int print_confusion(bm_model *m, const bm_dataset *ds, bm_error *err)
             printf(" %6zu", cm[i * K + j]);
         putchar('\n');
     }
-    free(cm);
-    bm_tensor_free(p);
+}
+
+/* `bmnn eval --json`: one object; cJSON prints numbers so they read back exactly. */
+static int print_json(const io_args *a, bm_model *m, size_t n, double loss, double acc,
+                      const size_t *cm, size_t K)
+{
+    cJSON *o = cJSON_CreateObject(), *rows = NULL;
+    int ok = o && cJSON_AddStringToObject(o, "model", a->model) &&
+             cJSON_AddStringToObject(o, "data", a->data) &&
+             cJSON_AddNumberToObject(o, "samples", (double)n) &&
+             cJSON_AddStringToObject(o, "loss_function", bm_loss_name(bm_model_loss(m))) &&
+             cJSON_AddNumberToObject(o, "loss", loss) &&
+             cJSON_AddNumberToObject(o, cli_metric_name(m), acc);
+    if (ok && cm) {
+        ok = (rows = cJSON_AddArrayToObject(o, "confusion_matrix")) != NULL;
+        for (size_t i = 0; ok && i < K; i++) {
+            cJSON *row = cJSON_CreateArray();
+            ok = row && cJSON_AddItemToArray(rows, row);
+            for (size_t j = 0; ok && j < K; j++)
+                ok = cJSON_AddItemToArray(row, cJSON_CreateNumber((double)cm[i * K + j]));
+        }
+    } else if (ok && !cli_is_regression(m)) {
+        ok = cJSON_AddNullToObject(o, "confusion_matrix") != NULL;
+    }
+    char *text = ok ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    if (!text)
+        return cli_fail("eval", "out of memory writing JSON");
+    puts(text);
+    cJSON_free(text);
     return CLI_OK;
 }
 
@@ -130,13 +185,20 @@ int cmd_eval(int argc, char **argv)
         return cli_fail("eval", "%s", err.msg);
     bm_dataset ds = {0};
     double loss, acc;
+    size_t *cm = NULL, K = 0;
     if (cli_load_data(a.data, a.labels, m, &ds, &err) != BM_OK ||
         bm_model_evaluate(m, &ds, &loss, &acc, &err) != BM_OK) {
         rc = cli_fail("eval", "%s", err.msg);
-    } else {
-        printf("samples: %zu\nloss: %.6f\naccuracy: %.4f\n", ds.x->shape[0], loss, acc);
-        rc = print_confusion(m, &ds, &err);
+    } else if ((rc = confusion(m, &ds, &cm, &K, &err)) == CLI_OK) {
+        if (a.json) {
+            rc = print_json(&a, m, ds.x->shape[0], loss, acc, cm, K);
+        } else {
+            printf("samples: %zu\nloss: %.6g (%s, mean over the samples)\n%s: %.4f\n",
+                   ds.x->shape[0], loss, bm_loss_name(bm_model_loss(m)), cli_metric_name(m), acc);
+            print_confusion(cm, K);
+        }
     }
+    free(cm);
     bm_dataset_free(&ds);
     bm_model_free(m);
     return rc;

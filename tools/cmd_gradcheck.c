@@ -91,10 +91,9 @@ static bm_model *clone_f64(bm_model *m, bm_error *err)
     bm_tensor src = {0}, dst = {0};
     src.dtype = bm_model_dtype(m);
     src.data = bm_model_params(m);
-    src.size = bm_model_n_params(m);
+    src.size = dst.size = bm_model_n_params(m);
     dst.dtype = BM_F64;
     dst.data = bm_model_params(c);
-    dst.size = bm_model_n_params(c);
     for (size_t i = 0; i < bm_model_n_params(m); i++)
         bm_tensor_set(&dst, i, bm_tensor_get(&src, i));
     *bm_model_rng(c) = *bm_model_rng(m);
@@ -177,6 +176,8 @@ static int check_model(const char *path, const char *data, uint64_t batch, int o
             }
             print_row(p[k]->name, bm_shape_str(p[k], shp, sizeof shp),
                       o.mode == BM_GRADCHECK_PROJECTION ? "projection" : "exhaustive", &r);
+            if (r.warning[0]) /* reached only through no-grad constants, or not at all */
+                fprintf(stderr, "bmnn gradcheck: warning: %s: %s\n", p[k]->name, r.warning);
             failed += !r.passed;
             checked++;
             if (order == 2) {

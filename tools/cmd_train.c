@@ -36,22 +36,32 @@ static const char help[] =
     "                       --epochs; on NaN/Inf the last good one is kept\n"
     "      --detect-anomaly check every op's values and gradients for NaN/Inf and name\n"
     "                       the op that made the first one (slower)\n"
+    "      --profile        after training, print the time per op kind, forward and\n"
+    "                       backward: calls, seconds, share and GFLOP/s\n"
     "  -j, --threads N      run the matrix products on N threads [1]; results are\n"
     "                       bit-identical for any N\n"
     "      --plot PREFIX    write PREFIX-loss.png and, for 2-D data, PREFIX-boundary.png\n"
     "                       (PREFIX-history.csv without cairo)\n"
+    "      --plot-log       draw the loss on a log scale [when it spans 2 decades]\n"
+    "      --plot-linear    draw the loss on a linear scale\n"
+    "      --history FILE   write one CSV row per epoch, full precision: epoch, loss,\n"
+    "                       data_loss, reg_loss, accuracy (within_tol for regression),\n"
+    "                       val_loss, val_accuracy, lr, time_s (seconds since the start);\n"
+    "                       also when training fails, up to its last epoch\n"
     "  -h, --help           this text\n";
 
 typedef struct train_args {
-    const char *model, *data, *labels, *val, *out, *plot;
+    const char *model, *data, *labels, *val, *out, *plot, *history;
+    plot_scale plot_scale;
     double val_split;
     uint64_t epochs, batch, seed, print_every, checkpoint_every, threads;
-    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly;
+    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly, profile;
 } train_args;
 
 static int parse(int argc, char **argv, train_args *a)
 {
-    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY };
+    enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY,
+           O_PLOT_LOG, O_PLOT_LINEAR, O_HISTORY, O_PROFILE };
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},      {"labels", required_argument, NULL, O_LABELS},
         {"val", required_argument, NULL, O_VAL},     {"val-split", required_argument, NULL, O_VAL_SPLIT},
@@ -61,7 +71,10 @@ static int parse(int argc, char **argv, train_args *a)
         {"plot", required_argument, NULL, O_PLOT},   {"shuffle", no_argument, NULL, O_SHUFFLE},
         {"checkpoint-every", required_argument, NULL, O_CHECKPOINT},
         {"detect-anomaly", no_argument, NULL, O_ANOMALY},
+        {"profile", no_argument, NULL, O_PROFILE},
         {"threads", required_argument, NULL, 'j'},
+        {"plot-log", no_argument, NULL, O_PLOT_LOG}, {"plot-linear", no_argument, NULL, O_PLOT_LINEAR},
+        {"history", required_argument, NULL, O_HISTORY},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     int c;
     memset(a, 0, sizeof *a);
@@ -98,6 +111,9 @@ static int parse(int argc, char **argv, train_args *a)
         case 'q': a->quiet = 1; break;
         case 'o': a->out = optarg; break;
         case O_PLOT: a->plot = optarg; break;
+        case O_PLOT_LOG: a->plot_scale = PLOT_SCALE_LOG; break;
+        case O_PLOT_LINEAR: a->plot_scale = PLOT_SCALE_LINEAR; break;
+        case O_HISTORY: a->history = optarg; break;
         case O_SHUFFLE: a->shuffle = 1; break;
         case O_CHECKPOINT:
             if (cli_parse_uint("train", "--checkpoint-every", optarg, 1, BM_MODEL_MAX_INT,
@@ -105,6 +121,7 @@ static int parse(int argc, char **argv, train_args *a)
                 return CLI_USAGE;
             break;
         case O_ANOMALY: a->detect_anomaly = 1; break;
+        case O_PROFILE: a->profile = 1; break;
         case 'j':
             if (cli_parse_uint("train", "--threads", optarg, 1, BM_MAX_THREADS, &a->threads))
                 return CLI_USAGE;
@@ -137,6 +154,7 @@ typedef struct train_ctx {
     uint64_t every, start;
     bm_train_settings set;     /* the file's "training": epochs = this run's end */
     uint64_t saved_epoch;      /* epochs in the last checkpoint written (0 = none) */
+    double t0;                 /* cli_now() when training started */
     bm_error save_err;         /* why a checkpoint failed (code BM_OK: none did) */
 } train_ctx;
 
@@ -144,7 +162,7 @@ static int on_epoch(void *ud, const bm_epoch_stats *s)
 {
     train_ctx *c = ud;
     cli_progress_update(&c->progress, s);
-    if (!c->history_failed && plot_history_push(&c->history, s) != 0)
+    if (!c->history_failed && plot_history_push_at(&c->history, s, cli_now() - c->t0) != 0)
         c->history_failed = 1;
     /* bm_model_epoch(m) already counts epoch s->epoch: the file resumes after it */
     uint64_t done = bm_model_epoch(c->m);
@@ -172,8 +190,20 @@ static int interrupted(const train_args *a, const train_ctx *c, uint64_t epoch)
     return CLI_SIGNAL_BASE + sig;
 }
 
+/* --history FILE: the epochs so far as CSV; returns CLI_OK or CLI_FAIL (message printed). */
+static int write_history(const char *path, const train_ctx *c)
+{
+    char err[BM_ERR_LEN];
+    if (c->history_failed)
+        return cli_fail("train", "out of memory keeping the history for %s", path);
+    if (plot_curves_csv(path, &c->history, err, sizeof err) != 0)
+        return cli_fail("train", "%s", err);
+    printf("wrote %s\n", path);
+    return CLI_OK;
+}
+
 /* Write the plots for PREFIX; returns CLI_OK or CLI_FAIL. */
-static int write_plots(const char *prefix, const train_ctx *c, bm_model *m,
+static int write_plots(const char *prefix, plot_scale scale, const train_ctx *c, bm_model *m,
                        const bm_dataset *train)
 {
     char path[PLOT_PATH_MAX], err[BM_ERR_LEN];
@@ -187,7 +217,7 @@ static int write_plots(const char *prefix, const train_ctx *c, bm_model *m,
         return CLI_OK;
     }
     snprintf(path, sizeof path, "%s-loss.png", prefix);
-    if (plot_curves_png(path, &c->history, err, sizeof err) != 0)
+    if (plot_curves_png(path, &c->history, scale, err, sizeof err) != 0)
         return cli_fail("train", "%s", err);
     printf("wrote %s\n", path);
     if (train->x->shape[1] == 2 && train->n_classes >= 2) {
@@ -256,6 +286,7 @@ int cmd_train(int argc, char **argv)
     fo.val = a.val ? &val : NULL;
     fo.val_split = a.val_split;
     fo.detect_anomaly = a.detect_anomaly;
+    fo.profile = a.profile;
     fo.callback = on_epoch;
     fo.callback_ud = &ctx;
     fo.stop = cli_catch_stop_signals(); /* until the end: saves finish, then we exit */
@@ -270,10 +301,21 @@ int cmd_train(int argc, char **argv)
     ctx.set.has_batch_size = 1;
     uint64_t every = a.print_every ? a.print_every
                                    : (epochs / DEFAULT_PRINT_LINES ? epochs / DEFAULT_PRINT_LINES : 1);
-    cli_progress_start(&ctx.progress, stderr, a.quiet, every, start);
-    double t0 = cli_now();
+    const char *metric = cli_metric_name(m);
+    ctx.history.metric = metric;
+    if (epochs == 0 && !a.has_epochs)
+        printf("no epochs left to train: %s is at epoch %llu, its training.epochs; "
+               "give --epochs N to train further\n",
+               a.model, (unsigned long long)start);
+    else if (epochs == 0)
+        printf("--epochs 0: nothing trained (%s stays at epoch %llu)\n", a.model,
+               (unsigned long long)start);
+    cli_progress_start(&ctx.progress, stderr, a.quiet, every, start, metric);
+    ctx.t0 = cli_now();
     bm_status s = bm_model_fit(m, &train, &fo, &err);
     cli_progress_finish(&ctx.progress);
+    if (s != BM_OK && a.history && ctx.history.n) /* the epochs up to a failure, to look at */
+        write_history(a.history, &ctx);
     if (ctx.save_err.code != BM_OK) {
         rc = cli_fail("train", "checkpoint at epoch %llu: %s",
                       (unsigned long long)bm_model_epoch(m), ctx.save_err.msg);
@@ -297,9 +339,19 @@ int cmd_train(int argc, char **argv)
     double loss = NAN, acc = NAN;
     if (bm_model_evaluate(m, &train, &loss, &acc, &err) != BM_OK)
         goto fail;
-    printf("trained epochs %llu..%llu in %.2fs: training loss %.4f, accuracy %.3f\n",
-           (unsigned long long)start, (unsigned long long)bm_model_epoch(m) - (epochs ? 1 : 0),
-           cli_now() - t0, loss, acc);
+    uint64_t done = bm_model_epoch(m) - start;
+    if (done)
+        printf("trained epochs %llu..%llu (%llu) in %.2fs\n", (unsigned long long)start,
+               (unsigned long long)bm_model_epoch(m) - 1, (unsigned long long)done,
+               cli_now() - ctx.t0);
+    /* not the epoch lines' loss: that one averages the batches as they trained */
+    printf("final model on the training set: data loss %.6g, %s %.4f (evaluation mode: "
+           "after the last update, no dropout, no regularisation term)\n",
+           loss, metric, acc);
+    if (a.profile && bm_model_profile_print(m, stdout) != BM_OK) {
+        rc = cli_fail("train", "could not print the profile");
+        goto out;
+    }
     set.epochs = bm_model_epoch(m);
     set.has_epochs = 1;
     set.batch_size = fo.batch_size;
@@ -309,7 +361,9 @@ int cmd_train(int argc, char **argv)
             goto fail;
         printf("saved %s\n", a.out);
     }
-    rc = a.plot ? write_plots(a.plot, &ctx, m, &train) : CLI_OK;
+    if (a.history && write_history(a.history, &ctx) != CLI_OK)
+        goto out;
+    rc = a.plot ? write_plots(a.plot, a.plot_scale, &ctx, m, &train) : CLI_OK;
     if (rc == CLI_OK && cli_stop_signal()) { /* it came after the last step: all is saved */
         cli_fail("train", "interrupted by %s after training finished%s%s",
                  cli_signal_name(cli_stop_signal()), a.out ? "; saved " : "", a.out ? a.out : "");

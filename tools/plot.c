@@ -30,7 +30,12 @@ int plot_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ------------------------------------------------------------ history */
 
-int plot_history_push(plot_history *h, const bm_epoch_stats *s)
+/* The history's arrays, in one list for growing and freeing. */
+#define HISTORY_ARRAYS(h)                                                                    \
+    {&(h)->epoch, &(h)->loss, &(h)->data_loss, &(h)->reg_loss, &(h)->acc, &(h)->val_loss,   \
+     &(h)->val_acc, &(h)->lr, &(h)->time}
+
+int plot_history_push_at(plot_history *h, const bm_epoch_stats *s, double seconds)
 {
     if (!h || !s)
         return -1;
@@ -38,7 +43,7 @@ int plot_history_push(plot_history *h, const bm_epoch_stats *s)
         size_t cap = h->cap ? h->cap * 2 : HISTORY_INITIAL_CAP;
         if (cap < h->cap || cap > SIZE_MAX / sizeof(double))
             return -1;
-        double **arrays[] = {&h->epoch, &h->loss, &h->acc, &h->val_loss, &h->val_acc};
+        double **arrays[] = HISTORY_ARRAYS(h);
         for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
             /* An array grown before a later failure is merely larger than cap. */
             double *p = realloc(*arrays[k], cap * sizeof(double));
@@ -50,23 +55,54 @@ int plot_history_push(plot_history *h, const bm_epoch_stats *s)
     }
     h->epoch[h->n] = (double)s->epoch;
     h->loss[h->n] = s->loss;
+    h->data_loss[h->n] = s->data_loss;
+    h->reg_loss[h->n] = s->reg_loss;
     h->acc[h->n] = s->accuracy;
     h->val_loss[h->n] = s->val_loss;
     h->val_acc[h->n] = s->val_accuracy;
+    h->lr[h->n] = s->lr;
+    h->time[h->n] = seconds;
     h->n++;
     return 0;
+}
+
+int plot_history_push(plot_history *h, const bm_epoch_stats *s)
+{
+    return plot_history_push_at(h, s, NAN);
 }
 
 void plot_history_free(plot_history *h)
 {
     if (!h)
         return;
-    free(h->epoch);
-    free(h->loss);
-    free(h->acc);
-    free(h->val_loss);
-    free(h->val_acc);
+    double **arrays[] = HISTORY_ARRAYS(h);
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
+        free(*arrays[k]);
     memset(h, 0, sizeof *h);
+}
+
+/* The accuracy column's name. */
+static const char *metric_name(const plot_history *h)
+{
+    return h->metric ? h->metric : "accuracy";
+}
+
+int plot_loss_log_scale(const plot_history *h, plot_scale scale)
+{
+    if (scale != PLOT_SCALE_AUTO || !h)
+        return scale == PLOT_SCALE_LOG;
+    double lo = INFINITY, hi = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const double v[2] = {h->loss[i], h->val_loss[i]};
+        for (int k = 0; k < 2; k++) {
+            if (!isfinite(v[k]))
+                continue;
+            if (v[k] <= 0)
+                return 0; /* a log axis would hide it */
+            lo = fmin(lo, v[k]), hi = fmax(hi, v[k]);
+        }
+    }
+    return hi > 0 && log10(hi / lo) >= PLOT_LOG_DECADES;
 }
 
 int plot_available(void)
@@ -103,12 +139,16 @@ int plot_curves_csv(const char *path, const plot_history *h, char *err, size_t e
     bm_writer *w = bm_writer_open(path, &e);
     if (!w)
         return plot_fail(err, errlen, "%s", e.msg);
-    bm_writer_printf(w, "epoch,loss,accuracy,val_loss,val_accuracy\n");
+    const char *m = metric_name(h);
+    bm_writer_printf(w, "epoch,loss,data_loss,reg_loss,%s,val_loss,val_%s,lr,time_s\n", m, m);
     for (size_t i = 0; i < h->n; i++) {
-        char a[PLOT_NUM_LEN], b[PLOT_NUM_LEN], c[PLOT_NUM_LEN], d[PLOT_NUM_LEN], v[PLOT_NUM_LEN];
-        bm_writer_printf(w, "%s,%s,%s,%s,%s\n", fmt_num(a, h->epoch[i]), fmt_num(b, h->loss[i]),
-                         fmt_num(c, h->acc[i]), fmt_num(d, h->val_loss[i]),
-                         fmt_num(v, h->val_acc[i]));
+        const double row[] = {h->epoch[i], h->loss[i],     h->data_loss[i],
+                              h->reg_loss[i], h->acc[i],   h->val_loss[i],
+                              h->val_acc[i], h->lr[i],     h->time[i]};
+        char num[PLOT_NUM_LEN];
+        for (size_t k = 0; k < sizeof row / sizeof row[0]; k++)
+            bm_writer_printf(w, "%s%s", k ? "," : "", fmt_num(num, row[k]));
+        bm_writer_printf(w, "\n");
     }
     if (bm_writer_commit(w, &e) != BM_OK)
         return plot_fail(err, errlen, "%s", e.msg);
@@ -125,8 +165,9 @@ int plot_curves_csv(const char *path, const plot_history *h, char *err, size_t e
 #define MAX_LINE_POINTS 2000
 /* Fraction of the data range added above and below. */
 #define CURVE_PAD 0.05
-/* Room for the subtitle (epochs and final values). */
+/* Room for the subtitle (epochs and final values), and a metric's name in it. */
 #define SUBTITLE_LEN 256
+#define METRIC_NAME_LEN 64
 
 /* Line width of the curves. */
 #define CURVE_LINE_W 2.2
@@ -138,7 +179,7 @@ static void draw_series(cairo_t *cr, const plot_frame *f, const double *x, const
 {
     size_t nf = 0;
     for (size_t i = 0; i < n; i++)
-        nf += isfinite(x[i]) && isfinite(y[i]);
+        nf += isfinite(x[i]) && plot_drawable(&f->ay, y[i]);
     if (nf == 0)
         return;
     size_t m = nf < MAX_LINE_POINTS ? nf : MAX_LINE_POINTS, k = 0, j = 0, last = 0;
@@ -146,7 +187,7 @@ static void draw_series(cairo_t *cr, const plot_frame *f, const double *x, const
     cairo_rectangle(cr, f->x, f->y, f->w, f->h);
     cairo_clip(cr);
     for (size_t i = 0; i < n && k < m; i++) {
-        if (!(isfinite(x[i]) && isfinite(y[i])))
+        if (!(isfinite(x[i]) && plot_drawable(&f->ay, y[i])))
             continue;
         size_t want = m == 1 ? 0 : (size_t)((double)k * (double)(nf - 1) / (double)(m - 1) + 0.5);
         if (j++ != want)
@@ -207,23 +248,34 @@ static double last_finite(const double *v, size_t n)
     return NAN;
 }
 
-/* One curves panel: training and validation series against the epochs. */
+/* One curves panel: training and validation series against the epochs; log_y: a log10
+ * y axis in decades (values <= 0 are not drawn). */
 static void draw_panel(cairo_t *cr, plot_frame *f, const char *title, const plot_history *h,
-                       const double *train, const double *val, int legend_bottom)
+                       const double *train, const double *val, int legend_bottom, int log_y)
 {
     double lo = INFINITY, hi = -INFINITY, elo = INFINITY, ehi = -INFINITY;
     int have_val = 0;
+    f->ay.log10 = log_y;
     for (size_t i = 0; i < h->n; i++) {
         if (!isfinite(h->epoch[i]))
             continue;
         elo = fmin(elo, h->epoch[i]), ehi = fmax(ehi, h->epoch[i]);
-        if (isfinite(train[i]))
-            lo = fmin(lo, train[i]), hi = fmax(hi, train[i]);
-        if (isfinite(val[i]))
-            lo = fmin(lo, val[i]), hi = fmax(hi, val[i]), have_val = 1;
+        if (plot_drawable(&f->ay, train[i])) {
+            double u = log_y ? log10(train[i]) : train[i];
+            lo = fmin(lo, u), hi = fmax(hi, u);
+        }
+        if (plot_drawable(&f->ay, val[i])) {
+            double u = log_y ? log10(val[i]) : val[i];
+            lo = fmin(lo, u), hi = fmax(hi, u), have_val = 1;
+        }
+    }
+    if (log_y && hi >= lo) { /* whole decades, at least one */
+        lo = floor(lo), hi = ceil(hi);
+        hi = hi > lo ? hi : lo + 1;
     }
     f->ax = plot_axis_make(elo, ehi, 0, 1);
-    f->ay = plot_axis_make(lo, hi, CURVE_PAD, 0);
+    f->ay = plot_axis_make(lo, hi, log_y ? 0 : CURVE_PAD, log_y);
+    f->ay.log10 = log_y;
     plot_set_grey(cr, 0.1);
     plot_text(cr, title, f->x + f->w / 2, f->y - PLOT_FONT_PANEL, PLOT_FONT_PANEL, 1, 0.5);
     plot_draw_axes(cr, f, "epoch", NULL);
@@ -256,14 +308,17 @@ static void subtitle(char *buf, size_t len, const plot_history *h)
     size_t base = strlen(buf);
     snprintf(buf + base, len - base, " - final:");
     append_value(buf, len, "loss", last_finite(h->loss, h->n));
-    append_value(buf, len, "accuracy", last_finite(h->acc, h->n));
+    char vname[METRIC_NAME_LEN];
+    snprintf(vname, sizeof vname, "validation %.*s", METRIC_NAME_LEN / 2, metric_name(h));
+    append_value(buf, len, metric_name(h), last_finite(h->acc, h->n));
     append_value(buf, len, "validation loss", last_finite(h->val_loss, h->n));
-    append_value(buf, len, "validation accuracy", last_finite(h->val_acc, h->n));
+    append_value(buf, len, vname, last_finite(h->val_acc, h->n));
     if (buf[strlen(buf) - 1] == ':') /* nothing finite to report */
         buf[base] = '\0';
 }
 
-int plot_curves_png(const char *path, const plot_history *h, char *err, size_t errlen)
+int plot_curves_png(const char *path, const plot_history *h, plot_scale scale, char *err,
+                    size_t errlen)
 {
     if (!path || !h)
         return plot_fail(err, errlen, "plot_curves_png: NULL argument");
@@ -279,10 +334,11 @@ int plot_curves_png(const char *path, const plot_history *h, char *err, size_t e
     plot_text(cr, "training curves", CURVES_W / 2.0, 26, PLOT_FONT_TITLE, 1, 0.5);
     plot_set_grey(cr, 0.35);
     plot_text(cr, sub, CURVES_W / 2.0, 50, PLOT_FONT_NOTE, 0, 0.5);
-    plot_frame left = {80, 100, 400, 415, {0, 1, 1, 0}, {0, 1, 1, 0}};
-    plot_frame right = {575, 100, 400, 415, {0, 1, 1, 0}, {0, 1, 1, 0}};
-    draw_panel(cr, &left, "loss", h, h->loss, h->val_loss, 0);
-    draw_panel(cr, &right, "accuracy", h, h->acc, h->val_acc, 1);
+    plot_frame left = {.x = 80, .y = 100, .w = 400, .h = 415};
+    plot_frame right = {.x = 575, .y = 100, .w = 400, .h = 415};
+    int log_y = plot_loss_log_scale(h, scale);
+    draw_panel(cr, &left, log_y ? "loss (log scale)" : "loss", h, h->loss, h->val_loss, 0, log_y);
+    draw_panel(cr, &right, metric_name(h), h, h->acc, h->val_acc, 1, 0);
     int rc = plot_save_png(s, cr, path, err, errlen);
     cairo_destroy(cr);
     cairo_surface_destroy(s);
@@ -291,9 +347,10 @@ int plot_curves_png(const char *path, const plot_history *h, char *err, size_t e
 
 #else /* !BM_HAVE_CAIRO */
 
-int plot_curves_png(const char *path, const plot_history *h, char *err, size_t errlen)
+int plot_curves_png(const char *path, const plot_history *h, plot_scale scale, char *err,
+                    size_t errlen)
 {
-    (void)path, (void)h;
+    (void)path, (void)h, (void)scale;
     return plot_fail(err, errlen, "built without cairo");
 }
 

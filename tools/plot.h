@@ -20,23 +20,40 @@
 extern "C" {
 #endif
 
-/* Per-epoch history for plots; zero-initialise, push each epoch, free at the end.
- * epoch holds bm_epoch_stats.epoch (0-based, as the training log prints it). */
-typedef struct plot_history { size_t n, cap; double *epoch, *loss, *acc, *val_loss, *val_acc; } plot_history;
-/* Append one epoch's stats (NaN val fields when absent). Returns 0, or -1 when out of memory
- * (the history is unchanged then). */
+/* Per-epoch history for plots and `bmnn train --history`; zero-initialise, push each
+ * epoch, free at the end. epoch holds bm_epoch_stats.epoch (0-based, as the training log
+ * prints it); time the seconds since the run started, at the epoch's end (NaN: unknown).
+ * metric names the accuracy column and panel (NULL: "accuracy"; the caller's string). */
+typedef struct plot_history {
+    size_t n, cap;
+    double *epoch, *loss, *data_loss, *reg_loss, *acc, *val_loss, *val_acc, *lr, *time;
+    const char *metric;
+} plot_history;
+/* Append one epoch's stats (NaN val fields when absent) and its time (plot_history_push:
+ * NaN). Returns 0, or -1 when out of memory (the history is unchanged then). */
 int plot_history_push(plot_history *h, const bm_epoch_stats *s);
+int plot_history_push_at(plot_history *h, const bm_epoch_stats *s, double seconds);
 /* Free the arrays and zero *h; NULL and a zeroed history are fine. */
 void plot_history_free(plot_history *h);
 /* Is cairo compiled in? 1 or 0. */
 int plot_available(void);
-/* PREFIX-loss.png: two panels (loss; accuracy) over epochs, training and validation lines, axes
- * with tick labels, legend, title; 1000x600 px. Non-finite values are skipped; long histories
- * are thinned to at most ~2000 points per line. Returns 0 or -1 with a message in err (empty
- * history, unwritable path). Without cairo returns -1 with "built without cairo". */
-int plot_curves_png(const char *path, const plot_history *h, char *err, size_t errlen);
-/* Same data as CSV: epoch,loss,accuracy,val_loss,val_accuracy (always available). Numbers are
- * the shortest of %.15g/%.17g that reads back exactly; NaN is an empty field. */
+/* The loss panel's y axis: linear, log10, or log when the finite losses (training and
+ * validation) are all positive and span PLOT_LOG_DECADES decades or more. */
+typedef enum plot_scale { PLOT_SCALE_AUTO = 0, PLOT_SCALE_LINEAR, PLOT_SCALE_LOG } plot_scale;
+/* Span (max/min = 10^this) from which PLOT_SCALE_AUTO draws the loss on a log axis. */
+#define PLOT_LOG_DECADES 2
+/* Does the loss panel of h get a log axis under scale? 1 or 0. */
+int plot_loss_log_scale(const plot_history *h, plot_scale scale);
+/* PREFIX-loss.png: two panels (loss, on the axis plot_loss_log_scale picks; accuracy) over
+ * epochs, training and validation lines, axes with tick labels, legend, title; 1000x600 px.
+ * Non-finite values (and, on a log axis, values <= 0) are skipped; long histories are thinned
+ * to at most ~2000 points per line. Returns 0 or -1 with a message in err (empty history,
+ * unwritable path). Without cairo returns -1 with "built without cairo". */
+int plot_curves_png(const char *path, const plot_history *h, plot_scale scale, char *err,
+                    size_t errlen);
+/* The history as CSV, one row per epoch: epoch,loss,data_loss,reg_loss,M,val_loss,val_M,
+ * lr,time_s with M the metric's name (always available). Numbers are the shortest of
+ * %.15g/%.17g that reads back exactly; NaN is an empty field. */
 int plot_curves_csv(const char *path, const plot_history *h, char *err, size_t errlen);
 /* PREFIX-boundary.png (800x800) for 2-D classification data: the model's decision regions
  * (argmax class, or p > 0.5 for one output, on a grid over the data's bounding box + margin)

@@ -65,12 +65,17 @@ plot_axis plot_axis_make(double lo, double hi, double pad, int integer)
     if (integer && a.step < 1)
         a.step = 1;
     a.decimals = a.step >= 1 ? 0 : (int)ceil(-log10(a.step) - 1e-9);
+    a.log10 = 0;
     return a;
 }
 
 /* Tick label of v: fixed decimals for the step, %g for extreme values. */
 static void tick_label(char *buf, size_t len, const plot_axis *a, double v)
 {
+    if (a->log10) { /* a decade tick: the value itself */
+        snprintf(buf, len, "%g", pow(10, v));
+        return;
+    }
     if (fabs(v) < a->step * 1e-9)
         v = 0;
     if (fabs(v) >= PLOT_FIXED_MAX || a->decimals > PLOT_FIXED_DECIMALS)
@@ -89,7 +94,8 @@ void plot_draw_axes(cairo_t *cr, const plot_frame *f, const char *xlabel, const 
         if (!(k1 - k0 >= 0 && k1 - k0 <= PLOT_MAX_TICKS))
             continue; /* beyond what doubles can count: leave the axis bare */
         for (int t = 0; t <= (int)(k1 - k0); t++) {
-            double v = (k0 + t) * a->step, p = plot_crisp(pass ? plot_fy(f, v) : plot_fx(f, v));
+            double v = (k0 + t) * a->step; /* on a log axis, log10 of the value */
+            double p = plot_crisp(pass ? plot_fy(f, a->log10 ? pow(10, v) : v) : plot_fx(f, v));
             plot_set_grey(cr, 0.88);
             cairo_set_line_width(cr, 1);
             if (pass) {

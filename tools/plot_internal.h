@@ -36,8 +36,9 @@ int plot_fail(char *err, size_t errlen, const char *fmt, ...) PLOT_PRINTF(3, 4);
 
 /* A colour, components in [0, 1]. */
 typedef struct plot_rgb { double r, g, b; } plot_rgb;
-/* An axis: view range, tick step, decimals for tick labels. */
-typedef struct plot_axis { double lo, hi, step; int decimals; } plot_axis;
+/* An axis: view range, tick step, decimals for tick labels; log10: the range and
+ * ticks are log10 of the data (decades), labelled with the values themselves. */
+typedef struct plot_axis { double lo, hi, step; int decimals, log10; } plot_axis;
 /* A plot area in pixels and its two axes. */
 typedef struct plot_frame { double x, y, w, h; plot_axis ax, ay; } plot_frame;
 
@@ -62,7 +63,13 @@ static inline double plot_fx(const plot_frame *f, double v)
 }
 static inline double plot_fy(const plot_frame *f, double v)
 {
-    return f->y + f->h - (v - f->ay.lo) / (f->ay.hi - f->ay.lo) * f->h;
+    double u = f->ay.log10 ? log10(v) : v;
+    return f->y + f->h - (u - f->ay.lo) / (f->ay.hi - f->ay.lo) * f->h;
+}
+/* Can v be drawn on axis a (finite, and positive on a log axis)? */
+static inline int plot_drawable(const plot_axis *a, double v)
+{
+    return isfinite(v) && (!a->log10 || v > 0);
 }
 /* Snap a 1-px line to the pixel grid. */
 static inline double plot_crisp(double v) { return floor(v) + 0.5; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh — install what is missing, build with warnings as errors, run every
-# test suite, and end with "N passed, N failed" counted from the Check suites
+# test suite, and end with "N passed, N failed[, N skipped]" counted from the Check suites
 # (each check) and the other tests (each test).
 # Usage: tools/test.sh [BUILD_DIR [meson setup options...]]
 set -uo pipefail

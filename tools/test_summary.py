@@ -2,8 +2,10 @@
 """Count passed/failed tests from one or more of meson's testlog.json files.
 
 A Check suite counts its checks ("100%: Checks: 139, Failures: 0, Errors: 0");
-any other test counts as one. Prints "N passed, N failed" and exits 1 when
-nothing ran or anything failed."""
+any other test counts as one. A skipped test (exit 77: its precondition, such
+as Graphviz or an AVX-512 CPU, is missing) counts as neither. Prints "N
+passed, N failed", then ", N skipped" when any was, and exits 1 when nothing
+ran or anything failed."""
 import json
 import re
 import sys
@@ -12,16 +14,19 @@ CHECK = re.compile(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)")
 
 
 def count(path):
-    """(passed, failed) of one testlog.json."""
-    passed = failed = 0
+    """(passed, failed, skipped) of one testlog.json."""
+    passed = failed = skipped = 0
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError as e:
         print(f"test_summary: {e}")
-        return 0, 1
+        return 0, 1, 0
     for line in lines:
         t = json.loads(line)
-        ok = t.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
+        if t.get("result") == "SKIP":
+            skipped += 1
+            continue
+        ok = t.get("result") in ("OK", "EXPECTEDFAIL")
         m = CHECK.search(t.get("stdout", "") or "")
         if m:
             checks, fails, errs = (int(g) for g in m.groups())
@@ -32,16 +37,17 @@ def count(path):
         else:
             passed += ok
             failed += not ok
-    return passed, failed
+    return passed, failed, skipped
 
 
 def main(paths):
-    passed = failed = 0
+    passed = failed = skipped = 0
     for p in paths:
-        a, b = count(p)
+        a, b, c = count(p)
         passed += a
         failed += b
-    print(f"{passed} passed, {failed} failed")
+        skipped += c
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 0 if failed == 0 and passed > 0 else 1
 
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

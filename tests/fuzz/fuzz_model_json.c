@@ -19,7 +19,7 @@
 
 #include <cJSON.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 #include "fuzz_util.h"
 
 /* Largest parameter count of a valid spec that is still loaded. */

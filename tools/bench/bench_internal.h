@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "bmnn.h"
+#include <bmnn.h>
 
 /* Most timed runs per figure. */
 #define BENCH_MAX_REPS 64
@@ -41,7 +41,8 @@ enum {
     BENCH_W3 = 1u << 2,
     BENCH_W4 = 1u << 3,
     BENCH_G = 1u << 4,
-    BENCH_ALL = (1u << 5) - 1
+    BENCH_O = 1u << 5,
+    BENCH_ALL = (1u << 6) - 1
 };
 
 /* Seconds per iteration over the timed runs. */
@@ -123,5 +124,6 @@ bench_row *bench_row_add(bench_report *r, bench_kind kind, const char *workload)
 int bench_mlp(bench_report *r, const bench_opts *o, unsigned which);
 int bench_chain(bench_report *r, const bench_opts *o);
 int bench_gemm(bench_report *r, const bench_opts *o);
+int bench_ops(bench_report *r, const bench_opts *o);
 
 #endif

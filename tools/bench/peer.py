@@ -52,15 +52,16 @@ US, NS_OP = 1e6, 1e9 / CHAIN_OPS
 
 # The peer settings: name, kind, torch threads, OPENBLAS_NUM_THREADS, workloads.
 MLP_W4 = ("W1", "W2", "W3", "W4")
+TORCH_WLS = MLP_W4 + ("O",)
 SETTINGS = [
-    ("torch t1 ob1", "torch", 1, 1, MLP_W4),
-    ("torch t1 ob2", "torch", 1, 2, MLP_W4),
-    ("torch t2 ob2", "torch", 2, 2, MLP_W4),
-    ("torch t2 ob1", "torch", 2, 1, MLP_W4),
+    ("torch t1 ob1", "torch", 1, 1, TORCH_WLS),
+    ("torch t1 ob2", "torch", 1, 2, TORCH_WLS),
+    ("torch t2 ob2", "torch", 2, 2, TORCH_WLS),
+    ("torch t2 ob1", "torch", 2, 1, TORCH_WLS),
     ("numpy ob1", "numpy", 1, 1, ("W1", "W2", "W3")),
     ("numpy ob2", "numpy", 1, 2, ("W1", "W2", "W3")),
-    ("cblas 1t", "cblas", 1, 1, ("G",)),
-    ("cblas 2t", "cblas", 1, 2, ("G",)),
+    ("cblas 1t", "cblas", 1, 1, ("G", "O")),
+    ("cblas 2t", "cblas", 1, 2, ("G", "O")),
 ]
 TORCH_1T, NUMPY_1T, CBLAS_1T, CBLAS_2T = "torch t1 ob1", "numpy ob1", "cblas 1t", "cblas 2t"
 TORCH_ALL = [s[0] for s in SETTINGS if s[1] == "torch"]
@@ -142,6 +143,10 @@ def measure_all(a, timing):
     shapes = [dict(label=r["label"], M=r["M"], N=r["N"], K=r["K"], ta=r["ta"], tb=r["tb"],
                    beta=r["beta"]) for r in listing["rows"] if r["kind"] == "gemm"]
     units = [(wl, None) for wl in MLP_W4] + [("G", i) for i in range(len(shapes))]
+    units += [("O", None)]
+    if a.only:
+        units = [u for u in units if u[0] in a.only.split(",")]
+    op_labels = []
     try:
         for wl, gi in units:
             for rnd in range(timing["rounds"]):
@@ -154,9 +159,16 @@ def measure_all(a, timing):
                         bm = run_bmnn(a, timing, wl, gi)
                         bm_meta = bm_meta or bm
                         for r in bm["rows"]:
-                            mode = r["label"] if r["kind"] == "gemm" else r["mode"]
+                            mode = r["label"] if r["kind"] == "gemm" or wl == "O" else r["mode"]
+                            if wl == "O" and mode not in op_labels:
+                                op_labels.append(mode)
                             pool.add("bmnn", r["workload"], mode, r)
                             bm_rows.setdefault((r["workload"], mode), r)
+                    elif wl == "O":
+                        for lab in op_labels or run_labels(a):
+                            r = job.ask(cmd="run", what="O", label=lab, timing=timing)
+                            if not r.get("skip"):
+                                pool.add(job.name, "O", lab, r)
                     elif wl == "G":
                         r = job.ask(cmd="run", what="G", shape=shapes[gi], timing=timing)
                         pool.add(job.name, "G", shapes[gi]["label"], r)
@@ -171,7 +183,12 @@ def measure_all(a, timing):
         for w, _ in workers:
             w.close()
     infos = {w.name: w.info for w, _ in workers}
-    return pool, infos, bm_meta, bm_rows, shapes
+    return pool, infos, bm_meta, bm_rows, shapes, op_labels
+
+
+def run_labels(a):
+    """The labels of bmnn-bench's O rows (a listing run)."""
+    return [r["label"] for r in run_bmnn(a, dict(reps=1, min_run=0), "O")["rows"]]
 
 
 # --------------------------------------------------------------- report
@@ -306,6 +323,27 @@ def gemm_table(pool, shapes):
     return L + [""]
 
 
+def ops_table(pool, labels):
+    L = ["## Ops (workload O)\n",
+         "Forward + backward of one op (every input's gradient; the seed a fixed random "
+         "tensor), float32, µs per step (bmnn: the replayed graph). Ratio = PyTorch time / "
+         "bmnn time (> 1: bmnn is faster).\n",
+         "| op | bmnn | PyTorch 1 thread | PyTorch best | vs PyTorch 1t | vs PyTorch best | "
+         "CPU: vs PyTorch 1t | cblas_sgemm loop 1t | bmnn vs cblas loop |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for lab in labels:
+        bm, t1 = pool.get("bmnn", "O", lab), pool.get(TORCH_1T, "O", lab)
+        best = best_of(pool, TORCH_ALL, "O", lab)
+        bst = best[1] if best else None
+        L.append(f"| {lab} | {cell(bm, US)} | {cell(t1, US)} | "
+                 f"{cell(bst, US) + ' (' + best[0] + ')' if best else '–'} | "
+                 f"{ratio(t1, bm)} | {ratio(bst, bm)} | "
+                 f"{ratio(pool.get(TORCH_1T, 'O', lab, cpu=True), pool.get('bmnn', 'O', lab, cpu=True))} | "
+                 f"{cell(pool.get(CBLAS_1T, 'O', lab), US)} | "
+                 f"{ratio(pool.get(CBLAS_1T, 'O', lab), bm)} |")
+    return L + [""]
+
+
 def detail_table(pool, bm_rows):
     L = ["## bmnn detail\n",
          "| workload | replay | record | fit(epochs=1) | tape allocator calls per step "
@@ -337,6 +375,7 @@ def main():
     p.add_argument("--min-time", type=float, default=None, help="seconds per timed run")
     p.add_argument("--bmnn-threads", type=int, default=0, help="pass --threads N to bmnn-bench")
     p.add_argument("--out", help="also write the markdown table here")
+    p.add_argument("--only", help="these workloads (W1,W2,W3,W4,G,O; default: all)")
     p.add_argument("--serve", choices=("torch", "numpy", "cblas"), help=argparse.SUPPRESS)
     p.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -352,9 +391,10 @@ def main():
         raise SystemExit(f"peer.py: no bmnn-bench at {a.bench} (build it: meson setup "
                          f"build-bench --buildtype=release && ninja -C build-bench)")
     started = datetime.datetime.now(datetime.timezone.utc)
-    pool, infos, bm, bm_rows, shapes = measure_all(a, timing)
+    pool, infos, bm, bm_rows, shapes, op_labels = measure_all(a, timing)
     text = "\n".join(header(infos, bm, timing, started, a) + step_table(pool)
-                     + gemm_table(pool, shapes) + detail_table(pool, bm_rows))
+                     + gemm_table(pool, shapes) + ops_table(pool, op_labels)
+                     + detail_table(pool, bm_rows))
     print(text)
     if a.out:
         with open(a.out, "w") as f:

@@ -5,6 +5,7 @@ answering timing requests, one JSON object per line on stdin and stdout:
   {"cmd": "info"}                                -> versions, threads, OpenBLAS kernel
   {"cmd": "run", "what": "W1", "timing": {...}}  -> {"runs_s": [...], "cpu_runs_s": [...]}
   {"cmd": "run", "what": "G", "shape": {...}, "timing": {...}}   (cblas only)
+  {"cmd": "run", "what": "O", "label": "...", "timing": {...}}   (torch: peer_ops.py)
 
 Models, data and operand buffers are built on a workload's first request and
 reused by later ones (later rounds continue training the same model, as
@@ -23,6 +24,8 @@ MLPS = {
     "W2": (128, (784, 128, 10)),
     "W3": (256, (784, 512, 512, 10)),
 }
+# workload O's batched product: batch, M, K, N (bench_ops.c).
+BMM = (8, 128, 64, 128)
 CHAIN_OPS = 1000
 CHAIN_WIDTH = 16
 CHAIN_SCALE = 1.0001
@@ -129,8 +132,13 @@ class TorchPeer:
     def run(self, req):
         what = req["what"]
         if what not in self.fns:
-            self.fns[what] = self.chain() if what == "W4" else self.mlp(*MLPS[what])
-        return measure(self.fns[what], req["timing"])
+            if what == "O":
+                from peer_ops import torch_op
+                self.fns[what, req["label"]] = torch_op(self.torch, req["label"])
+            else:
+                self.fns[what] = self.chain() if what == "W4" else self.mlp(*MLPS[what])
+        fn = self.fns[what, req["label"]] if what == "O" else self.fns[what]
+        return measure(fn, req["timing"])
 
 
 class NumpyPeer:
@@ -192,7 +200,24 @@ class CblasPeer:
             f(*argv)
         return call
 
+    def bmm_step(self):
+        """workload O's bmm: per batch, C = A·B, then dA += G·Bᵀ and dB += Aᵀ·G."""
+        B, M, K, N = BMM
+        calls = [self.call_for(M, N, K, 0, 0, 0.0), self.call_for(M, K, N, 0, 1, 1.0),
+                 self.call_for(K, N, M, 1, 0, 1.0)] * B
+
+        def step():
+            for c in calls:
+                c()
+        return step
+
     def run(self, req):
+        if req["what"] == "O":
+            if not req["label"].startswith("bmm"):
+                return {"skip": True}
+            if "bmm" not in self.fns:
+                self.fns["bmm"] = self.bmm_step()
+            return measure(self.fns["bmm"], req["timing"])
         if req["what"] == "overhead":  # a call that does nothing (M = 0)
             key, shape = "overhead", dict(M=0, N=1, K=1, ta=0, tb=0, beta=0.0)
         else:
