@@ -48,8 +48,6 @@ double bm_rng_uniform(bm_rng *r)
 
 double bm_rng_normal(bm_rng *r)
 {
-    if (!r)
-        return 0.0;
     const double two_pi = 6.283185307179586476925286766559;
     if (!r)
         return 0.0;

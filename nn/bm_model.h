@@ -143,9 +143,6 @@ bm_status bm_model_profile_print(const bm_model *m, FILE *f);
 /* Zero the counts of the model's profile. */
 void bm_model_profile_reset(bm_model *m);
 
-/* The accessors below accept NULL and then answer a neutral value: 0 for
- * counts and the epoch, NULL for pointers, BM_F32 and BM_LOSS_CCE (the
- * enums' first values); bm_model_set_epoch(NULL, ...) does nothing. */
 /* Number of layers. */
 size_t bm_model_n_layers(const bm_model *m);
 /* Spec of layer i (NULL when out of range). */
