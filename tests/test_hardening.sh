@@ -196,6 +196,29 @@ has sig.err "nothing was saved (no checkpoint was due yet)" "early SIGINT messag
 [ -e never.json ] && bad "an interrupted run saved never.json" || ok
 no_temps "early SIGINT"
 
+# outside train SIGINT/SIGTERM are held back while a file is written: it acts after
+# the rename, so the file is whole and no temporary is left
+SAMPLES=300000
+[ -n "${BMNN_WRAP:-}" ] && SAMPLES=20000
+"$bmnn" data spiral --samples "$SAMPLES" -o big.csv >/dev/null 2>sig.err &
+pid=$!
+seen=0
+for i in $(seq 1 2000); do
+    compgen -G 'big.csv.tmp.*' >/dev/null && { seen=1; break; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+done
+kill -TERM "$pid" 2>/dev/null # (a background job of a script ignores SIGINT)
+wait "$pid"
+rc=$?
+pid=""
+if [ "$seen" -eq 1 ]; then # the signal came while the file was being written
+    [ "$rc" -eq 143 ] && ok || bad "SIGTERM during data -o: exit $rc, want 143 ($(head -c 300 sig.err))"
+    [ "$(wc -l <big.csv)" -eq $((3 * SAMPLES + 1)) ] && ok || bad "data -o interrupted: big.csv has $(wc -l <big.csv) lines"
+fi
+no_temps "SIGTERM during data -o"
+rm -f big.csv
+
 # ---- 7. one strict parser for every numeric flag, checked before any work
 for v in " 1" "-1" " -1" "+5" "1e3" "0x10" "18446744073709551616" "18446744073709551615" "9007199254740993" "" "5 "; do
     expect 2 "--epochs '$v'" -- "$bmnn" train small.json --data train.csv -q --epochs "$v" -o never.json
