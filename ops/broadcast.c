@@ -63,6 +63,9 @@ static void strides(const bm_tensor *small, const bm_tensor *big, size_t *shape,
 /* Columns summed in registers at a time by col_sums. */
 enum { COL_BLOCK = 32 };
 
+/* Partial sums of a reduced last axis (a power of two). */
+#define SUM_LANES 16
+
 #define T float
 #define F(name) name##_f32
 #include "broadcast_kernels.inc"

@@ -12,6 +12,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 command -v python3 >/dev/null || { echo "SKIP: python3 reads the CSV and JSON"; exit 77; }
+# BMNN_WRAP="valgrind ..." runs every bmnn below under that command, as in test_cli.sh.
+if [ -n "${BMNN_WRAP:-}" ]; then
+    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
+    chmod +x "$work/bmnn-wrapped"
+    bmnn="$work/bmnn-wrapped"
+fi
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
