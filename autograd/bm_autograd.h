@@ -65,7 +65,8 @@ typedef enum bm_status {
     BM_ERR_STATE,     /* the call does not fit the object's state */
     BM_ERR_IO,        /* a file could not be read or written */
     BM_ERR_PARSE,     /* a file's contents are malformed */
-    BM_ERR_NUMERIC    /* NaN or Inf where a finite number was needed */
+    BM_ERR_NUMERIC,   /* NaN or Inf where a finite number was needed */
+    BM_ERR_INTERRUPTED /* stopped early because the caller asked (bm_fit_opts.stop) */
 } bm_status;
 
 /* An error: a status and a message naming what was wrong. */

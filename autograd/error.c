@@ -23,6 +23,7 @@ const char *bm_status_name(bm_status s)
     case BM_ERR_IO: return "io";
     case BM_ERR_PARSE: return "parse";
     case BM_ERR_NUMERIC: return "numeric";
+    case BM_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown";
 }

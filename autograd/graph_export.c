@@ -45,6 +45,9 @@ static void gx_free(gx *g)
     for (size_t k = 0; k < g->n_groups; k++)
         free(g->groups[k]);
     free(g->groups);
+    free(g->gslot);
+    free(g->group_first);
+    free(g->member_next);
     free(g->nodes);
     free(g->keep);
     free(g->op_group);
@@ -78,7 +81,41 @@ static size_t leaf_slot(const gx *g, const bm_tensor *t)
     return s;
 }
 
-/* Cluster number of t's group (copying a new name), NO_GROUP when none. */
+/* FNV-1a hash of a group name. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Hash-set slot of group name s: where it is, or the empty slot for it. */
+static size_t group_slot(const gx *g, const char *s)
+{
+    size_t k = (size_t)name_hash(s) & (g->gcap - 1);
+    while (g->gslot[k] && strcmp(g->groups[g->gslot[k] - 1], s) != 0)
+        k = (k + 1) & (g->gcap - 1);
+    return k;
+}
+
+/* Double the name set (it stays at most half full); 0 or -1 out of memory. */
+static int grow_groups(gx *g)
+{
+    size_t cap = g->gcap ? 2 * g->gcap : HASH_START;
+    size_t *slot = calloc(cap, sizeof *slot);
+    if (!slot)
+        return -1;
+    free(g->gslot);
+    g->gslot = slot;
+    g->gcap = cap;
+    for (size_t k = 0; k < g->n_groups; k++)
+        g->gslot[group_slot(g, g->groups[k])] = k + 1;
+    return 0;
+}
+
+/* Cluster number of t's group (copying a new name), NO_GROUP when none:
+ * one hash look-up, so numbering every item is linear in their count. */
 static bm_status group_of(gx *g, const char *fn, const bm_tensor *t, long *out, bm_error *err)
 {
     *out = NO_GROUP;
@@ -87,18 +124,50 @@ static bm_status group_of(gx *g, const char *fn, const bm_tensor *t, long *out, 
     const char *s = g->o->group(g->o->group_ud, t);
     if (!s)
         return BM_OK;
-    for (size_t k = 0; k < g->n_groups; k++)
-        if (strcmp(g->groups[k], s) == 0) {
-            *out = (long)k;
-            return BM_OK;
-        }
+    if ((g->n_groups + 1) * HASH_LOAD > g->gcap && grow_groups(g) != 0)
+        return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
+    size_t k = group_slot(g, s);
+    if (g->gslot[k]) {
+        *out = (long)(g->gslot[k] - 1);
+        return BM_OK;
+    }
     size_t len = strlen(s) + 1;
     char *copy = malloc(len);
     if (!copy)
         return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
     memcpy(copy, s, len);
     g->groups[g->n_groups] = copy;
-    *out = (long)g->n_groups++;
+    g->gslot[k] = ++g->n_groups;
+    *out = (long)g->n_groups - 1;
+    return BM_OK;
+}
+
+/* Link each group's items in drawing order (group_first, member_next), so
+ * the clusters are written in one pass over the items. */
+static bm_status link_members(gx *g, const char *fn, bm_error *err)
+{
+    size_t *last = calloc(g->n_groups ? g->n_groups : 1, sizeof *last);
+    g->group_first = calloc(g->n_groups ? g->n_groups : 1, sizeof *g->group_first);
+    g->member_next = calloc(g->n_items ? g->n_items : 1, sizeof *g->member_next);
+    if (!last || !g->group_first || !g->member_next) {
+        free(last);
+        return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", fn);
+    }
+    for (size_t k = 0; k < g->n_groups; k++)
+        g->group_first[k] = NO_MEMBER;
+    for (size_t i = 0; i < g->n_items; i++) {
+        long k;
+        gx_item_tensor(g, &g->items[i], &k);
+        g->member_next[i] = NO_MEMBER;
+        if (k == NO_GROUP)
+            continue;
+        if (g->group_first[k] == NO_MEMBER)
+            g->group_first[k] = i;
+        else
+            g->member_next[last[k]] = i;
+        last[k] = i;
+    }
+    free(last);
     return BM_OK;
 }
 
@@ -213,7 +282,7 @@ static bm_status gx_build(gx *g, const char *fn, const bm_tape *tape, const bm_t
         if (st != BM_OK)
             return st;
     }
-    return BM_OK;
+    return link_members(g, fn, err);
 }
 
 /* Id of leaf i ("p0", "in2", "t0"). */
@@ -406,12 +475,8 @@ static void dot_write(FILE *f, const gx *g)
         fprintf(f, "\n  subgraph cluster_%zu {\n    label=\"", k);
         dot_esc(f, g->groups[k]);
         fputs("\"; " DOT_CLUSTER_STYLE "\n   ", f);
-        for (size_t i = 0; i < g->n_items; i++) {
-            long group;
-            gx_item_tensor(g, &g->items[i], &group);
-            if (group == (long)k)
-                fprintf(f, " %s;", gx_item_id(g, &g->items[i], id));
-        }
+        for (size_t i = g->group_first[k]; i != NO_MEMBER; i = g->member_next[i])
+            fprintf(f, " %s;", gx_item_id(g, &g->items[i], id));
         fputs("\n  }\n", f);
     }
     fputc('\n', f);

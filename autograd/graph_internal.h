@@ -3,6 +3,7 @@
 #ifndef BM_GRAPH_INTERNAL_H
 #define BM_GRAPH_INTERNAL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "bm_autograd.h"
@@ -25,8 +26,10 @@ enum { ID_LEN = 32 };
 enum { SHAPE_LEN = 96 };
 /* Room for an op's parameters as text (bm_node_describe). */
 enum { DESC_LEN = 128 };
-/* The leaf hash set is kept at most half full. */
+/* The leaf and group-name hash sets are kept at most half full. */
 enum { HASH_LOAD = 2 };
+/* First size of the group-name hash set. */
+enum { HASH_START = 64 };
 /* No group. */
 enum { NO_GROUP = -1 };
 
@@ -60,8 +63,15 @@ typedef struct gx {
     size_t n_items;
     char **groups;             /* copies of the distinct group names */
     size_t n_groups;
+    size_t *gslot;             /* hash set of the names: group number + 1, 0 when empty */
+    size_t gcap;               /* its slots, a power of two (grown at half full) */
+    size_t *group_first;       /* per group: its first item (NO_MEMBER when none) */
+    size_t *member_next;       /* per item: the next item of its group, or NO_MEMBER */
     long out;                  /* output position or -1 */
 } gx;
+
+/* End of a group's member list. */
+#define NO_MEMBER SIZE_MAX
 
 /* A gradient edge: node j's gradient flows into its input k, tensor `in`. */
 typedef void (*gx_grad_edge_fn)(FILE *f, const gx *g, size_t j, int k, const bm_tensor *in,

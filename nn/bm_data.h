@@ -43,9 +43,12 @@ bm_status bm_data_sine(bm_dataset *ds, size_t samples, bm_dtype dt, bm_error *er
 
 /* ------------------------------------------------------------------- CSV */
 
-/* Largest CSV file read (4 GiB): a larger regular file is refused from its
- * size, unread; from a pipe, reading stops with BM_ERR_SIZE at the limit. */
+/* Largest CSV file read (4 GiB): a larger file is refused from its size,
+ * unread; one that grows past it while read stops with BM_ERR_SIZE there. */
 #define BM_CSV_MAX_FILE_BYTES ((uint64_t)1 << 32)
+/* Longest CSV line (64 MiB, room for BM_CSV_MAX_COLUMNS fields of 64
+ * bytes); a longer one stops with BM_ERR_SIZE as soon as it passes it. */
+#define BM_CSV_MAX_LINE_BYTES ((size_t)1 << 26)
 /* Most fields on one CSV line (2^20); a line with more is BM_ERR_SIZE. */
 #define BM_CSV_MAX_COLUMNS ((size_t)1 << 20)
 
@@ -67,11 +70,15 @@ bm_csv_opts bm_csv_defaults(void);
  * NULL for the defaults. Fills *ds with new tensors the caller frees with
  * bm_dataset_free. Errors: BM_ERR_IO (cannot open/read), BM_ERR_PARSE (bad
  * contents, with file:line:column), BM_ERR_ARG (unknown label column),
- * BM_ERR_SIZE (over BM_CSV_MAX_FILE_BYTES or BM_CSV_MAX_COLUMNS). */
+ * BM_ERR_SIZE (over BM_CSV_MAX_FILE_BYTES, BM_CSV_MAX_LINE_BYTES or
+ * BM_CSV_MAX_COLUMNS). Only regular files are read: a FIFO, device or
+ * directory is BM_ERR_IO ("data.csv: is a FIFO, not a regular file"),
+ * without blocking. */
 bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *o,
                            bm_dtype dt, bm_error *err);
 /* Write ds as CSV: header x0,x1,...,label (or y0,y1,... for targets), values
- * with %.17g so they read back bit-identically. ds stays the caller's. */
+ * with %.17g so they read back bit-identically, atomically (bm_file.h: an
+ * existing file is replaced whole or not at all). ds stays the caller's. */
 bm_status bm_data_save_csv(const bm_dataset *ds, const char *path, bm_error *err);
 
 /* ------------------------------------------------------------- IDX/MNIST */
@@ -85,9 +92,10 @@ typedef enum bm_idx_scale {
 /* Load an IDX image file (magic 0x00000803, uint8, N x rows x cols) and its
  * label file (magic 0x00000801, N bytes): x [N, rows*cols] scaled, y [N],
  * n_classes = max(10, largest label + 1); labels_path NULL: the images
- * alone, y NULL and n_classes 0 (data to predict on). Sizes are checked against the file
- * sizes before anything is allocated. Fills *ds with new tensors the caller
- * frees with bm_dataset_free. */
+ * alone, y NULL and n_classes 0 (data to predict on). Sizes are checked
+ * against the file sizes before anything is allocated; both must be regular
+ * files (a FIFO or device is BM_ERR_IO, without blocking). Fills *ds with new
+ * tensors the caller frees with bm_dataset_free. */
 bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *labels_path,
                            bm_idx_scale scale, bm_dtype dt, bm_error *err);
 

@@ -13,6 +13,8 @@
 #ifndef BM_MODEL_H
 #define BM_MODEL_H
 
+#include <signal.h>
+
 #include "bm_autograd.h"
 #include "bm_data.h"
 #include "bm_optim.h"
@@ -234,6 +236,9 @@ typedef struct bm_fit_opts {
     int detect_anomaly;      /* 1: anomaly detection on the training tapes (slower): the
                               * first NaN/Inf an op makes stops fit with the tape's message
                               * naming the op (bm_tape_set_detect_anomaly); 0 by default */
+    const volatile sig_atomic_t *stop; /* NULL, or a flag (e.g. set by a signal handler)
+                              * read before every step: non-zero stops fit there with
+                              * BM_ERR_INTERRUPTED (see bm_model_fit) */
     int profile;             /* 1: profile the training steps (bm_tape_set_profile on the
                               * training tapes; read with bm_model_profile_print); 0 by default */
     bm_fit_step_hook step_hook; /* after every update (NULL: none) */
@@ -248,6 +253,17 @@ typedef struct bm_fit_opts {
     void *on_best_ud;
 } bm_fit_opts;
 
+/* Check a data set against the model before anything runs on it: features
+ * [N, inputs], N target rows, and targets in the loss's domain: class
+ * numbers 0..outputs-1, or one-hot/soft rows of `outputs` values in [0, 1],
+ * for cce/softmax_cce; values in [0, 1] for bce; one column per output for
+ * bce/mse/mae. BM_ERR_SHAPE or BM_ERR_ARG naming the row and column
+ * ("training data: row 3, column 0 has target 2; bce targets must be in
+ * [0, 1]"); `what` names the data (NULL: "data"). bm_model_fit,
+ * bm_model_evaluate and `bmnn gradcheck --data` call it. */
+bm_status bm_model_check_data(const bm_model *m, const bm_dataset *ds, const char *what,
+                              bm_error *err);
+
 /* Default training settings: 1 epoch, full batch, no shuffle, replay on,
  * no early stopping. */
 bm_fit_opts bm_fit_defaults(void);
@@ -258,7 +274,13 @@ bm_fit_opts bm_fit_defaults(void);
  * of the last finite step (the usual case), or, when an update had made
  * one NaN/Inf, those at the start of the failing epoch (restored from a
  * copy taken each epoch). The epoch counter counts the completed epochs;
- * the optimizer's state and the RNG are not rolled back. */
+ * the optimizer's state and the RNG are not rolled back.
+ * When *o->stop reads non-zero before a step, fit returns
+ * BM_ERR_INTERRUPTED at once: the steps of the unfinished epoch are in the
+ * parameters, optimizer state and RNG, but not in the epoch counter, so the
+ * model is between two checkpoints: resume from the last one saved (the fit
+ * callback's), not from this state. BM_ERR_ARG when epoch + o->epochs
+ * would overflow the epoch counter. */
 bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *o,
                        bm_error *err);
 

@@ -10,6 +10,7 @@
 #include "bm_model.h"
 #include "bm_model_io.h"
 #include "bm_npz.h"
+#include "bm_file.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,12 +1,14 @@
 #define _POSIX_C_SOURCE 200809L
 /* data_csv.c — load and save data sets as CSV.
  *
- * Reading: lines of any length (getline), fields split by ',' with optional
+ * Reading: regular files only (bm_file_open_read), lines up to
+ * BM_CSV_MAX_LINE_BYTES (the limits enforced as a line grows), fields split by ',' with optional
  * "double quotes" ("" is a quote inside), spaces around fields ignored,
  * CRLF accepted, a leading UTF-8 byte order mark ignored, blank lines and
  * '#' comment lines skipped. Every error names
  * path:line[:column]. Values are collected as doubles in growable arrays and
- * copied into tensors once the row count is known. */
+ * copied into tensors once the row count is known. Saving goes through the
+ * atomic writer (bm_file.h). */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -14,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "bm_data.h"
+#include "file_internal.h"
 
 /* At most this many characters of a bad field are quoted in a message. */
 #define CSV_SHOW_CHARS 40
@@ -273,6 +275,47 @@ static bm_status build(bm_dataset *ds, const dvec *xs, const dvec *ys, size_t ro
     return BM_OK;
 }
 
+/* Read the next line of f (through its '\n') into *line, NUL-ended, its
+ * length into *len (0 at the end of the file). The limits are enforced
+ * while the line grows, so endless input without a newline stops at
+ * BM_CSV_MAX_LINE_BYTES (or at BM_CSV_MAX_FILE_BYTES in all, *total). */
+static bm_status read_line(csv_reader *rd, FILE *f, uint64_t *total, char **line, size_t *cap,
+                           size_t *len)
+{
+    char eb[BM_FILE_ERRNO_LEN];
+    size_t n = 0;
+    int c = 0;
+    do {
+        if (n + 2 > *cap) { /* room for c and the NUL */
+            size_t nc = *cap ? 2 * *cap : CSV_INITIAL_CAP;
+            if (nc > BM_CSV_MAX_LINE_BYTES + 2)
+                nc = BM_CSV_MAX_LINE_BYTES + 2;
+            char *p = realloc(*line, nc);
+            if (!p)
+                return bm_error_set(rd->err, BM_ERR_NOMEM, "%s:%zu: out of memory", rd->path,
+                                    rd->line_no);
+            *line = p;
+            *cap = nc;
+        }
+        if ((c = getc_unlocked(f)) == EOF)
+            break;
+        (*line)[n++] = (char)c;
+        if (n > BM_CSV_MAX_LINE_BYTES)
+            return bm_error_set(rd->err, BM_ERR_SIZE, "%s:%zu: line longer than %zu bytes (the limit)",
+                                rd->path, rd->line_no, BM_CSV_MAX_LINE_BYTES);
+        if (*total + n > BM_CSV_MAX_FILE_BYTES)
+            return bm_error_set(rd->err, BM_ERR_SIZE, "%s:%zu: more than %ju bytes (the limit)",
+                                rd->path, rd->line_no, (uintmax_t)BM_CSV_MAX_FILE_BYTES);
+    } while (c != '\n');
+    if (ferror(f))
+        return bm_error_set(rd->err, BM_ERR_IO, "%s: read error: %s", rd->path,
+                            bm_file_strerror(errno, eb, sizeof eb));
+    (*line)[n] = '\0';
+    *total += n;
+    *len = n;
+    return BM_OK;
+}
+
 bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *o,
                            bm_dtype dt, bm_error *err)
 {
@@ -290,42 +333,33 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
     if (o->header < -1 || o->header > 1)
         return bm_error_set(err, BM_ERR_ARG, "bm_data_load_csv: header must be -1, 0 or 1, got %d",
                             o->header);
-    FILE *f = fopen(path, "r");
+    FILE *f = bm_file_open_read(path, BM_CSV_MAX_FILE_BYTES, NULL, err);
     if (!f)
-        return bm_error_set(err, BM_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-        (uintmax_t)st.st_size > BM_CSV_MAX_FILE_BYTES) {
-        fclose(f);
-        return bm_error_set(err, BM_ERR_SIZE,
-                            "%s: the file has %jd bytes, more than the limit of %ju", path,
-                            (intmax_t)st.st_size, (uintmax_t)BM_CSV_MAX_FILE_BYTES);
-    }
-
+        return err->code;
+    flockfile(f); /* ours alone: read_line's getc_unlocked needs the lock held */
     csv_reader rd = {path, 0, err};
-    uint64_t bytes = 0; /* read so far: a pipe has no size to check up front */
+    uint64_t bytes = 0; /* read so far: the file may have grown since fstat */
     char *line = NULL;
-    size_t line_cap = 0, ncols = 0, label = 0, content_lines = 0, rows = 0;
+    size_t line_cap = 0, ncols = 0, label = 0, content_lines = 0, rows = 0, len = 0;
     double max_label = -1;
     fieldv fv = {0};
     dvec xs = {0}, ys = {0};
     bm_status s = BM_OK;
-    ssize_t len;
-    while ((len = getline(&line, &line_cap, f)) >= 0) {
+    for (;;) {
         rd.line_no++;
-        bytes += (uint64_t)len; /* len <= the bytes read: no overflow before the check */
-        if (bytes > BM_CSV_MAX_FILE_BYTES) {
-            s = bm_error_set(err, BM_ERR_SIZE, "%s:%zu: more than %ju bytes (the limit)", path,
-                             rd.line_no, (uintmax_t)BM_CSV_MAX_FILE_BYTES);
+        if ((s = read_line(&rd, f, &bytes, &line, &line_cap, &len)) != BM_OK)
             goto done;
+        if (len == 0) {
+            rd.line_no--;
+            break;
         }
-        if (memchr(line, '\0', (size_t)len)) {
+        if (memchr(line, '\0', len)) {
             s = bm_error_set(err, BM_ERR_PARSE, "%s:%zu: line holds a NUL byte", path, rd.line_no);
             goto done;
         }
         if (rd.line_no == 1 && len >= CSV_BOM_LEN && memcmp(line, CSV_BOM, CSV_BOM_LEN) == 0) {
             len -= CSV_BOM_LEN; /* a UTF-8 byte order mark is not a header field */
-            memmove(line, line + CSV_BOM_LEN, (size_t)len + 1);
+            memmove(line, line + CSV_BOM_LEN, len + 1);
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
@@ -362,10 +396,6 @@ bm_status bm_data_load_csv(bm_dataset *ds, const char *path, const bm_csv_opts *
             }
         }
     }
-    if (ferror(f) || !feof(f)) { /* getline also fails on ENOMEM */
-        s = bm_error_set(err, BM_ERR_IO, "%s: read error: %s", path, strerror(errno));
-        goto done;
-    }
     if (rows == 0) {
         if (content_lines)
             s = bm_error_set(err, BM_ERR_PARSE, "%s:%zu: no data rows after the header", path,
@@ -381,6 +411,7 @@ done:
     free(fv.f);
     free(xs.v);
     free(ys.v);
+    funlockfile(f);
     fclose(f);
     return s;
 }
@@ -425,33 +456,24 @@ bm_status bm_data_save_csv(const bm_dataset *ds, const char *path, bm_error *err
     bm_status s = check_for_save(ds, &rows, &nf, &nt, err);
     if (s != BM_OK)
         return s;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return bm_error_set(err, BM_ERR_IO, "%s: %s", path, strerror(errno));
+    bm_writer *w = bm_writer_open(path, err);
+    if (!w)
+        return err->code;
     for (size_t j = 0; j < nf; j++)
-        fprintf(f, "x%zu,", j);
+        bm_writer_printf(w, "x%zu,", j);
     if (ds->n_classes)
-        fputs(CSV_LABEL_NAME, f);
+        bm_writer_printf(w, "%s", CSV_LABEL_NAME);
     else
         for (size_t j = 0; j < nt; j++)
-            fprintf(f, j ? ",y%zu" : "y%zu", j);
-    fputc('\n', f);
+            bm_writer_printf(w, j ? ",y%zu" : "y%zu", j);
+    bm_writer_printf(w, "\n");
     for (size_t i = 0; i < rows; i++) {
         for (size_t j = 0; j < nf; j++)
-            fprintf(f, "%.17g,", bm_tensor_get(ds->x, i * nf + j));
+            bm_writer_printf(w, "%.17g,", bm_tensor_get(ds->x, i * nf + j));
         for (size_t j = 0; j < nt; j++)
-            fprintf(f, j ? ",%.17g" : "%.17g", bm_tensor_get(ds->y, i * nt + j));
-        fputc('\n', f);
+            bm_writer_printf(w, j ? ",%.17g" : "%.17g", bm_tensor_get(ds->y, i * nt + j));
+        if (bm_writer_printf(w, "\n") != BM_OK)
+            break; /* the first failure is sticky: commit reports it */
     }
-    int write_failed = ferror(f);
-    int saved_errno = errno;
-    if (fclose(f) != 0 && !write_failed) {
-        write_failed = 1;
-        saved_errno = errno;
-    }
-    if (write_failed) {
-        remove(path);
-        return bm_error_set(err, BM_ERR_IO, "%s: write failed: %s", path, strerror(saved_errno));
-    }
-    return BM_OK;
+    return bm_writer_commit(w, err);
 }

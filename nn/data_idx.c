@@ -5,14 +5,13 @@
  * bytes. labels: magic 0x00000801, then N, then N bytes. Every size in the
  * header is checked against the file's size (fstat) before anything is
  * allocated, so a lying header fails cleanly and cheaply. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "bm_data.h"
+#include "file_internal.h"
 
 /* Magic number of an IDX file of uint8 with 3 dimensions (images). */
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -52,17 +51,13 @@ static bm_status idx_open(idx_file *fi, const char *path, uint32_t magic, int nd
 {
     unsigned char hdr[IDX_IMAGES_HEADER];
     size_t hdr_len = IDX_WORD * (size_t)(1 + ndims);
-    struct stat st;
     memset(fi, 0, sizeof *fi);
     fi->path = path;
-    fi->f = fopen(path, "rb");
+    /* regular files only (a FIFO would block, a device never ends); the
+     * header's sizes must then match the file's size exactly */
+    fi->f = bm_file_open_read(path, UINT64_MAX, &fi->file_size, err);
     if (!fi->f)
-        return bm_error_set(err, BM_ERR_IO, "%s: %s", path, strerror(errno));
-    if (fstat(fileno(fi->f), &st) != 0)
-        return bm_error_set(err, BM_ERR_IO, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return bm_error_set(err, BM_ERR_IO, "%s: not a regular file", path);
-    fi->file_size = (uint64_t)st.st_size;
+        return err ? err->code : BM_ERR_IO;
     if (fi->file_size < hdr_len || fread(hdr, 1, hdr_len, fi->f) != hdr_len)
         return bm_error_set(err, BM_ERR_PARSE,
                             "%s: file holds %" PRIu64 " bytes, too short for an IDX %s header of %zu",

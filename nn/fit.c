@@ -50,40 +50,6 @@ static void gather(bm_tensor *dst, const bm_tensor *src, const size_t *idx, size
     }
 }
 
-static bm_status check_data(const bm_model *m, const bm_dataset *ds, const char *what,
-                            bm_error *err)
-{
-    char s[64];
-    if (!ds || !ds->x || !ds->y)
-        return bm_error_set(err, BM_ERR_NULL, "%s: data set is empty", what);
-    if (ds->x->rank != 2 || ds->x->shape[1] != m->n_inputs)
-        return bm_error_set(err, BM_ERR_SHAPE, "%s: features %s do not fit the model's %zu inputs",
-                            what, bm_shape_str(ds->x, s, sizeof s), m->n_inputs);
-    if (ds->y->shape[0] != ds->x->shape[0])
-        return bm_error_set(err, BM_ERR_SHAPE, "%s: %zu rows of features but %zu targets", what,
-                            ds->x->shape[0], ds->y->shape[0]);
-    size_t outs = bm_model_width(m);
-    if (categorical(m->loss)) {
-        if (ds->y->rank == 2 && ds->y->shape[1] != outs)
-            return bm_error_set(err, BM_ERR_SHAPE, "%s: one-hot targets have %zu columns, the model %zu outputs",
-                                what, ds->y->shape[1], outs);
-        if (ds->y->rank == 1)
-            for (size_t i = 0; i < ds->y->size; i++) {
-                double v = bm_tensor_get(ds->y, i);
-                if (!(v >= 0.0 && v < (double)outs) || v != (double)(size_t)v)
-                    return bm_error_set(err, BM_ERR_ARG,
-                                        "%s: row %zu has label %g, the model has %zu classes",
-                                        what, i, v, outs);
-            }
-    } else {
-        size_t t = ds->y->rank == 1 ? 1 : ds->y->shape[1];
-        if (t != outs)
-            return bm_error_set(err, BM_ERR_SHAPE, "%s: targets have %zu columns, the model %zu outputs",
-                                what, t, outs);
-    }
-    return BM_OK;
-}
-
 static bm_status tape_error(bm_tape *t, bm_error *err)
 {
     return bm_error_set(err, bm_tape_status(t) ? bm_tape_status(t) : BM_ERR_STATE, "%s",
@@ -239,6 +205,9 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
     for (size_t start = 0; start < n; start += bs) {
         size_t B = n - start < bs ? n - start : bs;
         bm_step_graph *g = NULL;
+        if (o->stop && *o->stop)
+            return bm_error_set(err, BM_ERR_INTERRUPTED, "epoch %llu: stopped before step %zu "
+                                "(the stop flag is set)", (unsigned long long)m->epoch, start / bs);
         bm_status s = train_step(m, tr, m->perm, start, B, o, &g, err);
         if (s == BM_ERR_NUMERIC && err) { /* anomaly mode: the tape named the op */
             char why[BM_ERR_LEN];
@@ -286,9 +255,13 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
     if (!m->params || !m->opt)
         return bm_error_set(err, BM_ERR_STATE, "bm_model_fit: %s",
                             !m->params ? "call bm_model_init first" : "no optimizer set");
-    bm_status s = check_data(m, train, "training data", err);
+    bm_status s = bm_model_check_data(m, train, "training data", err);
     if (s != BM_OK)
         return s;
+    if (o.epochs > UINT64_MAX - m->epoch)
+        return bm_error_set(err, BM_ERR_ARG, "bm_model_fit: %llu epochs after epoch %llu overflow "
+                            "the epoch counter", (unsigned long long)o.epochs,
+                            (unsigned long long)m->epoch);
     if (!(o.val_split >= 0.0 && o.val_split < 1.0))
         return bm_error_set(err, BM_ERR_ARG, "bm_model_fit: val_split %g must be in [0, 1)",
                             o.val_split);
@@ -307,7 +280,7 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
         tr = &split;
         val = &held;
     }
-    if (val && (s = check_data(m, val, "validation data", err)) != BM_OK)
+    if (val && (s = bm_model_check_data(m, val, "validation data", err)) != BM_OK)
         goto done;
     if (!val && (o.early_stop || o.on_best)) {
         s = bm_error_set(err, BM_ERR_ARG, "bm_model_fit: %s needs validation data (val or "
@@ -404,7 +377,7 @@ bm_status bm_model_evaluate(bm_model *m, const bm_dataset *ds, double *loss, dou
 {
     if (!m || !m->params)
         return bm_error_set(err, BM_ERR_STATE, "bm_model_evaluate: model has no parameters");
-    bm_status s = check_data(m, ds, "evaluation data", err);
+    bm_status s = bm_model_check_data(m, ds, "evaluation data", err);
     if (s != BM_OK)
         return s;
     size_t N = ds->x->shape[0];

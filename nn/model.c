@@ -1,5 +1,7 @@
 /* model.c — the sequential model: layers, parameters in one flat buffer,
  * and the forward graph recorded from the tape's ops. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +246,7 @@ bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err)
     size_t off = 0;
     for (size_t i = 0; i < m->n_layers; i++) {
         bm_layer *l = &m->layers[i];
+        l->param_lo = off;
         if (l->spec.kind != BM_LAYER_DENSE)
             continue;
         size_t ws[2] = {l->spec.in, l->spec.out}, bs[2] = {1, l->spec.out};
@@ -330,20 +333,40 @@ void bm_model_set_epoch(bm_model *m, uint64_t epoch)
         m->epoch = epoch;
 }
 
+/* The last layer whose key (the size_t at byte offset `key` of bm_layer)
+ * is <= v, or n_layers when none: keys ascend, so a binary search. */
+static size_t last_layer_at(const bm_model *m, size_t key, size_t v)
+{
+    size_t lo = 0, hi = m->n_layers; /* the answer is in [lo - 1, hi) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (*(const size_t *)(const void *)((const char *)&m->layers[mid] + key) <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? lo - 1 : m->n_layers;
+}
+
 const char *bm_model_group(void *model, const bm_tensor *t)
 {
     bm_model *m = model;
-    if (!m || !t)
+    if (!m || !t || m->n_layers == 0)
         return NULL;
-    for (size_t i = 0; i < m->n_layers; i++) {
-        const bm_layer *l = &m->layers[i];
-        if (t == l->W || t == l->b)
-            return l->group;
-        if (t->node && l->has_nodes && bm_node_index(t->node) >= l->node_lo &&
-            bm_node_index(t->node) <= l->node_hi)
-            return l->group;
+    /* O(log layers), so `bmnn dot` stays fast on deep models: an op node by
+     * its tape position, a parameter by its offset in the flat buffer */
+    if (t->node) {
+        size_t pos = bm_node_index(t->node);
+        size_t i = last_layer_at(m, offsetof(bm_layer, node_lo), pos);
+        const bm_layer *l = i < m->n_layers ? &m->layers[i] : NULL;
+        return l && l->has_nodes && pos <= l->node_hi ? l->group : NULL;
     }
-    return NULL;
+    size_t esz = bm_dtype_size(m->dtype);
+    uintptr_t p = (uintptr_t)t->data, base = (uintptr_t)m->params;
+    if (!m->params || p < base || p >= base + m->n_params * esz)
+        return NULL;
+    const bm_layer *l = &m->layers[last_layer_at(m, offsetof(bm_layer, param_lo), (p - base) / esz)];
+    return t == l->W || t == l->b ? l->group : NULL;
 }
 
 /* Record layer l on h; returns the new activation. */

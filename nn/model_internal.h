@@ -21,6 +21,8 @@ typedef struct bm_layer {
     char group[BM_LAYER_NAME_LEN];
     size_t node_lo, node_hi;       /* tape positions of the last recording */
     int has_nodes;
+    size_t param_lo;               /* offset of its parameters in the flat buffer (of the
+                                      next layer's when it has none): ascending */
 } bm_layer;
 
 /* One recorded training step that can be replayed. */

@@ -7,9 +7,8 @@
 #include <stdint.h>
 
 #include "bm_model_io.h"
+#include "file_internal.h"
 
-/* Room for an strerror message. */
-#define BM_IO_ERRNO_LEN 128
 /* Longest file name quoted in a message (the JSON path after it matters more). */
 #define BM_IO_NAME_SHOWN 100
 
@@ -118,8 +117,6 @@ typedef struct bm_io_reader {
     size_t plen;
 } bm_io_reader;
 
-/* Thread-safe strerror(errnum) into buf; returns buf. */
-const char *bm_io_strerror(int errnum, char *buf, size_t len);
 
 /* Reader helpers (model_io_json.c). Each bm_status one sets r->err to
  * "NAME: PATH: message" on failure, leaving the failing value's path. */
@@ -188,9 +185,6 @@ bm_status bm_io_parse_clip(bm_io_reader *r, const struct cJSON *o, double *max_n
                            double *max_value);
 /* optimizer.schedule of o into *out (left unchanged when absent). */
 bm_status bm_io_parse_schedule(bm_io_reader *r, const struct cJSON *o, bm_schedule *out);
-/* Write len bytes to path atomically (a synced temp file renamed over it,
- * then the directory synced); messages name path (model_io_write.c). */
-bm_status bm_io_write_atomic(const char *path, const char *data, size_t len, bm_error *err);
 /* Line and column (1-based, columns in bytes) of offset pos in s. */
 void bm_io_line_col(const char *s, size_t pos, size_t *line, size_t *col);
 /* Read the file r->name (at most BM_MODEL_MAX_FILE_BYTES) into *out, a

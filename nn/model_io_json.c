@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cJSON.h>
 
@@ -18,19 +17,10 @@
 
 /* Longest key quoted in a path. */
 #define KEY_SHOWN 40
-/* First read buffer when a file's size is unknown (a pipe). */
-#define READ_CHUNK ((size_t)1 << 16)
 /* Most keys an object of the format may hold (bits of the mask of those seen). */
 #define MAX_KEYS 32
 
 /* ------------------------------------------------------------ messages */
-
-const char *bm_io_strerror(int errnum, char *buf, size_t len)
-{
-    if (strerror_r(errnum, buf, len) != 0)
-        snprintf(buf, len, "error %d", errnum);
-    return buf;
-}
 
 /* Set the error "NAME: PATH: message" (no PATH at the top); returns code. */
 bm_status bm_io_fail(bm_io_reader *r, bm_status code, const char *fmt, ...)
@@ -359,25 +349,13 @@ bm_status bm_io_prescan(bm_io_reader *r, const char *s, size_t len)
 /* Read a whole file (at most BM_MODEL_MAX_FILE_BYTES) into *out, NUL-ended. */
 bm_status bm_io_read_file(bm_io_reader *r, char **out, size_t *len)
 {
-    char eb[BM_IO_ERRNO_LEN];
-    struct stat st;
-    size_t cap = READ_CHUNK, n = 0;
-    FILE *f = fopen(r->name, "rb");
+    char eb[BM_FILE_ERRNO_LEN];
+    uint64_t size = 0;
+    bm_error e = {0};
+    FILE *f = bm_file_open_read(r->name, BM_MODEL_MAX_FILE_BYTES, &size, &e);
     if (!f)
-        return bm_io_fail(r, BM_ERR_IO, "%s", bm_io_strerror(errno, eb, sizeof eb));
-    if (fstat(fileno(f), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            fclose(f);
-            return bm_io_fail(r, BM_ERR_IO, "is a directory");
-        }
-        if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > BM_MODEL_MAX_FILE_BYTES) {
-            fclose(f);
-            return bm_io_fail(r, BM_ERR_SIZE, "the file has %jd bytes, more than the limit of %zu",
-                              (intmax_t)st.st_size, BM_MODEL_MAX_FILE_BYTES);
-        }
-        if (S_ISREG(st.st_mode))
-            cap = (size_t)st.st_size + 2; /* one read, then EOF, then the NUL */
-    }
+        return bm_error_set(r->err, e.code, "%s", e.msg);
+    size_t cap = (size_t)size + 2, n = 0; /* one read, then EOF, then the NUL */
     char *buf = malloc(cap);
     bm_status s = buf ? BM_OK : bm_io_fail(r, BM_ERR_NOMEM, "out of memory for %zu bytes", cap);
     while (s == BM_OK) {
@@ -400,7 +378,7 @@ bm_status bm_io_read_file(bm_io_reader *r, char **out, size_t *len)
             break;
     }
     if (s == BM_OK && ferror(f))
-        s = bm_io_fail(r, BM_ERR_IO, "read error: %s", bm_io_strerror(errno, eb, sizeof eb));
+        s = bm_io_fail(r, BM_ERR_IO, "read error: %s", bm_file_strerror(errno, eb, sizeof eb));
     fclose(f);
     if (s != BM_OK) {
         free(buf);

@@ -168,7 +168,20 @@ static bm_status parse_layers(bm_io_reader *r, const cJSON *root, plan *p)
 
 /* ------------------------------------------------------------ optimizer */
 
-/* optimizer.state (path at it); probe names the state arrays. */
+/* Every number of the validated array a is >= 0 (path at a). */
+static bm_status want_nonnegative(bm_io_reader *r, const cJSON *a)
+{
+    size_t i = 0;
+    for (const cJSON *c = a->child; c; c = c->next, i++)
+        if (c->valuedouble < 0.0) {
+            bm_io_push_index(r, i);
+            return bm_io_fail(r, BM_ERR_ARG, "%g is negative; this state holds squared "
+                              "gradients, never below 0", c->valuedouble);
+        }
+    return BM_OK;
+}
+
+/* optimizer.state (path at it); probe names the state arrays and their domain. */
 static bm_status parse_optim_state(bm_io_reader *r, const cJSON *st, const bm_optim *probe, plan *p)
 {
     const char *keys[1 + BM_OPTIM_MAX_STATES] = {"iterations"};
@@ -185,7 +198,8 @@ static bm_status parse_optim_state(bm_io_reader *r, const cJSON *st, const bm_op
         if ((s = bm_io_member(r, st, keys[1 + k], 1, &a)) != BM_OK)
             return s;
         size_t old = bm_io_push_key(r, keys[1 + k]);
-        if ((s = bm_io_want_numbers(r, a, p->n_params, p->dt)) != BM_OK)
+        if ((s = bm_io_want_numbers(r, a, p->n_params, p->dt)) != BM_OK ||
+            (bm_optim_state_nonnegative(probe, k) && (s = want_nonnegative(r, a)) != BM_OK))
             return s;
         bm_io_pop(r, old);
     }

@@ -4,10 +4,9 @@
  * order, parameters with "%.17g" (f64) or "%.9g" (f32) so they read back
  * bit-identical, hyperparameters in their shortest form that reads back
  * exactly, one line per weights row. The same model always gives the same
- * bytes, so save → load → save is byte-identical. */
+ * bytes, so save → load → save is byte-identical. Saving goes through the
+ * atomic writer (bm_file.h). */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bm_file.h"
 #include "model_io_internal.h"
 
 /* Room for one formatted number or short line piece. */
@@ -32,10 +29,6 @@
 #define F32_DIGITS 9
 /* Fewest digits tried for a hyperparameter's shortest exact form. */
 #define SHORT_DIGITS 15
-/* Temp file names tried before giving up, and the random suffix. */
-#define TMP_TRIES 100
-#define TMP_SUFFIX ".tmp.XXXXXX"
-#define TMP_RANDOM 6
 
 /* A growing output buffer; nomem is sticky. */
 typedef struct out {
@@ -365,112 +358,6 @@ char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error 
 
 /* --------------------------------------------------------------- save */
 
-/* A well-mixed 64-bit value from x (splitmix64's finaliser). */
-static uint64_t mix64(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
-/* Create PATH.tmp.XXXXXX (O_EXCL, mode 0666 & ~umask) into tmp; fd or -1. */
-static int create_temp(const char *path, char *tmp, size_t len)
-{
-    static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    struct timespec ts = {0, 0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-    x ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
-    int fd = -1;
-    for (int t = 0; t < TMP_TRIES && fd < 0; t++) {
-        char suffix[TMP_RANDOM + 1];
-        x = mix64(x + UINT64_C(0x9e3779b97f4a7c15));
-        for (int k = 0; k < TMP_RANDOM; k++)
-            suffix[k] = alnum[(x >> (6 * k)) % (sizeof alnum - 1)];
-        suffix[TMP_RANDOM] = '\0';
-        snprintf(tmp, len, "%s.tmp.%s", path, suffix);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    return fd;
-}
-
-/* fsync the directory holding path (a rename is durable after it). */
-static int sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir)
-        return ENOMEM;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
-    free(dir);
-    if (fd < 0)
-        return errno;
-    if (fsync(fd) != 0 && errno != EINVAL) /* EINVAL: the fs cannot sync directories */
-        e = errno;
-    close(fd);
-    return e;
-}
-
-/* Write len bytes of data to path through a synced temp file and rename. */
-bm_status bm_io_write_atomic(const char *path, const char *data, size_t len, bm_error *err)
-{
-    char eb[BM_IO_ERRNO_LEN];
-    const char *what = "cannot create a temp file";
-    size_t tlen = strlen(path) + sizeof TMP_SUFFIX;
-    char *tmp = malloc(tlen);
-    if (!tmp)
-        return bm_error_set(err, BM_ERR_NOMEM, "%.*s: out of memory", BM_IO_NAME_SHOWN, path);
-    int fd = create_temp(path, tmp, tlen), e = 0, created = fd >= 0;
-    if (fd < 0) {
-        e = errno;
-        goto fail;
-    }
-    struct stat st; /* keep the mode of the file replaced (best effort) */
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        (void)fchmod(fd, st.st_mode & 07777);
-    what = "cannot write";
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            e = errno;
-            goto fail;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        e = errno;
-        goto fail;
-    }
-    int c = close(fd);
-    fd = -1;
-    if (c != 0) {
-        e = errno;
-        goto fail;
-    }
-    what = "cannot rename the temp file over it";
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        goto fail;
-    }
-    free(tmp);
-    if ((e = sync_dir(path)) != 0)
-        return bm_error_set(err, BM_ERR_IO, "%.*s: saved, but syncing its directory failed: %s",
-                            BM_IO_NAME_SHOWN, path, bm_io_strerror(e, eb, sizeof eb));
-    return BM_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (created)
-        unlink(tmp);
-    free(tmp);
-    return bm_error_set(err, BM_ERR_IO, "%.*s: %s: %s", BM_IO_NAME_SHOWN, path, what,
-                        bm_io_strerror(e, eb, sizeof eb));
-}
-
 bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *settings,
                         bm_error *err)
 {
@@ -483,7 +370,7 @@ bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *
             *err = e;
         return e.code;
     }
-    bm_status s = bm_io_write_atomic(path, json, strlen(json), err);
+    bm_status s = bm_file_write(path, json, strlen(json), err);
     free(json);
     return s;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "file_internal.h"
 #include "model_io_internal.h"
 #include "npz_internal.h"
 
@@ -71,22 +72,13 @@ static uint32_t rd32(const unsigned char *p) { return rd16(p) | rd16(p + 2) << 1
 
 bm_status bm_npz_slurp(const char *path, unsigned char **out, size_t *len, bm_error *err)
 {
-    char eb[BM_IO_ERRNO_LEN];
-    FILE *f = fopen(path, "rb");
-    struct stat st;
+    uint64_t size = 0; /* regular files only, opened without blocking (file_internal.h) */
+    *out = NULL;
+    *len = 0;
+    FILE *f = bm_file_open_read(path, BM_NPZ_MAX_FILE_BYTES, &size, err);
     if (!f)
-        return bm_error_set(err, BM_ERR_IO, "%.*s: %s", BM_IO_NAME_SHOWN, path,
-                            bm_io_strerror(errno, eb, sizeof eb));
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return bm_error_set(err, BM_ERR_IO, "%.*s: not a regular file", BM_IO_NAME_SHOWN, path);
-    }
-    if ((uint64_t)st.st_size > BM_NPZ_MAX_FILE_BYTES) {
-        fclose(f);
-        return bm_error_set(err, BM_ERR_SIZE, "%.*s: larger than 4 GiB (ZIP64 is not read)",
-                            BM_IO_NAME_SHOWN, path);
-    }
-    size_t n = (size_t)st.st_size;
+        return err && err->code != BM_OK ? err->code : BM_ERR_IO;
+    size_t n = (size_t)size;
     unsigned char *p = malloc(n ? n : 1);
     if (!p) {
         fclose(f);
@@ -116,7 +108,7 @@ bm_status bm_npy_save(const char *path, const bm_tensor *t, bm_error *err)
     bm_status s = bm_npy_encode(t, &p, &n, path, err);
     if (s != BM_OK)
         return s;
-    s = bm_io_write_atomic(path, (const char *)p, n, err);
+    s = bm_file_write(path, (const char *)p, n, err);
     free(p);
     return s;
 }
@@ -264,7 +256,7 @@ bm_status bm_npz_save(const char *path, const char *const *names, const bm_tenso
     if (s == BM_OK && (b.nomem || cd.nomem))
         s = bm_error_set(err, BM_ERR_NOMEM, "%.*s: out of memory", BM_IO_NAME_SHOWN, path);
     if (s == BM_OK)
-        s = bm_io_write_atomic(path, (const char *)b.p, b.len, err);
+        s = bm_file_write(path, (const char *)b.p, b.len, err);
     free(b.p);
     free(cd.p);
     return s;

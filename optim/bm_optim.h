@@ -233,6 +233,11 @@ bm_dtype bm_optim_dtype(const bm_optim *o);
 int bm_optim_state_count(const bm_optim *o);
 /* Name of state array k (0 <= k < state_count), NULL when out of range. */
 const char *bm_optim_state_name(const bm_optim *o, int k);
+/* 1 when state array k holds values that are never negative (the "cache" of
+ * AdaGrad, RMSProp and Adam: sums or averages of squared gradients), so a
+ * restored state with a negative value there is refused; 0 otherwise and when
+ * k is out of range. */
+int bm_optim_state_nonnegative(const bm_optim *o, int k);
 /* State array k: bm_optim_size(o) elements of o's dtype, owned by o and
  * writable (a checkpoint restores it together with the iteration count);
  * flat: indexed like the parameters; tensors: the groups' tensors one

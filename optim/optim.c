@@ -414,6 +414,11 @@ const char *bm_optim_state_name(const bm_optim *o, int k)
     return (o && k >= 0 && k < o->n_states) ? o->state_names[k] : NULL;
 }
 
+int bm_optim_state_nonnegative(const bm_optim *o, int k)
+{
+    return bm_optim_state_name(o, k) == STATE_CACHE;
+}
+
 void *bm_optim_state(bm_optim *o, int k)
 {
     return (o && k >= 0 && k < o->n_states) ? o->state[k] : NULL;

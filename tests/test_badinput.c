@@ -277,7 +277,8 @@ START_TEST(bad_paths)
     ck_err(bm_data_load_csv(&ds, nonutf8, NULL, BM_F64, &e), e, BM_ERR_IO,
            "caf\xe9-missing.csv: No such file");
     ck_err(bm_data_load_csv(&ds, "", NULL, BM_F64, &e), e, BM_ERR_IO, ": No such file");
-    ck_err(bm_data_load_csv(&ds, tmp_dir, NULL, BM_F64, &e), e, BM_ERR_IO, "Is a directory");
+    ck_err(bm_data_load_csv(&ds, tmp_dir, NULL, BM_F64, &e), e, BM_ERR_IO,
+           ": is a directory, not a regular file");
     ck_assert_ptr_nonnull(strstr(e.msg, tmp_dir));
     ck_err(bm_data_load_csv(&ds, under, NULL, BM_F64, &e), e, BM_ERR_IO,
            "file.txt/x: Not a directory");
@@ -294,10 +295,12 @@ START_TEST(bad_paths)
     ck_err(e.code, e, BM_ERR_IO, ": No such file");
     /* unwritable outputs: under a regular file (root can write anywhere else) */
     ck_assert_int_eq(bm_data_load_idx(&good, img, lbl, BM_IDX_UNIT, BM_F64, &e), BM_OK);
-    ck_err(bm_data_save_csv(&good, under, &e), e, BM_ERR_IO, "file.txt/x: Not a directory");
+    ck_err(bm_data_save_csv(&good, under, &e), e, BM_ERR_IO,
+           "file.txt/x: cannot create a temp file: Not a directory");
     ck_err(bm_data_save_csv(&good, "/nonexistent/x.csv", &e), e, BM_ERR_IO,
-           "/nonexistent/x.csv: No such file");
-    ck_err(bm_data_save_csv(&good, tmp_dir, &e), e, BM_ERR_IO, "Is a directory");
+           "/nonexistent/x.csv: cannot create a temp file: No such file");
+    ck_err(bm_data_save_csv(&good, tmp_dir, &e), e, BM_ERR_IO,
+           ": cannot rename the temp file over it: Is a directory");
     ck_err(bm_data_save_csv(&good, "", &e), e, BM_ERR_IO, ": No such file");
     bm_model *m = bm_model_from_json(BYTES(SPEC(DENSE23)), "spec", NULL, &e);
     ck_assert_ptr_nonnull(m);

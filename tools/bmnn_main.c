@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /* bmnn_main.c — the `bmnn` program: dispatch to subcommands. */
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,10 @@
 /* cli.c — option parsing, data loading, progress display for `bmnn`. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,41 @@
 #define PROGRESS_BAR_WIDTH 24
 /* Longest path we derive for an IDX label file. */
 #define LABEL_PATH_MAX 4096
+
+/* The signal that asked bmnn to stop, 0 while none did. The program's one
+ * global: a signal handler can only set a volatile sig_atomic_t, and the
+ * library reads it through the pointer in bm_fit_opts.stop (no globals
+ * there). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) { stop_requested = sig; }
+
+const volatile sig_atomic_t *cli_catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* a second signal kills at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &stop_requested;
+}
+
+int cli_stop_signal(void) { return (int)stop_requested; }
+
+void cli_hold_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void cli_release_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
+
+const char *cli_signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -39,17 +77,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
-int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+int cli_parse_uint(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+                   uint64_t *out)
 {
+    /* digits only: strtoull would skip spaces and take a sign ("' -1'" is 2^64-1) */
+    size_t n = s ? strspn(s, "0123456789") : 0;
     char *end = NULL;
     errno = 0;
-    if (!s || !*s || *s == '-') {
-        cli_usage_error(cmd, "%s: '%s' is not a non-negative integer", opt, s ? s : "");
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) {
-        cli_usage_error(cmd, "%s: '%s' is not a non-negative integer", opt, s);
+    unsigned long long v = n && !s[n] ? strtoull(s, &end, 10) : 0;
+    if (!n || s[n] || errno == ERANGE || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: '%s' is not an integer in [%" PRIu64 ", %" PRIu64 "]", opt,
+                        s ? s : "", lo, hi);
         return -1;
     }
     *out = (uint64_t)v;
@@ -60,8 +98,9 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 {
     char *end = NULL;
     errno = 0;
-    double v = s ? strtod(s, &end) : NAN;
-    if (!s || !*s || errno || *end || !isfinite(v)) {
+    /* strtod would skip leading spaces: refuse them as the integers do */
+    double v = s && *s && !isspace((unsigned char)*s) ? strtod(s, &end) : NAN;
+    if (!s || !*s || !end || *end || errno == ERANGE || !isfinite(v)) {
         cli_usage_error(cmd, "%s: '%s' is not a finite number", opt, s ? s : "");
         return -1;
     }
@@ -153,6 +192,60 @@ bm_status cli_load_features(const char *path, const bm_model *m, bm_dataset *ds,
     bm_dataset_free(ds);
     return bm_error_set(err, BM_ERR_SHAPE, "%s: %zu columns, but the model takes %zu features "
                         "(give %zu columns, or %zu with a label last)", path, C, F, F, F + 1);
+}
+
+int cli_out_open(cli_out *o, const char *cmd, const char *path)
+{
+    bm_error err = {0};
+    memset(o, 0, sizeof *o);
+    o->name = path ? path : "standard output";
+    if (!path)
+        return CLI_OK;
+    cli_hold_signals(&o->held);
+    if (!(o->w = bm_writer_open(path, &err))) {
+        cli_release_signals(&o->held);
+        return cli_fail(cmd, "%s", err.msg);
+    }
+    return CLI_OK;
+}
+
+void cli_out_printf(cli_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (!o->w)
+        o->failed |= vfprintf(stdout, fmt, ap) < 0;
+    else
+        bm_writer_vprintf(o->w, fmt, ap); /* sticky: commit reports it */
+    va_end(ap);
+}
+
+int cli_out_close(cli_out *o, const char *cmd)
+{
+    bm_error err = {0};
+    if (!o->w) {
+        if (fflush(stdout) != 0 || o->failed)
+            return cli_fail(cmd, "writing to standard output failed: %s", strerror(errno));
+        return CLI_OK;
+    }
+    bm_status s = bm_writer_commit(o->w, &err);
+    cli_release_signals(&o->held);
+    return s == BM_OK ? CLI_OK : cli_fail(cmd, "%s", err.msg);
+}
+
+int cli_write_file(const char *cmd, const char *path, const void *data, size_t len)
+{
+    bm_error err = {0};
+    if (!path) {
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+            return cli_fail(cmd, "writing to standard output failed: %s", strerror(errno));
+        return CLI_OK;
+    }
+    sigset_t held;
+    cli_hold_signals(&held);
+    bm_status s = bm_file_write(path, data, len, &err);
+    cli_release_signals(&held);
+    return s == BM_OK ? CLI_OK : cli_fail(cmd, "%s", err.msg);
 }
 
 double cli_now(void)

@@ -33,15 +33,15 @@ int cmd_data(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "n:k:s:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (cli_parse_u64("data", "--samples", optarg, &samples))
+            if (cli_parse_uint("data", "--samples", optarg, 1, BM_MAX_ELEMENTS, &samples))
                 return CLI_USAGE;
             break;
         case 'k':
-            if (cli_parse_u64("data", "--classes", optarg, &classes))
+            if (cli_parse_uint("data", "--classes", optarg, 1, BM_MAX_ELEMENTS, &classes))
                 return CLI_USAGE;
             break;
         case 's':
-            if (cli_parse_u64("data", "--seed", optarg, &seed))
+            if (cli_parse_uint("data", "--seed", optarg, 0, UINT64_MAX, &seed))
                 return CLI_USAGE;
             break;
         case 'o':
@@ -72,8 +72,12 @@ int cmd_data(int argc, char **argv)
         s = bm_data_sine(&ds, samples, BM_F64, &err);
     else
         return cli_usage_error("data", "unknown data set '%s' (spiral, vertical, sine)", kind);
-    if (s == BM_OK)
+    if (s == BM_OK) {
+        sigset_t held;
+        cli_hold_signals(&held); /* no temporary left by a signal */
         s = bm_data_save_csv(&ds, out, &err);
+        cli_release_signals(&held);
+    }
     if (s == BM_OK)
         printf("wrote %s: %zu rows, %zu features%s\n", out, ds.x->shape[0], ds.x->shape[1],
                ds.n_classes ? "" : " (regression)");

@@ -25,25 +25,32 @@ static const char help[] =
     "      --backward   add the gradient flow\n"
     "      --json       write the graph as JSON (nodes, edges, shapes)\n"
     "  -b, --batch N    batch rows shown in the shapes [the file's batch size, else 32]\n"
-    "  -o, --output F   where to write\n"
+    "  -o, --output F   where to write (atomically)\n"
     "  -h, --help       this text\n";
 
-/* Render DOT text to path in format fmt ("svg"/"png"); 0 on success. */
+/* Render DOT text to path in format fmt ("svg"/"png") through the atomic
+ * writer; CLI_OK, CLI_FAIL (a write failed: message printed) or -1 (Graphviz
+ * could not render: why in msg, nothing printed, nothing written). */
 static int render(const char *text, const char *path, const char *fmt, char *msg, size_t len)
 {
 #ifdef BM_HAVE_GVC
     GVC_t *gvc = gvContext();
     Agraph_t *g = gvc ? agmemread(text) : NULL;
-    int rc = -1;
+    char *data = NULL;
+    unsigned int n = 0;
+    int rendered = 0;
     if (g && gvLayout(gvc, g, "dot") == 0) {
-        rc = gvRenderFilename(gvc, g, fmt, path);
+        rendered = gvRenderData(gvc, g, fmt, &data, &n) == 0 && data;
         gvFreeLayout(gvc, g);
     }
+    int rc = rendered ? cli_write_file("dot", path, data, n) : -1;
+    if (data)
+        gvFreeRenderData(data);
     if (g)
         agclose(g);
     if (gvc)
         gvFreeContext(gvc);
-    if (rc != 0)
+    if (rc < 0)
         snprintf(msg, len, "%s: Graphviz could not render the graph as %s", path, fmt);
     return rc;
 #else
@@ -53,38 +60,29 @@ static int render(const char *text, const char *path, const char *fmt, char *msg
 #endif
 }
 
-static int write_text(const char *path, const char *text, size_t n)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    size_t w = fwrite(text, 1, n, f);
-    return (fclose(f) != 0 || w != n) ? -1 : 0;
-}
-
 /* Output the graph text according to the file name. */
 static int emit(const char *out, const char *text, size_t n, int json)
 {
     char msg[BM_ERR_LEN];
-    if (!out) {
-        fwrite(text, 1, n, stdout);
-        return fflush(stdout) == 0 ? CLI_OK : cli_fail("dot", "write to stdout failed");
-    }
+    if (!out)
+        return cli_write_file("dot", NULL, text, n);
     const char *fmt = cli_ends_with(out, ".svg") ? "svg" : cli_ends_with(out, ".png") ? "png" : NULL;
     if (!fmt || json) {
-        if (write_text(out, text, n) != 0)
-            return cli_fail("dot", "%s: cannot write", out);
+        if (cli_write_file("dot", out, text, n) != CLI_OK)
+            return CLI_FAIL;
         printf("wrote %s\n", out);
         return CLI_OK;
     }
-    if (render(text, out, fmt, msg, sizeof msg) == 0) {
-        printf("wrote %s\n", out);
-        return CLI_OK;
+    int rc = render(text, out, fmt, msg, sizeof msg);
+    if (rc >= 0) {
+        if (rc == CLI_OK)
+            printf("wrote %s\n", out);
+        return rc;
     }
     char dot[DOT_PATH_MAX];
     snprintf(dot, sizeof dot, "%.*s.dot", (int)(strlen(out) - strlen(fmt) - 1), out);
-    if (write_text(dot, text, n) != 0)
-        return cli_fail("dot", "%s: cannot write", dot);
+    if (cli_write_file("dot", dot, text, n) != CLI_OK)
+        return CLI_FAIL;
     printf("%s: wrote %s instead; render it with: dot -T%s %s -o %s\n", msg, dot, fmt, dot, out);
     return CLI_OK;
 }
@@ -107,8 +105,8 @@ int cmd_dot(int argc, char **argv)
         case O_BACKWARD: backward = 1; break;
         case O_JSON: json = 1; break;
         case 'b':
-            if (cli_parse_u64("dot", "--batch", optarg, &batch) || batch == 0)
-                return batch == 0 ? cli_usage_error("dot", "--batch must be at least 1") : CLI_USAGE;
+            if (cli_parse_uint("dot", "--batch", optarg, 1, BM_MAX_ELEMENTS, &batch))
+                return CLI_USAGE;
             break;
         case 'o': out = optarg; break;
         case 'h': fputs(help, stdout); return CLI_OK;

@@ -33,7 +33,8 @@ static const char predict_help[] =
     "more has the training layout, its last column (the label) ignored; any other count\n"
     "is an error. IDX: the images alone (no label file is read).\n\n"
     "  -d, --data FILE    data (.csv, or IDX images)\n"
-    "  -o, --output FILE  write there instead of standard output\n"
+    "      --labels FILE  accepted for old scripts and ignored: predict reads no labels\n"
+    "  -o, --output FILE  write there (atomically) instead of standard output\n"
     "  -h, --help         this text\n";
 
 typedef struct io_args {
@@ -207,20 +208,20 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
-static void write_predictions(FILE *f, bm_loss_kind loss, const bm_tensor *p)
+static void write_predictions(cli_out *o, bm_loss_kind loss, const bm_tensor *p)
 {
     size_t N = p->shape[0], C = p->shape[1];
     int classes = loss != BM_LOSS_MSE && loss != BM_LOSS_MAE;
-    fputs(classes ? "class" : "", f);
+    cli_out_printf(o, "%s", classes ? "class" : "");
     for (size_t j = 0; j < C; j++)
-        fprintf(f, "%s%s%zu", classes || j ? "," : "", classes ? "p" : "y", j);
-    fputc('\n', f);
+        cli_out_printf(o, "%s%s%zu", classes || j ? "," : "", classes ? "p" : "y", j);
+    cli_out_printf(o, "\n");
     for (size_t r = 0; r < N; r++) {
         if (classes)
-            fprintf(f, "%zu", predicted_class(loss, p, r));
+            cli_out_printf(o, "%zu", predicted_class(loss, p, r));
         for (size_t j = 0; j < C; j++)
-            fprintf(f, "%s%.9g", classes || j ? "," : "", bm_tensor_get(p, r * C + j));
-        fputc('\n', f);
+            cli_out_printf(o, "%s%.9g", classes || j ? "," : "", bm_tensor_get(p, r * C + j));
+        cli_out_printf(o, "\n");
     }
 }
 
@@ -241,13 +242,11 @@ int cmd_predict(int argc, char **argv)
         bm_model_predict(m, ds.x, &p, &err) != BM_OK) {
         rc = cli_fail("predict", "%s", err.msg);
     } else {
-        FILE *f = a.out ? fopen(a.out, "w") : stdout;
-        if (!f) {
-            rc = cli_fail("predict", "%s: cannot write", a.out);
-        } else {
-            write_predictions(f, bm_model_loss(m), p);
-            if ((a.out && fclose(f) != 0) || (!a.out && fflush(f) != 0))
-                rc = cli_fail("predict", "%s: write failed", a.out ? a.out : "stdout");
+        cli_out o;
+        rc = cli_out_open(&o, "predict", a.out);
+        if (rc == CLI_OK) {
+            write_predictions(&o, bm_model_loss(m), p);
+            rc = cli_out_close(&o, "predict");
         }
     }
     bm_tensor_free(p);

@@ -129,17 +129,21 @@ static int check_model(const char *path, const char *data, uint64_t batch, int o
     int rc = CLI_FAIL;
     if (!m || !(c = clone_f64(m, &err)))
         goto fail;
-    if (data && cli_load_data(data, NULL, c, &ds, &err) != BM_OK)
+    /* the data must fit the model as for training (the same check): a row
+     * shorter than the model's inputs would be read past its end */
+    if (data && (cli_load_data(data, NULL, c, &ds, &err) != BM_OK ||
+                 bm_model_check_data(c, &ds, data, &err) != BM_OK))
         goto fail;
     size_t B = (size_t)batch;
     if (data && ds.x->shape[0] < B)
         B = ds.x->shape[0];
     bm_loss_kind loss = bm_model_loss(c);
-    int cls = loss == BM_LOSS_CCE || loss == BM_LOSS_SOFTMAX_CCE;
+    /* class numbers [B] for cce/softmax_cce, unless the data has one-hot rows */
+    int labels = (loss == BM_LOSS_CCE || loss == BM_LOSS_SOFTMAX_CCE) && !(data && ds.y->rank == 2);
     size_t xs[2] = {B, bm_model_n_inputs(c)}, ys[2] = {B, bm_model_n_outputs(c)};
     t = bm_tape_new();
     bm_tensor *x = t ? bm_tape_leaf(t, BM_F64, 2, xs, 0) : NULL;
-    bm_tensor *y = x ? bm_tape_leaf(t, BM_F64, cls ? 1 : 2, ys, 0) : NULL;
+    bm_tensor *y = x ? bm_tape_leaf(t, BM_F64, labels ? 1 : 2, ys, 0) : NULL;
     if (!y) {
         bm_error_set(&err, BM_ERR_NOMEM, "out of memory for the batch");
         goto fail;
@@ -227,11 +231,11 @@ int cmd_gradcheck(int argc, char **argv)
         case 'm': model = optarg; break;
         case 'd': data = optarg; break;
         case 'b':
-            if (cli_parse_u64("gradcheck", "--batch", optarg, &batch))
+            if (cli_parse_uint("gradcheck", "--batch", optarg, 1, BM_MAX_ELEMENTS, &batch))
                 return CLI_USAGE;
             break;
         case O_ORDER:
-            if (cli_parse_u64("gradcheck", "--order", optarg, &order))
+            if (cli_parse_uint("gradcheck", "--order", optarg, 0, UINT64_MAX, &order))
                 return CLI_USAGE;
             if (order != 1 && order != 2)
                 return cli_usage_error("gradcheck", "--order must be 1 or 2, got %s", optarg);
@@ -246,7 +250,5 @@ int cmd_gradcheck(int argc, char **argv)
         return cli_usage_error("gradcheck", "--op and --model exclude each other");
     if (!model && data)
         return cli_usage_error("gradcheck", "--data needs --model");
-    if (batch == 0)
-        return cli_usage_error("gradcheck", "--batch must be at least 1");
     return model ? check_model(model, data, batch, (int)order) : check_ops(op, (int)order);
 }

@@ -114,22 +114,22 @@ static int parse(int argc, char **argv, train_args *a)
                 return CLI_USAGE;
             break;
         case 'e':
-            if (cli_parse_u64("train", "--epochs", optarg, &a->epochs))
+            if (cli_parse_uint("train", "--epochs", optarg, 0, BM_MODEL_MAX_INT, &a->epochs))
                 return CLI_USAGE;
             a->has_epochs = 1;
             break;
         case 'b':
-            if (cli_parse_u64("train", "--batch", optarg, &a->batch))
+            if (cli_parse_uint("train", "--batch", optarg, 0, BM_MODEL_MAX_INT, &a->batch))
                 return CLI_USAGE;
             a->has_batch = 1;
             break;
         case 's':
-            if (cli_parse_u64("train", "--seed", optarg, &a->seed))
+            if (cli_parse_uint("train", "--seed", optarg, 0, BM_MODEL_MAX_INT, &a->seed))
                 return CLI_USAGE;
             a->has_seed = 1;
             break;
         case 'p':
-            if (cli_parse_u64("train", "--print-every", optarg, &a->print_every))
+            if (cli_parse_uint("train", "--print-every", optarg, 0, BM_MODEL_MAX_INT, &a->print_every))
                 return CLI_USAGE;
             break;
         case 'q': a->quiet = 1; break;
@@ -140,22 +140,18 @@ static int parse(int argc, char **argv, train_args *a)
         case O_HISTORY: a->history = optarg; break;
         case O_SHUFFLE: a->shuffle = 1; break;
         case O_CHECKPOINT:
-            if (cli_parse_u64("train", "--checkpoint-every", optarg, &a->checkpoint_every))
+            if (cli_parse_uint("train", "--checkpoint-every", optarg, 1, BM_MODEL_MAX_INT,
+                               &a->checkpoint_every))
                 return CLI_USAGE;
-            if (a->checkpoint_every == 0)
-                return cli_usage_error("train", "--checkpoint-every must be at least 1");
             break;
         case O_ANOMALY: a->detect_anomaly = 1; break;
         case O_PROFILE: a->profile = 1; break;
         case 'j':
-            if (cli_parse_u64("train", "--threads", optarg, &a->threads))
+            if (cli_parse_uint("train", "--threads", optarg, 1, BM_MAX_THREADS, &a->threads))
                 return CLI_USAGE;
-            if (a->threads < 1 || a->threads > BM_MAX_THREADS)
-                return cli_usage_error("train", "--threads %llu must be in 1..%d",
-                                       (unsigned long long)a->threads, BM_MAX_THREADS);
             break;
         case O_EARLY_STOP:
-            if (cli_parse_u64("train", "--early-stop", optarg, &a->early_stop))
+            if (cli_parse_uint("train", "--early-stop", optarg, 1, BM_MODEL_MAX_INT, &a->early_stop))
                 return CLI_USAGE;
             if (a->early_stop == 0)
                 return cli_usage_error("train", "--early-stop must be at least 1");
@@ -234,6 +230,22 @@ static int on_best(void *ud, const bm_epoch_stats *s)
         return 1; /* stop: cmd_train reports it */
     }
     return 0;
+}
+
+/* The run was stopped by SIGINT/SIGTERM: say what is on disk; returns
+ * CLI_SIGNAL_BASE + the signal. Nothing is saved now: the model is between
+ * two checkpoints (bm_model_fit). */
+static int interrupted(const train_args *a, const train_ctx *c, uint64_t epoch)
+{
+    int sig = cli_stop_signal();
+    const char *why = cli_signal_name(sig);
+    if (c->saved_epoch)
+        cli_fail("train", "interrupted by %s in epoch %llu; kept the last checkpoint %s (epoch %llu)",
+                 why, (unsigned long long)epoch, a->out, (unsigned long long)c->saved_epoch);
+    else
+        cli_fail("train", "interrupted by %s in epoch %llu; nothing was saved%s", why,
+                 (unsigned long long)epoch, a->out ? " (no checkpoint was due yet)" : "");
+    return CLI_SIGNAL_BASE + sig;
 }
 
 /* --history FILE: the epochs so far as CSV; returns CLI_OK or CLI_FAIL (message printed). */
@@ -315,12 +327,18 @@ int cmd_train(int argc, char **argv)
     }
     if (train_controls_apply(&a.ctl, m, &err) != BM_OK)
         goto fail;
-    if (cli_load_data(a.data, a.labels, m, &train, &err) != BM_OK ||
-        (a.val && cli_load_data(a.val, NULL, m, &val, &err) != BM_OK))
-        goto fail;
     uint64_t epochs = a.has_epochs ? a.epochs
                       : set.has_epochs ? (set.epochs > start ? set.epochs - start : 0)
                                        : DEFAULT_EPOCHS;
+    if (epochs > BM_MODEL_MAX_INT - start) { /* the epoch counter must stay saveable */
+        rc = cli_usage_error("train", "--epochs %llu: %s is at epoch %llu, and a model file "
+                             "counts at most 2^53 epochs", (unsigned long long)epochs, a.model,
+                             (unsigned long long)start);
+        goto out;
+    }
+    if (cli_load_data(a.data, a.labels, m, &train, &err) != BM_OK ||
+        (a.val && cli_load_data(a.val, NULL, m, &val, &err) != BM_OK))
+        goto fail;
     bm_fit_opts fo = bm_fit_defaults();
     fo.epochs = epochs;
     fo.batch_size = a.has_batch ? (size_t)a.batch : set.has_batch_size ? set.batch_size : 0;
@@ -337,6 +355,7 @@ int cmd_train(int argc, char **argv)
         fo.on_best_ud = &ctx;
     }
     ctx.best_path = a.best;
+    fo.stop = cli_catch_stop_signals(); /* until the end: saves finish, then we exit */
     ctx.m = m;
     ctx.path = a.out;
     ctx.every = a.checkpoint_every;
@@ -366,6 +385,10 @@ int cmd_train(int argc, char **argv)
     if (ctx.save_err.code != BM_OK) {
         rc = cli_fail("train", "%s at epoch %llu: %s", ctx.best_failed ? "best model" : "checkpoint",
                       (unsigned long long)bm_model_epoch(m), ctx.save_err.msg);
+        goto out;
+    }
+    if (s == BM_ERR_INTERRUPTED) {
+        rc = interrupted(&a, &ctx, bm_model_epoch(m));
         goto out;
     }
     if (s == BM_ERR_NUMERIC && a.checkpoint_every) { /* keep the last good file */
@@ -414,6 +437,11 @@ int cmd_train(int argc, char **argv)
     if (a.history && write_history(a.history, &ctx) != CLI_OK)
         goto out;
     rc = a.plot ? write_plots(a.plot, a.plot_scale, &ctx, m, &train) : CLI_OK;
+    if (rc == CLI_OK && cli_stop_signal()) { /* it came after the last step: all is saved */
+        cli_fail("train", "interrupted by %s after training finished%s%s",
+                 cli_signal_name(cli_stop_signal()), a.out ? "; saved " : "", a.out ? a.out : "");
+        rc = CLI_SIGNAL_BASE + cli_stop_signal();
+    }
     goto out;
 fail:
     rc = cli_fail("train", "%s", err.msg);

@@ -4,7 +4,6 @@
  * history and the CSV writer never need it. */
 #include "plot_internal.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -136,28 +135,23 @@ int plot_curves_csv(const char *path, const plot_history *h, char *err, size_t e
 {
     if (!path || !h)
         return plot_fail(err, errlen, "plot_curves_csv: NULL argument");
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return plot_fail(err, errlen, "%s: cannot open for writing: %s", path, strerror(errno));
+    bm_error e = {0};
+    bm_writer *w = bm_writer_open(path, &e);
+    if (!w)
+        return plot_fail(err, errlen, "%s", e.msg);
     const char *m = metric_name(h);
-    fprintf(f, "epoch,loss,data_loss,reg_loss,%s,val_loss,val_%s,lr,time_s\n", m, m);
+    bm_writer_printf(w, "epoch,loss,data_loss,reg_loss,%s,val_loss,val_%s,lr,time_s\n", m, m);
     for (size_t i = 0; i < h->n; i++) {
         const double row[] = {h->epoch[i], h->loss[i],     h->data_loss[i],
                               h->reg_loss[i], h->acc[i],   h->val_loss[i],
                               h->val_acc[i], h->lr[i],     h->time[i]};
         char num[PLOT_NUM_LEN];
         for (size_t k = 0; k < sizeof row / sizeof row[0]; k++)
-            fprintf(f, "%s%s", k ? "," : "", fmt_num(num, row[k]));
-        fputc('\n', f);
+            bm_writer_printf(w, "%s%s", k ? "," : "", fmt_num(num, row[k]));
+        bm_writer_printf(w, "\n");
     }
-    int bad = ferror(f);
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad)
-        return plot_fail(err, errlen, "%s: write error: %s", path, strerror(e));
+    if (bm_writer_commit(w, &e) != BM_OK)
+        return plot_fail(err, errlen, "%s", e.msg);
     return 0;
 }
 

@@ -153,17 +153,30 @@ void plot_dot(cairo_t *cr, double x, double y, double r, plot_rgb fill, plot_rgb
     cairo_stroke(cr);
 }
 
+/* cairo's PNG stream callback: append to the atomic writer. */
+static cairo_status_t png_chunk(void *closure, const unsigned char *data, unsigned int length)
+{
+    return bm_writer_write(closure, data, length) == BM_OK ? CAIRO_STATUS_SUCCESS
+                                                           : CAIRO_STATUS_WRITE_ERROR;
+}
+
 int plot_save_png(cairo_surface_t *s, cairo_t *cr, const char *path, char *err, size_t errlen)
 {
     cairo_status_t st = cairo_status(cr);
     if (st != CAIRO_STATUS_SUCCESS)
         return plot_fail(err, errlen, "%s: drawing failed: %s", path, cairo_status_to_string(st));
-    errno = 0;
-    st = cairo_surface_write_to_png(s, path);
-    if (st == CAIRO_STATUS_WRITE_ERROR && errno != 0)
-        return plot_fail(err, errlen, "%s: cannot write PNG: %s", path, strerror(errno));
-    if (st != CAIRO_STATUS_SUCCESS)
+    bm_error e = {0};
+    bm_writer *w = bm_writer_open(path, &e);
+    if (!w)
+        return plot_fail(err, errlen, "%s", e.msg);
+    st = cairo_surface_write_to_png_stream(s, png_chunk, w);
+    if (st != CAIRO_STATUS_SUCCESS && st != CAIRO_STATUS_WRITE_ERROR) {
+        bm_writer_abort(w);
         return plot_fail(err, errlen, "%s: cannot write PNG: %s", path, cairo_status_to_string(st));
+    }
+    /* a write error is the writer's (sticky): commit names its reason */
+    if (bm_writer_commit(w, &e) != BM_OK)
+        return plot_fail(err, errlen, "%s", e.msg);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "bm_file.h"
 #include "plot.h"
 
 #if defined(__GNUC__)

@@ -41,7 +41,7 @@ static int schedule_key(bm_schedule *s, const char *key, const char *val)
             continue;
         snprintf(opt, sizeof opt, "--schedule %s", key);
         void *at = (char *)s + keys[k].offset;
-        return keys[k].is_count ? cli_parse_u64("train", opt, val, (uint64_t *)at)
+        return keys[k].is_count ? cli_parse_uint("train", opt, val, 0, BM_MODEL_MAX_INT, (uint64_t *)at)
                                 : cli_parse_double("train", opt, val, (double *)at);
     }
     cli_usage_error("train", "--schedule: unknown key '%s' (expected step_size, gamma, t_max, "
@@ -125,7 +125,7 @@ int train_controls_take(train_controls *tc, int c, const char *arg)
         return parse_schedule(arg, &tc->schedule);
     case TC_WARMUP:
         tc->has_warmup = 1;
-        return cli_parse_u64("train", "--warmup", arg, &tc->warmup);
+        return cli_parse_uint("train", "--warmup", arg, 0, BM_MODEL_MAX_INT, &tc->warmup);
     }
     return -1;
 }
