@@ -140,31 +140,11 @@ static int hook(void *ud, const bm_step_stats *s)
     return h->stop_after && h->n >= h->stop_after;
 }
 
-/* A 2-4-2 softmax classifier on a small spiral, initialised. */
-static bm_model *small_model(bm_dataset *ds)
-{
-    bm_error e = {0};
-    bm_rng rng;
-    bm_rng_seed(&rng, 3);
-    ck_assert_int_eq(bm_data_spiral(ds, 10, 2, BM_F64, &rng, &e), BM_OK);
-    bm_model *m = bm_model_new(BM_F64, 2, &e);
-    bm_layer_spec d1 = bm_dense_spec(2, 4), d2 = bm_dense_spec(4, 2);
-    bm_layer_spec relu = bm_activation_spec(BM_LAYER_RELU);
-    bm_optim_config c = bm_optim_defaults(BM_OPT_ADAMW);
-    c.lr = 0.02;
-    ck_assert_int_eq(bm_model_add(m, &d1, &e), BM_OK);
-    ck_assert_int_eq(bm_model_add(m, &relu, &e), BM_OK);
-    ck_assert_int_eq(bm_model_add(m, &d2, &e), BM_OK);
-    ck_assert_int_eq(bm_model_set_loss(m, BM_LOSS_SOFTMAX_CCE, &e), BM_OK);
-    ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);
-    ck_assert_int_eq(bm_model_init(m, 7, &e), BM_OK);
-    return m;
-}
 
 START_TEST(fit_step_hook_sees_every_step_and_stops)
 {
     bm_dataset ds;
-    bm_model *m = small_model(&ds);
+    bm_model *m = bm_test_small_model(BM_OPT_ADAMW, &ds);
     bm_error e = {0};
     hook_log h = {.n = 0};
     bm_fit_opts fo = bm_fit_defaults();
@@ -198,7 +178,7 @@ END_TEST
 START_TEST(model_trains_with_grouped_optimizer)
 {
     bm_dataset ds;
-    bm_model *m = small_model(&ds);
+    bm_model *m = bm_test_small_model(BM_OPT_ADAMW, &ds);
     bm_error e = {0};
     size_t off, cnt, first, n = bm_model_n_params(m);
     ck_assert_int_eq(bm_model_param_range(m, bm_model_weights(m, 0), &off, &cnt, &e), BM_OK);
@@ -247,7 +227,7 @@ END_TEST
 START_TEST(adamw_checkpoint_resumes_exactly)
 {
     bm_dataset ds;
-    bm_model *m = small_model(&ds);
+    bm_model *m = bm_test_small_model(BM_OPT_ADAMW, &ds);
     bm_error e = {0};
     bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
     c.weight_decay = 0.125;

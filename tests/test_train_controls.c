@@ -15,26 +15,6 @@
 /* Rows per batch (20 rows: several steps per epoch). */
 #define BATCH 6
 
-/* A 2-4-2 softmax classifier (kind k, lr 0.02) on a small spiral, initialised. */
-static bm_model *small_model(bm_optim_kind k, bm_dataset *ds)
-{
-    bm_error e = {0};
-    bm_rng rng;
-    bm_rng_seed(&rng, 3);
-    ck_assert_int_eq(bm_data_spiral(ds, 10, 2, BM_F64, &rng, &e), BM_OK);
-    bm_model *m = bm_model_new(BM_F64, 2, &e);
-    bm_layer_spec d1 = bm_dense_spec(2, 4), d2 = bm_dense_spec(4, 2);
-    bm_layer_spec relu = bm_activation_spec(BM_LAYER_RELU);
-    bm_optim_config c = bm_optim_defaults(k);
-    c.lr = 0.02;
-    ck_assert_int_eq(bm_model_add(m, &d1, &e), BM_OK);
-    ck_assert_int_eq(bm_model_add(m, &relu, &e), BM_OK);
-    ck_assert_int_eq(bm_model_add(m, &d2, &e), BM_OK);
-    ck_assert_int_eq(bm_model_set_loss(m, BM_LOSS_SOFTMAX_CCE, &e), BM_OK);
-    ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);
-    ck_assert_int_eq(bm_model_init(m, 7, &e), BM_OK);
-    return m;
-}
 
 /* A model's JSON, asserted to exist (free with free()). */
 static char *json_of(bm_model *m)
@@ -61,7 +41,7 @@ START_TEST(weight_decay_of_every_kind)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         bm_dataset ds;
         bm_error e = {0};
-        bm_model *m = small_model(kinds[k], &ds);
+        bm_model *m = bm_test_small_model(kinds[k], &ds);
         char *plain = json_of(m); /* weight_decay 0: the key is not written */
         ck_assert_ptr_null(strstr(plain, "weight_decay"));
         bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
@@ -87,7 +67,7 @@ START_TEST(clip_and_schedule_round_trip)
 {
     bm_dataset ds;
     bm_error e = {0};
-    bm_model *m = small_model(BM_OPT_ADAM, &ds);
+    bm_model *m = bm_test_small_model(BM_OPT_ADAM, &ds);
     bm_optim *o = bm_model_optim(m);
     bm_schedule s = {.kind = BM_SCHED_COSINE, .t_max = 40, .eta_min = 0.001, .warmup_steps = 5,
                      .warmup_start = 0.25};
@@ -153,7 +133,7 @@ START_TEST(scheduled_checkpoint_resumes_exactly)
 {
     bm_dataset ds;
     bm_error e = {0};
-    bm_model *a = small_model(BM_OPT_SGD, &ds);
+    bm_model *a = bm_test_small_model(BM_OPT_SGD, &ds);
     const char spec[] =
         "{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, \"out\": 4}, "
         "{\"type\": \"relu\"}, {\"type\": \"dense\", \"in\": 4, \"out\": 2}], "
@@ -259,7 +239,7 @@ START_TEST(early_stop_and_best)
 {
     bm_dataset ds;
     bm_error e = {0};
-    bm_model *m = small_model(BM_OPT_SGD, &ds);
+    bm_model *m = bm_test_small_model(BM_OPT_SGD, &ds);
     bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
     c.lr = 20.0; /* far too high: the validation loss stops falling soon */
     ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);

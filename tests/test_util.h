@@ -56,4 +56,25 @@ static inline int bm_test_missing(const char *name, int have, const char *what)
     return 1;
 }
 
+/* A 2-4-2 softmax classifier (kind k, lr 0.02) on a small spiral, initialised. */
+static inline bm_model *bm_test_small_model(bm_optim_kind k, bm_dataset *ds)
+{
+    bm_error e = {0};
+    bm_rng rng;
+    bm_rng_seed(&rng, 3);
+    ck_assert_int_eq(bm_data_spiral(ds, 10, 2, BM_F64, &rng, &e), BM_OK);
+    bm_model *m = bm_model_new(BM_F64, 2, &e);
+    bm_layer_spec d1 = bm_dense_spec(2, 4), d2 = bm_dense_spec(4, 2);
+    bm_layer_spec relu = bm_activation_spec(BM_LAYER_RELU);
+    bm_optim_config c = bm_optim_defaults(k);
+    c.lr = 0.02;
+    ck_assert_int_eq(bm_model_add(m, &d1, &e), BM_OK);
+    ck_assert_int_eq(bm_model_add(m, &relu, &e), BM_OK);
+    ck_assert_int_eq(bm_model_add(m, &d2, &e), BM_OK);
+    ck_assert_int_eq(bm_model_set_loss(m, BM_LOSS_SOFTMAX_CCE, &e), BM_OK);
+    ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);
+    ck_assert_int_eq(bm_model_init(m, 7, &e), BM_OK);
+    return m;
+}
+
 #endif
