@@ -96,23 +96,7 @@ BM_INL BM_TGT void transpose4_f64(__m256d *v)
 #define MASK mask_f32
 #define TRANSPOSE transpose8_f32
 #define PACK_T_PORTABLE bm_gemm_pack_t_f32
-#include "gemm_avx2_kernel.inc"
-#undef T
-#undef V
-#undef F
-#undef VL
-#undef SETZERO
-#undef SET1
-#undef LOADU
-#undef STOREU
-#undef MASKLOAD
-#undef MASKSTORE
-#undef MUL
-#undef FMADD
-#undef BROADCAST
-#undef MASK
-#undef TRANSPOSE
-#undef PACK_T_PORTABLE
+#include "gemm_avx2_kernel.inc" /* undefines its parameters */
 
 #define T double
 #define V __m256d
@@ -130,23 +114,7 @@ BM_INL BM_TGT void transpose4_f64(__m256d *v)
 #define MASK mask_f64
 #define TRANSPOSE transpose4_f64
 #define PACK_T_PORTABLE bm_gemm_pack_t_f64
-#include "gemm_avx2_kernel.inc"
-#undef T
-#undef V
-#undef F
-#undef VL
-#undef SETZERO
-#undef SET1
-#undef LOADU
-#undef STOREU
-#undef MASKLOAD
-#undef MASKSTORE
-#undef MUL
-#undef FMADD
-#undef BROADCAST
-#undef MASK
-#undef TRANSPOSE
-#undef PACK_T_PORTABLE
+#include "gemm_avx2_kernel.inc" /* undefines its parameters */
 
 static const bm_gemm_kernel kernel_f32 = {
     .mr = MR, .nr = NR_F32, .kc = KC_F32, .nc = NC_F32, .vl = VL_F32,

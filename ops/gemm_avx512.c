@@ -110,21 +110,7 @@ BM_INL BM_TGT void transpose8_f64(__m512d *v)
 #define FMADD _mm512_fmadd_ps
 #define TRANSPOSE transpose16_f32
 #define PACK_T_PORTABLE bm_gemm_pack_t_f32
-#include "gemm_avx512_kernel.inc"
-#undef T
-#undef V
-#undef M
-#undef F
-#undef VL
-#undef SETZERO
-#undef SET1
-#undef LOADU
-#undef MASKZ_LOADU
-#undef MASK_STOREU
-#undef MUL
-#undef FMADD
-#undef TRANSPOSE
-#undef PACK_T_PORTABLE
+#include "gemm_avx512_kernel.inc" /* undefines its parameters */
 
 #define T double
 #define V __m512d
@@ -140,21 +126,7 @@ BM_INL BM_TGT void transpose8_f64(__m512d *v)
 #define FMADD _mm512_fmadd_pd
 #define TRANSPOSE transpose8_f64
 #define PACK_T_PORTABLE bm_gemm_pack_t_f64
-#include "gemm_avx512_kernel.inc"
-#undef T
-#undef V
-#undef M
-#undef F
-#undef VL
-#undef SETZERO
-#undef SET1
-#undef LOADU
-#undef MASKZ_LOADU
-#undef MASK_STOREU
-#undef MUL
-#undef FMADD
-#undef TRANSPOSE
-#undef PACK_T_PORTABLE
+#include "gemm_avx512_kernel.inc" /* undefines its parameters */
 
 static const bm_gemm_kernel kernel_f32 = {
     .mr = MR, .nr = NR_F32, .kc = KC_F32, .nc = NC_F32, .vl = VL_F32,
