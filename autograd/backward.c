@@ -257,8 +257,14 @@ static int finish_plan(bm_tape *tape, bm_plan *p, pass_state *ps)
     return 0;
 }
 
-static void set_views(const bm_plan *p)
+/* Point the intermediate tensors' .grad into plan p's buffers — once: the
+ * buffers stay where they are until bm_tape_reset, so a replay of the same
+ * plan finds them set (another plan's backward moves them). */
+static void set_views(bm_tape *tape, const bm_plan *p)
 {
+    if (tape->views_of == p)
+        return;
+    tape->views_of = p;
     for (const bm_grad_view *v = p->views; v; v = v->next)
         v->t->grad = v->g->data;
 }
@@ -298,7 +304,7 @@ static bm_status run_plan(bm_tape *tape, bm_plan *p, const bm_tensor *seed)
         if (tape->detect_anomaly && bm_anomaly_leaf(tape, a->leaf, a->g) != BM_OK)
             return tape->err.code;
     }
-    set_views(p);
+    set_views(tape, p);
     return BM_OK;
 }
 
@@ -353,7 +359,7 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
     for (bm_leaf_add *a = p->adds; a; a = a->next)
         if (tape->detect_anomaly && bm_anomaly_leaf(tape, a->leaf, a->g) != BM_OK)
             return tape->err.code;
-    set_views(p);
+    set_views(tape, p);
     p->next = tape->plans;
     tape->plans = p;
     return BM_OK;

@@ -77,6 +77,7 @@ struct bm_tape {
     void *scratch;          /* shared scratch memory of the forwards */
     size_t scratch_bytes;
     bm_plan *plans;
+    const bm_plan *views_of; /* the plan whose buffers intermediate .grad point into */
     bm_pool *pool;          /* worker threads of the ops (NULL: one thread) */
     bm_error err;
 };

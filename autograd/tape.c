@@ -72,6 +72,7 @@ void bm_tape_reset(bm_tape *tape)
     tape->rec = &tape->main;
     tape->rec_plan = 0;
     tape->plans = NULL;
+    tape->views_of = NULL;
     tape->scratch = NULL;
     tape->scratch_bytes = 0;
     tape->epoch++;

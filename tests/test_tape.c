@@ -382,6 +382,31 @@ START_TEST(dropout_replay_and_freeze)
 }
 END_TEST
 
+/* An intermediate's .grad shows the gradient of the last output backward
+ * ran for, also when two recorded backward graphs alternate. */
+START_TEST(intermediate_grad_follows_the_last_backward)
+{
+    bm_tape *t = bm_tape_new();
+    size_t shp[1] = {3};
+    bm_tensor *x = bm_tape_leaf(t, BM_F64, 1, shp, BM_REQUIRES_GRAD);
+    for (size_t i = 0; i < 3; i++)
+        bm_tensor_set(x, i, 1.0 + (double)i);
+    bm_tensor *h = bm_mul(t, x, x);
+    bm_tensor *y1 = bm_sum(t, bm_scale(t, h, 2.0), BM_AXIS_ALL, 0);
+    bm_tensor *y2 = bm_sum(t, bm_scale(t, h, 3.0), BM_AXIS_ALL, 0);
+    double want[3] = {2.0, 3.0, 2.0};
+    bm_tensor *outs[3] = {y1, y2, y1};
+    for (int round = 0; round < 2; round++) /* recorded, then replayed */
+        for (int k = 0; k < 3; k++) {
+            ck_assert_int_eq(bm_tape_backward(t, outs[k], NULL), BM_OK);
+            ck_assert_ptr_nonnull(h->grad);
+            for (size_t i = 0; i < 3; i++)
+                ck_assert_double_eq(bm_tensor_grad_get(h, i), want[k]);
+        }
+    bm_tape_free(t);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("tape");
@@ -396,6 +421,7 @@ static Suite *make_suite(void)
     tcase_add_test(m, replay_equals_rerecording);
     tcase_add_test(m, steady_state_allocates_nothing);
     tcase_add_test(m, dropout_replay_and_freeze);
+    tcase_add_test(m, intermediate_grad_follows_the_last_backward);
     suite_add_tcase(s, m);
     return s;
 }
