@@ -256,6 +256,7 @@ START_TEST(split_boundary)
     ck_assert_str_eq(r, "78");
     row_str(va.y, 0, 2, r);
     ck_assert_str_eq(r, "89");
+    bm_dataset_free(&va);
     /* a context that does not fit the validation part */
     o.context = 3;
     ck_err(bm_text_windows(t, &o, b, 10, &va, &e), e, BM_ERR_SIZE,
@@ -401,8 +402,10 @@ START_TEST(bad_input)
     ck_assert_ptr_null(ds.y);
     /* NULLs */
     ck_err(bm_text_windows(NULL, &w, 0, 10, &ds, &e), e, BM_ERR_NULL, "NULL text");
-    ck_err(bm_text_load(NULL, &o, &t, &e), e, BM_ERR_NULL, "NULL path");
-    ck_err(bm_text_from_bytes(NULL, 3, &o, &t, &e), e, BM_ERR_NULL, "NULL bytes");
+    bm_text *none = NULL;
+    ck_err(bm_text_load(NULL, &o, &none, &e), e, BM_ERR_NULL, "NULL path");
+    ck_err(bm_text_from_bytes(NULL, 3, &o, &none, &e), e, BM_ERR_NULL, "NULL bytes");
+    ck_assert_ptr_null(none);
     ck_assert_uint_eq(bm_text_length(NULL), 0);
     ck_assert_uint_eq(bm_text_vocab_size(NULL), 0);
     ck_assert_ptr_null(bm_text_tokens(NULL));
