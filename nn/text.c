@@ -161,9 +161,10 @@ static bm_status utf8_tokens(bm_text *t, const unsigned char *s, size_t len, con
             st = bm_error_set(err, BM_ERR_NOMEM, "%.*s: no memory for %zu tokens", NAME_SHOWN,
                               name, n);
     }
-    for (size_t c = 0, v = 0; st == BM_OK && c < CP_COUNT; c++)
-        if (map[c / WORD_BITS] >> (c % WORD_BITS) & 1u)
-            t->symbols[v++] = (uint32_t)c;
+    for (size_t w = 0, v = 0; st == BM_OK && w < MAP_WORDS; w++) /* ascending */
+        for (uint32_t bits = map[w], b = 0; bits; bits >>= 1, b++)
+            if (bits & 1u)
+                t->symbols[v++] = (uint32_t)(w * WORD_BITS + b);
     for (size_t i = 0, j = 0; st == BM_OK && i < len; j++) { /* pass 2: ranks */
         i += bm_utf8_decode(s + i, len - i, &cp);
         uint32_t w = map[cp / WORD_BITS], low = (1u << (cp % WORD_BITS)) - 1u;
