@@ -47,12 +47,18 @@ static int text_option(int c) { return c >= OPT_CONTEXT && c <= OPT_VOCAB; }
 int cmd_data(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"samples", required_argument, NULL, 'n'},      {"classes", required_argument, NULL, 'k'},
-        {"seed", required_argument, NULL, 's'},         {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},               {"context", required_argument, NULL, OPT_CONTEXT},
-        {"stride", required_argument, NULL, OPT_STRIDE}, {"val-split", required_argument, NULL, OPT_VAL_SPLIT},
-        {"val-output", required_argument, NULL, OPT_VAL_OUTPUT}, {"utf8", no_argument, NULL, OPT_UTF8},
-        {"random", required_argument, NULL, OPT_RANDOM}, {"vocab", required_argument, NULL, OPT_VOCAB},
+        {"samples", required_argument, NULL, 'n'},
+        {"classes", required_argument, NULL, 'k'},
+        {"seed", required_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"context", required_argument, NULL, OPT_CONTEXT},
+        {"stride", required_argument, NULL, OPT_STRIDE},
+        {"val-split", required_argument, NULL, OPT_VAL_SPLIT},
+        {"val-output", required_argument, NULL, OPT_VAL_OUTPUT},
+        {"utf8", no_argument, NULL, OPT_UTF8},
+        {"random", required_argument, NULL, OPT_RANDOM},
+        {"vocab", required_argument, NULL, OPT_VOCAB},
         {NULL, 0, NULL, 0}};
     uint64_t samples = DEFAULT_SAMPLES, classes = DEFAULT_CLASSES, seed = 0;
     data_text_args ta = {.stride = 1};

@@ -77,7 +77,10 @@ int data_text_run(const data_text_args *a)
     if (bm_text_load(a->path, &to, &t, &err) != BM_OK)
         return cli_fail("data", "%s", err.msg);
     size_t n = bm_text_length(t), cut = n;
-    bm_text_split(t, a->val_split, &cut, &err); /* the fraction was checked by the parser */
+    if (bm_text_split(t, a->val_split, &cut, &err) != BM_OK) {
+        bm_text_free(t);
+        return cli_fail("data", "%s", err.msg);
+    }
     bm_rng rng;
     bm_rng_seed(&rng, a->seed);
     bm_text_window_opts w = bm_text_window_defaults((size_t)a->context);
