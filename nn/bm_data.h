@@ -21,8 +21,10 @@ BM_API_BEGIN
 /* A data set: N rows of features and their labels or targets. */
 typedef struct bm_dataset {
     bm_tensor *x;      /* [N, F] features, owned by the data set */
-    bm_tensor *y;      /* class labels [N] stored as numbers 0..K-1 when n_classes > 0;
-                          else targets [N, T]; owned by the data set */
+    bm_tensor *y;      /* class labels [N] stored as numbers 0..K-1 when n_classes > 0
+                          (one-hot rows [N, K] are accepted by the model too); else
+                          targets [N, T]; text windows (bm_text.h) hold token ids
+                          [N, T] with n_classes the vocabulary; owned by the data set */
     size_t n_classes;  /* 0 for regression / multi-output targets */
 } bm_dataset;
 

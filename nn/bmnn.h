@@ -11,6 +11,7 @@
 #include "bm_model_io.h"
 #include "bm_npz.h"
 #include "bm_file.h"
+#include "bm_text.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,7 +10,7 @@
 #define BUILD_FEATURES_LEN 128
 
 static const cli_command commands[] = {
-    {"data", "write a generated data set (spiral, vertical, sine) as CSV", cmd_data},
+    {"data", "write a generated data set (spiral, vertical, sine) or a text's windows as CSV", cmd_data},
     {"train", "train a model spec or checkpoint on CSV/IDX data", cmd_train},
     {"eval", "loss, accuracy and confusion matrix of a model on data", cmd_eval},
     {"predict", "one CSV line of predictions per sample", cmd_predict},

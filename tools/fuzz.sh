@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh [SECONDS] — build the libFuzzer harnesses of tests/fuzz with clang
-# (ASan + UBSan, build-fuzz/, -Dfuzz=true) and run each of the four for
-# SECONDS/4 (default 90 in all) on a scratch copy of its seed corpus
-# (tests/fuzz/corpus/{model,csv,idx,npz}; the repository's corpus is never
+# (ASan + UBSan, build-fuzz/, -Dfuzz=true) and run each of the five for
+# SECONDS/5 (default 90 in all) on a scratch copy of its seed corpus
+# (tests/fuzz/corpus/{model,csv,idx,npz,text}; the repository's corpus is never
 # modified). Any crash, leak, timeout, out-of-memory or broken invariant
 # fails: its input is printed (hex) and kept in build-fuzz/fuzz-artifacts/.
 # Writes one JSON line per fuzzer to build-fuzz/meson-logs/testlog.json for
@@ -18,7 +18,7 @@ if [ ! -d "$dir" ]; then
     CC=clang meson setup "$dir" -Dfuzz=true -Dbuildtype=debug -Dtests=false >/dev/null || exit 1
 fi
 # name : corpus : -max_len
-fuzzers=(model_json:model:8192 csv:csv:4096 idx:idx:4096 npz:npz:4096)
+fuzzers=(model_json:model:8192 csv:csv:4096 idx:idx:4096 npz:npz:4096 text:text:4096)
 per=$((total / ${#fuzzers[@]}))
 [ "$per" -ge 1 ] || per=1
 targets=()
