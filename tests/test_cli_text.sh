@@ -9,25 +9,8 @@ src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-# BMNN_WRAP="valgrind ..." runs every bmnn below under that command (as test_cli.sh).
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
+. "$src/tests/cli_lib.sh"
 text="$src/tests/data/text_small.txt" # 113 bytes, 102 code points, 35 distinct
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >out.txt 2>err.txt
-    local got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want ($(head -c 300 err.txt))"; fi
-}
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
 same() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi; }
 
 # a hand-made text: windows at 0, 2, 4 of "abcdefgh" (a = 97)
@@ -90,5 +73,4 @@ expect 2 "spiral --context" -- "$bmnn" data spiral --context 3 -o x.csv
 expect 0 "train on text windows" -- "$bmnn" train "$src/tests/data/cli_text.json" --data t.csv --val t-val.csv -q -o m.json
 has out.txt "saved m.json" "trained on text windows"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary
