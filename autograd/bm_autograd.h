@@ -173,6 +173,13 @@ bm_tensor *bm_tensor_copy(const bm_tensor *t, bm_error *err);
 void bm_tensor_free(bm_tensor *t);
 /* Ask for a gradient: allocates a zeroed grad buffer if missing. */
 bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err);
+/* Mark leaf t a trainable parameter of a hand-built graph: flags BM_PARAM
+ * and BM_REQUIRES_GRAD (a zeroed grad buffer allocated if missing), and the
+ * name when not NULL (not copied: it must outlive the tensor's use). DOT and
+ * JSON draw it as a parameter ("p<k>"); never set the flags by hand. A tape
+ * leaf must have been made with BM_REQUIRES_GRAD. Errors: NULL t, an op's
+ * output (not a leaf), out of memory. */
+bm_status bm_tensor_mark_param(bm_tensor *t, const char *name, bm_error *err);
 /* Zero t's gradient buffer (if any). */
 void bm_tensor_zero_grad(bm_tensor *t);
 /* Element i (flat index) as double; NaN for a NULL tensor or i ≥ size. */
