@@ -466,8 +466,9 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
 /* How a recorded graph is drawn; bm_graph_defaults() gives all zeros. */
 typedef struct bm_graph_opts {
     int backward;        /* 1: add the gradient flow: a "∂name" node per tensor that
-                          * gets a gradient, dashed edges from each op's gradient to
-                          * its differentiable inputs' gradients */
+                          * gets a gradient, labelled with the gradient's shape,
+                          * dashed edges from each op's gradient to its
+                          * differentiable inputs' gradients */
     const char *title;   /* graph label, may be NULL (not owned) */
     /* Cluster name of a tensor ("layer 0: dense") or NULL for none; called for
      * op outputs and parameters; nodes of one name are drawn in one

@@ -394,10 +394,11 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
     fputs("];\n", f);
 }
 
-/* Label of a gradient node: ∂name, or ∂(3: relu) for unnamed ops. */
+/* Label of a gradient node: ∂name, or ∂(3: relu) for unnamed ops, and the
+ * gradient's shape (its tensor's) on a second line. */
 static void dot_grad_label(FILE *f, const gx *g, const gx_item *it)
 {
-    char id[ID_LEN];
+    char id[ID_LEN], shp[SHAPE_LEN];
     long group;
     const bm_tensor *t = gx_item_tensor(g, it, &group);
     fputs(PARTIAL, f);
@@ -410,6 +411,7 @@ static void dot_grad_label(FILE *f, const gx *g, const gx_item *it)
         dot_esc(f, bm_node_op_name(g->nodes[it->i]));
         fputc(')', f);
     }
+    fprintf(f, "\\n%s", bm_shape_str(t, shp, sizeof shp));
 }
 
 /* Every gradient edge in backward (reverse tape) order: from each kept op
