@@ -469,6 +469,14 @@ typedef struct bm_graph_opts {
                           * gets a gradient, labelled with the gradient's shape,
                           * dashed edges from each op's gradient to its
                           * differentiable inputs' gradients */
+    /* 1: one box per group (a model's layer) instead of its ops and
+     * parameters, labelled with the group's name ("layers[0]: dense") and
+     * its output shape (its last op's); edges between boxes deduplicated
+     * (dashed when none of the merged ones is differentiable); with backward,
+     * one "∂" node per box and the gradient flow between boxes. Ops and
+     * leaves outside any group stay as they are. Box ids are "L<k>", k the
+     * cluster number. */
+    int collapse;
     const char *title;   /* graph label, may be NULL (not owned) */
     /* Cluster name of a tensor ("layer 0: dense") or NULL for none; called for
      * op outputs and parameters; nodes of one name are drawn in one
