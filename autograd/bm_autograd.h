@@ -503,7 +503,11 @@ bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE 
  * (op/param/input/target/constant), "op", "index" (ops), "name", "shape", "dtype",
  * "requires_grad", "group"}], "edges": [{"from", "to", "input",
  * "differentiable"}], "grad_edges" (with o->backward: [{"from", "to",
- * "input"}]), "output"}. Same selection, ids and errors as the DOT writer. */
+ * "input"}]), "output"}. Same selection, ids and errors as the DOT writer.
+ * With o->collapse: "collapsed": true, and each group is one node {"id":
+ * "L<k>", "kind": "layer", "name", "ops", "params" (counts merged), "shape",
+ * "dtype", "requires_grad" (its output's), "group"}; edges are {"from", "to",
+ * "differentiable", "count"} between those nodes, grad_edges {"from", "to"}. */
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err);
 
