@@ -267,6 +267,14 @@ START_TEST(merged_edges_are_counted_once)
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(g, "grad_edges")), 2);
     cJSON_Delete(g);
     free(text);
+    /* no output: every node drawn, the same boxes, "output": null */
+    text = export_ok(t, NULL, &o, 1);
+    g = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 3);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(g, "output")));
+    cJSON_Delete(g);
+    free(text);
     /* without a group function nothing merges: the collapsed graph has every op */
     o.group = NULL;
     char *dot = export_ok(t, loss, &o, 0);
