@@ -9,29 +9,8 @@ src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-# BMNN_WRAP="valgrind ..." runs every bmnn below under that command (.ci/run
-# does so with memcheck): $bmnn becomes a script that execs it.
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
+. "$src/tests/cli_lib.sh"
 cp "$src/tests/data/cli_small.json" small.json
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect STATUS DESCRIPTION -- command...: run, check the exit status
-expect() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >out.txt 2>err.txt
-    local got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want ($(head -c 300 err.txt))"; fi
-}
-# has FILE TEXT DESCRIPTION: FILE contains TEXT
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
 
 expect 2 "no arguments" -- "$bmnn"
 expect 0 "--help" -- "$bmnn" --help
@@ -242,5 +221,4 @@ has err.txt "file.txt/g.dot" "dot: unwritable output named"
 expect 1 "data unwritable output under a file" -- "$bmnn" data sine -o file.txt/s.csv
 has err.txt "file.txt/s.csv" "data: output under a file named"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary

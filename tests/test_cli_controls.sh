@@ -9,29 +9,8 @@ src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-# BMNN_WRAP="valgrind ..." runs bmnn under that command, as in test_cli.sh.
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
 command -v python3 >/dev/null || { echo "SKIP: python3 reads the JSON and CSV"; exit 77; }
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS DESCRIPTION -- command...: run, check the exit status
-expect() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >out.txt 2>err.txt
-    local got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want ($(head -c 300 err.txt))"; fi
-}
-# has FILE TEXT DESCRIPTION: FILE contains TEXT
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
-# py DESCRIPTION CODE: a Python assertion over the files here
-py() { if python3 -c "$2" 2>py.txt; then ok; else bad "$1: $(tail -c 300 py.txt)"; fi; }
+. "$src/tests/cli_lib.sh"
 
 "$bmnn" data spiral --samples 50 --classes 3 --seed 1 -o train.csv >/dev/null
 "$bmnn" data spiral --samples 20 --classes 3 --seed 2 -o val.csv >/dev/null
@@ -138,5 +117,4 @@ expect 1 "predict on too few columns" -- "$bmnn" predict last.json --data onecol
 has err.txt "onecol.csv: 1 columns, but the model takes 2 features (give 2 columns, or 3 with a label last)" \
     "column rule named"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary

@@ -12,27 +12,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 command -v python3 >/dev/null || { echo "SKIP: python3 reads the CSV and JSON"; exit 77; }
-# BMNN_WRAP="valgrind ..." runs every bmnn below under that command, as in test_cli.sh.
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect STATUS DESCRIPTION -- command...: run, check the exit status
-expect() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >out.txt 2>err.txt
-    local got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want ($(head -c 300 err.txt))"; fi
-}
-# has FILE TEXT DESCRIPTION / hasnt FILE TEXT DESCRIPTION
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
-hasnt() { if grep -qF -- "$2" "$1"; then bad "$3: '$2' in $1: $(grep -F -- "$2" "$1" | head -2)"; else ok; fi; }
+. "$src/tests/cli_lib.sh"
 
 cp "$src/tests/data/cli_small.json" small.json
 "$bmnn" data spiral --samples 50 --classes 3 --seed 1 -o train.csv >/dev/null || bad "data spiral"
@@ -138,5 +118,4 @@ fi
 expect 0 "plot log" -- "$bmnn" train small.json --data train.csv --epochs 3 -q --plot p --plot-log
 has out.txt "wrote p-" "plot written"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary

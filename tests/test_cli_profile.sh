@@ -9,16 +9,7 @@ src=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-# BMNN_WRAP="valgrind ..." runs bmnn under that command, as in test_cli.sh.
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$src/tests/cli_lib.sh"
 # run DESCRIPTION command...: must exit 0 (stdout in out.txt)
 run() {
     local what=$1
@@ -45,5 +36,4 @@ awk '$1 == "forward" && $2 == "tanh" { exit !($6 == "-") }' out.txt && ok || bad
 # the total adds up the calls and is 100%
 awk '$1 == "forward" || $1 == "backward" { s += $3 } $1 == "total" { t = $2; sh = $4 }
      END { exit !(s > 0 && s == t && sh == "100.0%") }' out.txt && ok || bad "total line does not add up: $(tail -1 out.txt)"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary

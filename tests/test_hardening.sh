@@ -18,26 +18,9 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work" || exit 1
-# BMNN_WRAP="valgrind ..." runs every bmnn under that command (as test_cli.sh)
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
 # A command that used to block forever fails the case instead (exit 124).
-LIMIT=60
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-    local want=$1 what=$2
-    shift 3
-    timeout "$LIMIT" "$@" >out.txt 2>err.txt
-    local got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want ($(head -c 300 err.txt))"; fi
-}
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 300 "$1")"; fi; }
+CLI_LIMIT=60
+. "$src/tests/cli_lib.sh"
 # no_temps WHAT: no *.tmp.* file is left in the work dir
 no_temps() {
     local t
@@ -126,7 +109,7 @@ fsize_fails() { # WHAT FILE -- command...: run under a 1 KiB file size limit
     local what=$1 file=$2
     shift 3
     printf 'old\n' >"$file"
-    (trap '' XFSZ; ulimit -f 1; timeout "$LIMIT" "$@" >out.txt 2>err.txt)
+    (trap '' XFSZ; ulimit -f 1; timeout "$CLI_LIMIT" "$@" >out.txt 2>err.txt)
     local got=$?
     [ "$got" -eq 1 ] && ok || bad "$what: exit $got, want 1 ($(head -c 300 err.txt))"
     has err.txt "$file: cannot write: File too large" "$what: reason named"
@@ -264,5 +247,4 @@ has err.txt "negcache.json: optimizer.state.cache[0]: -0.5 is negative" "negativ
 expect 1 "eval of a negative Adam cache" -- "$bmnn" eval negcache.json --data train.csv
 
 no_temps "the end"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary
