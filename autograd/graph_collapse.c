@@ -212,33 +212,6 @@ static void dot_box(FILE *f, const cx *c, size_t u)
             u == out_unit(c) ? ", " DOT_OUTPUT_STYLE : "");
 }
 
-static void dot_collapsed_backward(FILE *f, cx *c);
-
-static void dot_collapsed(FILE *f, cx *c)
-{
-    const gx *g = c->g;
-    char a[ID_LEN], b[ID_LEN];
-    gx_dot_head(f, g);
-    for (size_t i = 0; i < g->n_items; i++) {
-        size_t u = unit_of_item(c, &g->items[i]);
-        if (c->drawn[u])
-            continue;
-        c->drawn[u] = 1;
-        if (is_box(c, u))
-            dot_box(f, c, u);
-        else
-            gx_dot_item(f, g, &g->items[i]);
-    }
-    fputc('\n', f);
-    collect_edges(c);
-    for (size_t e = 0; e < c->n_edges; e++)
-        fprintf(f, "  %s -> %s%s", unit_id(c, c->edges[e].from, a), unit_id(c, c->edges[e].to, b),
-                c->edges[e].diff ? ";\n" : " [style=dashed];\n");
-    if (g->o->backward)
-        dot_collapsed_backward(f, c);
-    fputs("}\n", f);
-}
-
 /* Gradient nodes of the units that get one, and the gradient flow between them. */
 static void dot_collapsed_backward(FILE *f, cx *c)
 {
@@ -271,6 +244,31 @@ static void dot_collapsed_backward(FILE *f, cx *c)
     for (size_t e = 0; e < c->n_edges; e++)
         fprintf(f, "  g_%s -> g_%s [" DOT_GRAD_EDGE_STYLE "];\n", unit_id(c, c->edges[e].from, a),
                 unit_id(c, c->edges[e].to, b));
+}
+
+static void dot_collapsed(FILE *f, cx *c)
+{
+    const gx *g = c->g;
+    char a[ID_LEN], b[ID_LEN];
+    gx_dot_head(f, g);
+    for (size_t i = 0; i < g->n_items; i++) {
+        size_t u = unit_of_item(c, &g->items[i]);
+        if (c->drawn[u])
+            continue;
+        c->drawn[u] = 1;
+        if (is_box(c, u))
+            dot_box(f, c, u);
+        else
+            gx_dot_item(f, g, &g->items[i]);
+    }
+    fputc('\n', f);
+    collect_edges(c);
+    for (size_t e = 0; e < c->n_edges; e++)
+        fprintf(f, "  %s -> %s%s", unit_id(c, c->edges[e].from, a), unit_id(c, c->edges[e].to, b),
+                c->edges[e].diff ? ";\n" : " [style=dashed];\n");
+    if (g->o->backward)
+        dot_collapsed_backward(f, c);
+    fputs("}\n", f);
 }
 
 /* ----------------------------------------------------------------- JSON */
