@@ -173,6 +173,13 @@ bm_tensor *bm_tensor_copy(const bm_tensor *t, bm_error *err);
 void bm_tensor_free(bm_tensor *t);
 /* Ask for a gradient: allocates a zeroed grad buffer if missing. */
 bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err);
+/* Mark leaf t a trainable parameter of a hand-built graph: flags BM_PARAM
+ * and BM_REQUIRES_GRAD (a zeroed grad buffer allocated if missing), and the
+ * name when not NULL (not copied: it must outlive the tensor's use). DOT and
+ * JSON draw it as a parameter ("p<k>"); never set the flags by hand. A tape
+ * leaf must have been made with BM_REQUIRES_GRAD. Errors: NULL t, an op's
+ * output (not a leaf), out of memory. */
+bm_status bm_tensor_mark_param(bm_tensor *t, const char *name, bm_error *err);
 /* Zero t's gradient buffer (if any). */
 void bm_tensor_zero_grad(bm_tensor *t);
 /* Element i (flat index) as double; NaN for a NULL tensor or i ≥ size. */
@@ -459,8 +466,17 @@ bm_status bm_gradcheck(bm_tape *tape, bm_tensor *out, bm_tensor *const *inputs,
 /* How a recorded graph is drawn; bm_graph_defaults() gives all zeros. */
 typedef struct bm_graph_opts {
     int backward;        /* 1: add the gradient flow: a "∂name" node per tensor that
-                          * gets a gradient, dashed edges from each op's gradient to
-                          * its differentiable inputs' gradients */
+                          * gets a gradient, labelled with the gradient's shape,
+                          * dashed edges from each op's gradient to its
+                          * differentiable inputs' gradients */
+    /* 1: one box per group (a model's layer) instead of its ops and
+     * parameters, labelled with the group's name ("layers[0]: dense") and
+     * its output shape (its last op's); edges between boxes deduplicated
+     * (dashed when none of the merged ones is differentiable); with backward,
+     * one "∂" node per box and the gradient flow between boxes. Ops and
+     * leaves outside any group stay as they are. Box ids are "L<k>", k the
+     * cluster number. */
+    int collapse;
     const char *title;   /* graph label, may be NULL (not owned) */
     /* Cluster name of a tensor ("layer 0: dense") or NULL for none; called for
      * op outputs and parameters; nodes of one name are drawn in one
@@ -487,7 +503,11 @@ bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE 
  * (op/param/input/target/constant), "op", "index" (ops), "name", "shape", "dtype",
  * "requires_grad", "group"}], "edges": [{"from", "to", "input",
  * "differentiable"}], "grad_edges" (with o->backward: [{"from", "to",
- * "input"}]), "output"}. Same selection, ids and errors as the DOT writer. */
+ * "input"}]), "output"}. Same selection, ids and errors as the DOT writer.
+ * With o->collapse: "collapsed": true, and each group is one node {"id":
+ * "L<k>", "kind": "layer", "name", "ops", "params" (counts merged), "shape",
+ * "dtype", "requires_grad" (its output's), "group"}; edges are {"from", "to",
+ * "differentiable", "count"} between those nodes, grad_edges {"from", "to"}. */
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err);
 

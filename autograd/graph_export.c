@@ -12,28 +12,11 @@
 
 #include "graph_internal.h"
 
-/* Colours and shapes of the DOT drawing. */
-#define DOT_FONT "Helvetica"
-#define DOT_PARAM_STYLE "shape=box, style=filled, fillcolor=\"#fff2cc\", color=\"#b58900\""
-#define DOT_INPUT_STYLE \
-    "shape=box, style=\"rounded,filled\", fillcolor=\"#dae8fc\", color=\"#6c8ebf\""
-#define DOT_TARGET_STYLE "shape=box, style=\"rounded,dashed\", color=\"#6c8ebf\""
-/* A no-grad constant (BM_CONST): grey and dashed, a note that replay keeps it. */
-#define DOT_CONST_STYLE \
-    "shape=box, style=\"filled,dashed\", fillcolor=\"#eeeeee\", color=\"#888888\", " \
-    "fontcolor=\"#555555\""
-#define DOT_CONST_NOTE "no-grad constant: not replayed"
-#define DOT_OUTPUT_STYLE \
-    "style=\"filled,bold\", fillcolor=\"#f8cecc\", color=\"#b85450\", penwidth=2"
-#define DOT_GRAD_STYLE "style=dashed, color=\"#b85450\", fontcolor=\"#b85450\""
-#define DOT_CLUSTER_STYLE "style=rounded; color=\"#999999\"; fontcolor=\"#555555\";"
-/* "∂" in UTF-8. */
-#define PARTIAL "\xE2\x88\x82"
-
 bm_graph_opts bm_graph_defaults(void)
 {
     bm_graph_opts o;
     o.backward = 0;
+    o.collapse = 0;
     o.title = NULL;
     o.group = NULL;
     o.group_ud = NULL;
@@ -313,6 +296,15 @@ const char *gx_tensor_id(const gx *g, const bm_tensor *t, char *buf)
     return leaf_id(g, g->slot[leaf_slot(g, t)] - 1, buf);
 }
 
+/* The item that stands for tensor t (an input of a kept node). */
+gx_item gx_tensor_item(const gx *g, const bm_tensor *t)
+{
+    size_t q;
+    if (on_tape(g, t, &q))
+        return (gx_item){0, q};
+    return (gx_item){1, g->slot[leaf_slot(g, t)] - 1};
+}
+
 /* Tensor and cluster of an item. */
 const bm_tensor *gx_item_tensor(const gx *g, const gx_item *it, long *group)
 {
@@ -325,7 +317,7 @@ const bm_tensor *gx_item_tensor(const gx *g, const gx_item *it, long *group)
 }
 
 /* Does a gradient reach item it during backward? */
-static int item_gets_grad(const gx *g, const gx_item *it)
+int gx_item_gets_grad(const gx *g, const gx_item *it)
 {
     long unused;
     const bm_tensor *t = gx_item_tensor(g, it, &unused);
@@ -338,7 +330,7 @@ static int item_gets_grad(const gx *g, const gx_item *it)
 
 /* s inside a DOT double-quoted string: quotes and backslashes escaped,
  * line breaks as \n, other control characters as spaces. */
-static void dot_esc(FILE *f, const char *s)
+void gx_dot_esc(FILE *f, const char *s)
 {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -354,7 +346,7 @@ static void dot_esc(FILE *f, const char *s)
 }
 
 /* One node statement. */
-static void dot_item(FILE *f, const gx *g, const gx_item *it)
+void gx_dot_item(FILE *f, const gx *g, const gx_item *it)
 {
     char id[ID_LEN], shp[SHAPE_LEN];
     long group;
@@ -363,7 +355,7 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
     fprintf(f, "  %s [label=\"", gx_item_id(g, it, id));
     if (it->is_leaf) {
         const gx_leaf *l = &g->leaves[it->i];
-        dot_esc(f, t->name ? t->name : KIND_NAME[l->kind]);
+        gx_dot_esc(f, t->name ? t->name : KIND_NAME[l->kind]);
         fprintf(f, "\\n%s %s%s\", ", shp, bm_dtype_name(t->dtype),
                 l->kind == LEAF_CONST ? "\\n" DOT_CONST_NOTE : "");
         fputs(l->kind == LEAF_PARAM   ? DOT_PARAM_STYLE
@@ -377,15 +369,15 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
     char desc[DESC_LEN];
     bm_node_describe(g->nodes[it->i], desc, sizeof desc);
     fprintf(f, "%zu: ", it->i);
-    dot_esc(f, bm_node_op_name(g->nodes[it->i]));
+    gx_dot_esc(f, bm_node_op_name(g->nodes[it->i]));
     if (desc[0]) {
         fputc('(', f);
-        dot_esc(f, desc);
+        gx_dot_esc(f, desc);
         fputc(')', f);
     }
     fputs("\\n", f);
     if (t->name) {
-        dot_esc(f, t->name);
+        gx_dot_esc(f, t->name);
         fputc(' ', f);
     }
     fprintf(f, "%s\"", shp);
@@ -394,27 +386,29 @@ static void dot_item(FILE *f, const gx *g, const gx_item *it)
     fputs("];\n", f);
 }
 
-/* Label of a gradient node: ∂name, or ∂(3: relu) for unnamed ops. */
-static void dot_grad_label(FILE *f, const gx *g, const gx_item *it)
+/* Label of a gradient node: ∂name, or ∂(3: relu) for unnamed ops, and the
+ * gradient's shape (its tensor's) on a second line. */
+void gx_dot_grad_label(FILE *f, const gx *g, const gx_item *it)
 {
-    char id[ID_LEN];
+    char id[ID_LEN], shp[SHAPE_LEN];
     long group;
     const bm_tensor *t = gx_item_tensor(g, it, &group);
     fputs(PARTIAL, f);
     if (t->name) {
-        dot_esc(f, t->name);
+        gx_dot_esc(f, t->name);
     } else if (it->is_leaf) {
         fputs(gx_item_id(g, it, id), f);
     } else {
         fprintf(f, "(%zu: ", it->i);
-        dot_esc(f, bm_node_op_name(g->nodes[it->i]));
+        gx_dot_esc(f, bm_node_op_name(g->nodes[it->i]));
         fputc(')', f);
     }
+    fprintf(f, "\\n%s", bm_shape_str(t, shp, sizeof shp));
 }
 
 /* Every gradient edge in backward (reverse tape) order: from each kept op
  * whose output needs a gradient to its differentiable inputs that need one. */
-void gx_each_grad_edge(FILE *f, const gx *g, gx_grad_edge_fn fn, const char **sep)
+void gx_each_grad_edge(void *ud, const gx *g, gx_grad_edge_fn fn)
 {
     for (size_t j = g->n_nodes; j-- > 0;) {
         const bm_node *nd = g->nodes[j];
@@ -423,17 +417,17 @@ void gx_each_grad_edge(FILE *f, const gx *g, gx_grad_edge_fn fn, const char **se
         for (int k = 0; k < bm_node_n_inputs(nd); k++) {
             const bm_tensor *in = bm_node_input(nd, k);
             if (bm_node_input_differentiable(nd, k) && (in->flags & BM_REQUIRES_GRAD))
-                fn(f, g, j, k, in, sep);
+                fn(ud, g, j, k, in);
         }
     }
 }
 
-static void dot_grad_edge(FILE *f, const gx *g, size_t j, int k, const bm_tensor *in,
-                          const char **sep)
+static void dot_grad_edge(void *ud, const gx *g, size_t j, int k, const bm_tensor *in)
 {
     char id[ID_LEN];
-    (void)k, (void)sep;
-    fprintf(f, "  g_n%zu -> g_%s [style=dashed, color=\"#b85450\"];\n", j, gx_tensor_id(g, in, id));
+    FILE *f = ud;
+    (void)k;
+    fprintf(f, "  g_n%zu -> g_%s [" DOT_GRAD_EDGE_STYLE "];\n", j, gx_tensor_id(g, in, id));
 }
 
 /* Gradient nodes and the dashed edges of the backward pass, which walks
@@ -444,36 +438,42 @@ static void dot_backward(FILE *f, const gx *g)
     fputs("\n  // backward: gradient flow\n", f);
     for (size_t i = 0; i < g->n_items; i++) {
         const gx_item *it = &g->items[i];
-        if (!item_gets_grad(g, it))
+        if (!gx_item_gets_grad(g, it))
             continue;
         fprintf(f, "  g_%s [label=\"", gx_item_id(g, it, id));
-        dot_grad_label(f, g, it);
+        gx_dot_grad_label(f, g, it);
         fputs("\", " DOT_GRAD_STYLE "];\n", f);
     }
     if (g->out >= 0 && (bm_node_output(g->nodes[g->out])->flags & BM_REQUIRES_GRAD))
-        fprintf(f, "  n%ld -> g_n%ld [style=dotted, color=\"#b85450\", label=\"seed\"];\n",
+        fprintf(f, "  n%ld -> g_n%ld [" DOT_SEED_STYLE "];\n",
                 g->out, g->out);
-    gx_each_grad_edge(f, g, dot_grad_edge, NULL);
+    gx_each_grad_edge(f, g, dot_grad_edge);
 }
 
-static void dot_write(FILE *f, const gx *g)
+/* The opening lines: graph, node and edge attributes, the title. */
+void gx_dot_head(FILE *f, const gx *g)
 {
-    char id[ID_LEN];
     fputs("digraph bmnn {\n", f);
     fputs("  graph [fontname=\"" DOT_FONT "\", rankdir=TB", f);
     if (g->o->title) {
         fputs(", labelloc=t, label=\"", f);
-        dot_esc(f, g->o->title);
+        gx_dot_esc(f, g->o->title);
         fputc('"', f);
     }
     fputs("];\n", f);
     fputs("  node [fontname=\"" DOT_FONT "\", fontsize=10, shape=ellipse];\n", f);
     fputs("  edge [fontname=\"" DOT_FONT "\", fontsize=9, color=\"#555555\"];\n\n", f);
+}
+
+static void dot_write(FILE *f, const gx *g)
+{
+    char id[ID_LEN];
+    gx_dot_head(f, g);
     for (size_t i = 0; i < g->n_items; i++)
-        dot_item(f, g, &g->items[i]);
+        gx_dot_item(f, g, &g->items[i]);
     for (size_t k = 0; k < g->n_groups; k++) {
         fprintf(f, "\n  subgraph cluster_%zu {\n    label=\"", k);
-        dot_esc(f, g->groups[k]);
+        gx_dot_esc(f, g->groups[k]);
         fputs("\"; " DOT_CLUSTER_STYLE "\n   ", f);
         for (size_t i = g->group_first[k]; i != NO_MEMBER; i = g->member_next[i])
             fprintf(f, " %s;", gx_item_id(g, &g->items[i], id));
@@ -496,10 +496,8 @@ static void dot_write(FILE *f, const gx *g)
 
 /* ----------------------------------------------------------- public API */
 
-typedef void (*gx_writer)(FILE *f, const gx *g);
-
 /* Check arguments, build the model, write it, report write errors. */
-static bm_status export_graph(const char *fn, gx_writer write, const bm_tape *tape,
+static bm_status export_graph(const char *fn, int json, const bm_tape *tape,
                               const bm_tensor *output, FILE *f, const bm_graph_opts *o,
                               bm_error *err)
 {
@@ -512,8 +510,11 @@ static bm_status export_graph(const char *fn, gx_writer write, const bm_tape *ta
     memset(&g, 0, sizeof g);
     g.o = o ? o : &defaults;
     bm_status st = gx_build(&g, fn, tape, output, err);
+    if (st == BM_OK && g.o->collapse)
+        st = gx_collapse_write(f, &g, json, fn, err);
+    else if (st == BM_OK)
+        (json ? gx_json_write : dot_write)(f, &g);
     if (st == BM_OK) {
-        write(f, &g);
         if (fflush(f) != 0 || ferror(f))
             st = bm_error_set(err, BM_ERR_IO, "%s: write failed", fn);
     }
@@ -524,11 +525,11 @@ static bm_status export_graph(const char *fn, gx_writer write, const bm_tape *ta
 bm_status bm_graph_write_dot(const bm_tape *tape, const bm_tensor *output, FILE *f,
                              const bm_graph_opts *o, bm_error *err)
 {
-    return export_graph("bm_graph_write_dot", dot_write, tape, output, f, o, err);
+    return export_graph("bm_graph_write_dot", 0, tape, output, f, o, err);
 }
 
 bm_status bm_graph_write_json(const bm_tape *tape, const bm_tensor *output, FILE *f,
                               const bm_graph_opts *o, bm_error *err)
 {
-    return export_graph("bm_graph_write_json", gx_json_write, tape, output, f, o, err);
+    return export_graph("bm_graph_write_json", 1, tape, output, f, o, err);
 }

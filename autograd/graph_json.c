@@ -4,18 +4,24 @@
 
 #include "graph_internal.h"
 
-static void json_grad_edge(FILE *f, const gx *g, size_t j, int k, const bm_tensor *in,
-                           const char **sep)
+/* Where the gradient edges go and what comes before the next one. */
+typedef struct json_out {
+    FILE *f;
+    const char *sep;
+} json_out;
+
+static void json_grad_edge(void *ud, const gx *g, size_t j, int k, const bm_tensor *in)
 {
     char id[ID_LEN];
-    fprintf(f, "%s    {\"from\": \"n%zu\", \"to\": \"%s\", \"input\": %d}", *sep, j,
+    json_out *o = ud;
+    fprintf(o->f, "%s    {\"from\": \"n%zu\", \"to\": \"%s\", \"input\": %d}", o->sep, j,
             gx_tensor_id(g, in, id), k);
-    *sep = ",\n";
+    o->sep = ",\n";
 }
 
 /* s as a JSON string (or null): quotes, backslashes and control
  * characters escaped; other bytes (UTF-8) copied. */
-static void json_str(FILE *f, const char *s)
+void gx_json_str(FILE *f, const char *s)
 {
     if (!s) {
         fputs("null", f);
@@ -40,35 +46,35 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_node(FILE *f, const gx *g, const gx_item *it)
+void gx_json_node(FILE *f, const gx *g, const gx_item *it)
 {
     char id[ID_LEN];
     long group;
     const bm_tensor *t = gx_item_tensor(g, it, &group);
     fputs("    {\"id\": ", f);
-    json_str(f, gx_item_id(g, it, id));
+    gx_json_str(f, gx_item_id(g, it, id));
     if (it->is_leaf) {
         fputs(", \"kind\": ", f);
-        json_str(f, KIND_NAME[g->leaves[it->i].kind]);
+        gx_json_str(f, KIND_NAME[g->leaves[it->i].kind]);
     } else {
         fputs(", \"kind\": \"op\", \"op\": ", f);
-        json_str(f, bm_node_op_name(g->nodes[it->i]));
+        gx_json_str(f, bm_node_op_name(g->nodes[it->i]));
         fprintf(f, ", \"index\": %zu", it->i);
         char desc[DESC_LEN];
         bm_node_describe(g->nodes[it->i], desc, sizeof desc);
         if (desc[0]) {
             fputs(", \"params\": ", f);
-            json_str(f, desc);
+            gx_json_str(f, desc);
         }
     }
     fputs(", \"name\": ", f);
-    json_str(f, t->name);
+    gx_json_str(f, t->name);
     fputs(", \"shape\": [", f);
     for (int d = 0; d < t->rank; d++)
         fprintf(f, d ? ", %zu" : "%zu", t->shape[d]);
     fprintf(f, "], \"dtype\": \"%s\", \"requires_grad\": %s, \"group\": ",
             bm_dtype_name(t->dtype), (t->flags & BM_REQUIRES_GRAD) ? "true" : "false");
-    json_str(f, group == NO_GROUP ? NULL : g->groups[group]);
+    gx_json_str(f, group == NO_GROUP ? NULL : g->groups[group]);
     fputc('}', f);
 }
 
@@ -77,11 +83,11 @@ void gx_json_write(FILE *f, const gx *g)
     char id[ID_LEN];
     const char *sep = "\n";
     fputs("{\n  \"title\": ", f);
-    json_str(f, g->o->title);
+    gx_json_str(f, g->o->title);
     fputs(",\n  \"nodes\": [", f);
     for (size_t i = 0; i < g->n_items; i++, sep = ",\n") {
         fputs(sep, f);
-        json_node(f, g, &g->items[i]);
+        gx_json_node(f, g, &g->items[i]);
     }
     fputs("\n  ],\n  \"edges\": [", f);
     sep = "\n";
@@ -99,8 +105,8 @@ void gx_json_write(FILE *f, const gx *g)
     fputs("\n  ],\n", f);
     if (g->o->backward) {
         fputs("  \"grad_edges\": [", f);
-        sep = "\n";
-        gx_each_grad_edge(f, g, json_grad_edge, &sep);
+        json_out o = {.f = f, .sep = "\n"};
+        gx_each_grad_edge(&o, g, json_grad_edge);
         fputs("\n  ],\n", f);
     }
     fputs("  \"output\": ", f);

@@ -5,6 +5,9 @@
 
 #include "bm_autograd.h"
 
+/* Room for a shape "[a,b,c,d]" in a message. */
+enum { BM_SHAPE_STR_LEN = 96 };
+
 size_t bm_dtype_size(bm_dtype dt) { return dt == BM_F64 ? sizeof(double) : sizeof(float); }
 
 const char *bm_dtype_name(bm_dtype dt) { return dt == BM_F64 ? "f64" : "f32"; }
@@ -204,6 +207,31 @@ bm_status bm_tensor_set_requires_grad(bm_tensor *t, int on, bm_error *err)
         t->flags |= BM_OWNS_GRAD;
     }
     t->flags |= BM_REQUIRES_GRAD;
+    return BM_OK;
+}
+
+bm_status bm_tensor_mark_param(bm_tensor *t, const char *name, bm_error *err)
+{
+    static const char fn[] = "bm_tensor_mark_param";
+    if (!t)
+        return bm_error_set(err, BM_ERR_NULL, "%s: tensor is NULL", fn);
+    char s[BM_SHAPE_STR_LEN];
+    if (t->node)
+        return bm_error_set(err, BM_ERR_ARG, "%s: %s is an op's output, not a leaf", fn,
+                            bm_shape_str(t, s, sizeof s));
+    if (!t->grad && (t->flags & BM_ON_TAPE))
+        return bm_error_set(err, BM_ERR_STATE,
+                            "%s: tape leaf %s was made without BM_REQUIRES_GRAD (bm_tape_leaf)",
+                            fn, bm_shape_str(t, s, sizeof s));
+    if (!t->grad) {
+        t->grad = calloc(t->size, bm_dtype_size(t->dtype));
+        if (!t->grad)
+            return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory for a gradient", fn);
+        t->flags |= BM_OWNS_GRAD;
+    }
+    t->flags |= BM_PARAM | BM_REQUIRES_GRAD;
+    if (name)
+        t->name = name;
     return BM_OK;
 }
 

@@ -22,8 +22,14 @@ int main(void)
     bm_tensor *b2 = bm_tensor_new(BM_F32, 2, b2s, NULL);
     bm_tensor *y = bm_tensor_from(BM_F32, 1, ys, (float[]){0, 2, 1, 2}, NULL);
     bm_tensor *params[] = {W1, b1, W2, b2};
-    for (int i = 0; i < 4; i++)
-        bm_tensor_set_requires_grad(params[i], 1, NULL);
+    static const char *const names[] = {"W1", "b1", "W2", "b2"};
+    for (int i = 0; i < 4; i++) { /* trainable: a gradient, drawn as a parameter in DOT */
+        bm_error err = {0};
+        if (bm_tensor_mark_param(params[i], names[i], &err) != BM_OK) {
+            fprintf(stderr, "custom_model: %s\n", err.msg);
+            return 1;
+        }
+    }
 
     /* Record the graph once. */
     bm_tensor *h = bm_relu(t, bm_add(t, bm_matmul(t, x, W1), b1));

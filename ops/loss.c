@@ -219,9 +219,14 @@ static void one_hot_forward(bm_tape *tape, bm_node *n)
     }
 }
 
+static void one_hot_describe(const bm_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "classes=%zu", ((const one_hot_params *)n->params)->classes);
+}
+
 const bm_op bm_op_one_hot = {
     .name = "one_hot", .arity = 1, .nondiff = 1u, .params_size = sizeof(one_hot_params),
-    .infer = one_hot_infer, .forward = one_hot_forward,
+    .infer = one_hot_infer, .forward = one_hot_forward, .describe = one_hot_describe,
 };
 
 bm_tensor *bm_one_hot(bm_tape *t, bm_tensor *indices, size_t classes)
@@ -297,18 +302,25 @@ PAIR_LOSS(bce)
 PAIR_LOSS(mse)
 PAIR_LOSS(mae)
 
+/* How the targets were read (infer decides from their shape). */
+static void class_describe(const bm_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "targets=%s", uses_indices(n) ? "indices" : "one-hot");
+}
+
 const bm_op bm_op_cce = {
     .name = "cce", .arity = 2, .nondiff = TARGETS, .params_size = sizeof(class_params),
-    .infer = class_infer, .forward = cce_forward, .vjp = cce_vjp,
+    .infer = class_infer, .forward = cce_forward, .vjp = cce_vjp, .describe = class_describe,
 };
 const bm_op bm_op_softmax_cce = {
     .name = "softmax_cce", .arity = 2, .nondiff = TARGETS, .params_size = sizeof(class_params),
     .infer = softmax_cce_infer, .forward = softmax_cce_forward, .vjp = softmax_cce_vjp,
+    .describe = class_describe,
 };
 const bm_op bm_op_softmax_cce_grad = {
     .name = "softmax_cce_grad", .arity = BM_OP_VARIADIC, .nondiff = TARGETS | (1u << 3),
     .params_size = sizeof(class_params), .infer = cce_grad_infer, .forward = cce_grad_forward,
-    .vjp = cce_grad_vjp,
+    .vjp = cce_grad_vjp, .describe = class_describe,
 };
 
 bm_tensor *bm_cce(bm_tape *t, bm_tensor *probs, bm_tensor *targets)

@@ -220,9 +220,15 @@ const bm_op bm_op_nll_loss = {
     .infer = classes_infer, .forward = nll_loss_forward, .vjp = nll_loss_vjp,
     .describe = ce_describe,
 };
+static void huber_describe(const bm_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "delta=%g", delta_of(n));
+}
+
 const bm_op bm_op_huber = {
     .name = "huber", .arity = 2, .nondiff = TARGETS, .params_size = sizeof(huber_params),
     .infer = pair_infer, .forward = huber_forward, .vjp = huber_vjp,
+    .describe = huber_describe,
 };
 const bm_op bm_op_kl_div = {
     .name = "kl_div", .arity = 2, .nondiff = TARGETS, .infer = pair_infer,

@@ -64,6 +64,16 @@ static int penalty_infer(bm_tape *tape, bm_node *n)
 
 static double lambda_of(const bm_node *n) { return ((const penalty_params *)n->params)->lambda; }
 
+static void penalty_describe(const bm_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "lambda=%g", lambda_of(n));
+}
+
+static void dropout_describe(const bm_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "rate=%g", ((const dropout_params *)n->params)->rate);
+}
+
 /* d λ·Σ|x| = λ·sign(x)·G. */
 static bm_status l1_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
@@ -93,6 +103,7 @@ static bm_status l2_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     const bm_op bm_op_##NAME = {                                                     \
         .name = #NAME, .arity = 1, .params_size = sizeof(penalty_params),            \
         .infer = penalty_infer, .forward = NAME##_forward, .vjp = NAME##_vjp,        \
+        .describe = penalty_describe,                                                \
     };                                                                               \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *x, double lambda)                    \
     {                                                                                \
@@ -111,6 +122,7 @@ PENALTY(l2)
 const bm_op bm_op_dropout = {
     .name = "dropout", .arity = 1, .params_size = sizeof(dropout_params),
     .infer = dropout_infer, .forward = dropout_forward, .vjp = dropout_vjp,
+    .describe = dropout_describe,
 };
 
 bm_tensor *bm_dropout(bm_tape *t, bm_tensor *x, double rate, bm_rng *rng)

@@ -189,11 +189,30 @@ static void compare_forward(bm_tape *tape, bm_node *n)
         compare_f32(n->out->data, n->in[0]->data, n->in[1]->data, holds, &s);
 }
 
+/* The outcomes where a comparison holds: "a<b or a=b"; ne names the
+ * unordered case (a NaN), where it holds too. */
+static void compare_describe(const bm_node *n, char *buf, size_t len)
+{
+    /* outcome[k] names the bit 1u << k of the OUT_ flags */
+    static const char *const outcome[] = {"a<b", "a=b", "a>b", "unordered"};
+    enum { N_OUTCOMES = sizeof outcome / sizeof *outcome };
+    unsigned holds = ((const cmp_params *)n->params)->holds;
+    size_t w = 0;
+    buf[0] = '\0';
+    for (unsigned k = 0; k < N_OUTCOMES && w < len; k++) {
+        if (!(holds & (1u << k)))
+            continue;
+        int r = snprintf(buf + w, len - w, "%s%s", w ? " or " : "", outcome[k]);
+        w = r < 0 ? len : w + (size_t)r;
+    }
+}
+
 /* Piecewise constant: no gradient (both inputs nondiff, no vjp). */
 #define COMPARE_OP(NAME, HOLDS)                                                       \
     const bm_op bm_op_##NAME = {.name = #NAME, .arity = 2, .nondiff = 3u,              \
                                 .params_size = sizeof(cmp_params),                     \
-                                .infer = bcast_n_infer, .forward = compare_forward};   \
+                                .infer = bcast_n_infer, .forward = compare_forward,    \
+                                .describe = compare_describe};                         \
     bm_tensor *bm_##NAME(bm_tape *t, bm_tensor *a, bm_tensor *b)                       \
     {                                                                                  \
         cmp_params p = {.holds = HOLDS};                                               \

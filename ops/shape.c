@@ -181,6 +181,17 @@ static void squeeze_describe(const bm_node *n, char *buf, size_t len)
         snprintf(buf, len, "axis=%d", p->axis);
 }
 
+/* The requested shape: "shape=[2,3]". */
+static void reshape_describe(const bm_node *n, char *buf, size_t len)
+{
+    const reshape_params *p = n->params;
+    int w = snprintf(buf, len, "shape=[");
+    for (int d = 0; d < p->rank && w >= 0 && (size_t)w < len; d++)
+        w += snprintf(buf + w, len - (size_t)w, d ? ",%zu" : "%zu", p->shape[d]);
+    if (w >= 0 && (size_t)w < len)
+        snprintf(buf + w, len - (size_t)w, "]");
+}
+
 const bm_op bm_op_transpose = {
     .name = "transpose", .arity = 1, .params_size = sizeof(transpose_params),
     .infer = transpose_infer, .forward = transpose_forward, .vjp = transpose_vjp,
@@ -199,6 +210,7 @@ const bm_op bm_op_unsqueeze = {
 const bm_op bm_op_reshape = {
     .name = "reshape", .arity = 1, .params_size = sizeof(reshape_params),
     .infer = reshape_infer, .forward = reshape_forward, .vjp = reshape_vjp,
+    .describe = reshape_describe,
 };
 
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x) { return bm_transpose_axes(t, x, -2, -1); }

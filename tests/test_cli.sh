@@ -92,6 +92,14 @@ has err.txt "--order must be 1 or 2" "gradcheck bad order named"
 # dot: golden file, rendering, JSON
 (cd "$src/tests/data" && "$bmnn" dot cli_small.json) >small.dot 2>err.txt && ok || bad "dot failed: $(cat err.txt)"
 if cmp -s small.dot "$src/tests/golden/cli_small.dot"; then ok; else bad "dot output differs from tests/golden/cli_small.dot"; fi
+# --collapse: one box per layer, forward and backward, as DOT and as JSON
+for g in "cli_small_collapse.dot:--collapse --backward" "cli_small_collapse.json:--collapse --json"; do
+    (cd "$src/tests/data" && "$bmnn" dot cli_small.json ${g#*:}) >collapse.out 2>err.txt && ok || bad "dot ${g#*:} failed: $(cat err.txt)"
+    if cmp -s collapse.out "$src/tests/golden/${g%%:*}"; then ok; else bad "dot ${g#*:} differs from tests/golden/${g%%:*}"; fi
+done
+if command -v dot >/dev/null; then
+    dot -Tsvg "$src/tests/golden/cli_small_collapse.dot" -o collapse.svg 2>dot.err && [ ! -s dot.err ] && ok || bad "dot -Tsvg collapsed: $(cat dot.err)"
+fi
 expect 0 "dot backward" -- "$bmnn" dot full.json --backward -o back.dot
 has back.dot "seed" "backward graph has the gradient seed"
 if command -v dot >/dev/null; then

@@ -183,8 +183,10 @@ START_TEST(dot_backward_has_gradient_flow)
     ck_assert_ptr_null(strstr(fwd, "g_n"));
     o.backward = 1;
     char *dot = export_ok(g.tape, g.loss, &o, 0);
-    ck_assert_ptr_nonnull(strstr(dot, "g_p0 [label=\"\xE2\x88\x82W\""));
-    ck_assert_ptr_nonnull(strstr(dot, "g_n3 [label=\"\xE2\x88\x82loss\""));
+    /* each gradient node shows the gradient's shape (its tensor's) */
+    ck_assert_ptr_nonnull(strstr(dot, "g_p0 [label=\"\xE2\x88\x82W\\n[2,3]\""));
+    ck_assert_ptr_nonnull(strstr(dot, "g_n3 [label=\"\xE2\x88\x82loss\\n[]\""));
+    ck_assert_ptr_nonnull(strstr(dot, "g_n2 [label=\"\xE2\x88\x82(2: relu)\\n[4,3]\""));
     ck_assert_ptr_nonnull(strstr(dot, "n3 -> g_n3 [style=dotted"));
     const char *edges[] = {"g_n3 -> g_n2", "g_n2 -> g_n1", "g_n1 -> g_n0", "g_n1 -> g_p1",
                            "g_n0 -> g_p0"};

@@ -35,6 +35,61 @@ START_TEST(every_op_has_a_case)
 }
 END_TEST
 
+/* The first node of op `name` that one of its cases records, described into
+ * buf (a case may record another form: attention without recompute); the
+ * node's parameter block goes to *params. 0 when no case records one. */
+static int describe_from_cases(const char *name, char *buf, size_t len, unsigned char *params,
+                               size_t size)
+{
+    for (size_t i = 0; i < bm_op_case_count(); i++) {
+        const bm_op_case *c = bm_op_case_at(i);
+        if (strcmp(c->op, name) != 0)
+            continue;
+        bm_tape *t = bm_tape_new();
+        bm_rng vals, drop;
+        bm_rng_seed(&vals, 1000 + (uint64_t)i);
+        bm_rng_seed(&drop, 7);
+        bm_tensor *in[BM_MAX_INPUTS] = {NULL};
+        record(t, c, BM_F64, in, &vals, &drop);
+        const bm_node *nd = bm_tape_first(t);
+        while (nd && strcmp(bm_node_op_name(nd), name) != 0)
+            nd = bm_node_next(nd);
+        if (nd) {
+            bm_node_describe(nd, buf, len);
+            memcpy(params, bm_op_params(nd), size);
+        }
+        bm_tape_free(t);
+        if (nd)
+            return 1;
+    }
+    return 0;
+}
+
+/* Every op with a parameter block shows it: DOT labels print describe()'s
+ * text as name(params), JSON as "params", so a parameter never hides. */
+START_TEST(params_are_described)
+{
+    for (size_t i = 0; i < bm_op_count(); i++) {
+        const bm_op *op = bm_op_find(bm_op_name(i));
+        ck_assert_ptr_nonnull(op);
+        if (op->params_size == 0)
+            continue;
+        ck_assert_msg(op->describe != NULL, "op %s has parameters but no describe", op->name);
+        char buf[128] = "";
+        unsigned char *pb = calloc(1, op->params_size);
+        ck_assert_ptr_nonnull(pb);
+        ck_assert_msg(describe_from_cases(op->name, buf, sizeof buf, pb, op->params_size),
+                      "no case of %s records a %s node", op->name, op->name);
+        /* empty text only for the all-default block (matmul without transposes) */
+        int zero = 1;
+        for (size_t b = 0; b < op->params_size; b++)
+            zero &= pb[b] == 0;
+        free(pb);
+        ck_assert_msg(buf[0] != '\0' || zero, "op %s: describe wrote nothing", op->name);
+    }
+}
+END_TEST
+
 START_TEST(gradcheck_f64)
 {
     const bm_op_case *c = bm_op_case_at((size_t)_i);
@@ -361,6 +416,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("registry");
     tcase_add_test(tc, every_op_has_a_case);
     int n = (int)bm_op_case_count();
+    tcase_add_test(tc, params_are_described);
     tcase_add_loop_test(tc, gradcheck_f64, 0, n);
     tcase_add_loop_test(tc, f32_agrees_with_f64, 0, n);
     tcase_add_loop_test(tc, gradgradcheck_f64, 0, n);

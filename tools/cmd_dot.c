@@ -1,4 +1,4 @@
-/* cmd_dot.c — `bmnn dot MODEL.json [--backward] [--json] [-o FILE]`: the graph
+/* cmd_dot.c — `bmnn dot MODEL.json [--backward] [--collapse] [--json] [-o FILE]`: the graph
  * of one training step as DOT (rendered to SVG/PNG in-process with Graphviz's
  * libgvc when built with it) or JSON. */
 #define _GNU_SOURCE
@@ -17,12 +17,14 @@
 #define DOT_PATH_MAX 4096
 
 static const char help[] =
-    "usage: bmnn dot MODEL.json [--backward] [--json] [--batch N] [-o FILE]\n\n"
+    "usage: bmnn dot MODEL.json [--backward] [--collapse] [--json] [--batch N] [-o FILE]\n\n"
     "Draw the computation graph of one training step: inputs, parameters, every op with\n"
     "its shape, layers as clusters. Node names come from tape positions, so output diffs\n"
     "cleanly. FILE.dot (default: standard output), FILE.svg or FILE.png (rendered with\n"
     "Graphviz when bmnn was built with it), or JSON with --json / FILE.json.\n\n"
-    "      --backward   add the gradient flow\n"
+    "      --backward   add the gradient flow (gradient nodes show their shapes)\n"
+    "      --collapse   one box per layer (its name, kind and output shape), edges\n"
+    "                   between layers once each: a large model on one screen\n"
     "      --json       write the graph as JSON (nodes, edges, shapes)\n"
     "  -b, --batch N    batch rows shown in the shapes [the file's batch size, else 32]\n"
     "  -o, --output F   where to write (atomically)\n"
@@ -89,20 +91,22 @@ static int emit(const char *out, const char *text, size_t n, int json)
 
 int cmd_dot(int argc, char **argv)
 {
-    enum { O_BACKWARD = 256, O_JSON };
+    enum { O_BACKWARD = 256, O_JSON, O_COLLAPSE };
     static const struct option opts[] = {{"backward", no_argument, NULL, O_BACKWARD},
+                                         {"collapse", no_argument, NULL, O_COLLAPSE},
                                          {"json", no_argument, NULL, O_JSON},
                                          {"batch", required_argument, NULL, 'b'},
                                          {"output", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *out = NULL;
-    int backward = 0, json = 0, c;
+    int backward = 0, collapse = 0, json = 0, c;
     uint64_t batch = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "b:o:h", opts, NULL)) != -1) {
         switch (c) {
         case O_BACKWARD: backward = 1; break;
+        case O_COLLAPSE: collapse = 1; break;
         case O_JSON: json = 1; break;
         case 'b':
             if (cli_parse_uint("dot", "--batch", optarg, 1, BM_MAX_ELEMENTS, &batch))
@@ -148,6 +152,7 @@ int cmd_dot(int argc, char **argv)
     FILE *f = open_memstream(&text, &n);
     bm_graph_opts go = bm_graph_defaults();
     go.backward = backward;
+    go.collapse = collapse;
     go.title = path;
     go.group = bm_model_group;
     go.group_ud = m;
