@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — install what is missing, build with warnings as errors, run every
-# test suite, and end with "N passed, N failed[, N skipped]" counted from the Check suites
-# (each check) and the other tests (each test).
+# test suite, and end with "N passed, N failed" (after an "N skipped" line
+# when any was) counted from the Check suites (each check) and the other
+# tests (each test).
 # Usage: tools/test.sh [BUILD_DIR [meson setup options...]]
 set -uo pipefail
 cd "$(dirname "$0")/.."
