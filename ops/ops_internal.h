@@ -46,6 +46,9 @@ int bm_bcast_infer(bm_tape *tape, bm_node *n);
 void bm_bcast_make(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out, bm_bcast *bc);
 /* Normalise axis (negative from the end) for rank; -1 when invalid. */
 int bm_axis_norm(int axis, int rank);
+/* A reduction's parameters as label text: "all" or "axis=1", then
+ * ", keepdims" when kept; returns the length written (snprintf's). */
+int bm_axis_describe(int axis, int keepdims, char *buf, size_t len);
 
 /* Row-major GEMM: C[M,N] = alpha·op(A)·op(B) + beta·C, where op(A) is A
  * [M,K] (lda) or, with ta, Aᵀ of A stored [K,M]; likewise B [K,N] or, with

@@ -114,10 +114,7 @@ static bm_status prod_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 static void prod_describe(const bm_node *n, char *buf, size_t len)
 {
     const prod_params *p = n->params;
-    if (p->axis == BM_AXIS_ALL)
-        snprintf(buf, len, "all%s", p->keepdims ? ", keepdims" : "");
-    else
-        snprintf(buf, len, "axis=%d%s", p->axis, p->keepdims ? ", keepdims" : "");
+    bm_axis_describe(p->axis, p->keepdims, buf, len);
 }
 
 const bm_op bm_op_prod = {

@@ -120,13 +120,17 @@ static bm_status mean_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
+int bm_axis_describe(int axis, int keepdims, char *buf, size_t len)
+{
+    const char *keep = keepdims ? ", keepdims" : "";
+    return axis == BM_AXIS_ALL ? snprintf(buf, len, "all%s", keep)
+                               : snprintf(buf, len, "axis=%d%s", axis, keep);
+}
+
 static void reduce_describe(const bm_node *n, char *buf, size_t len)
 {
     const reduce_params *p = n->params;
-    if (p->axis == BM_AXIS_ALL)
-        snprintf(buf, len, "all%s", p->keepdims ? ", keepdims" : "");
-    else
-        snprintf(buf, len, "axis=%d%s", p->axis, p->keepdims ? ", keepdims" : "");
+    bm_axis_describe(p->axis, p->keepdims, buf, len);
 }
 
 const bm_op bm_op_sum = {

@@ -273,11 +273,10 @@ static bm_status cumsum_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx
 static void axis_describe(const bm_node *n, char *buf, size_t len)
 {
     const axis_params *p = n->params;
-    if (p->axis == BM_AXIS_ALL)
-        snprintf(buf, len, "all%s", p->keepdims ? ", keepdims" : "");
-    else
-        snprintf(buf, len, "axis=%d%s%s", p->axis, p->keepdims ? ", keepdims" : "",
-                 !p->flag ? "" : n->op->forward == cumsum_forward ? ", reverse" : ", unbiased");
+    int w = bm_axis_describe(p->axis, p->keepdims, buf, len);
+    if (p->flag && w >= 0 && (size_t)w < len)
+        snprintf(buf + w, len - (size_t)w, "%s",
+                 n->op->forward == cumsum_forward ? ", reverse" : ", unbiased");
 }
 
 #define AXIS_OP(op, INFER, VJP, NONDIFF)                                              \
