@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_util.h"
+#include "test_graph_util.h"
 
 /* out = W ⊙ mean(x, axis 0), with the mean taken with recording off:
  * x [2,3], W [1,3], mu [1,3], out [1,3] (all f64). */
@@ -61,27 +61,13 @@ START_TEST(replay_keeps_constants)
 }
 END_TEST
 
-static char *dot_of(const bm_tape *t, const bm_tensor *out, int json)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    bm_error e = {0};
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    bm_status s = json ? bm_graph_write_json(t, out, f, NULL, &e)
-                       : bm_graph_write_dot(t, out, f, NULL, &e);
-    ck_assert_int_eq(fclose(f), 0);
-    ck_assert_msg(s == BM_OK, "%s", e.msg);
-    return buf;
-}
-
 /* DOT draws a constant as its own kind (c0), grey and dashed, with a note;
  * JSON calls it "constant". A recorded mean is an op node instead. */
 START_TEST(dot_marks_constants)
 {
     const_graph g;
     build(&g, 0);
-    char *dot = dot_of(g.t, g.out, 0);
+    char *dot = bm_test_export_ok(g.t, g.out, NULL, 0);
     ck_assert_msg(strstr(dot, "  c0 [label=\"constant\\n[1,3] f64\\nno-grad constant: not "
                               "replayed\", shape=box, style=\"filled,dashed\", "
                               "fillcolor=\"#eeeeee\"") != NULL,
@@ -89,12 +75,12 @@ START_TEST(dot_marks_constants)
     ck_assert_msg(strstr(dot, "c0 -> n0") != NULL, "%s", dot);
     ck_assert_ptr_null(strstr(dot, "in0")); /* W is p0; nothing else is a plain input */
     free(dot);
-    char *json = dot_of(g.t, g.out, 1);
+    char *json = bm_test_export_ok(g.t, g.out, NULL, 1);
     ck_assert_msg(strstr(json, "\"id\": \"c0\", \"kind\": \"constant\"") != NULL, "%s", json);
     free(json);
     bm_tape_free(g.t);
     build(&g, 1);
-    dot = dot_of(g.t, g.out, 0);
+    dot = bm_test_export_ok(g.t, g.out, NULL, 0);
     ck_assert_ptr_null(strstr(dot, "constant"));
     ck_assert_ptr_nonnull(strstr(dot, "0: mean"));
     free(dot);

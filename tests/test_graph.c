@@ -8,7 +8,7 @@
 
 #include <cJSON.h>
 
-#include "test_util.h"
+#include "test_graph_util.h"
 
 /* The golden DOT of the small graph. Set BM_UPDATE_GOLDEN=1 to rewrite it. */
 #define GOLDEN_DOT BM_TEST_GOLDEN "/small_graph.dot"
@@ -50,30 +50,6 @@ static void build_small(small_graph *g)
     g->loss = bm_softmax_cce(g->tape, g->a, g->y);
     ck_assert_msg(g->loss != NULL, "%s", bm_tape_error(g->tape));
     g->loss->name = "loss";
-}
-
-/* Export to a string (malloc'd, NUL-terminated); the status into *st. */
-static char *export_str(const bm_tape *tape, const bm_tensor *out, const bm_graph_opts *o,
-                        int json, bm_status *st, bm_error *err)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    *st = json ? bm_graph_write_json(tape, out, f, o, err)
-               : bm_graph_write_dot(tape, out, f, o, err);
-    ck_assert_int_eq(fclose(f), 0);
-    return buf;
-}
-
-/* Export that must succeed. */
-static char *export_ok(const bm_tape *tape, const bm_tensor *out, const bm_graph_opts *o, int json)
-{
-    bm_error err = {0};
-    bm_status st;
-    char *s = export_str(tape, out, o, json, &st, &err);
-    ck_assert_msg(st == BM_OK, "export failed: %s", err.msg);
-    return s;
 }
 
 /* The whole of a file (malloc'd, NUL-terminated), NULL if unreadable. */
@@ -131,7 +107,7 @@ START_TEST(dot_matches_golden)
     build_small(&g);
     bm_graph_opts o = bm_graph_defaults();
     o.title = "small graph";
-    char *dot = export_ok(g.tape, g.loss, &o, 0);
+    char *dot = bm_test_export_ok(g.tape, g.loss, &o, 0);
     if (getenv("BM_UPDATE_GOLDEN")) {
         FILE *f = fopen(GOLDEN_DOT, "wb");
         ck_assert_ptr_nonnull(f);
@@ -160,9 +136,9 @@ START_TEST(export_is_deterministic)
     bm_graph_opts o = bm_graph_defaults();
     o.backward = 1;
     for (int json = 0; json <= 1; json++) {
-        char *a = export_ok(g1.tape, g1.loss, &o, json);
-        char *b = export_ok(g1.tape, g1.loss, &o, json);
-        char *c = export_ok(g2.tape, g2.loss, &o, json);
+        char *a = bm_test_export_ok(g1.tape, g1.loss, &o, json);
+        char *b = bm_test_export_ok(g1.tape, g1.loss, &o, json);
+        char *c = bm_test_export_ok(g2.tape, g2.loss, &o, json);
         ck_assert_str_eq(a, b);
         ck_assert_str_eq(a, c);
         free(a);
@@ -179,10 +155,10 @@ START_TEST(dot_backward_has_gradient_flow)
     small_graph g;
     build_small(&g);
     bm_graph_opts o = bm_graph_defaults();
-    char *fwd = export_ok(g.tape, g.loss, &o, 0);
+    char *fwd = bm_test_export_ok(g.tape, g.loss, &o, 0);
     ck_assert_ptr_null(strstr(fwd, "g_n"));
     o.backward = 1;
-    char *dot = export_ok(g.tape, g.loss, &o, 0);
+    char *dot = bm_test_export_ok(g.tape, g.loss, &o, 0);
     /* each gradient node shows the gradient's shape (its tensor's) */
     ck_assert_ptr_nonnull(strstr(dot, "g_p0 [label=\"\xE2\x88\x82W\\n[2,3]\""));
     ck_assert_ptr_nonnull(strstr(dot, "g_n3 [label=\"\xE2\x88\x82loss\\n[]\""));
@@ -210,7 +186,7 @@ START_TEST(dot_clusters)
     bm_graph_opts o = bm_graph_defaults();
     o.group = layer_of;
     o.group_ud = &g;
-    char *dot = export_ok(g.tape, g.loss, &o, 0);
+    char *dot = bm_test_export_ok(g.tape, g.loss, &o, 0);
     ck_assert_ptr_nonnull(
         strstr(dot, "subgraph cluster_0 {\n    label=\"layer 0: dense\";"));
     ck_assert_ptr_nonnull(strstr(dot, " p0; n0; p1; n1;\n  }"));
@@ -239,7 +215,7 @@ START_TEST(dot_renders_with_graphviz)
         o.backward = variant >= 1;
         o.group = variant == 2 ? layer_of : NULL;
         o.group_ud = &g;
-        char *dot = export_ok(g.tape, variant == 2 ? NULL : g.loss, &o, 0);
+        char *dot = bm_test_export_ok(g.tape, variant == 2 ? NULL : g.loss, &o, 0);
         int rc = render(dot, diag, sizeof diag);
         ck_assert_msg(rc == 0 && diag[0] == '\0', "dot failed (%d) on variant %d: %s\n%s", rc,
                       variant, diag, dot);
@@ -254,7 +230,7 @@ START_TEST(dot_escapes_names)
     small_graph g;
     build_small(&g);
     g.W->name = "W \"odd\" \\name";
-    char *dot = export_ok(g.tape, g.loss, NULL, 0);
+    char *dot = bm_test_export_ok(g.tape, g.loss, NULL, 0);
     ck_assert_ptr_nonnull(strstr(dot, "p0 [label=\"W \\\"odd\\\" \\\\name\\n[2,3] f32\""));
     free(dot);
     bm_tape_free(g.tape);
@@ -284,7 +260,7 @@ START_TEST(json_parses_and_counts)
     o.title = "small";
     o.group = layer_of;
     o.group_ud = &g;
-    char *js = export_ok(g.tape, g.loss, &o, 1);
+    char *js = bm_test_export_ok(g.tape, g.loss, &o, 1);
     cJSON *root = cJSON_Parse(js);
     ck_assert_msg(root != NULL, "invalid JSON:\n%s", js);
     cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
@@ -336,16 +312,16 @@ START_TEST(output_selects_ancestors)
     /* A side computation the loss does not depend on, recorded after it. */
     bm_tensor *side = bm_sum(g.tape, g.a, BM_AXIS_ALL, 0);
     ck_assert_ptr_nonnull(side);
-    char *dot = export_ok(g.tape, g.loss, NULL, 0);
+    char *dot = bm_test_export_ok(g.tape, g.loss, NULL, 0);
     ck_assert_ptr_null(strstr(dot, "n4"));
     free(dot);
     /* Up to relu only: no loss, no target. */
-    dot = export_ok(g.tape, g.a, NULL, 0);
+    dot = bm_test_export_ok(g.tape, g.a, NULL, 0);
     ck_assert_ptr_null(strstr(dot, "n3"));
     ck_assert_ptr_null(strstr(dot, "t0"));
     free(dot);
     /* NULL output: every node, nothing highlighted. */
-    char *js = export_ok(g.tape, NULL, NULL, 1);
+    char *js = bm_test_export_ok(g.tape, NULL, NULL, 1);
     cJSON *root = cJSON_Parse(js);
     ck_assert_ptr_nonnull(root);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "nodes")), 9);
@@ -370,27 +346,27 @@ START_TEST(errors_are_reported)
                               : bm_graph_write_dot(g.tape, g.loss, NULL, NULL, &err),
                          BM_ERR_NULL);
         ck_assert_ptr_nonnull(strstr(err.msg, "file is NULL"));
-        s = export_str(NULL, NULL, NULL, json, &st, &err);
+        s = bm_test_export_str(NULL, NULL, NULL, json, &st, &err);
         ck_assert_int_eq(st, BM_ERR_NULL);
         ck_assert_ptr_nonnull(strstr(err.msg, "tape is NULL"));
         free(s);
-        s = export_str(g.tape, other.loss, NULL, json, &st, &err);
+        s = bm_test_export_str(g.tape, other.loss, NULL, json, &st, &err);
         ck_assert_int_eq(st, BM_ERR_ARG);
         ck_assert_ptr_nonnull(strstr(err.msg, "not recorded on this tape"));
         ck_assert_ptr_nonnull(strstr(err.msg, json ? "bm_graph_write_json" : "bm_graph_write_dot"));
         ck_assert_str_eq(s, ""); /* nothing written */
         free(s);
-        s = export_str(g.tape, g.x, NULL, json, &st, &err); /* a leaf */
+        s = bm_test_export_str(g.tape, g.x, NULL, json, &st, &err); /* a leaf */
         ck_assert_int_eq(st, BM_ERR_ARG);
         free(s);
         /* Empty (reset) tape. */
         bm_tape_reset(other.tape);
-        s = export_str(other.tape, NULL, NULL, json, &st, &err);
+        s = bm_test_export_str(other.tape, NULL, NULL, json, &st, &err);
         ck_assert_int_eq(st, BM_ERR_STATE);
         ck_assert_ptr_nonnull(strstr(err.msg, "empty"));
         free(s);
         /* NULL err is fine. */
-        s = export_str(other.tape, NULL, NULL, json, &st, NULL);
+        s = bm_test_export_str(other.tape, NULL, NULL, json, &st, NULL);
         ck_assert_int_eq(st, BM_ERR_STATE);
         free(s);
         /* A stream that cannot be written. */

@@ -8,22 +8,7 @@
 
 #include <cJSON.h>
 
-#include "test_util.h"
-
-/* Export to a string (malloc'd, NUL-terminated); must succeed. */
-static char *export_ok(const bm_tape *tape, const bm_tensor *out, const bm_graph_opts *o, int json)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    bm_error err = {0};
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    bm_status st = json ? bm_graph_write_json(tape, out, f, o, &err)
-                        : bm_graph_write_dot(tape, out, f, o, &err);
-    ck_assert_int_eq(fclose(f), 0);
-    ck_assert_msg(st == BM_OK, "export failed: %s", err.msg);
-    return buf;
-}
+#include "test_graph_util.h"
 
 START_TEST(mark_param_marks_and_names)
 {
@@ -56,7 +41,7 @@ START_TEST(mark_param_marks_and_names)
     ck_assert(!(y->flags & BM_PARAM));
 
     /* drawn as a parameter, under its name */
-    char *dot = export_ok(t, y, NULL, 0);
+    char *dot = bm_test_export_ok(t, y, NULL, 0);
     ck_assert_ptr_nonnull(strstr(dot, "p0 [label=\"W\\n[2,3] f32\""));
     free(dot);
     bm_tape_free(t);
@@ -133,7 +118,7 @@ START_TEST(three_layers_collapse_to_three_boxes)
     small_model s;
     build_model(&s);
     s.o.backward = 1;
-    char *text = export_ok(s.t, s.loss, &s.o, 1);
+    char *text = bm_test_export_ok(s.t, s.loss, &s.o, 1);
     cJSON *g = cJSON_Parse(text);
     ck_assert_msg(g != NULL, "collapsed JSON does not parse:\n%s", text);
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(g, "collapsed")));
@@ -198,9 +183,9 @@ START_TEST(collapsed_dot_draws_boxes)
 {
     small_model s;
     build_model(&s);
-    char *full = export_ok(s.t, s.loss, &(bm_graph_opts){.group = bm_model_group, .group_ud = s.m}, 0);
+    char *full = bm_test_export_ok(s.t, s.loss, &(bm_graph_opts){.group = bm_model_group, .group_ud = s.m}, 0);
     s.o.backward = 1;
-    char *dot = export_ok(s.t, s.loss, &s.o, 0);
+    char *dot = bm_test_export_ok(s.t, s.loss, &s.o, 0);
     ck_assert_int_eq(occurrences(dot, "fillcolor=\"#d5e8d4\""), 3);
     ck_assert_ptr_nonnull(strstr(dot, "L0 [label=\"layers[0]: dense\\n[4,5]\""));
     ck_assert_ptr_nonnull(strstr(dot, "L2 [label=\"layers[2]: dense\\n[4,2]\""));
@@ -247,7 +232,7 @@ START_TEST(merged_edges_are_counted_once)
     o.backward = 1;
     o.group = block_of;
     o.group_ud = &r;
-    char *text = export_ok(t, loss, &o, 1);
+    char *text = bm_test_export_ok(t, loss, &o, 1);
     cJSON *g = cJSON_Parse(text);
     ck_assert_ptr_nonnull(g);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 3); /* in0, L0, n2 */
@@ -268,7 +253,7 @@ START_TEST(merged_edges_are_counted_once)
     cJSON_Delete(g);
     free(text);
     /* no output: every node drawn, the same boxes, "output": null */
-    text = export_ok(t, NULL, &o, 1);
+    text = bm_test_export_ok(t, NULL, &o, 1);
     g = cJSON_Parse(text);
     ck_assert_ptr_nonnull(g);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 3);
@@ -277,7 +262,7 @@ START_TEST(merged_edges_are_counted_once)
     free(text);
     /* without a group function nothing merges: the collapsed graph has every op */
     o.group = NULL;
-    char *dot = export_ok(t, loss, &o, 0);
+    char *dot = bm_test_export_ok(t, loss, &o, 0);
     ck_assert_ptr_nonnull(strstr(dot, "n0 [label=\"0: matmul"));
     ck_assert_ptr_null(strstr(dot, "L0"));
     free(dot);
