@@ -17,6 +17,7 @@
 
 #include "bm_autograd.h"
 #include "bm_data.h"
+#include "bm_layer.h"
 #include "bm_optim.h"
 
 #ifdef __cplusplus
@@ -31,15 +32,12 @@ BM_API_BEGIN
 /* Regression accuracy: |ŷ − y| < std(y) / BM_REGRESSION_PRECISION_DIV (the book's). */
 #define BM_REGRESSION_PRECISION_DIV 250.0
 
-/* Layer kinds. */
+/* Layer kinds, one per line of layers.def (its vtable: bm_layer.h). */
 typedef enum bm_layer_kind {
-    BM_LAYER_DENSE = 0,
-    BM_LAYER_RELU,
-    BM_LAYER_SIGMOID,
-    BM_LAYER_TANH,
-    BM_LAYER_SOFTMAX,
-    BM_LAYER_IDENTITY, /* passes its input on ("identity"; model files also take "linear") */
-    BM_LAYER_DROPOUT,
+#define BM_LAYER(id, vt) BM_LAYER_##id,
+#include "layers.def"
+#undef BM_LAYER
+    BM_LAYER_KIND_COUNT,               /* the number of built-in kinds */
     BM_LAYER_LINEAR = BM_LAYER_IDENTITY /* the old name of BM_LAYER_IDENTITY */
 } bm_layer_kind;
 
@@ -57,6 +55,29 @@ typedef struct bm_layer_spec {
     bm_init init;             /* dense */
     double l1_weights, l2_weights, l1_biases, l2_biases; /* dense, >= 0 */
     double rate;              /* dropout rate in [0,1) */
+    /* Since the graph models (format 2). Each kind's defaults are filled by
+     * bm_layer_default(kind); a field a kind does not list in its vtable's
+     * keys is ignored. `in`/`out` above also serve: in = input features or
+     * channels (0: inferred from the graph), embedding rows (vocabulary);
+     * out = output features, channels, embedding width, hidden size. */
+    size_t kernel[2];         /* conv/pool window (h, w); 1-D kinds use [0] */
+    size_t stride[2];         /* conv/pool step (pool default: the kernel) */
+    size_t padding[2];        /* zeros added on each side */
+    size_t dilation[2];       /* conv tap spacing (1) */
+    size_t groups;            /* conv channel groups (1); group_norm groups */
+    int bias;                 /* 1: the kind's bias / affine shift exists (default 1) */
+    int affine;               /* norms: learned scale (and shift with bias) (1) */
+    size_t heads;             /* attention heads */
+    size_t hidden;            /* transformer MLP width (default 4·width) */
+    int causal;               /* attention: position t sees positions <= t only */
+    double eps;               /* norms (1e-5) */
+    double momentum;          /* batch norm running statistics (0.1, as torch) */
+    double alpha;             /* leaky_relu slope (0.01), elu alpha (1), softplus beta (1) */
+    int approximate;          /* gelu: 1 = tanh form, 0 = erf (exact) */
+    int axis;                 /* concat: per-sample axis (negative from the end) */
+    bm_shape shape;           /* reshape: per-sample target shape */
+    int sequences;            /* rnn/lstm/gru: 1 = output every step [T,H], 0 = last [H] */
+    size_t bptt;              /* rnn/lstm/gru: truncate backprop every this many steps (0: never) */
 } bm_layer_spec;
 
 /* Losses. */
@@ -80,6 +101,9 @@ bm_status bm_init_parse(const char *s, bm_init *i, bm_error *err);
 const char *bm_loss_name(bm_loss_kind k);
 /* Parse a loss name. */
 bm_status bm_loss_parse(const char *s, bm_loss_kind *k, bm_error *err);
+/* A spec of kind k with that kind's defaults (bm_layer_vt.defaults); an
+ * unknown kind gives a spec of that kind with every field zero. */
+bm_layer_spec bm_layer_default(bm_layer_kind k);
 /* A dense spec with the walk-through's initialiser and no regularization. */
 bm_layer_spec bm_dense_spec(size_t in, size_t out);
 /* An activation, identity or dropout spec. */

@@ -7,6 +7,7 @@
 #include "bm_ops.h"
 #include "bm_data.h"
 #include "bm_optim.h"
+#include "bm_layer.h"
 #include "bm_model.h"
 #include "bm_model_io.h"
 #include "bm_npz.h"

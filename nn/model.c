@@ -27,6 +27,14 @@ bm_layer_spec bm_activation_spec(bm_layer_kind k)
     return s;
 }
 
+bm_layer_spec bm_layer_default(bm_layer_kind k)
+{
+    bm_layer_spec s = bm_activation_spec(k);
+    s.bias = 1;
+    s.affine = 1;
+    return s;
+}
+
 bm_layer_spec bm_dropout_spec(double rate)
 {
     bm_layer_spec s = bm_activation_spec(BM_LAYER_DROPOUT);
@@ -388,6 +396,7 @@ static bm_tensor *record_layer(bm_model *m, bm_layer *l, bm_tape *tape, bm_tenso
     case BM_LAYER_DROPOUT:
         return training && l->spec.rate > 0.0 ? bm_dropout(tape, h, l->spec.rate, &m->rng) : h;
     case BM_LAYER_IDENTITY:
+    case BM_LAYER_KIND_COUNT:
         return h;
     }
     return h;
