@@ -396,7 +396,7 @@ static bm_tensor *record_layer(bm_model *m, bm_layer *l, bm_tape *tape, bm_tenso
     case BM_LAYER_DROPOUT:
         return training && l->spec.rate > 0.0 ? bm_dropout(tape, h, l->spec.rate, &m->rng) : h;
     case BM_LAYER_IDENTITY:
-    case BM_LAYER_KIND_COUNT:
+    default: /* later kinds: check_spec refuses them in this sequential model */
         return h;
     }
     return h;
