@@ -190,7 +190,7 @@ const bm_layer_vt bm_layer_vt_conv1d = {
                "biases [out]",
     .min_inputs = 1, .max_inputs = 1, .keys = conv_keys, .defaults = conv_defaults,
     .check = conv1d_check, .infer = conv1d_infer, .params = conv1d_params,
-    .record = conv1d_record,
+    .record = conv1d_record, .resolve = bm_layer_resolve_channels,
 };
 
 const bm_layer_vt bm_layer_vt_conv2d = {
@@ -199,5 +199,5 @@ const bm_layer_vt bm_layer_vt_conv2d = {
                "[out,C/groups,kh,kw], biases [out]",
     .min_inputs = 1, .max_inputs = 1, .keys = conv_keys, .defaults = conv_defaults,
     .check = conv2d_check, .infer = conv2d_infer, .params = conv2d_params,
-    .record = conv2d_record,
+    .record = conv2d_record, .resolve = bm_layer_resolve_channels,
 };

@@ -106,7 +106,7 @@ const bm_layer_vt bm_layer_vt_batch_norm = {
                "batch statistics in training, running ones in evaluation",
     .min_inputs = 1, .max_inputs = 1, .keys = batch_norm_keys, .defaults = norm_defaults,
     .check = batch_norm_check, .infer = batch_norm_infer, .params = batch_norm_params,
-    .record = batch_norm_record,
+    .record = batch_norm_record, .resolve = bm_layer_resolve_channels,
 };
 
 /* ---------------------------------------------------------------- layer_norm, rms_norm */
@@ -183,7 +183,7 @@ const bm_layer_vt bm_layer_vt_layer_norm = {
     .summary = "(x − mean)/√(var + eps)·w + b over the last axis (torch.nn.LayerNorm)",
     .min_inputs = 1, .max_inputs = 1, .keys = layer_norm_keys, .defaults = norm_defaults,
     .check = layer_norm_check, .infer = layer_norm_infer, .params = layer_norm_params,
-    .record = layer_norm_record,
+    .record = layer_norm_record, .resolve = bm_layer_resolve_features,
 };
 
 const bm_layer_vt bm_layer_vt_rms_norm = {
@@ -191,5 +191,5 @@ const bm_layer_vt bm_layer_vt_rms_norm = {
     .summary = "x/√(mean(x²) + eps)·w over the last axis (torch.nn.RMSNorm, eps 1e-5)",
     .min_inputs = 1, .max_inputs = 1, .keys = rms_norm_keys, .defaults = norm_defaults,
     .check = rms_norm_check, .infer = rms_norm_infer, .params = rms_norm_params,
-    .record = rms_norm_record,
+    .record = rms_norm_record, .resolve = bm_layer_resolve_features,
 };

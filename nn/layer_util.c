@@ -85,6 +85,18 @@ bm_status bm_layer_check_in(const char *kind, const bm_layer_spec *s, const bm_s
     return BM_OK;
 }
 
+void bm_layer_resolve_channels(bm_layer_spec *s, const bm_shape *in, size_t n_in)
+{
+    (void)n_in;
+    s->in = in->rank ? in->dim[0] : 1;
+}
+
+void bm_layer_resolve_features(bm_layer_spec *s, const bm_shape *in, size_t n_in)
+{
+    (void)n_in;
+    s->in = in->rank ? in->dim[in->rank - 1] : 1;
+}
+
 bm_tensor *bm_layer_reshape(bm_tape *tape, bm_tensor *x, const bm_shape *s)
 {
     if (!x)

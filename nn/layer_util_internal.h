@@ -31,6 +31,11 @@ bm_status bm_layer_check_eps(const char *kind, double eps, bm_error *err);
 bm_status bm_layer_check_in(const char *kind, const bm_layer_spec *s, const bm_shape *in,
                             size_t found, const char *what, bm_error *err);
 
+/* resolve of the kinds whose `in` is the channels (axis 0: conv, batch_norm). */
+void bm_layer_resolve_channels(bm_layer_spec *s, const bm_shape *in, size_t n_in);
+/* resolve of the kinds whose `in` is the last axis (layer_norm, rms_norm). */
+void bm_layer_resolve_features(bm_layer_spec *s, const bm_shape *in, size_t n_in);
+
 /* x [B, ...] reshaped to [B, s...] (the batch axis kept). */
 bm_tensor *bm_layer_reshape(bm_tape *tape, bm_tensor *x, const bm_shape *s);
 

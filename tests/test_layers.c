@@ -20,10 +20,10 @@ START_TEST(dense_through_the_harness)
     bm_tl_expect_shape(&c.spec, 1, c.in, BM_TL_SHAPE(4, 2));
     bm_tl_gradcheck(&c);
     c.spec.in = 5;
-    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SHAPE, "dense: input 5");
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SHAPE, "dense input 5 does not match the width 3");
     c.spec.in = 0;
     c.spec.out = 0;
-    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SIZE, "dense: out 0");
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SIZE, "dense size 3x0 is invalid");
 }
 END_TEST
 
@@ -46,7 +46,7 @@ START_TEST(dropout_keeps_one_mask_in_gradcheck)
     c.spec.rate = 0.5;
     bm_tl_gradcheck(&c);
     c.spec.rate = 1.5;
-    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_ARG, "dropout: rate 1.5");
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_ARG, "rate: 1.5 must be in [0, 1)");
 }
 END_TEST
 
