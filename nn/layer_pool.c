@@ -21,7 +21,7 @@ static bm_status pool_check(const char *kind, const bm_layer_spec *s, bm_error *
                                 "%zux%zu >= 0 (0: the kernel), both at most %zu", kind,
                                 s->kernel[0], s->kernel[1], s->stride[0], s->stride[1],
                                 (size_t)BM_MAX_ELEMENTS);
-        if (2 * s->padding[a] > s->kernel[a])
+        if (s->padding[a] > s->kernel[a] / 2)
             return bm_error_set(err, BM_ERR_ARG, "%s: padding %zux%zu must be at most half the "
                                 "kernel %zux%zu", kind, s->padding[0], s->padding[1],
                                 s->kernel[0], s->kernel[1]);
