@@ -160,7 +160,7 @@ static bm_status add_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_
         }
         *out = r;
     }
-    return BM_OK;
+    return bm_layer_check_total("add", out, err);
 }
 
 /* x [B, s] as [B, 1.., s] of `rank` per-sample axes (broadcasting aligns
@@ -224,7 +224,7 @@ static bm_status concat_infer(const bm_layer_spec *s, const bm_shape *in, size_t
                                 bm_layer_shape_text(&in[0], b, sizeof b), s->axis);
         out->dim[ax] += in[k].dim[ax];
     }
-    return BM_OK;
+    return bm_layer_check_total("concat", out, err);
 }
 
 static bm_tensor *concat_record(bm_tape *tape, const bm_layer_call *c)

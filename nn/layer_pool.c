@@ -57,7 +57,7 @@ static bm_status pool_infer(const char *kind, const bm_layer_spec *s, const bm_s
                                 s->kernel[1], s->padding[0], s->padding[1]);
         out->dim[a + 1] = (padded - s->kernel[a]) / pool_stride(s, a) + 1;
     }
-    return BM_OK;
+    return bm_layer_check_total(kind, out, err);
 }
 
 static bm_status max_pool2d_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
