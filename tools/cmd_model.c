@@ -12,7 +12,7 @@ static const char layers_help[] =
     "usage: bmnn layers [--markdown]\n\n"
     "List every built-in layer kind: its name in model files, what it computes, how many\n"
     "inputs a node of it reads and the keys it takes (nn/MODEL_FORMAT.md explains them).\n\n"
-    "      --markdown   a Markdown table (the one in nn/MODEL_FORMAT.md)\n"
+    "      --markdown   the key table and the kind table of nn/MODEL_FORMAT.md, in Markdown\n"
     "  -h, --help       this text\n";
 
 static const char convert_help[] =
@@ -33,6 +33,24 @@ static const char *key_doc(const char *name)
     return "";
 }
 
+/* The key table as Markdown: name, type, meaning. */
+static void print_key_table(void)
+{
+    static const char *const types[] = {
+        [BM_KEY_SIZE] = "integer >= 0", [BM_KEY_SIZE2] = "n or [h, w]",
+        [BM_KEY_DOUBLE] = "number", [BM_KEY_BOOL] = "true or false",
+        [BM_KEY_INT] = "integer", [BM_KEY_INIT] = "\"small\", \"glorot\" or \"he\"",
+        [BM_KEY_SHAPE] = "[d0, d1, ...]",
+    };
+    size_t n;
+    const bm_layer_key *k = bm_layer_keys(&n);
+    printf("| key | type | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < n; i++)
+        printf("| `%s` | %s | %s |\n", k[i].name,
+               (size_t)k[i].type < sizeof types / sizeof *types ? types[k[i].type] : "?",
+               k[i].doc);
+}
+
 int cmd_layers(int argc, char **argv)
 {
     static const struct option opts[] = {{"markdown", no_argument, NULL, 'm'},
@@ -50,7 +68,9 @@ int cmd_layers(int argc, char **argv)
     if (optind != argc)
         return cli_usage_error("layers", "no arguments are taken");
     if (md)
-        printf("| kind | inputs | keys | what it computes |\n|---|---|---|---|\n");
+        print_key_table();
+    if (md)
+        printf("\n| kind | inputs | keys | what it computes |\n|---|---|---|---|\n");
     for (int k = 0; k < BM_LAYER_KIND_COUNT; k++) {
         const bm_layer_vt *vt = bm_layer_vtable(k);
         char ins[32];
