@@ -261,6 +261,14 @@ size_t bm_model_n_inputs(const bm_model *m);
 size_t bm_model_n_outputs(const bm_model *m);
 /* The loss. */
 bm_loss_kind bm_model_loss(const bm_model *m);
+/* Positions per sample the loss sees in output 0: T for an output [T, classes]
+ * of a sequence model with a class loss (targets [N,T]), 1 otherwise (and for NULL). */
+size_t bm_model_n_positions(const bm_model *m);
+/* A copy of m's graph in dtype dt: inputs, nodes (custom kinds too), tying,
+ * outputs, loss and optimizer settings, and, when m is initialised, its
+ * parameter and state values (converted), RNG and epoch — not its
+ * optimizer's state. A new model the caller frees, or NULL with err set. */
+bm_model *bm_model_clone(const bm_model *m, bm_dtype dt, bm_error *err);
 /* Total parameter count. */
 size_t bm_model_n_params(const bm_model *m);
 /* The flat parameter and gradient buffers (n_params elements each). */
