@@ -5,6 +5,8 @@
 #include "bm_ops.h"
 #include "layer_util_internal.h"
 
+const char *const bm_layer_no_keys[] = {NULL};
+
 const char *bm_layer_shape_text(const bm_shape *s, char *buf, size_t len)
 {
     size_t pos = 0;

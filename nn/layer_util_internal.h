@@ -17,6 +17,9 @@ size_t bm_layer_shape_size(const bm_shape *s);
  * more than BM_MAX_ELEMENTS values. */
 bm_status bm_layer_check_total(const char *kind, const bm_shape *s, bm_error *err);
 
+/* The key list of the kinds that take none. */
+extern const char *const bm_layer_no_keys[];
+
 /* infer of the kinds that keep their input's shape. */
 bm_status bm_layer_same_shape(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
                               bm_shape *out, bm_error *err);

@@ -226,7 +226,8 @@ START_TEST(readme_cnn_sequential_shorthand)
     bm_model *m = bm_model_new(BM_F32, 28 * 28, &err);
     bm_shape img = {.rank = 3, .dim = {1, 28, 28}};
     ck_ok(bm_model_set_input_shape(m, &img, &err), err);
-    bm_layer_spec c1 = bm_layer_default(BM_LAYER_CONV2D), pool = bm_layer_default(BM_LAYER_MAX_POOL2D);
+    bm_layer_spec c1 = bm_layer_default(BM_LAYER_CONV2D);
+    bm_layer_spec pool = bm_layer_default(BM_LAYER_MAX_POOL2D);
     c1.out = 8, c1.kernel[0] = c1.kernel[1] = 3, c1.padding[0] = c1.padding[1] = 1;
     pool.kernel[0] = pool.kernel[1] = 2;
     bm_layer_spec relu = bm_layer_default(BM_LAYER_RELU), flat = bm_layer_default(BM_LAYER_FLATTEN);
