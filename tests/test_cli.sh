@@ -258,4 +258,12 @@ printf '%s' '{"version": 2, "inputs": [{"name": "xy", "shape": [2]}],
 expect 1 "graph unknown key" -- "$bmnn" train badkey.json --data train.csv
 has err.txt "badkey.json: nodes[0].strid: unknown key for dense" "graph: unknown key named"
 
+# a sequence model (output [T=2, 3 classes]): predictions, one line per position
+printf '%s' '{"version": 2, "inputs": [{"name": "x", "shape": [2, 1]}],
+ "nodes": [{"name": "d", "kind": "dense", "out": 3}], "training": {"seed": 2}}' >seq.json
+printf '0.5,1\n-1,2\n' >seq.csv
+expect 0 "predict sequence" -- "$bmnn" predict seq.json --data seq.csv
+[ "$(wc -l <out.txt)" -eq 5 ] && ok || bad "sequence predictions: $(wc -l <out.txt) lines, want a header and 4"
+has out.txt "class,p0,p1,p2" "sequence predictions: a class's columns"
+
 cli_summary
