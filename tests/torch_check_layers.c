@@ -60,6 +60,8 @@ static void gelu_tanh_setup(bm_layer_spec *s) { s->approximate = 1; }
 static void leaky_setup(bm_layer_spec *s) { s->alpha = 0.2; }
 static void elu_setup(bm_layer_spec *s) { s->alpha = 0.7; }
 static void softplus_setup(bm_layer_spec *s) { s->alpha = 2.0; }
+static void group3_setup(bm_layer_spec *s) { s->groups = 3; }
+static void group2_setup(bm_layer_spec *s) { s->groups = 2; }
 static void no_setup(bm_layer_spec *s) { (void)s; }
 
 static const lcase cases[] = {
@@ -77,6 +79,8 @@ static const lcase cases[] = {
     {"batch_norm_eval", BM_LAYER_BATCH_NORM, no_setup, 1, {SHAPE(3, 4, 2)}, 4, 0},
     {"layer_norm", BM_LAYER_LAYER_NORM, no_setup, 1, {SHAPE(3, 5)}, 2, 0},
     {"rms_norm", BM_LAYER_RMS_NORM, no_setup, 1, {SHAPE(3, 5)}, 2, 0},
+    {"group_norm", BM_LAYER_GROUP_NORM, group3_setup, 1, {SHAPE(6, 3, 2)}, 2, 0},
+    {"group_norm_cl", BM_LAYER_GROUP_NORM, group2_setup, 1, {SHAPE(4, 5)}, 3, 0},
     {"embedding", BM_LAYER_EMBEDDING, embedding_setup, 1, {SHAPE(4)}, 2, 0},
     {"add", BM_LAYER_ADD, no_setup, 3, {SHAPE(3, 2, 4), SHAPE(3, 1, 1), SHAPE(4)}, 2, 0},
     {"concat", BM_LAYER_CONCAT, concat_setup, 2, {SHAPE(2, 3), SHAPE(2, 2)}, 2, 0},

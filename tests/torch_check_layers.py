@@ -64,6 +64,8 @@ CASES = {
     "batch_norm_eval": ([(3, 4, 2)], 4, lambda: nn.BatchNorm2d(3), False),
     "layer_norm": ([(3, 5)], 2, lambda: nn.LayerNorm(5), False),
     "rms_norm": ([(3, 5)], 2, lambda: RMSNorm(5, 1e-5), False),
+    "group_norm": ([(6, 3, 2)], 2, lambda: nn.GroupNorm(3, 6), False),
+    "group_norm_cl": ([(4, 5)], 3, lambda: nn.GroupNorm(2, 4), False),
     "embedding": ([(4,)], 2, lambda: nn.Embedding(7, 3), False),
     "add": ([(3, 2, 4), (3, 1, 1), (4,)], 2, lambda: Fn(add3), False),
     "concat": ([(2, 3), (2, 2)], 2, lambda: Fn(lambda a, b: torch.cat([a, b], -1)), False),
