@@ -46,7 +46,7 @@ with open("img.csv", "w") as f:
 PY
 
 expect 0 "layers lists the kinds" -- "$bmnn" layers
-for k in conv2d conv1d max_pool2d avg_pool2d global_avg_pool flatten reshape batch_norm \
+for k in conv2d conv1d conv_transpose2d max_pool2d avg_pool2d global_avg_pool flatten reshape batch_norm \
          layer_norm rms_norm group_norm embedding add concat gelu silu leaky_relu elu softplus log_softmax; do
     has out.txt "$k" "bmnn layers names $k"
 done

@@ -39,6 +39,11 @@ static void conv2d_nobias_setup(bm_layer_spec *s)
 {
     s->out = 4, s->kernel[0] = 2, s->kernel[1] = 3, s->bias = 0;
 }
+static void convt_setup(bm_layer_spec *s)
+{
+    s->out = 6, s->kernel[0] = 3, s->kernel[1] = 2, s->stride[0] = s->stride[1] = 2;
+    s->padding[0] = 1, s->dilation[1] = 2, s->groups = 2;
+}
 static void conv1d_setup(bm_layer_spec *s)
 {
     s->out = 6, s->kernel[0] = 3, s->stride[0] = 2, s->padding[0] = 1, s->dilation[0] = 2;
@@ -67,6 +72,7 @@ static void no_setup(bm_layer_spec *s) { (void)s; }
 static const lcase cases[] = {
     {"conv2d", BM_LAYER_CONV2D, conv2d_setup, 1, {SHAPE(4, 7, 6)}, 2, 0},
     {"conv2d_nobias", BM_LAYER_CONV2D, conv2d_nobias_setup, 1, {SHAPE(3, 5, 5)}, 2, 0},
+    {"conv_transpose2d", BM_LAYER_CONV_TRANSPOSE2D, convt_setup, 1, {SHAPE(4, 3, 4)}, 2, 0},
     {"conv1d", BM_LAYER_CONV1D, conv1d_setup, 1, {SHAPE(4, 9)}, 2, 0},
     {"max_pool2d", BM_LAYER_MAX_POOL2D, max_pool_setup, 1, {SHAPE(3, 7, 6)}, 2, 0},
     {"avg_pool2d", BM_LAYER_AVG_POOL2D, avg_pool_setup, 1, {SHAPE(3, 7, 6)}, 2, 0},

@@ -51,6 +51,9 @@ def add3(a, b, c):  # per-sample [3,2,4] + [3,1,1] + [4], the batch axis apart
 CASES = {
     "conv2d": ([(4, 7, 6)], 2, lambda: nn.Conv2d(4, 6, 3, (2, 1), (1, 2), (1, 2), 2), False),
     "conv2d_nobias": ([(3, 5, 5)], 2, lambda: nn.Conv2d(3, 4, (2, 3), bias=False), False),
+    "conv_transpose2d": ([(4, 3, 4)], 2,
+                         lambda: nn.ConvTranspose2d(4, 6, (3, 2), 2, (1, 0), groups=2,
+                                                    dilation=(1, 2)), False),
     "conv1d": ([(4, 9)], 2, lambda: nn.Conv1d(4, 6, 3, 2, 1, 2, 2), False),
     "max_pool2d": ([(3, 7, 6)], 2, lambda: nn.MaxPool2d(3, 2, 1), False),
     "avg_pool2d": ([(3, 7, 6)], 2, lambda: nn.AvgPool2d((3, 2), padding=1), False),
