@@ -328,6 +328,16 @@ START_TEST(sequence_outputs)
     double loss;
     ck_ok(bm_model_evaluate(m, &ds, &loss, NULL, &e), e);
     ck_near(loss, want, 1e-12);
+    /* bm_model_record reshapes rows [N, 6] to the input's [N, 3, 2] */
+    bm_tape *t = bm_tape_new();
+    bm_tensor *bx = bm_tape_leaf(t, BM_F64, 2, xs, 0);
+    ck_assert_int_eq(bm_tensor_load(bx, ds.x->data, ds.x->size, &e), BM_OK);
+    bm_tensor *probs = bm_model_record(m, t, bx, NULL, 0, NULL);
+    ck_assert_msg(probs != NULL, "%s", bm_tape_error(t));
+    ck_assert_int_eq(probs->rank, 3);
+    for (size_t i = 0; i < probs->size; i++)
+        ck_assert(bm_tensor_get(probs, i) == bm_tensor_get(p, i));
+    bm_tape_free(t);
     /* targets that do not fit the positions, and labels out of range */
     bm_dataset bad = {0};
     size_t bys[2] = {N, 2};
