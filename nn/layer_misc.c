@@ -1,8 +1,6 @@
 /* layer_misc.c — shape, embedding and merging kinds: flatten, reshape,
  * embedding, add, concat. Shapes are per sample: the batch axis is never
  * flattened, reshaped, broadcast or joined along. */
-#include <string.h>
-
 #include "bm_ops.h"
 #include "layer_util_internal.h"
 

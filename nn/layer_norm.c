@@ -10,8 +10,6 @@
  * (momentum 0.1, unbiased variance); in evaluation it uses the running
  * ones. eps is 1e-5 for all four (torch's for batch and layer norm;
  * torch.nn.RMSNorm's default is the dtype's machine epsilon instead). */
-#include <math.h>
-
 #include "bm_ops.h"
 #include "layer_util_internal.h"
 
