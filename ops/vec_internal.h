@@ -63,6 +63,22 @@ static inline int bm_is_class(double v, size_t C)
     return v >= 0.0 && v < (double)C && v == (double)(long)v;
 }
 
+/* The parameters of elementwise.c's ops (slope, alpha, beta; softplus
+ * threshold; gelu's form). */
+typedef struct bm_elem_params {
+    double a, b;
+    int mode; /* gelu: BM_GELU_ERF or BM_GELU_TANH */
+} bm_elem_params;
+
+enum { BM_GELU_ERF = 0, BM_GELU_TANH = 1 };
+
+/* √½, √(2/π), 2/√π, 1/√(2π), and the cubic coefficient of tanh-GELU. */
+#define BM_SQRT1_2 0.70710678118654752440
+#define BM_GELU_K 0.79788456080286535588
+#define BM_TWO_OVER_SQRT_PI 1.12837916709551257390
+#define BM_INV_SQRT_2PI 0.39894228040143267794
+#define BM_GELU_C 0.044715
+
 /* One path's kernels for float (vec_kernels.def, T = float). */
 #define T float
 typedef struct bm_vec_f32 {

@@ -8,20 +8,19 @@
  *   portable / avx2 / avx512: each kernel of the path against a naive
  *     double reference on odd sizes, F32 and F64; a path other than
  *     portable must also give the portable path's results bit for bit.
- * A path is forced with bm_vec_isa_kernels (the test-only form). */
+ * A path is forced with bm_vec_isa_kernels (the test-only form);
+ * test_vec_nn.c checks the elementwise.c and normalize.c kernels alike. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_util.h"
-#include "vec_internal.h"
+#include "test_vec_util.h"
 #include "vmath_internal.h"
 
 enum {
     SWEEP_STRIDE = 509,     /* bit patterns between sweep points (a prime) */
     DENSE_SPAN = 1 << 16,   /* every float this many patterns either side of a landmark */
     MAX_ULP = 2,            /* the accuracy bound of exp, log, tanh */
-    MAXN = 1031,            /* the largest test vector */
 };
 
 /* Float bit patterns in an order where adjacent floats are 1 apart (−0 = +0). */
@@ -123,41 +122,6 @@ END_TEST
 
 /* ---- the kernels of each path ---- */
 
-/* Deterministic values in [-1, 1). */
-static double next_val(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return (double)(*s >> 11) / (double)(1ull << 52) - 1.0;
-}
-
-/* Odd sizes: below, at and past the vector widths and the lane counts. */
-static const size_t SIZES[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 65, 100, 1031};
-enum { N_SIZES = sizeof SIZES / sizeof SIZES[0] };
-
-/* One input vector of n values, scale·[-1, 1) + shift, as double and float. */
-static void fill(double *d, float *f, size_t n, double scale, double shift, uint64_t seed)
-{
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < n; i++) {
-        d[i] = scale * next_val(&s) + shift;
-        f[i] = (float)d[i];
-        d[i] = f[i]; /* the same values in both types */
-    }
-}
-
-/* |got − want| within rtol·|want| + atol, or both NaN. */
-static void near(const char *what, size_t n, size_t i, double got, double want, double tol)
-{
-    if (isnan(want) && isnan(got))
-        return;
-    ck_assert_msg(fabs(got - want) <= tol * (1.0 + fabs(want)), "%s n=%zu [%zu]: %.17g, want %.17g",
-                  what, n, i, got, want);
-}
-
-/* Tolerances against the double reference: F32 a few float ulps, F64 a few double ulps. */
-static const double TOL32 = 4e-6, TOL64 = 1e-13;
 
 typedef void (*un32)(const float *restrict, float *restrict, size_t, float);
 typedef void (*un64)(const double *restrict, double *restrict, size_t, double);
@@ -197,19 +161,6 @@ static const unary_case UNARY[] = {
 };
 enum { N_UNARY = sizeof UNARY / sizeof UNARY[0] };
 
-/* The path the loop index names, or NULL (then the test has nothing to do). */
-static const bm_vec_kernels *path(int isa)
-{
-    const bm_vec_kernels *k = bm_vec_isa_kernels((bm_vec_isa)isa);
-    ck_assert_msg(k != NULL, "path %d is not available", isa);
-    return k;
-}
-
-/* Inputs and outputs of one kernel call, and the portable path's outputs. */
-typedef struct bufs {
-    double xd[MAXN], yd[MAXN], gd[MAXN], od[MAXN], pd[MAXN];
-    float xf[MAXN], yf[MAXN], gf[MAXN], of[MAXN], pf[MAXN];
-} bufs;
 
 START_TEST(unary_kernels)
 {
@@ -536,16 +487,6 @@ START_TEST(class_losses)
 }
 END_TEST
 
-/* The paths, and the test case of each (all but portable need the CPU). */
-static const struct {
-    bm_vec_isa isa;
-    const char *name, *needs;
-} paths[] = {
-    {.isa = BM_VEC_PORTABLE, .name = "portable", .needs = NULL},
-    {.isa = BM_VEC_AVX2, .name = "avx2", .needs = "a CPU with AVX2"},
-    {.isa = BM_VEC_AVX512, .name = "avx512", .needs = "a CPU with AVX-512F"},
-};
-enum { N_PATHS = sizeof paths / sizeof paths[0] };
 
 START_TEST(dispatch)
 {
@@ -585,11 +526,4 @@ static Suite *make_suite(void)
     return s;
 }
 
-int main(void)
-{
-    for (int i = 0; i < N_PATHS; i++)
-        if (paths[i].needs &&
-            bm_test_missing(paths[i].name, bm_vec_isa_available(paths[i].isa), paths[i].needs))
-            return BM_TEST_SKIP;
-    return bm_test_run(make_suite());
-}
+int main(void) { return bm_vec_test_main(make_suite); }
