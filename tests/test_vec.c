@@ -5,7 +5,8 @@
  *     intervals where the methods change: around 0, 1, the overflow and
  *     underflow thresholds, the subnormals), exact at the special values;
  *     bm_tanhf within 2 ulp likewise.
- *   portable / avx2 / avx512: each kernel of the path against a naive
+ *   portable / avx2 / avx512: each kernel of the path (attention's masked
+ *     row softmax too) against a naive
  *     double reference on odd sizes, F32 and F64; a path other than
  *     portable must also give the portable path's results bit for bit.
  * A path is forced with bm_vec_isa_kernels (the test-only form);
@@ -423,6 +424,41 @@ START_TEST(softmax_rows)
 }
 END_TEST
 
+/* attention's in-place row softmax, causal (row i keeps its first r0 + i + 1) or not */
+START_TEST(masked_rows)
+{
+    const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
+    bufs *b = calloc(1, sizeof *b);
+    double *ref = malloc(MAXN * sizeof *ref);
+    ck_assert(b && ref);
+    const size_t widths[] = {1, 5, 17, 40};
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
+        for (int causal = 0; causal < 2; causal++) {
+            size_t S = widths[wi], rows = MAXN / S < 25 ? MAXN / S : 25, r0 = S > 3 ? 2 : 0;
+            size_t n = rows * S;
+            fill(b->xd, b->xf, n, 5, 0, wi * 2 + (size_t)causal);
+            memcpy(b->od, b->xd, n * sizeof(double));
+            memcpy(b->of, b->xf, n * sizeof(float));
+            memcpy(b->pf, b->xf, n * sizeof(float));
+            k->f64.masked_softmax(b->od, r0, rows, S, causal);
+            k->f32.masked_softmax(b->of, r0, rows, S, causal);
+            p->f32.masked_softmax(b->pf, r0, rows, S, causal);
+            for (size_t r = 0; r < rows; r++) {
+                size_t lim = causal && r0 + r + 1 < S ? r0 + r + 1 : S;
+                ref_softmax(b->xd + r * S, ref, lim);
+                for (size_t j = 0; j < S; j++) {
+                    double want = j < lim ? ref[j] : 0.0;
+                    near("masked_softmax", S, r * S + j, b->od[r * S + j], want, TOL64);
+                    near("masked_softmax", S, r * S + j, b->of[r * S + j], want, TOL32);
+                }
+            }
+            ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+        }
+    free(ref);
+    free(b);
+}
+END_TEST
+
 START_TEST(class_losses)
 {
     const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
@@ -521,6 +557,7 @@ static Suite *make_suite(void)
         tcase_add_loop_test(p, bias_and_sums, isa, isa + 1);
         tcase_add_loop_test(p, softmax_rows, isa, isa + 1);
         tcase_add_loop_test(p, class_losses, isa, isa + 1);
+        tcase_add_loop_test(p, masked_rows, isa, isa + 1);
         suite_add_tcase(s, p);
     }
     return s;
