@@ -37,6 +37,8 @@
 #define BM_VM_SHIFT 12582912.0f              /* 1.5·2²³: x + SHIFT rounds x to an integer */
 #define BM_VM_EXP_HI 89.0f                   /* above ln FLT_MAX: e^x is +∞ from here on */
 #define BM_VM_EXP_LO (-104.0f)               /* below ln(min subnormal / 2): e^x is 0 */
+#define BM_VM_EXP_NMIN (-151)                /* n = round(x/ln 2) over [EXP_LO, EXP_HI] */
+#define BM_VM_EXP_NMAX 129
 #define BM_VM_SQRT_HALF_BITS 0x3f3504f3      /* √½ as float bits: log's mantissa range starts here */
 #define BM_VM_MANT_MASK 0x007fffff           /* a float's 23 mantissa bits */
 #define BM_VM_MANT_BITS 23
@@ -80,7 +82,9 @@ static inline float bm_expf(float x)
     xc = xc < BM_VM_EXP_LO ? BM_VM_EXP_LO : xc;
     const float t = xc * BM_VM_LOG2E + BM_VM_SHIFT;
     const float n = t - BM_VM_SHIFT;
-    const int32_t ni = bm_vm_bits(t) - bm_vm_bits(BM_VM_SHIFT);
+    int32_t ni = bm_vm_bits(t) - bm_vm_bits(BM_VM_SHIFT);
+    ni = ni < BM_VM_EXP_NMIN ? BM_VM_EXP_NMIN : ni; /* only NaN is outside: keeps the */
+    ni = ni > BM_VM_EXP_NMAX ? BM_VM_EXP_NMAX : ni; /* shifts below defined */
     const float r = (xc - n * BM_VM_LN2_HI) - n * BM_VM_LN2_LO;
     float q = BM_VM_E6 + r * BM_VM_E7;
     q = BM_VM_E5 + r * q;
@@ -100,9 +104,10 @@ static inline float bm_logf(float x)
     const int sub = x < BM_VM_MIN_NORMAL;
     const float xl = x * BM_VM_SUBNORMAL_SCALE; /* every value computed, then selected: */
     const float xs = sub ? xl : x;               /* no branch for the vectoriser to refuse */
-    const int32_t ix = bm_vm_bits(xs) - BM_VM_SQRT_HALF_BITS;
-    const int32_t e = (ix >> BM_VM_MANT_BITS) - (sub ? BM_VM_MANT_BITS : 0);
-    const float m = bm_vm_float((ix & BM_VM_MANT_MASK) + BM_VM_SQRT_HALF_BITS);
+    /* unsigned: a negative x's bits would overflow int32 (its result is NaN anyway) */
+    const uint32_t ix = (uint32_t)bm_vm_bits(xs) - (uint32_t)BM_VM_SQRT_HALF_BITS;
+    const int32_t e = ((int32_t)ix >> BM_VM_MANT_BITS) - (sub ? BM_VM_MANT_BITS : 0);
+    const float m = bm_vm_float((int32_t)((ix & BM_VM_MANT_MASK) + BM_VM_SQRT_HALF_BITS));
     const float f = m - 1.0f;
     const float s = f / (2.0f + f);
     const float z = s * s;

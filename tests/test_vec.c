@@ -348,6 +348,29 @@ START_TEST(bias_and_sums)
                 near("sum_to", n, r, b->of[r], sd, TOL32);
             }
             ck_assert(memcmp(b->of, b->pf, M * sizeof(float)) == 0);
+            /* reduce (sum, mean): [M,N] over its rows (inner N) and over its last axis (inner 1) */
+            k->f64.reduce(b->xd, b->od, 1, M, N, 0.5);
+            k->f32.reduce(b->xf, b->of, 1, M, N, 0.5);
+            p->f32.reduce(b->xf, b->pf, 1, M, N, 0.5);
+            for (size_t j = 0; j < N; j++) {
+                double sd = 0;
+                for (size_t r = 0; r < M; r++)
+                    sd += b->xd[r * N + j];
+                near("reduce rows", n, j, b->od[j], 0.5 * sd, TOL64);
+                near("reduce rows", n, j, b->of[j], 0.5 * sd, TOL32);
+            }
+            ck_assert(memcmp(b->of, b->pf, N * sizeof(float)) == 0);
+            k->f64.reduce(b->xd, b->od, M, N, 1, 1.0);
+            k->f32.reduce(b->xf, b->of, M, N, 1, 1.0);
+            p->f32.reduce(b->xf, b->pf, M, N, 1, 1.0);
+            for (size_t r = 0; r < M; r++) {
+                double sd = 0;
+                for (size_t j = 0; j < N; j++)
+                    sd += b->xd[r * N + j];
+                near("reduce last", n, r, b->od[r], sd, TOL64);
+                near("reduce last", n, r, b->of[r], sd, TOL32);
+            }
+            ck_assert(memcmp(b->of, b->pf, M * sizeof(float)) == 0);
             /* expand [1,N] -> [M,N] */
             const size_t se[BM_MAX_RANK] = {0, 0, 0, 1};
             k->f64.expand(b->gd, b->od, sh, se);
