@@ -20,23 +20,12 @@
 #include <stdio.h>
 
 #include "attention_internal.h"
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct attn_params {
     double scale;
     int causal;
 } attn_params;
-
-#define T float
-#define F(name) name##_f32
-#include "attention_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "attention_kernels.inc"
-#undef T
-#undef F
 
 static const attn_params *ap_of(const bm_node *n) { return n->params; }
 
@@ -169,9 +158,9 @@ static void one_head(const attn_job *j, size_t h, unsigned char *slot)
         gemm(dt, 1, r1 - r0, keys, d->D, ap_of(n)->scale, Q + r0 * d->D * esz, d->D, K, d->D, Pr,
              d->S, ws, wsb);
         if (dt == BM_F64)
-            masked_softmax_f64((double *)Pr, r0, r1 - r0, d->S, ap_of(n)->causal);
+            bm_vec()->f64.masked_softmax((double *)Pr, r0, r1 - r0, d->S, ap_of(n)->causal);
         else
-            masked_softmax_f32((float *)Pr, r0, r1 - r0, d->S, ap_of(n)->causal);
+            bm_vec()->f32.masked_softmax((float *)Pr, r0, r1 - r0, d->S, ap_of(n)->causal);
         if (j->apply_v) /* out rows [r0, r1) = P[r0:r1, 0:keys] · V[0:keys] */
             gemm(dt, 0, r1 - r0, d->Dv, keys, 1.0, Pr, d->S,
                  (const unsigned char *)n->in[2]->data + h * d->S * d->Dv * esz, d->Dv,

@@ -2,7 +2,7 @@
  * out: broadcast(a, b)   in: a, b (ranks ≤ 4; trailing axes aligned).
  * Their vjps are products and sums of ops (bm_grad_to reduces a broadcast
  * operand's gradient), so they differentiate again. */
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 int bm_axis_norm(int axis, int rank)
 {
@@ -56,11 +56,6 @@ void bm_bcast_make(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out,
     pad_strides(b, out, bc->sb);
 }
 
-/* The layouts with a loop of their own (no index arithmetic, vectorised):
- * both operands out's shape; b (or a) one row — [N], [1,N], [1,1,N] ... —
- * over an a (or b) of out's shape [..,N], as a dense layer's bias. */
-enum { SAME, ROW_B, ROW_A, GENERIC };
-
 /* Is r one row of out's last axis, f the size of out? */
 static int is_row_over(const bm_tensor *r, const bm_tensor *f, const bm_tensor *out)
 {
@@ -72,44 +67,25 @@ static int is_row_over(const bm_tensor *r, const bm_tensor *f, const bm_tensor *
 static int layout_of(const bm_tensor *a, const bm_tensor *b, const bm_tensor *out)
 {
     if (a->size == out->size && b->size == out->size)
-        return SAME;
+        return BM_BIN_SAME;
     if (is_row_over(b, a, out))
-        return ROW_B;
+        return BM_BIN_ROW_B;
     if (is_row_over(a, b, out))
-        return ROW_A;
-    return GENERIC;
+        return BM_BIN_ROW_A;
+    return BM_BIN_GENERIC;
 }
 
-/* How a and b map onto out: the layout, out's size and last axis, and the
- * broadcast strides (GENERIC only). */
-typedef struct binary_shape {
-    int layout;
-    size_t size, N;
-    bm_bcast bc;
-} binary_shape;
-
-#define T float
-#define F(name) name##_f32
-#include "binary_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "binary_kernels.inc"
-#undef T
-#undef F
-
-typedef void (*binary_kern_f32)(const float *, const float *, float *, const binary_shape *);
-typedef void (*binary_kern_f64)(const double *, const double *, double *, const binary_shape *);
+typedef void (*binary_kern_f32)(const float *, const float *, float *, const bm_binary_shape *);
+typedef void (*binary_kern_f64)(const double *, const double *, double *, const bm_binary_shape *);
 
 static void run_binary(bm_node *n, binary_kern_f32 f32, binary_kern_f64 f64)
 {
     const bm_tensor *A = n->in[0], *B = n->in[1];
     bm_tensor *O = n->out;
-    binary_shape s = {.layout = layout_of(A, B, O),
-                      .size = O->size,
-                      .N = O->rank ? O->shape[O->rank - 1] : 1};
-    if (s.layout == GENERIC)
+    bm_binary_shape s = {.layout = layout_of(A, B, O),
+                         .size = O->size,
+                         .N = O->rank ? O->shape[O->rank - 1] : 1};
+    if (s.layout == BM_BIN_GENERIC)
         bm_bcast_make(A, B, O, &s.bc);
     if (O->dtype == BM_F64)
         f64(A->data, B->data, O->data, &s);
@@ -117,12 +93,13 @@ static void run_binary(bm_node *n, binary_kern_f32 f32, binary_kern_f64 f64)
         f32(A->data, B->data, O->data, &s);
 }
 
-/* Define the forward of op NAME from its kernels NAME_f32, NAME_f64. */
+/* Define the forward of op NAME from its kernels in the vector table. */
 #define BINARY_FORWARD(NAME)                                                          \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        run_binary(n, NAME##_f32, NAME##_f64);                                       \
+        const bm_vec_kernels *k = bm_vec();                                          \
+        run_binary(n, k->f32.NAME, k->f64.NAME);                                     \
     }
 
 BINARY_FORWARD(add)

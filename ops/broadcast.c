@@ -8,7 +8,7 @@
  * gradient written in place). */
 #include <stdio.h>
 
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct shape_params {
     int rank;
@@ -60,22 +60,6 @@ static void strides(const bm_tensor *small, const bm_tensor *big, size_t *shape,
     }
 }
 
-/* Columns summed in registers at a time by col_sums. */
-enum { COL_BLOCK = 32 };
-
-/* Partial sums of a reduced last axis (a power of two). */
-#define SUM_LANES 16
-
-#define T float
-#define F(name) name##_f32
-#include "broadcast_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "broadcast_kernels.inc"
-#undef T
-#undef F
 
 /* out [shape] = x broadcast. */
 static void expand_forward(bm_tape *tape, bm_node *n)
@@ -84,9 +68,9 @@ static void expand_forward(bm_tape *tape, bm_node *n)
     size_t sh[BM_MAX_RANK], st[BM_MAX_RANK];
     strides(n->in[0], n->out, sh, st);
     if (n->out->dtype == BM_F64)
-        expand_f64(n->in[0]->data, n->out->data, sh, st);
+        bm_vec()->f64.expand(n->in[0]->data, n->out->data, sh, st);
     else
-        expand_f32(n->in[0]->data, n->out->data, sh, st);
+        bm_vec()->f32.expand(n->in[0]->data, n->out->data, sh, st);
 }
 
 /* out [shape] (+)= x summed over broadcast axes. */
@@ -101,17 +85,17 @@ static void sum_to_forward(bm_tape *tape, bm_node *n)
     int row = o->size == N && o->rank >= 1 && o->shape[o->rank - 1] == N;
     if (row) {
         if (o->dtype == BM_F64)
-            col_sums_f64(o->data, x->data, x->size / N, N);
+            bm_vec()->f64.col_sums(o->data, x->data, x->size / N, N);
         else
-            col_sums_f32(o->data, x->data, x->size / N, N);
+            bm_vec()->f32.col_sums(o->data, x->data, x->size / N, N);
         return;
     }
     size_t sh[BM_MAX_RANK], st[BM_MAX_RANK];
     strides(o, x, sh, st);
     if (o->dtype == BM_F64)
-        sum_to_f64(x->data, o->data, sh, st);
+        bm_vec()->f64.sum_to(x->data, o->data, sh, st);
     else
-        sum_to_f32(x->data, o->data, sh, st);
+        bm_vec()->f32.sum_to(x->data, o->data, sh, st);
 }
 
 static bm_status expand_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor **dx)

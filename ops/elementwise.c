@@ -6,70 +6,16 @@
  * written in ops, so each differentiates again. */
 #include <stdio.h>
 
-#include "ops_internal.h"
+#include "vec_internal.h"
 
-typedef struct elem_params {
-    double a, b; /* slope, alpha, beta; softplus threshold */
-    int mode;    /* gelu: GELU_ERF or GELU_TANH */
-} elem_params;
+typedef void (*map_f32)(const float *restrict, float *restrict, size_t, const bm_elem_params *);
+typedef void (*map_f64)(const double *restrict, double *restrict, size_t, const bm_elem_params *);
 
-enum { GELU_ERF = 0, GELU_TANH = 1 };
-
-/* √½, √(2/π), 2/√π, 1/√(2π), and the cubic coefficient of tanh-GELU. */
-#define SQRT1_2 0.70710678118654752440
-#define GELU_K 0.79788456080286535588
-#define TWO_OVER_SQRT_PI 1.12837916709551257390
-#define INV_SQRT_2PI 0.39894228040143267794
-#define GELU_C 0.044715
-
-#define T float
-#define F(name) name##_f32
-#define SIN sinf
-#define COS cosf
-#define EXP expf
-#define LOG1P log1pf
-#define EXPM1 expm1f
-#define ERF erff
-#define TANH tanhf
-#include "elementwise_kernels.inc"
-#undef T
-#undef F
-#undef SIN
-#undef COS
-#undef EXP
-#undef LOG1P
-#undef EXPM1
-#undef ERF
-#undef TANH
-
-#define T double
-#define F(name) name##_f64
-#define SIN sin
-#define COS cos
-#define EXP exp
-#define LOG1P log1p
-#define EXPM1 expm1
-#define ERF erf
-#define TANH tanh
-#include "elementwise_kernels.inc"
-#undef T
-#undef F
-#undef SIN
-#undef COS
-#undef EXP
-#undef LOG1P
-#undef EXPM1
-#undef ERF
-#undef TANH
-
-typedef void (*map_f32)(const float *, float *, size_t, const elem_params *);
-typedef void (*map_f64)(const double *, double *, size_t, const elem_params *);
-
-static const elem_params NO_PARAMS = {.a = 0, .b = 0, .mode = 0};
+static const bm_elem_params NO_PARAMS = {.a = 0, .b = 0, .mode = 0};
 
 static void run_map(bm_node *n, map_f32 f32, map_f64 f64)
 {
-    const elem_params *p = n->params ? n->params : &NO_PARAMS;
+    const bm_elem_params *p = n->params ? n->params : &NO_PARAMS;
     if (n->out->dtype == BM_F64)
         f64(n->in[0]->data, n->out->data, n->out->size, p);
     else
@@ -81,7 +27,7 @@ static int same_infer(bm_tape *tape, bm_node *n)
     return bm_op_set_output_like(tape, n, n->in[0]) == BM_OK ? 0 : -1;
 }
 
-static const elem_params *params_of(const bm_node *n) { return n->params; }
+static const bm_elem_params *params_of(const bm_node *n) { return n->params; }
 
 /* ---- vjps, in ops ------------------------------------------------------ */
 
@@ -115,7 +61,7 @@ static bm_status cos_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 static bm_status erf_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     bm_tensor *e = bm_exp(t, bm_neg(t, bm_square(t, n->in[0])));
-    dx[0] = bm_mul(t, g, bm_scale(t, e, TWO_OVER_SQRT_PI));
+    dx[0] = bm_mul(t, g, bm_scale(t, e, BM_TWO_OVER_SQRT_PI));
     return bm_tape_status(t);
 }
 
@@ -146,16 +92,16 @@ static bm_status silu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 static bm_status gelu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     bm_tensor *x = n->in[0], *x2 = bm_square(t, x), *d;
-    if (params_of(n)->mode == GELU_TANH) {
-        bm_tensor *u = bm_scale(t, bm_add(t, x, bm_scale(t, bm_mul(t, x2, x), GELU_C)), GELU_K);
+    if (params_of(n)->mode == BM_GELU_TANH) {
+        bm_tensor *u = bm_scale(t, bm_add(t, x, bm_scale(t, bm_mul(t, x2, x), BM_GELU_C)), BM_GELU_K);
         bm_tensor *th = bm_tanh(t, u);
-        bm_tensor *du = bm_scale(t, bm_add_scalar(t, bm_scale(t, x2, 3 * GELU_C), 1.0), GELU_K);
+        bm_tensor *du = bm_scale(t, bm_add_scalar(t, bm_scale(t, x2, 3 * BM_GELU_C), 1.0), BM_GELU_K);
         bm_tensor *sech2 = bm_add_scalar(t, bm_neg(t, bm_square(t, th)), 1.0);
         d = bm_add(t, bm_scale(t, bm_add_scalar(t, th, 1.0), 0.5),
                    bm_scale(t, bm_mul(t, x, bm_mul(t, sech2, du)), 0.5));
     } else {
-        bm_tensor *cdf = bm_scale(t, bm_add_scalar(t, bm_erf(t, bm_scale(t, x, SQRT1_2)), 1.0), 0.5);
-        bm_tensor *pdf = bm_scale(t, bm_exp(t, bm_scale(t, x2, -0.5)), INV_SQRT_2PI);
+        bm_tensor *cdf = bm_scale(t, bm_add_scalar(t, bm_erf(t, bm_scale(t, x, BM_SQRT1_2)), 1.0), 0.5);
+        bm_tensor *pdf = bm_scale(t, bm_exp(t, bm_scale(t, x2, -0.5)), BM_INV_SQRT_2PI);
         d = bm_add(t, cdf, bm_mul(t, x, pdf));
     }
     dx[0] = bm_mul(t, g, d);
@@ -165,7 +111,7 @@ static bm_status gelu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 /* G·σ(βx) where βx ≤ threshold, G above it (where the op is x itself). */
 static bm_status softplus_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    const elem_params *p = params_of(n);
+    const bm_elem_params *p = params_of(n);
     bm_tensor *x = n->in[0], *bx = bm_scale(t, x, p->a);
     bm_tensor *soft = bm_gate(t, bx, bm_mul(t, g, bm_sigmoid(t, bx)), -INFINITY, p->b, 0);
     dx[0] = bm_add(t, soft, bm_gate(t, bx, g, p->b, INFINITY, 1));
@@ -195,7 +141,8 @@ static bm_status elu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     static void name##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        run_map(n, name##_f32, name##_f64);                                          \
+        const bm_vec_kernels *k = bm_vec();                                          \
+        run_map(n, k->f32.name, k->f64.name);                                        \
     }
 MAP_FORWARD(square)
 MAP_FORWARD(reciprocal)
@@ -212,9 +159,9 @@ MAP_FORWARD(elu)
 
 static void params_describe(const bm_node *n, char *buf, size_t len)
 {
-    const elem_params *p = n->params;
+    const bm_elem_params *p = n->params;
     if (n->op->vjp == gelu_vjp)
-        snprintf(buf, len, "%s", p->mode == GELU_TANH ? "tanh" : "erf");
+        snprintf(buf, len, "%s", p->mode == BM_GELU_TANH ? "tanh" : "erf");
     else if (n->op->vjp == softplus_vjp)
         snprintf(buf, len, "beta=%g, threshold=%g", p->a, p->b);
     else
@@ -239,7 +186,7 @@ MAP_OP(silu)
 
 #define PARAM_OP(op)                                                                \
     const bm_op bm_op_##op = {.name = #op, .arity = 1,                           \
-                                .params_size = sizeof(elem_params), .infer = same_infer, \
+                                .params_size = sizeof(bm_elem_params), .infer = same_infer, \
                                 .forward = op##_forward, .vjp = op##_vjp,         \
                                 .describe = params_describe};
 PARAM_OP(gelu)
@@ -260,13 +207,13 @@ static int param_ok(bm_tape *t, const char *fn, const char *what, double v, int 
 
 bm_tensor *bm_gelu(bm_tape *t, bm_tensor *x, int tanh_form)
 {
-    elem_params p = {.mode = tanh_form ? GELU_TANH : GELU_ERF};
+    bm_elem_params p = {.mode = tanh_form ? BM_GELU_TANH : BM_GELU_ERF};
     return bm_tape_apply(t, &bm_op_gelu, &x, 1, &p);
 }
 
 bm_tensor *bm_softplus(bm_tape *t, bm_tensor *x, double beta, double threshold)
 {
-    elem_params p = {.a = beta, .b = threshold};
+    bm_elem_params p = {.a = beta, .b = threshold};
     if (!param_ok(t, "bm_softplus", "beta", beta, 1) ||
         !param_ok(t, "bm_softplus", "threshold", threshold, 0))
         return NULL;
@@ -275,7 +222,7 @@ bm_tensor *bm_softplus(bm_tape *t, bm_tensor *x, double beta, double threshold)
 
 bm_tensor *bm_leaky_relu(bm_tape *t, bm_tensor *x, double slope)
 {
-    elem_params p = {.a = slope};
+    bm_elem_params p = {.a = slope};
     return param_ok(t, "bm_leaky_relu", "slope", slope, 0)
                ? bm_tape_apply(t, &bm_op_leaky_relu, &x, 1, &p)
                : NULL;
@@ -283,7 +230,7 @@ bm_tensor *bm_leaky_relu(bm_tape *t, bm_tensor *x, double slope)
 
 bm_tensor *bm_elu(bm_tape *t, bm_tensor *x, double alpha)
 {
-    elem_params p = {.a = alpha};
+    bm_elem_params p = {.a = alpha};
     return param_ok(t, "bm_elu", "alpha", alpha, 0) ? bm_tape_apply(t, &bm_op_elu, &x, 1, &p)
                                                     : NULL;
 }
@@ -306,18 +253,18 @@ static void maximum_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     if (n->out->dtype == BM_F64)
-        maximum_f64(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
+        bm_vec()->f64.maximum(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
     else
-        maximum_f32(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
+        bm_vec()->f32.maximum(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
 }
 
 static void minimum_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     if (n->out->dtype == BM_F64)
-        minimum_f64(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
+        bm_vec()->f64.minimum(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
     else
-        minimum_f32(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
+        bm_vec()->f32.minimum(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size);
 }
 
 /* The share of G going to a: 1 where a wins, ½ at a tie (as torch), 0

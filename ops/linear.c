@@ -11,7 +11,7 @@
  * transpose made; dX only when x needs a gradient — not for a model's
  * input), db = G summed over rows (sum_to). Each product has its own
  * workspace, reserved at record time, so a replayed step allocates nothing. */
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 static int linear_infer(bm_tape *tape, bm_node *n)
 {
@@ -47,20 +47,6 @@ static int linear_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Elements of the stack pattern that narrow rows are added from. */
-#define BIAS_SPAN 64
-
-#define T float
-#define F(name) name##_f32
-#include "linear_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "linear_kernels.inc"
-#undef T
-#undef F
-
 static void linear_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
@@ -70,12 +56,12 @@ static void linear_forward(bm_tape *tape, bm_node *n)
         bm_gemm_f64_ex(0, 0, M, N, K, 1.0, x->data, K, w->data, N, 0.0, n->out->data, N, pool,
                        n->scratch, n->scratch_bytes);
         if (b)
-            add_rows_f64(n->out->data, b->data, M, N);
+            bm_vec()->f64.add_rows(n->out->data, b->data, M, N);
     } else {
         bm_gemm_f32_ex(0, 0, M, N, K, 1.0f, x->data, K, w->data, N, 0.0f, n->out->data, N, pool,
                        n->scratch, n->scratch_bytes);
         if (b)
-            add_rows_f32(n->out->data, b->data, M, N);
+            bm_vec()->f32.add_rows(n->out->data, b->data, M, N);
     }
 }
 

@@ -4,7 +4,7 @@
  * Targets (input 1) receive no gradient. The vjps are written in ops; the
  * fused loss's uses its backward primitive softmax_cce_grad, which has a
  * vjp of its own. */
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 extern const bm_op bm_op_softmax_cce_grad;
 
@@ -42,15 +42,13 @@ static int class_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-/* Is v a class index of 0..C-1? */
-static int is_class(double v, size_t C) { return v >= 0.0 && v < (double)C && v == (double)(long)v; }
 
 /* Class index of row r, or -1 (error set) when it is not one. */
 static long class_of(bm_tape *tape, const bm_node *n, size_t r)
 {
     double v = bm_tensor_get(n->in[1], r);
     size_t C = n->in[0]->shape[1];
-    if (!is_class(v, C)) {
+    if (!bm_is_class(v, C)) {
         bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: target %g at row %zu is not a class index in 0..%zu",
                      n->op->name, v, r, C - 1);
         return -1;
@@ -58,19 +56,6 @@ static long class_of(bm_tape *tape, const bm_node *n, size_t r)
     return (long)v;
 }
 
-/* Product of row sums at which the f32 class-index path takes its log. */
-#define LOG_BATCH 0x1p500
-
-#define T float
-#define F(name) name##_f32
-#include "loss_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "loss_kernels.inc"
-#undef T
-#undef F
 
 /* −Σ y·log clip(ŷ), averaged over rows. */
 static void cce_forward(bm_tape *tape, bm_node *n)
@@ -78,9 +63,9 @@ static void cce_forward(bm_tape *tape, bm_node *n)
     size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1], bad;
     const void *P = n->in[0]->data, *Y = n->in[1]->data;
     if (n->out->dtype == BM_F64)
-        bad = cce_f64(P, Y, N, C, uses_indices(n), n->out->data);
+        bad = bm_vec()->f64.cce(P, Y, N, C, uses_indices(n), n->out->data);
     else
-        bad = cce_f32(P, Y, N, C, uses_indices(n), n->out->data);
+        bad = bm_vec()->f32.cce(P, Y, N, C, uses_indices(n), n->out->data);
     if (bad < N)
         class_of(tape, n, bad);
 }
@@ -99,9 +84,9 @@ static void softmax_cce_forward(bm_tape *tape, bm_node *n)
     size_t N = n->in[0]->shape[0], C = n->in[0]->shape[1], bad;
     const void *Z = n->in[0]->data, *Y = n->in[1]->data;
     if (n->out->dtype == BM_F64)
-        bad = softmax_cce_f64(Z, Y, n->saved, N, C, uses_indices(n), n->out->data);
+        bad = bm_vec()->f64.softmax_cce(Z, Y, n->saved, N, C, uses_indices(n), n->out->data);
     else
-        bad = softmax_cce_f32(Z, Y, n->saved, N, C, uses_indices(n), n->out->data);
+        bad = bm_vec()->f32.softmax_cce(Z, Y, n->saved, N, C, uses_indices(n), n->out->data);
     if (bad < N)
         class_of(tape, n, bad);
 }
@@ -138,9 +123,9 @@ static void cce_grad_forward(bm_tape *tape, bm_node *n)
     const void *Z = n->in[0]->data, *Y = n->in[1]->data, *G = n->in[2]->data;
     const void *S = n->n_in == 4 ? n->in[3]->data : NULL;
     if (n->out->dtype == BM_F64)
-        bad = cce_grad_f64(Z, Y, *(const double *)G, S, n->out->data, N, C, uses_indices(n));
+        bad = bm_vec()->f64.cce_grad(Z, Y, *(const double *)G, S, n->out->data, N, C, uses_indices(n));
     else
-        bad = cce_grad_f32(Z, Y, *(const float *)G, S, n->out->data, N, C, uses_indices(n));
+        bad = bm_vec()->f32.cce_grad(Z, Y, *(const float *)G, S, n->out->data, N, C, uses_indices(n));
     if (bad < N)
         class_of(tape, n, bad);
 }
@@ -210,7 +195,7 @@ static void one_hot_forward(bm_tape *tape, bm_node *n)
     memset(n->out->data, 0, n->out->size * bm_dtype_size(n->out->dtype));
     for (size_t r = 0; r < N; r++) {
         double v = bm_tensor_get(n->in[0], r);
-        if (!is_class(v, C)) {
+        if (!bm_is_class(v, C)) {
             bm_tape_fail(tape, BM_ERR_ARG, "bm_one_hot: index %g at row %zu is not in 0..%zu", v,
                          r, C - 1);
             return;
@@ -248,16 +233,16 @@ static int pair_infer(bm_tape *tape, bm_node *n)
 }
 
 /* Define the forward of the mean-over-elements loss NAME from its kernels
- * NAME_f32, NAME_f64, and its op and builder. */
+ * in the vector table, and its op and builder. */
 #define PAIR_LOSS(NAME)                                                               \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
         const bm_tensor *p = n->in[0], *y = n->in[1];                                \
         if (n->out->dtype == BM_F64)                                                 \
-            NAME##_f64(p->data, y->data, p->size, n->out->data);                     \
+            bm_vec()->f64.NAME(p->data, y->data, p->size, n->out->data);             \
         else                                                                         \
-            NAME##_f32(p->data, y->data, p->size, n->out->data);                     \
+            bm_vec()->f32.NAME(p->data, y->data, p->size, n->out->data);             \
     }                                                                                \
     const bm_op bm_op_##NAME = {                                                     \
         .name = #NAME, .arity = 2, .nondiff = TARGETS, .infer = pair_infer,          \

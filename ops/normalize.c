@@ -5,30 +5,12 @@
  * so it differentiates again. */
 #include <stdio.h>
 
-#include "ops_internal.h"
-
-/* Partial sums of a row reduction (a power of two: the vector width of
- * AVX-512 in f32). */
-#define NORM_LANES 16
+#include "vec_internal.h"
 
 typedef struct norm_params {
     double eps;
 } norm_params;
 
-#define T float
-#define F(name) name##_f32
-#define SQRT sqrtf
-#include "normalize_kernels.inc"
-#undef T
-#undef F
-#undef SQRT
-#define T double
-#define F(name) name##_f64
-#define SQRT sqrt
-#include "normalize_kernels.inc"
-#undef T
-#undef F
-#undef SQRT
 
 static double eps_of(const bm_node *n) { return ((const norm_params *)n->params)->eps; }
 
@@ -64,9 +46,9 @@ static void layer_norm_forward(bm_tape *tape, bm_node *n)
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     const void *w = n->n_in > 1 ? n->in[1]->data : NULL, *b = n->n_in > 2 ? n->in[2]->data : NULL;
     if (x->dtype == BM_F64)
-        layer_norm_f64(x->data, w, b, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.layer_norm(x->data, w, b, n->out->data, R, C, eps_of(n));
     else
-        layer_norm_f32(x->data, w, b, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.layer_norm(x->data, w, b, n->out->data, R, C, (float)eps_of(n));
 }
 
 static void rms_norm_forward(bm_tape *tape, bm_node *n)
@@ -76,9 +58,9 @@ static void rms_norm_forward(bm_tape *tape, bm_node *n)
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     const void *w = n->n_in > 1 ? n->in[1]->data : NULL;
     if (x->dtype == BM_F64)
-        rms_norm_f64(x->data, w, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.rms_norm(x->data, w, n->out->data, R, C, eps_of(n));
     else
-        rms_norm_f32(x->data, w, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.rms_norm(x->data, w, n->out->data, R, C, (float)eps_of(n));
 }
 
 /* x [..,C], g x's shape, then optional w [C]. */
@@ -125,9 +107,9 @@ static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0];
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     if (x->dtype == BM_F64)
-        layer_norm_wgrad_f64(x->data, n->in[1]->data, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.layer_norm_wgrad(x->data, n->in[1]->data, n->out->data, R, C, eps_of(n));
     else
-        layer_norm_wgrad_f32(x->data, n->in[1]->data, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.layer_norm_wgrad(x->data, n->in[1]->data, n->out->data, R, C, (float)eps_of(n));
 }
 
 static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
@@ -137,9 +119,9 @@ static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     const void *w = n->n_in > 2 ? n->in[2]->data : NULL;
     if (x->dtype == BM_F64)
-        layer_norm_grad_f64(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n));
     else
-        layer_norm_grad_f32(x->data, n->in[1]->data, w, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, (float)eps_of(n));
 }
 
 /* Row mean, kept as [..,1]. */

@@ -3,7 +3,7 @@
  * out: [outer, inner] (keepdims keeps a 1 in place of the axis). */
 #include <stdio.h>
 
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct reduce_params {
     int axis;     /* normalised by infer; BM_AXIS_ALL for every axis */
@@ -59,24 +59,13 @@ static int reduce_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-#define T float
-#define F(name) name##_f32
-#include "reduce_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "reduce_kernels.inc"
-#undef T
-#undef F
-
 static void reduce_forward(bm_node *n, double scale)
 {
     span s = reduce_span(n);
     if (n->out->dtype == BM_F64)
-        reduce_f64(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, scale);
+        bm_vec()->f64.reduce(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, scale);
     else
-        reduce_f32(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, scale);
+        bm_vec()->f32.reduce(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, scale);
 }
 
 /* G broadcast back over the reduced axes, times scale. */

@@ -1,6 +1,6 @@
 /* softmax.c — softmax and log-softmax over the last axis.
  * out: same shape as x [R,C] (R = product of leading axes)   in: x. */
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 static int rows_infer(bm_tape *tape, bm_node *n)
 {
@@ -16,25 +16,15 @@ static int rows_infer(bm_tape *tape, bm_node *n)
 
 static size_t last_dim(const bm_tensor *t) { return t->shape[t->rank - 1]; }
 
-#define T float
-#define F(name) name##_f32
-#include "softmax_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "softmax_kernels.inc"
-#undef T
-#undef F
 
 /* y = softmax(x) (want_log: log_softmax) row by row. */
 static void softmax_rows(bm_node *n, int want_log)
 {
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
     if (n->out->dtype == BM_F64)
-        softmax_f64(n->in[0]->data, n->out->data, R, C, want_log);
+        bm_vec()->f64.softmax(n->in[0]->data, n->out->data, R, C, want_log);
     else
-        softmax_f32(n->in[0]->data, n->out->data, R, C, want_log);
+        bm_vec()->f32.softmax(n->in[0]->data, n->out->data, R, C, want_log);
 }
 
 static void softmax_forward(bm_tape *tape, bm_node *n)
@@ -68,9 +58,9 @@ static void softmax_grad_forward(bm_tape *tape, bm_node *n)
     (void)tape;
     size_t C = last_dim(n->in[0]), R = n->out->size / C;
     if (n->out->dtype == BM_F64)
-        softmax_grad_f64(n->in[0]->data, n->in[1]->data, n->out->data, R, C);
+        bm_vec()->f64.softmax_grad(n->in[0]->data, n->in[1]->data, n->out->data, R, C);
     else
-        softmax_grad_f32(n->in[0]->data, n->in[1]->data, n->out->data, R, C);
+        bm_vec()->f32.softmax_grad(n->in[0]->data, n->in[1]->data, n->out->data, R, C);
 }
 
 static bm_status softmax_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)

@@ -5,7 +5,7 @@
  * gradient where x lies in a range), so every one differentiates again. */
 #include <stdio.h>
 
-#include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct scalar_params {
     double a;
@@ -23,19 +23,8 @@ static int same_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
-#define T float
-#define F(name) name##_f32
-#include "unary_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "unary_kernels.inc"
-#undef T
-#undef F
-
-typedef void (*unary_f32)(const float *, float *, size_t, float);
-typedef void (*unary_f64)(const double *, double *, size_t, double);
+typedef void (*unary_f32)(const float *restrict, float *restrict, size_t, float);
+typedef void (*unary_f64)(const double *restrict, double *restrict, size_t, double);
 
 /* y = f(x, a) by the kernel of x's type, a the scalar parameter (0 without). */
 static void run_unary(bm_node *n, unary_f32 f32, unary_f64 f64)
@@ -47,12 +36,13 @@ static void run_unary(bm_node *n, unary_f32 f32, unary_f64 f64)
         f32(n->in[0]->data, n->out->data, n->out->size, (float)a);
 }
 
-/* Define the forward of op NAME from its kernels NAME_f32, NAME_f64. */
+/* Define the forward of op NAME from its kernels in the vector table. */
 #define UNARY_FORWARD(NAME)                                                           \
     static void NAME##_forward(bm_tape *tape, bm_node *n)                            \
     {                                                                                \
         (void)tape;                                                                  \
-        run_unary(n, NAME##_f32, NAME##_f64);                                        \
+        const bm_vec_kernels *k = bm_vec();                                          \
+        run_unary(n, k->f32.NAME, k->f64.NAME);                                      \
     }
 
 UNARY_FORWARD(neg)
@@ -204,10 +194,11 @@ static void clamp_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     const range_params *p = n->params;
+    const bm_vec_kernels *k = bm_vec();
     if (n->out->dtype == BM_F64)
-        clamp_f64(n->in[0]->data, n->out->data, n->out->size, p->lo, p->hi);
+        k->f64.clamp(n->in[0]->data, n->out->data, n->out->size, p->lo, p->hi);
     else
-        clamp_f32(n->in[0]->data, n->out->data, n->out->size, (float)p->lo, (float)p->hi);
+        k->f32.clamp(n->in[0]->data, n->out->data, n->out->size, (float)p->lo, (float)p->hi);
 }
 
 static bm_status clamp_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
@@ -239,11 +230,12 @@ static void gate_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
     const range_params *p = n->params;
+    const bm_vec_kernels *k = bm_vec();
     if (n->out->dtype == BM_F64)
-        gate_f64(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, p->lo, p->hi,
+        k->f64.gate(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, p->lo, p->hi,
                     p->open);
     else
-        gate_f32(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, (float)p->lo,
+        k->f32.gate(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, (float)p->lo,
                    (float)p->hi, p->open);
 }
 

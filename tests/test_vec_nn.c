@@ -1,0 +1,251 @@
+/* test_vec_nn.c — the elementwise.c and normalize.c kernels of every path
+ * (vec_internal.h) against a naive double reference on odd sizes, F32 and
+ * F64, and bit-identical to the portable path (the avx2/avx512 cases skip
+ * with 77 where the CPU lacks them). test_vec.c does the other kernels. */
+#include "test_vec_util.h"
+
+typedef void (*map32)(const float *restrict, float *restrict, size_t, const bm_elem_params *);
+typedef void (*map64)(const double *restrict, double *restrict, size_t, const bm_elem_params *);
+
+/* A map kernel, its parameters, its input range and its reference. */
+typedef struct map_case {
+    const char *name;
+    size_t off32, off64; /* offsets of its pointers in bm_vec_f32 / bm_vec_f64 */
+    bm_elem_params p;
+    double scale, shift;
+    double (*ref)(double x, const bm_elem_params *p);
+} map_case;
+
+static double r_square(double x, const bm_elem_params *p) { (void)p; return x * x; }
+static double r_recip(double x, const bm_elem_params *p) { (void)p; return 1 / x; }
+static double r_sin(double x, const bm_elem_params *p) { (void)p; return sin(x); }
+static double r_cos(double x, const bm_elem_params *p) { (void)p; return cos(x); }
+static double r_erf(double x, const bm_elem_params *p) { (void)p; return erf(x); }
+static double r_log1p(double x, const bm_elem_params *p) { (void)p; return log1p(x); }
+static double r_expm1(double x, const bm_elem_params *p) { (void)p; return expm1(x); }
+static double r_silu(double x, const bm_elem_params *p) { (void)p; return x / (1 + exp(-x)); }
+static double r_gelu(double x, const bm_elem_params *p)
+{
+    if (p->mode == BM_GELU_TANH)
+        return 0.5 * x * (1 + tanh(BM_GELU_K * (x + BM_GELU_C * x * x * x)));
+    return 0.5 * x * (1 + erf(x * BM_SQRT1_2));
+}
+static double r_softplus(double x, const bm_elem_params *p)
+{
+    return p->a * x > p->b ? x : log1p(exp(p->a * x)) / p->a;
+}
+static double r_leaky(double x, const bm_elem_params *p) { return x > 0 ? x : p->a * x; }
+static double r_elu(double x, const bm_elem_params *p) { return x > 0 ? x : p->a * expm1(x); }
+
+#define MCASE(NAME, A, B, MODE, SCALE, SHIFT, REF)                                             \
+    {.name = #NAME, .off32 = offsetof(bm_vec_f32, NAME), .off64 = offsetof(bm_vec_f64, NAME), \
+     .p = {.a = (A), .b = (B), .mode = (MODE)}, .scale = (SCALE), .shift = (SHIFT), .ref = (REF)}
+
+static const map_case MAPS[] = {
+    MCASE(square, 0, 0, 0, 3, 0, r_square),
+    MCASE(reciprocal, 0, 0, 0, 1, 2, r_recip),
+    MCASE(sin, 0, 0, 0, 6, 0, r_sin),
+    MCASE(cos, 0, 0, 0, 6, 0, r_cos),
+    MCASE(erf, 0, 0, 0, 3, 0, r_erf),
+    MCASE(log1p, 0, 0, 0, 0.9, 0, r_log1p),
+    MCASE(expm1, 0, 0, 0, 5, 0, r_expm1),
+    MCASE(silu, 0, 0, 0, 10, 0, r_silu),
+    MCASE(gelu, 0, 0, BM_GELU_ERF, 5, 0, r_gelu),
+    MCASE(gelu, 0, 0, BM_GELU_TANH, 5, 0, r_gelu),
+    MCASE(softplus, 1.5, 20, 0, 15, 0, r_softplus),
+    MCASE(leaky_relu, 0.1, 0, 0, 1, 0, r_leaky),
+    MCASE(elu, 1.3, 0, 0, 4, 0, r_elu),
+};
+enum { N_MAPS = sizeof MAPS / sizeof MAPS[0] };
+
+START_TEST(map_kernels)
+{
+    const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
+    bufs *b = calloc(1, sizeof *b);
+    ck_assert(b);
+    for (size_t c = 0; c < N_MAPS; c++) {
+        const map_case *m = &MAPS[c];
+        map32 f32, p32;
+        map64 f64, p64;
+        memcpy(&f32, (const char *)&k->f32 + m->off32, sizeof f32);
+        memcpy(&p32, (const char *)&p->f32 + m->off32, sizeof p32);
+        memcpy(&f64, (const char *)&k->f64 + m->off64, sizeof f64);
+        memcpy(&p64, (const char *)&p->f64 + m->off64, sizeof p64);
+        for (size_t s = 0; s < N_SIZES; s++) {
+            size_t n = SIZES[s];
+            fill(b->xd, b->xf, n, m->scale, m->shift, c * 100 + s);
+            f32(b->xf, b->of, n, &m->p);
+            p32(b->xf, b->pf, n, &m->p);
+            f64(b->xd, b->od, n, &m->p);
+            p64(b->xd, b->pd, n, &m->p);
+            for (size_t i = 0; i < n; i++) {
+                near(m->name, n, i, b->of[i], m->ref(b->xd[i], &m->p), TOL32);
+                near(m->name, n, i, b->od[i], m->ref(b->xd[i], &m->p), TOL64);
+            }
+            ck_assert_msg(memcmp(b->of, b->pf, n * sizeof(float)) == 0,
+                          "%s f32 n=%zu: path %s differs from portable", m->name, n, k->name);
+            ck_assert_msg(memcmp(b->od, b->pd, n * sizeof(double)) == 0,
+                          "%s f64 n=%zu: path %s differs from portable", m->name, n, k->name);
+        }
+    }
+    free(b);
+}
+END_TEST
+
+START_TEST(max_min)
+{
+    const bm_vec_kernels *k = path(_i);
+    bufs *b = calloc(1, sizeof *b);
+    ck_assert(b);
+    for (size_t s = 0; s < N_SIZES; s++) {
+        size_t n = SIZES[s];
+        fill(b->xd, b->xf, n, 1, 0, s);
+        fill(b->gd, b->gf, n, 1, 0, s + 9);
+        b->xd[0] = b->xf[0] = NAN; /* NaN from a propagates */
+        k->f64.maximum(b->xd, b->gd, b->od, n);
+        k->f32.maximum(b->xf, b->gf, b->of, n);
+        for (size_t i = 0; i < n; i++) {
+            double w = isnan(b->xd[i]) ? NAN : fmax(b->xd[i], b->gd[i]);
+            near("maximum", n, i, b->od[i], w, 0);
+            near("maximum", n, i, b->of[i], w, 0);
+        }
+        k->f64.minimum(b->xd, b->gd, b->od, n);
+        k->f32.minimum(b->xf, b->gf, b->of, n);
+        for (size_t i = 0; i < n; i++) {
+            double w = isnan(b->xd[i]) ? NAN : fmin(b->xd[i], b->gd[i]);
+            near("minimum", n, i, b->od[i], w, 0);
+            near("minimum", n, i, b->of[i], w, 0);
+        }
+    }
+    free(b);
+}
+END_TEST
+
+/* Row statistics in double: mean and 1/√(var + eps). */
+static void ref_stats(const double *x, size_t C, double eps, double *mean, double *rstd)
+{
+    double s = 0, v = 0;
+    for (size_t j = 0; j < C; j++)
+        s += x[j];
+    *mean = s / (double)C;
+    for (size_t j = 0; j < C; j++)
+        v += (x[j] - *mean) * (x[j] - *mean);
+    *rstd = 1 / sqrt(v / (double)C + eps);
+}
+
+/* Row widths: below, at and past the 16 lanes. */
+static const size_t WIDTHS[] = {1, 3, 16, 17, 50};
+static const double EPS = 1e-5;
+
+START_TEST(norm_rows)
+{
+    const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
+    bufs *b = calloc(1, sizeof *b);
+    double *wd = malloc(MAXN * sizeof *wd), *bd = malloc(MAXN * sizeof *bd);
+    float *wf = malloc(MAXN * sizeof *wf), *bf = malloc(MAXN * sizeof *bf);
+    ck_assert(b && wd && bd && wf && bf);
+    for (size_t ci = 0; ci < sizeof WIDTHS / sizeof WIDTHS[0]; ci++) {
+        size_t C = WIDTHS[ci], R = (MAXN / C) < 20 ? MAXN / C : 20, n = R * C;
+        fill(b->xd, b->xf, n, 2, 0.5, ci);
+        fill(b->gd, b->gf, n, 1, 0, ci + 30);
+        fill(wd, wf, C, 1, 1, ci + 60);
+        fill(bd, bf, C, 1, 0, ci + 90);
+        for (int form = 0; form < 3; form++) { /* w and b, w only, neither */
+            const double *w64 = form < 2 ? wd : NULL, *b64 = form == 0 ? bd : NULL;
+            const float *w32 = form < 2 ? wf : NULL, *b32 = form == 0 ? bf : NULL;
+            k->f64.layer_norm(b->xd, w64, b64, b->od, R, C, EPS);
+            k->f32.layer_norm(b->xf, w32, b32, b->of, R, C, (float)EPS);
+            p->f32.layer_norm(b->xf, w32, b32, b->pf, R, C, (float)EPS);
+            for (size_t r = 0; r < R; r++) {
+                double mean, rstd;
+                ref_stats(b->xd + r * C, C, EPS, &mean, &rstd);
+                for (size_t j = 0; j < C; j++) {
+                    size_t i = r * C + j;
+                    double want = (b->xd[i] - mean) * rstd * (w64 ? w64[j] : 1) + (b64 ? b64[j] : 0);
+                    near("layer_norm", C, i, b->od[i], want, TOL64);
+                    near("layer_norm", C, i, b->of[i], want, 20 * TOL32);
+                }
+            }
+            ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+        }
+        /* rms_norm: x/√(mean x² + eps)·w */
+        k->f64.rms_norm(b->xd, wd, b->od, R, C, EPS);
+        k->f32.rms_norm(b->xf, wf, b->of, R, C, (float)EPS);
+        p->f32.rms_norm(b->xf, wf, b->pf, R, C, (float)EPS);
+        for (size_t r = 0; r < R; r++) {
+            double ms = 0;
+            for (size_t j = 0; j < C; j++)
+                ms += b->xd[r * C + j] * b->xd[r * C + j];
+            for (size_t j = 0; j < C; j++) {
+                size_t i = r * C + j;
+                double want = b->xd[i] / sqrt(ms / (double)C + EPS) * wd[j];
+                near("rms_norm", C, i, b->od[i], want, TOL64);
+                near("rms_norm", C, i, b->of[i], want, TOL32);
+            }
+        }
+        ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+        /* the input gradient r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂)), ĝ = g·w */
+        for (int with_w = 0; with_w < 2; with_w++) {
+            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->od, R, C, EPS);
+            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->of, R, C, (float)EPS);
+            p->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS);
+            for (size_t r = 0; r < R; r++) {
+                const double *x = b->xd + r * C, *g = b->gd + r * C;
+                double mean, rstd, m1 = 0, m2 = 0;
+                ref_stats(x, C, EPS, &mean, &rstd);
+                for (size_t j = 0; j < C; j++) {
+                    double gh = g[j] * (with_w ? wd[j] : 1);
+                    m1 += gh / (double)C;
+                    m2 += gh * (x[j] - mean) * rstd / (double)C;
+                }
+                for (size_t j = 0; j < C; j++) {
+                    double gh = g[j] * (with_w ? wd[j] : 1);
+                    double want = rstd * (gh - m1 - (x[j] - mean) * rstd * m2);
+                    near("layer_norm_grad", C, r * C + j, b->od[r * C + j], want, 1e-10);
+                    near("layer_norm_grad", C, r * C + j, b->of[r * C + j], want, 1e-3);
+                }
+            }
+            ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+        }
+        /* the weight gradient Σ_rows g·x̂ */
+        k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, R, C, EPS);
+        k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, R, C, (float)EPS);
+        p->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, R, C, (float)EPS);
+        for (size_t j = 0; j < C; j++) {
+            double want = 0;
+            for (size_t r = 0; r < R; r++) {
+                double mean, rstd;
+                ref_stats(b->xd + r * C, C, EPS, &mean, &rstd);
+                want += b->gd[r * C + j] * (b->xd[r * C + j] - mean) * rstd;
+            }
+            near("layer_norm_wgrad", C, j, b->od[j], want, 1e-10);
+            near("layer_norm_wgrad", C, j, b->of[j], want, 1e-3);
+        }
+        ck_assert(memcmp(b->of, b->pf, C * sizeof(float)) == 0);
+    }
+    free(wd);
+    free(bd);
+    free(wf);
+    free(bf);
+    free(b);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("vec_nn");
+    for (int i = 0; i < N_PATHS; i++) {
+        int isa = (int)paths[i].isa;
+        if (!bm_vec_isa_available(paths[i].isa))
+            continue; /* not run here: its own meson test reports a skip */
+        TCase *p = paths[i].needs ? bm_test_case_needing(paths[i].name) : tcase_create(paths[i].name);
+        tcase_set_timeout(p, 300);
+        tcase_add_loop_test(p, map_kernels, isa, isa + 1);
+        tcase_add_loop_test(p, max_min, isa, isa + 1);
+        tcase_add_loop_test(p, norm_rows, isa, isa + 1);
+        suite_add_tcase(s, p);
+    }
+    return s;
+}
+
+int main(void) { return bm_vec_test_main(make_suite); }
