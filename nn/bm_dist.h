@@ -104,7 +104,8 @@ typedef struct bm_dist_opts {
     int fast_reduce;   /* 1: the transport's allreduce_sum (MPI_Allreduce) between
                         * ranks: faster, but its association is unspecified, so the
                         * bits may differ from one process's and between rank counts */
-    size_t bucket;     /* elements per reduction message (0: BM_DIST_BUCKET) */
+    size_t bucket;     /* elements per reduction message (0: BM_DIST_BUCKET); the same on
+                        * every rank (checked): any size gives the same bits */
 } bm_dist_opts;
 
 /* Defaults: bm_fit_defaults(), shards 0, the deterministic reduction. */

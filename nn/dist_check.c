@@ -34,7 +34,7 @@ bm_status bm_dist_check_local(bm_model *m, const bm_dataset *train, const bm_dis
         return bm_error_set(err, BM_ERR_ARG, "bm_dist_fit: %zu shards over %zu ranks: the number "
                             "of ranks must divide the shards", *S, N);
     per = *S / N;
-    if (per & (per - 1))
+    if (N > 1 && (per & (per - 1)))
         return bm_error_set(err, BM_ERR_ARG, "bm_dist_fit: %zu shards over %zu ranks gives %zu "
                             "per rank, not a power of two: the ranks' sums would not be subtrees "
                             "of the shards' pairwise tree (take a power of two of shards)",
@@ -145,19 +145,20 @@ bm_status bm_dist_check_same(bm_comm *c, bm_model *m, const bm_dataset *train,
     if (s != BM_OK)
         return s;
     const struct {
-        size_t shards, batch;
+        size_t shards, batch, bucket;
         uint64_t epochs, early_stop;
         int shuffle, fast;
         double val_split;
-    } set = {S, bs, o->fit.epochs, o->fit.early_stop, o->fit.shuffle, o->fast_reduce,
+    } set = {S, bs, o->bucket ? o->bucket : BM_DIST_BUCKET, o->fit.epochs, o->fit.early_stop, o->fit.shuffle, o->fast_reduce,
              o->fit.val_split};
     h = BM_DIST_HASH_INIT;
     h = bm_dist_hash(h, &set.shards, sizeof set.shards);
     h = bm_dist_hash(h, &set.batch, sizeof set.batch);
+    h = bm_dist_hash(h, &set.bucket, sizeof set.bucket);
     h = bm_dist_hash(h, &set.epochs, sizeof set.epochs);
     h = bm_dist_hash(h, &set.early_stop, sizeof set.early_stop);
     h = bm_dist_hash(h, &set.shuffle, sizeof set.shuffle);
     h = bm_dist_hash(h, &set.fast, sizeof set.fast);
     h = bm_dist_hash(h, &set.val_split, sizeof set.val_split);
-    return bm_dist_agree(c, h, "the training settings (shards, batch, epochs, shuffle)", err);
+    return bm_dist_agree(c, h, "the training settings (shards, batch, bucket, epochs, shuffle)", err);
 }
