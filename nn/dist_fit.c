@@ -355,16 +355,20 @@ static bm_status epochs(dist_run *R, const bm_dataset *val, void *start, bm_erro
                     "reg_loss: %.4g, lr: %.6g\n", (unsigned long long)e, st.loss, st.accuracy,
                     st.data_loss, st.reg_loss, st.lr);
         bm_model_set_epoch(m, e + 1);
-        if (o->callback && o->callback(o->callback_ud, &st))
-            break;
-        if (val && st.val_loss < best) {
+        double brk = 0.0; /* any rank's callback may stop: all stop here (a sum of flags) */
+        if (o->callback && o->callback(o->callback_ud, &st)) {
+            brk = 1.0;
+        } else if (val && st.val_loss < best) {
             best = st.val_loss;
             stale = 0;
-            if (o->on_best && o->on_best(o->on_best_ud, &st))
-                break;
+            brk = o->on_best && o->on_best(o->on_best_ud, &st);
         } else if (val && o->early_stop && ++stale >= o->early_stop) {
-            break;
+            brk = 1.0;
         }
+        if ((s = bm_dist_sum(R->c, &brk, 1, BM_F64, 0, err)) != BM_OK)
+            return s;
+        if (brk > 0.0)
+            break;
     }
     return BM_OK;
 }
