@@ -98,8 +98,10 @@ uint64_t bm_dist_shard_seed(const bm_rng *epoch_rng, uint64_t step, size_t shard
 /* Data-parallel settings; bm_dist_defaults() fills them. */
 typedef struct bm_dist_opts {
     bm_fit_opts fit;   /* as for bm_model_fit (profile and replay = 0 are ignored:
-                        * shard graphs are always replayed); callbacks run on every
-                        * rank; print_every prints on rank 0 only */
+                        * shard graphs are always replayed); callbacks and the step
+                        * hook run on every rank, and a stop asked by any rank's
+                        * callback, hook or stop flag stops all of them at the same
+                        * step; print_every prints on rank 0 only */
     size_t shards;     /* S: shards per batch (0: the number of ranks) */
     int fast_reduce;   /* 1: the transport's allreduce_sum (MPI_Allreduce) between
                         * ranks: faster, but its association is unspecified, so the

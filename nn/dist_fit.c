@@ -247,9 +247,14 @@ static bm_status run_epoch(dist_run *R, bm_epoch_stats *st, int *stop, bm_error 
         bm_step_stats ss = {.step = bm_optim_iterations(bm_model_optim(m)) - 1,
                             .epoch = bm_model_epoch(m), .batch = B,
                             .loss = tot[ST_TOTAL] / (double)R->S, .lr = st->lr};
-        if (o->step_hook && o->step_hook(o->step_hook_ud, &ss)) {
-            *stop = 1;
-            break;
+        if (o->step_hook) { /* a hook's stop on any rank stops every rank after this step */
+            double f = o->step_hook(o->step_hook_ud, &ss) != 0;
+            if ((s = bm_dist_sum(R->c, &f, 1, BM_F64, 0, err)) != BM_OK)
+                return s;
+            if (f > 0.0) {
+                *stop = 1;
+                break;
+            }
         }
     }
     st->loss = loss;

@@ -29,7 +29,10 @@ LIMIT=120        # seconds any one launch may take (a hang fails, not blocks)
 KILL_LIMIT=30    # seconds from a rank's SIGKILL to the job's end
 EPOCHS=12
 SHARDS=4
-mpi=(mpirun --oversubscribe)
+# Under ASan, LeakSanitizer's check of the MPI runs is off: OpenMPI's plugins
+# keep memory that MPI_Finalize's dlclose leaves unnamed (no suppression can
+# match it). The one-process runs here and the dist suite keep the check.
+mpi=(env "ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0" mpirun --oversubscribe)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
 export OMPI_MCA_rmaps_base_oversubscribe=1
 CLI_LIMIT=$LIMIT
@@ -43,11 +46,29 @@ sed 's/"seed": 3/"seed": 4/' "$model" >seed4.json
 args=(--data train.csv --epochs "$EPOCHS" --shuffle -q --shards "$SHARDS")
 
 # ---- the same bits for every rank count
-expect 0 "one process --shards $SHARDS" -- "$bmnn" train "$model" "${args[@]}" -o one.json
-for np in 1 2 4; do
-    expect 0 "mpirun -np $np" -- "${mpi[@]}" -np "$np" "$bmnn" train "$model" "${args[@]}" -o "np$np.json"
-    if cmp -s one.json "np$np.json"; then ok; else bad "-np $np differs from one process"; fi
-    has err.txt "data-parallel: $np rank" "-np $np reports its ranks"
+# same_bits NAME MODEL ARGS...: one process with ARGS (which hold --shards)
+# against mpirun -np 1, 2, 4; leaves NAME-one.json
+same_bits() {
+    local name=$1 mod=$2 np
+    shift 2
+    expect 0 "$name: one process" -- "$bmnn" train "$mod" "$@" -o "$name-one.json"
+    for np in 1 2 4; do
+        expect 0 "$name: mpirun -np $np" -- "${mpi[@]}" -np "$np" "$bmnn" train "$mod" "$@" -o "$name-np$np.json"
+        if cmp -s "$name-one.json" "$name-np$np.json"; then ok; else bad "$name: -np $np differs from one process"; fi
+        has err.txt "data-parallel: $np rank" "$name: -np $np reports its ranks"
+    done
+}
+same_bits spiral "$model" "${args[@]}"
+cp spiral-one.json one.json
+# The zoo's models (issue 11: the MNIST CNN, the GPT) join here once they
+# exist: BM_MPI_ZOO="MODEL.json|DATA|ARGS;..." (ARGS with --shards, e.g.
+# "examples/zoo/mnist_cnn.json|$HOME/mnist/train-images-idx3-ubyte|--epochs 1 --shards 4").
+IFS=';' read -r -a zoo <<<"${BM_MPI_ZOO:-}"
+for entry in "${zoo[@]}"; do
+    IFS='|' read -r zmodel zdata zargs <<<"$entry"
+    [ -e "$zmodel" ] || zmodel="$src/$zmodel"
+    # shellcheck disable=SC2086  # ARGS are words
+    [ -e "$zmodel" ] && [ -e "$zdata" ] && same_bits "zoo-$(basename "$zmodel" .json)" "$zmodel" --data "$zdata" -q $zargs
 done
 expect 0 "--shards 2" -- "$bmnn" train "$model" --data train.csv --epochs "$EPOCHS" --shuffle -q --shards 2 -o two.json
 if cmp -s one.json two.json; then bad "2 and 4 shards gave the same checkpoint"; else ok; fi
