@@ -189,11 +189,32 @@ START_TEST(ranks_equal_one_process)
                       n, SHARDS);
         free(many);
     }
+    /* S not a power of two: N = 3 holds subtrees of 2 of the 6 shards */
+    char *six = train_ranks(model_dropout, 1, 6, EPOCHS);
+    char *six3 = train_ranks(model_dropout, 3, 6, EPOCHS);
+    ck_assert_msg(strcmp(six, six3) == 0, "3 ranks x 6 shards differ from one process");
+    free(six);
+    free(six3);
     /* the shards matter: S = 2 is another sum (and other dropout streams) */
     char *two = train_ranks(model_dropout, 1, 2, EPOCHS);
     ck_assert_msg(strcmp(one, two) != 0, "2 and 4 shards gave the same model");
     free(two);
     free(one);
+}
+END_TEST
+
+/* The same in f64 (the model files above are f32). */
+START_TEST(ranks_equal_one_process_f64)
+{
+    char model[sizeof "{\"dtype\": \"f64\", " + 1024];
+    ck_assert_int_lt(snprintf(model, sizeof model, "{\"dtype\": \"f64\", %s", model_dropout + 1),
+                     (int)sizeof model);
+    char *one = train_ranks(model, 1, SHARDS, EPOCHS);
+    char *four = train_ranks(model, 4, SHARDS, EPOCHS);
+    ck_assert(strstr(one, "\"f64\"") != NULL);
+    ck_assert_msg(strcmp(one, four) == 0, "f64: 4 ranks differ from one process");
+    free(one);
+    free(four);
 }
 END_TEST
 
@@ -322,6 +343,7 @@ static Suite *make_suite(void)
     Suite *s = suite_create("dist");
     TCase *tc = tcase_create("dist");
     tcase_add_test(tc, ranks_equal_one_process);
+    tcase_add_test(tc, ranks_equal_one_process_f64);
     tcase_add_test(tc, one_shard_equals_fit);
     tcase_add_test(tc, resume_with_other_ranks);
     tcase_add_test(tc, sum_is_the_pairwise_tree);
