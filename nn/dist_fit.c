@@ -16,9 +16,10 @@
 
 #include "dist_internal.h"
 
-/* Per-shard statistics reduced with the gradients: total, data and
- * regularisation loss, accuracy; then the ranks' stop flags. */
-enum { ST_TOTAL, ST_DATA, ST_REG, ST_ACC, ST_SHARD, ST_STOP = ST_SHARD, ST_COUNT };
+/* Per-shard statistics summed before the gradients: total, data and
+ * regularisation loss, accuracy; then each rank's stop flag and failure
+ * (so a rank that stops or fails alone is known to all, not waited for). */
+enum { ST_TOTAL, ST_DATA, ST_REG, ST_ACC, ST_STOP, ST_FAIL, ST_COUNT };
 /* Graphs kept for replay: full batches' shards and the last batch's. */
 #define DIST_GRAPHS 2
 /* Regression accuracy tolerance divisor (as bm_model_fit: std(y)/250). */
@@ -152,7 +153,7 @@ static bm_status shard(dist_run *R, shard_graph *g, size_t rows, size_t at, doub
     st[ST_DATA] = bm_tensor_get(g->L.data, 0);
     st[ST_REG] = g->L.reg ? bm_tensor_get(g->L.reg, 0) : 0.0;
     st[ST_ACC] = bm_accuracy(bm_model_loss(m), g->L.output, g->y, R->tol);
-    st[ST_STOP] = 0.0;
+    st[ST_STOP] = st[ST_FAIL] = 0.0;
     return BM_OK;
 }
 
@@ -174,18 +175,23 @@ static bm_status step(dist_run *R, size_t start, size_t B, double *tot, bm_error
             push(R, st);
     }
     *rng = saved; /* the model's stream advances only by the shuffle */
-    if (s != BM_OK)
-        return s;
-    fold(R);
     double *sum = R->sstats;
-    sum[ST_STOP] = R->o->fit.stop && *R->o->fit.stop ? 1.0 : 0.0;
-    s = R->o->fast_reduce ? bm_dist_fast_sum(R->c, R->stack[0], R->np, R->dt, err)
-                          : bm_dist_sum(R->c, R->stack[0], R->np, R->dt, R->o->bucket, err);
     if (s == BM_OK)
-        s = bm_dist_sum(R->c, sum, ST_COUNT, BM_F64, 0, err);
-    if (s != BM_OK)
-        return s;
+        fold(R);
+    else
+        memset(sum, 0, ST_COUNT * sizeof *sum);
+    sum[ST_STOP] = R->o->fit.stop && *R->o->fit.stop ? 1.0 : 0.0;
+    sum[ST_FAIL] = s != BM_OK;
+    bm_error other = {0};
+    bm_status rs = bm_dist_sum(R->c, sum, ST_COUNT, BM_F64, 0, s != BM_OK ? &other : err);
+    if (s != BM_OK || rs != BM_OK)
+        return s != BM_OK ? s : rs; /* a failing rank keeps its own message */
     memcpy(tot, sum, ST_COUNT * sizeof *tot);
+    if (sum[ST_FAIL] > 0.0)
+        return bm_error_set(err, BM_ERR_STATE, "epoch %llu: %g rank%s failed in step %zu (see "
+                            "%s message)", (unsigned long long)bm_model_epoch(m), sum[ST_FAIL],
+                            sum[ST_FAIL] > 1.0 ? "s" : "", start / R->bs,
+                            sum[ST_FAIL] > 1.0 ? "their" : "its");
     if (sum[ST_STOP] > 0.0)
         return bm_error_set(err, BM_ERR_INTERRUPTED, "epoch %llu: stopped before step %zu (a "
                             "rank's stop flag is set)", (unsigned long long)bm_model_epoch(m),
@@ -195,6 +201,10 @@ static bm_status step(dist_run *R, size_t start, size_t B, double *tot, bm_error
         return bm_error_set(err, BM_ERR_NUMERIC, "epoch %llu: loss is %g (training diverged; "
                             "lower the learning rate)", (unsigned long long)bm_model_epoch(m),
                             isnan(lt) ? fabs(lt) : lt);
+    s = R->o->fast_reduce ? bm_dist_fast_sum(R->c, R->stack[0], R->np, R->dt, err)
+                          : bm_dist_sum(R->c, R->stack[0], R->np, R->dt, R->o->bucket, err);
+    if (s != BM_OK)
+        return s;
     void *gr = bm_model_grads(m);
     if (R->dt == BM_F64) {
         double *d = gr;

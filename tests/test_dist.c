@@ -7,6 +7,7 @@
  * rank with a message naming the problem. (MPI itself: tests/test_mpi.sh.) */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -107,6 +108,7 @@ typedef struct rank_job {
     char *json;           /* the model after training (free()) */
     double sum;           /* sum_job: the value summed */
     size_t bucket;        /* reduction message size (elements) */
+    volatile sig_atomic_t stop; /* the rank's stop flag (bm_fit_opts.stop) */
 } rank_job;
 
 static void spiral(bm_dataset *ds, uint64_t seed)
@@ -134,6 +136,7 @@ static void *train_job(void *arg)
     o.fit.shuffle = j->shuffle;
     o.shards = j->shards;
     o.bucket = j->bucket; /* any size gives the same bits */
+    o.fit.stop = &j->stop;
     j->status = c && m ? bm_dist_fit(m, &ds, &o, c, NULL, &j->err) : BM_ERR_STATE;
     j->json = j->status == BM_OK ? bm_model_to_json(m, NULL, &j->err) : NULL;
     bm_model_free(m);
@@ -315,6 +318,24 @@ START_TEST(bad_launches_fail_on_every_rank)
 }
 END_TEST
 
+/* A stop flag set on one rank only stops every rank, at the same step. */
+START_TEST(one_rank_stops_all)
+{
+    rank_job jobs[MAX_RANKS];
+    memset(jobs, 0, sizeof jobs);
+    for (int r = 0; r < MAX_RANKS; r++)
+        jobs[r] = (rank_job){.model = model_dropout, .shards = SHARDS, .batch = BATCH,
+                             .epochs = 1, .data_seed = SPIRAL_SEED, .stop = r == 2};
+    run_ranks(jobs, MAX_RANKS, train_job);
+    for (int r = 0; r < MAX_RANKS; r++) {
+        ck_assert_msg(jobs[r].status == BM_ERR_INTERRUPTED, "rank %d: %d %s", r,
+                      (int)jobs[r].status, jobs[r].err.msg);
+        ck_assert_msg(strstr(jobs[r].err.msg, "stopped before step 0") != NULL, "rank %d: %s", r,
+                      jobs[r].err.msg);
+    }
+}
+END_TEST
+
 START_TEST(null_and_local)
 {
     bm_error e = {0};
@@ -348,6 +369,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, resume_with_other_ranks);
     tcase_add_test(tc, sum_is_the_pairwise_tree);
     tcase_add_test(tc, bad_launches_fail_on_every_rank);
+    tcase_add_test(tc, one_rank_stops_all);
     tcase_add_test(tc, null_and_local);
     suite_add_tcase(s, tc);
     return s;
