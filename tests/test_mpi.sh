@@ -35,6 +35,8 @@ SHARDS=4
 mpi=(env "ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0" mpirun --oversubscribe)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# containers often forbid the cross-memory attach of OpenMPI's single-copy path
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 CLI_LIMIT=$LIMIT
 
 "$bmnn" data spiral --samples 100 --classes 3 --seed 7 -o train.csv >/dev/null || exit 1
