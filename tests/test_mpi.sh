@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_mpi.sh BMNN SRCDIR — `mpirun -np N bmnn train --shards S` against one
+# test_mpi.sh BMNN SRCDIR [DIST_SPIRAL] — `mpirun -np N bmnn train --shards S` against one
 # process with the same shards: byte-identical checkpoints for N = 1, 2, 4
 # (oversubscribed on a small machine), --shards 1 equal to plain training
 # for a model without dropout, a checkpoint of N = 2 resumed on N = 4
@@ -7,12 +7,14 @@
 # dividing the batch, ranks given different data or models) failing with
 # the message on every rank within a time limit, and a rank SIGKILLed
 # mid-run ending the job with an error within a bounded time while the
-# checkpoint on disk stays loadable and resumes to the same bits.
+# checkpoint on disk stays loadable and resumes to the same bits; with
+# DIST_SPIRAL (examples/dist_spiral.c), its line on 1, 2 and 4 ranks.
 # Skips (77) without mpirun or in a build without MPI. BM_MPI_KILLS sets
 # the kills (default 4). Ends with "N passed, N failed".
 set -u
 bmnn=$(realpath "$1")
 src=$(realpath "$2")
+example=${3:+$(realpath "$3")}
 command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
 "$bmnn" --version | grep -q "mpi=yes" || { echo "SKIP: bmnn built without MPI"; exit 77; }
 work=$(mktemp -d)
@@ -92,6 +94,17 @@ if cmp -s one.json rest.json; then ok; else bad "2 ranks, then a resume on 4, di
 # ---- the fast reduction runs (its bits are not promised)
 expect 0 "--allreduce" -- "${mpi[@]}" -np 2 "$bmnn" train "$model" "${args[@]}" --allreduce -o fast.json
 has err.txt "MPI_Allreduce: not bit-reproducible" "--allreduce says so"
+
+# ---- a program of one's own: bm_dist_fit_mpi (examples/dist_spiral.c)
+if [ -n "$example" ]; then
+    expect 0 "dist_spiral -np 1" -- "${mpi[@]}" -np 1 "$example"
+    cp out.txt spiral1.txt
+    has spiral1.txt "parameters " "dist_spiral prints its result"
+    for np in 2 4; do
+        expect 0 "dist_spiral -np $np" -- "${mpi[@]}" -np "$np" "$example"
+        if cmp -s spiral1.txt out.txt; then ok; else bad "dist_spiral -np $np: $(cat out.txt) vs $(cat spiral1.txt)"; fi
+    done
+fi
 
 # ---- bad launches: a message on every rank, no hang
 # every_rank N TEXT WHAT: err.txt holds TEXT N times (once per rank)
