@@ -75,10 +75,12 @@ int bm_comm_size(const bm_comm *c);
 double bm_comm_seconds(const bm_comm *c);
 
 /* Sum n values of dt in buf over all ranks, in place, the result on every
- * rank: the pairwise tree over ranks (rank r adds rank r + 2^l's partial
- * sum at level l), then a broadcast from rank 0 down the same tree, in
- * messages of `bucket` elements (0: BM_DIST_BUCKET). The same bits for
- * every bucket size. */
+ * rank, with the pairwise tree's association over ranks (rank r adds rank
+ * r + 2^l's partial sum at level l). N a power of two and n >= N: by
+ * recursive halving and doubling (the same additions, 2(N−1)/N of the
+ * buffer sent per rank); otherwise up the tree and back down from rank 0,
+ * in messages of `bucket` elements (0: BM_DIST_BUCKET). The same bits
+ * either way and for every bucket size. */
 bm_status bm_dist_sum(bm_comm *c, void *buf, size_t n, bm_dtype dt, size_t bucket,
                       bm_error *err);
 /* Broadcast `bytes` bytes of buf from rank 0 to every rank. */

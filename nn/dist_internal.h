@@ -14,6 +14,8 @@
 #define BM_DIST_MIX_S1 30
 #define BM_DIST_MIX_S2 27
 #define BM_DIST_MIX_S3 31
+/* Levels of the ranks' tree: log2 BM_DIST_MAX_RANKS, and one to spare. */
+#define BM_DIST_MAX_LEVELS 16
 
 struct bm_comm {
     bm_comm_ops ops;

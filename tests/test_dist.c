@@ -106,7 +106,9 @@ typedef struct rank_job {
     bm_status status;
     bm_error err;
     char *json;           /* the model after training (free()) */
-    double sum;           /* sum_job: the value summed */
+    double sum;           /* sum_job: the value summed (vec NULL) */
+    double *vec;          /* sum_job: or len values */
+    size_t len;
     size_t bucket;        /* reduction message size (elements) */
     volatile sig_atomic_t stop; /* the rank's stop flag (bm_fit_opts.stop) */
 } rank_job;
@@ -262,7 +264,8 @@ static void *sum_job(void *arg)
     rank_job *j = arg;
     const bm_comm_ops ops = {.send = pipe_send, .recv = pipe_recv};
     bm_comm *c = bm_comm_new(&ops, &j->ep, j->ep.rank, j->ep.h->n, &j->err);
-    j->status = bm_dist_sum(c, &j->sum, 1, BM_F64, 0, &j->err);
+    j->status = j->vec ? bm_dist_sum(c, j->vec, j->len, BM_F64, 0, &j->err)
+                       : bm_dist_sum(c, &j->sum, 1, BM_F64, 0, &j->err);
     bm_comm_free(c);
     return NULL;
 }
@@ -270,6 +273,10 @@ static void *sum_job(void *arg)
 /* Rank 0 holds 1, the others 2^-53 (half an ulp of 1): a tree adds them
  * pairwise first ((1 + h) + h = 1 for 3 ranks; (1 + h) + (h + h) = 1 + 2^-52
  * for 4), a chain left to right would always give 1. */
+/* Values per rank of the long sums: odd, so the halves of the power-of-two
+ * path (recursive halving and doubling) are unequal. */
+#define SUM_LEN 1001
+
 START_TEST(sum_is_the_pairwise_tree)
 {
     const double h = ldexp(1.0, -53);
@@ -285,6 +292,26 @@ START_TEST(sum_is_the_pairwise_tree)
             ck_assert_msg(jobs[r].sum == expect[n], "%d ranks: rank %d has %.17g, expected %.17g",
                           n, r, jobs[r].sum, expect[n]);
         }
+        /* long buffers (halving and doubling when n is a power of two): the same
+         * association for every element, and the whole sum on every rank */
+        for (int r = 0; r < n; r++) {
+            jobs[r].vec = malloc(SUM_LEN * sizeof *jobs[r].vec);
+            jobs[r].len = SUM_LEN;
+            for (size_t i = 0; i < SUM_LEN; i++)
+                jobs[r].vec[i] = r == 0 ? 1.0 + (double)i : h * (1.0 + (double)i);
+        }
+        run_ranks(jobs, n, sum_job);
+        for (int r = 0; r < n; r++) {
+            ck_assert_msg(jobs[r].status == BM_OK, "%s", jobs[r].err.msg);
+            for (size_t i = 0; i < SUM_LEN; i++) {
+                double a = 1.0 + (double)i, b = h * (1.0 + (double)i), want;
+                want = n == 2 ? a + b : n == 3 ? (a + b) + b : (a + b) + (b + b);
+                ck_assert_msg(jobs[r].vec[i] == want, "%d ranks: rank %d element %zu is %.17g, "
+                              "expected %.17g", n, r, i, jobs[r].vec[i], want);
+            }
+        }
+        for (int r = 0; r < n; r++)
+            free(jobs[r].vec);
     }
 }
 END_TEST

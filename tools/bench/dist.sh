@@ -3,7 +3,7 @@
 # ReLU, softmax-CE, Adam lr 1e-3, float32, batches of 256, random data) in
 # one command: one process × 1 thread and × 2 threads (--shards 1, which is
 # bm_model_fit's step bit for bit), one process with --shards 2, and
-# mpirun -np 2 × 1 thread (--shards 2: the deterministic tree, and
+# mpirun -np 2 × 1 thread (--shards 2: the deterministic sum, and
 # --allreduce). Prints a Markdown table: ms per step, the part of
 # it spent in the ranks' reduction, and the speed-up over 1 process × 1
 # thread. Not a test (timings); README's "Data-parallel training" quotes it.
@@ -61,5 +61,5 @@ echo "|---|---|---|---|"
 run "1 process x 1 thread, --shards 1" "$bmnn" train --shards 1 -j 1
 run "1 process x 2 threads, --shards 1" "$bmnn" train --shards 1 -j 2
 run "1 process x 1 thread, --shards 2" "$bmnn" train --shards 2 -j 1
-run "2 ranks x 1 thread, --shards 2 (tree)" "${mpi[@]}" -np 2 "$bmnn" train --shards 2 -j 1
+run "2 ranks x 1 thread, --shards 2 (deterministic)" "${mpi[@]}" -np 2 "$bmnn" train --shards 2 -j 1
 run "2 ranks x 1 thread, --shards 2 --allreduce" "${mpi[@]}" -np 2 "$bmnn" train --shards 2 --allreduce -j 1
