@@ -65,7 +65,9 @@ def main():
              " * with NULL/0 arguments, each in a child process so that one crash names",
              " * its function and the rest still run. */",
              "#define _POSIX_C_SOURCE 200809L", "#include <stdio.h>", "#include <stdlib.h>",
-             "#include <sys/wait.h>", "#include <unistd.h>", "", "#include <bmnn.h>", ""]
+             "#include <sys/wait.h>", "#include <unistd.h>", "", "#include <bmnn.h>"]
+    # headers bmnn.h leaves out (bm_dist_mpi.h: only in MPI builds)
+    lines += [f"#include <{h.rsplit('/', 1)[-1]}>" for h in headers if h.endswith(".h")] + [""]
     for k, (ret, name, params) in enumerate(decls):
         args = [a for a in (arg(p) for p in params) if a is not None]
         call = f"{name}({', '.join(args)})"

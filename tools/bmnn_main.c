@@ -41,10 +41,16 @@ static void print_version(void)
 #else
     const char *graphviz = "no";
 #endif
+#ifdef BM_HAVE_MPI
+    const char *mpi = "yes";
+#else
+    const char *mpi = "no";
+#endif
     char lib[BUILD_FEATURES_LEN];
     bm_build_features(lib, sizeof lib);
-    printf("bmnn %s (library %s)\nfeatures: %s cairo=%s graphviz=%s mpi=no\n",
-           BMNN_VERSION_STRING, bm_version(), lib, plot_available() ? "yes" : "no", graphviz);
+    printf("bmnn %s (library %s)\nfeatures: %s cairo=%s graphviz=%s mpi=%s\n",
+           BMNN_VERSION_STRING, bm_version(), lib, plot_available() ? "yes" : "no", graphviz,
+           mpi);
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "plot.h"
 #include "train_controls.h"
+#include "train_dist.h"
 
 /* Epochs when neither the command line nor the model file says. */
 #define DEFAULT_EPOCHS 1000
@@ -64,6 +65,11 @@ static const char help[] =
     "                       --val or --val-split)\n"
     "      --best FILE      save the model of the lowest validation loss there\n"
     "                       (atomically, a checkpoint; needs --val or --val-split)\n"
+    "\nData-parallel (README, \"Data-parallel training\"):\n"
+    "      --shards S       split each batch into S equal shards summed by a fixed tree:\n"
+    "                       mpirun -np N (N dividing S) gives the same bits [the ranks]\n"
+    "      --allreduce      sum the ranks' gradients with MPI_Allreduce: faster, not\n"
+    "                       bit-reproducible\n"
     "  -h, --help           this text\n";
 
 typedef struct train_args {
@@ -71,6 +77,7 @@ typedef struct train_args {
     plot_scale plot_scale;
     double val_split;
     train_controls ctl;
+    train_dist dist;
     const char *best;
     uint64_t epochs, batch, seed, print_every, checkpoint_every, threads, early_stop;
     int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly, profile;
@@ -95,6 +102,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"history", required_argument, NULL, O_HISTORY},
         {"early-stop", required_argument, NULL, O_EARLY_STOP},
         {"best", required_argument, NULL, O_BEST},
+        {"shards", required_argument, NULL, TD_SHARDS}, {"allreduce", no_argument, NULL, TD_ALLREDUCE},
         {"help", no_argument, NULL, 'h'}};
     enum { N_OPTS = sizeof opts / sizeof opts[0] };
     struct option all[N_OPTS + TC_N_OPTIONS + 1]; /* cmd_train's, then the controls' */
@@ -160,6 +168,10 @@ static int parse(int argc, char **argv, train_args *a)
         case TC_LR: case TC_WEIGHT_DECAY: case TC_CLIP_NORM: case TC_CLIP_VALUE:
         case TC_SCHEDULE: case TC_WARMUP:
             if (train_controls_take(&a->ctl, c, optarg))
+                return CLI_USAGE;
+            break;
+        case TD_SHARDS: case TD_ALLREDUCE:
+            if (train_dist_take(&a->dist, c, optarg))
                 return CLI_USAGE;
             break;
         case 'h': fputs(help, stdout); return -1;
@@ -299,6 +311,14 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
+    int rank = train_dist_begin(&a.dist); /* under mpirun: rank 0 alone prints and saves */
+    if (rank < 0)
+        return train_dist_end(&a.dist, CLI_FAIL);
+    if (rank > 0) {
+        a.out = a.best = a.history = a.plot = NULL;
+        a.checkpoint_every = 0;
+        a.quiet = 1;
+    }
     bm_error err = {0};
     bm_train_settings set;
     memset(&set, 0, sizeof set);
@@ -378,7 +398,7 @@ int cmd_train(int argc, char **argv)
                (unsigned long long)start);
     cli_progress_start(&ctx.progress, stderr, a.quiet, every, start, metric);
     ctx.t0 = cli_now();
-    bm_status s = bm_model_fit(m, &train, &fo, &err);
+    bm_status s = train_dist_fit(&a.dist, m, &train, &fo, &err);
     cli_progress_finish(&ctx.progress);
     if (s != BM_OK && a.history && ctx.history.n) /* the epochs up to a failure, to look at */
         write_history(a.history, &ctx);
@@ -450,5 +470,5 @@ out:
     bm_dataset_free(&train);
     bm_dataset_free(&val);
     bm_model_free(m);
-    return rc;
+    return train_dist_end(&a.dist, rc);
 }

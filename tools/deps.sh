@@ -3,7 +3,8 @@
 # only those missing. Sourced by tools/demo.sh, tools/test.sh and .ci/run.
 bm_install_deps() {
     local pkgs=(gcc meson ninja-build pkg-config check libsubunit-dev libcjson-dev
-                libcairo2-dev libgraphviz-dev graphviz python3 fortunes-min "$@")
+                libcairo2-dev libgraphviz-dev graphviz python3 fortunes-min
+                libopenmpi-dev openmpi-bin "$@")
     local need=() p
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
