@@ -335,7 +335,7 @@ static bm_status read_node_inputs(bm_io_reader *r, const cJSON *j, const bm_mode
 }
 
 /* node.params (path at the node): every parameter of the node's kind, each
- * nested as its shape; *count grows by the owned trained elements. */
+ * nested as its shape, validated; *out is the object (NULL when absent). */
 static bm_status read_params(bm_io_reader *r, const cJSON *j, const bm_model *m, size_t i,
                              bm_dtype dt, const cJSON **out)
 {
