@@ -340,6 +340,10 @@ int bm_tape_threads(const bm_tape *tape);
 
 /* ------------------------------------------------------ memory planning */
 
+/* Defined where the memory planner below exists (code that builds against
+ * older libraries tests it). */
+#define BMNN_HAS_MEMORY_PLAN 1
+
 /* Where a tape's memory is (bm_tape_memory). Buffers are the recorded
  * nodes' outputs and saved blocks, the memory the planner places. */
 typedef struct bm_tape_memory_stats {

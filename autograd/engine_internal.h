@@ -45,6 +45,7 @@ typedef struct bm_buf {
     size_t bytes;
     uint32_t def, last;      /* schedule positions: written first, read last */
     int pinned;              /* kept over the whole schedule (never shared) */
+    const bm_tensor *owner;  /* the output it holds; NULL: a saved block */
 } bm_buf;
 
 /* A tensor the caller asked to keep (bm_tape_keep). */
@@ -62,6 +63,10 @@ typedef struct bm_memplan {
     size_t slab_bytes;       /* the slab's size */
     size_t buffer_bytes;     /* their bytes unplanned (each its own) */
     size_t peak_live;        /* most bytes live at once over the schedule */
+    uint32_t first_plan;     /* schedule position where the gradient graphs start */
+    int shared_fwd;          /* the backward reuses memory of values it reads */
+    int stale;               /* a gradient graph ran since the last forward (and
+                              * shared_fwd): forward values may be overwritten */
     bm_keep *keeps;
 } bm_memplan;
 
@@ -155,6 +160,12 @@ static inline void bm_run_node(bm_tape *tape, bm_node *n)
 
 /* Plan the memory of the tape's recorded graph now (bm_tape_plan_memory). */
 bm_status bm_memplan_run(bm_tape *tape);
+/* Before a gradient pass on a planned tape: when its forward values may be
+ * overwritten (stale), replay the forward (random ops frozen) first. */
+bm_status bm_memplan_fresh(bm_tape *tape);
+/* After a gradient graph ran on a planned tape: mark it stale if its
+ * buffers share memory with forward values. */
+void bm_memplan_ran(bm_tape *tape);
 /* Refuse recording node n when an input's memory was reused by the plan:
  * -1 with BM_ERR_STATE naming the op and input, else 0. */
 int bm_memplan_check_inputs(bm_tape *tape, const bm_node *n);

@@ -68,11 +68,12 @@ typedef struct collect {
     size_t n;
 } collect;
 
-static void add_buf(collect *c, void *p, size_t bytes, uint32_t def, uint32_t last)
+static void add_buf(collect *c, void *p, size_t bytes, uint32_t def, uint32_t last,
+                    const bm_tensor *owner)
 {
     if (c->bufs)
         c->bufs[c->n] = (bm_buf){.old = p, .at = p, .bytes = round64(bytes ? bytes : 1),
-                                 .def = def, .last = last, .pinned = 0};
+                                 .def = def, .last = last, .pinned = 0, .owner = owner};
     c->n++;
 }
 
@@ -80,9 +81,9 @@ static void collect_node(bm_tape *tape, void *ctx, bm_node *n, uint32_t pos)
 {
     collect *c = ctx;
     if (bm_arena_holds(&tape->data, n->out->data))
-        add_buf(c, n->out->data, out_bytes(n->out), pos, pos);
+        add_buf(c, n->out->data, out_bytes(n->out), pos, pos, n->out);
     if (n->saved && bm_arena_holds(&tape->data, n->saved))
-        add_buf(c, n->saved, n->saved_bytes, pos, END_POS);
+        add_buf(c, n->saved, n->saved_bytes, pos, END_POS, NULL);
 }
 
 static int by_old(const void *a, const void *b)
@@ -336,8 +337,41 @@ bm_status bm_memplan_run(bm_tape *tape)
         }
         move_into(tape, &s, slab);
     }
+    m->first_plan = s.first_plan;
+    m->shared_fwd = s.n_plans == 1;
+    m->stale = 0; /* the values live at the boundary were copied */
     m->planned = 1;
     return BM_OK;
+}
+
+bm_status bm_memplan_fresh(bm_tape *tape)
+{
+    if (!tape->mem.planned || !tape->mem.stale)
+        return tape->err.code;
+    int frozen = bm_tape_freeze_random(tape, 1);
+    bm_status s = bm_tape_forward(tape);
+    bm_tape_freeze_random(tape, frozen);
+    return s;
+}
+
+void bm_memplan_ran(bm_tape *tape)
+{
+    if (tape->mem.planned && tape->mem.shared_fwd)
+        tape->mem.stale = 1;
+}
+
+/* The planned buffer holding x's value: its own (an op output) or the
+ * saved block its data lies in (a saved tensor); NULL when none. Addresses
+ * alone are ambiguous once buffers share memory. */
+static const bm_buf *buf_of(const bm_memplan *m, const bm_tensor *x)
+{
+    const unsigned char *p = x->data;
+    for (size_t i = 0; i < m->n_bufs; i++) {
+        const bm_buf *b = &m->bufs[i];
+        if (x->node ? b->owner == x : !b->owner && p >= b->at && p < b->at + b->bytes)
+            return b;
+    }
+    return NULL;
 }
 
 int bm_memplan_check_inputs(bm_tape *tape, const bm_node *n)
@@ -345,19 +379,20 @@ int bm_memplan_check_inputs(bm_tape *tape, const bm_node *n)
     char sh[64];
     const bm_memplan *m = &tape->mem;
     for (int k = 0; k < n->n_in; k++) {
-        const unsigned char *p = n->in[k]->data;
-        const bm_buf *hit = NULL;
-        for (size_t i = 0; i < m->n_bufs && !(hit && hit->pinned); i++)
-            if (p >= m->bufs[i].at && p < m->bufs[i].at + m->bufs[i].bytes)
-                hit = &m->bufs[i];
-        if (hit && !hit->pinned) {
-            bm_tape_fail(tape, BM_ERR_STATE,
-                         "bm_%s: input %d %s lives in memory the memory plan reuses "
-                         "(bm_tape_plan_memory); keep it with bm_tape_keep before planning, "
-                         "or bm_tape_reset and record again",
-                         n->op->name, k, bm_shape_str(n->in[k], sh, sizeof sh));
-            return -1;
-        }
+        const bm_buf *hit = buf_of(m, n->in[k]);
+        if (!hit || hit->pinned)
+            continue;
+        int boundary = hit->def < m->first_plan && hit->last >= m->first_plan;
+        if (boundary && !m->stale)
+            continue; /* a value the backward reads, valid after the forward */
+        bm_tape_fail(tape, BM_ERR_STATE,
+                     "bm_%s: input %d %s lives in memory the memory plan reuses "
+                     "(bm_tape_plan_memory)%s; keep it with bm_tape_keep before planning, "
+                     "or bm_tape_reset and record again",
+                     n->op->name, k, bm_shape_str(n->in[k], sh, sizeof sh),
+                     boundary ? " and a backward overwrote it: replay bm_tape_forward first"
+                              : "");
+        return -1;
     }
     return 0;
 }

@@ -396,6 +396,8 @@ bm_status bm_tape_forward(bm_tape *tape)
         if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
             break; /* stop at the first non-finite output */
     }
+    if (tape->err.code == BM_OK)
+        tape->mem.stale = 0; /* every forward value is fresh */
     return tape->err.code;
 }
 

@@ -377,6 +377,54 @@ START_TEST(keep_and_refuse)
 }
 END_TEST
 
+/* After a replayed forward, a value the backward reads may be read by a
+ * new op; one only the forward read (its memory reused within the forward)
+ * may not. Backward twice without a forward between gives twice the
+ * gradient, as without the planner. */
+START_TEST(refuse_dead_value)
+{
+    bm_tape *t = bm_tape_new();
+    bm_tape_set_memory_plan(t, 1);
+    size_t n = 8;
+    bm_tensor *x = bm_tape_leaf(t, BM_F64, 1, &n, BM_REQUIRES_GRAD);
+    bm_tensor *w = bm_tape_leaf(t, BM_F64, 1, &n, BM_REQUIRES_GRAD);
+    for (size_t i = 0; i < n; i++) {
+        bm_tensor_set(x, i, 0.25 * (double)i - 1.0);
+        bm_tensor_set(w, i, 0.5 + 0.125 * (double)i);
+    }
+    bm_tensor *m = bm_mul(t, x, w);   /* read only by scale's forward */
+    bm_tensor *th = bm_tanh(t, bm_scale(t, m, 2.0)); /* read by tanh's vjp */
+    bm_tensor *f = bm_sum(t, bm_mul(t, th, th), BM_AXIS_ALL, 0);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(bm_tape_backward(t, f, NULL), BM_OK);
+    double g1[8];
+    for (size_t i = 0; i < n; i++)
+        g1[i] = bm_tensor_grad_get(x, i);
+    ck_assert_int_eq(bm_tape_backward(t, f, NULL), BM_OK); /* plans, then runs */
+    ck_assert_int_eq(bm_tape_backward(t, f, NULL), BM_OK); /* stale: forward first */
+    for (size_t i = 0; i < n; i++)
+        ck_assert(bm_tensor_grad_get(x, i) == g1[i] + g1[i] + g1[i]);
+    bm_tape_memory_stats st;
+    ck_assert_int_eq(bm_tape_memory(t, &st), BM_OK);
+    ck_assert_int_eq(st.planned, 1);
+    ck_assert_ptr_null(bm_sum(t, th, BM_AXIS_ALL, 0)); /* a backward overwrote it */
+    ck_assert_msg(strstr(bm_tape_error(t), "replay bm_tape_forward first") != NULL, "%s",
+                  bm_tape_error(t));
+    bm_tape_clear_error(t);
+    ck_assert_int_eq(bm_tape_forward(t), BM_OK);
+    bm_tensor *s = bm_sum(t, th, BM_AXIS_ALL, 0);
+    ck_assert_msg(s != NULL, "%s", bm_tape_error(t));
+    double want = 0;
+    for (size_t i = 0; i < n; i++)
+        want += bm_tensor_get(th, i);
+    ck_assert(bm_tensor_get(s, 0) == want);
+    ck_assert_ptr_null(bm_sum(t, m, BM_AXIS_ALL, 0));
+    ck_assert_int_eq(bm_tape_status(t), BM_ERR_STATE);
+    ck_assert_msg(strstr(bm_tape_error(t), "replay") == NULL, "%s", bm_tape_error(t));
+    bm_tape_free(t);
+}
+END_TEST
+
 /* gradcheck on a graph planned after its gradient graph was built: the
  * replays give the same verdict and errors as before planning. */
 START_TEST(gradcheck_planned)
@@ -500,6 +548,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, attention_same_bits);
     tcase_add_test(tc, create_graph_same_bits);
     tcase_add_test(tc, keep_and_refuse);
+    tcase_add_test(tc, refuse_dead_value);
     tcase_add_test(tc, gradcheck_planned);
     tcase_add_test(tc, two_plans_any_order);
     tcase_add_test(tc, null_and_errors);
