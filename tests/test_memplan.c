@@ -455,8 +455,9 @@ START_TEST(gradcheck_planned)
 }
 END_TEST
 
-/* Two gradient graphs of one forward (the loss and Σ logits), planned
- * together: replayed in either order they give the unplanned gradients. */
+/* Two gradient graphs of one forward (the loss and Σ logits²), planned
+ * together (plan 1) or the second built on a planned tape (plan 2):
+ * replayed in either order they give the unplanned gradients (plan 0). */
 static void two_plans(int plan, int order, double *grads, size_t max)
 {
     bm_tape *t = bm_tape_new();
@@ -470,8 +471,13 @@ static void two_plans(int plan, int order, double *grads, size_t max)
     ck_assert_int_eq(bm_tape_forward(t), BM_OK);
     bm_tensor *outs[2] = {order ? other : n.loss, order ? n.loss : other};
     ck_assert_int_eq(bm_tape_backward(t, n.loss, NULL), BM_OK);
-    ck_assert_int_eq(bm_tape_backward(t, other, NULL), BM_OK);
-    if (plan)
+    if (plan == 2) {
+        ck_assert_int_eq(bm_tape_plan_memory(t), BM_OK);
+        ck_assert_int_eq(bm_tape_backward(t, n.loss, NULL), BM_OK); /* stale forward */
+        ck_assert_int_eq(bm_tape_forward(t), BM_OK);
+    }
+    ck_assert_msg(bm_tape_backward(t, other, NULL) == BM_OK, "%s", bm_tape_error(t));
+    if (plan == 1)
         ck_assert_int_eq(bm_tape_plan_memory(t), BM_OK);
     size_t k = 0;
     for (int rep = 0; rep < 2; rep++) {
@@ -503,8 +509,11 @@ START_TEST(two_plans_any_order)
     ck_assert(ref && got);
     for (int order = 0; order < 2; order++) {
         two_plans(0, order, ref, max);
-        two_plans(1, order, got, max);
-        ck_assert(memcmp(ref, got, max * sizeof *ref) == 0);
+        for (int plan = 1; plan <= 2; plan++) {
+            two_plans(plan, order, got, max);
+            ck_assert_msg(memcmp(ref, got, max * sizeof *ref) == 0, "plan %d order %d", plan,
+                          order);
+        }
     }
     free(ref);
     free(got);
