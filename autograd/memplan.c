@@ -308,10 +308,13 @@ bm_status bm_memplan_run(bm_tape *tape)
     collect c = {.bufs = NULL, .n = 0};
     for_nodes(tape, &s, collect_node, &c);
     size_t n = c.n;
-    void *mem = n ? bm_tape_alloc(tape, n * (sizeof(bm_buf) + 2 * sizeof(bm_buf *)) +
-                                            ((size_t)s.end + 2) * sizeof(long long))
-                  : NULL;
-    if (n && !mem)
+    if (!n) {
+        m->planned = 1; /* nothing to place */
+        return BM_OK;
+    }
+    void *mem = bm_tape_alloc(tape, n * (sizeof(bm_buf) + 2 * sizeof(bm_buf *)) +
+                                        ((size_t)s.end + 2) * sizeof(long long));
+    if (!mem)
         return tape->err.code;
     c = (collect){.bufs = mem, .n = 0};
     for_nodes(tape, &s, collect_node, &c);
@@ -325,18 +328,16 @@ bm_status bm_memplan_run(bm_tape *tape)
     m->buffer_bytes = 0;
     for (size_t i = 0; i < n; i++)
         m->buffer_bytes += m->bufs[i].bytes;
-    if (n) {
-        memset(live, 0, ((size_t)s.end + 2) * sizeof *live);
-        m->peak_live = peak_live(m, live, s.end);
-        m->slab_bytes = assign(m, order, near);
-        chunk *slab = bm_chunk_new(tape, m->slab_bytes);
-        if (!slab) {
-            m->bufs = NULL;
-            m->n_bufs = 0;
-            return tape->err.code; /* nothing moved: the graph is as it was */
-        }
-        move_into(tape, &s, slab);
+    memset(live, 0, ((size_t)s.end + 2) * sizeof *live);
+    m->peak_live = peak_live(m, live, s.end);
+    m->slab_bytes = assign(m, order, near);
+    chunk *slab = bm_chunk_new(tape, m->slab_bytes);
+    if (!slab) {
+        m->bufs = NULL;
+        m->n_bufs = 0;
+        return tape->err.code; /* nothing moved: the graph is as it was */
     }
+    move_into(tape, &s, slab);
     m->first_plan = s.first_plan;
     m->shared_fwd = s.n_plans == 1;
     m->stale = 0; /* the values live at the boundary were copied */
