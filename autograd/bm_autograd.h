@@ -384,10 +384,17 @@ bm_status bm_tape_memory(const bm_tape *tape, bm_tape_memory_stats *st);
  *     the backward reads is still there, but after bm_tape_backward
  *     intermediate values and gradients are not. Keep what you read.
  * Recording an op after planning that reads a tensor whose memory is reused
- * fails with BM_ERR_STATE naming the op and input (so does a backward from
- * a new output); bm_tape_reset ends the plan (the slab is reused by the next
- * recording) and the next recording is planned again. Returns the previous
- * setting. */
+ * fails with BM_ERR_STATE naming the op and input; values the backward reads
+ * may be read after a bm_tape_forward (so bm_gradcheck, bm_grad and a
+ * backward from a new output work). When the backward reuses forward memory,
+ * a backward with no forward since the last one replays the forward first
+ * (random ops frozen): backward twice still adds the gradient twice.
+ * Planning allocates the slab while the old buffers still exist (for that
+ * moment both are held), then frees them. bm_tape_reset ends the plan (the
+ * slab becomes an arena chunk for the next recording), which is planned
+ * again at its first replay; a tape reset and recorded every step is never
+ * planned. Switching planning off keeps a plan made until the reset.
+ * Returns the previous setting. */
 int bm_tape_set_memory_plan(bm_tape *tape, int on);
 /* Is memory planning on? (0 for a NULL tape.) */
 int bm_tape_memory_plan(const bm_tape *tape);
