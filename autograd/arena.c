@@ -51,7 +51,12 @@ void *bm_arena_alloc(bm_tape *tape, bm_arena *a, size_t bytes, size_t align)
             return p;
         }
     }
-    chunk *c = bm_chunk_new(tape, bytes > BM_ARENA_CHUNK ? bytes : BM_ARENA_CHUNK);
+    size_t size = BM_ARENA_CHUNK;
+    if (a->grows) {
+        size_t held = bm_arena_cap(a);
+        size = held < BM_ARENA_MIN_CHUNK ? BM_ARENA_MIN_CHUNK : held < size ? held : size;
+    }
+    chunk *c = bm_chunk_new(tape, bytes > size ? bytes : size);
     if (!c)
         return NULL;
     /* Append at the end so the chunk order stays the allocation order. */

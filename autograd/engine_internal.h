@@ -8,8 +8,10 @@
 #include "tape_internal.h"
 
 /* Alignment of arena buffers, and the size of a new chunk (a larger
- * request gets a chunk of its own). */
-enum { BM_ARENA_ALIGN = 64, BM_ARENA_CHUNK = 1 << 20 };
+ * request gets a chunk of its own); a growing arena starts with chunks of
+ * BM_ARENA_MIN_CHUNK and doubles up to BM_ARENA_CHUNK (a small graph's
+ * buffers do not take a whole chunk). */
+enum { BM_ARENA_ALIGN = 64, BM_ARENA_CHUNK = 1 << 20, BM_ARENA_MIN_CHUNK = 1 << 16 };
 
 typedef struct chunk {
     struct chunk *next;
@@ -21,6 +23,7 @@ typedef struct chunk {
 /* A list of chunks (arena.c): rewound by bm_tape_reset, freed with the tape. */
 typedef struct bm_arena {
     chunk *first, *cur;
+    int grows;               /* chunks grow from BM_ARENA_MIN_CHUNK (else BM_ARENA_CHUNK) */
 } bm_arena;
 
 /* A new chunk of cap usable bytes from the tape's allocator (not linked);

@@ -45,6 +45,7 @@ bm_tape *bm_tape_new_ex(const bm_allocator *a)
     t->pass = 1;
     t->grad_enabled = 1;
     t->rec = &t->main;
+    t->data.grows = 1;
     return t;
 }
 
