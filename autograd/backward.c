@@ -334,6 +334,7 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
     int saved_plan = tape->rec_plan, saved_prune = tape->pruning, saved_phase = tape->grad_phase;
     tape->rec = &p->nodes;
     tape->rec_plan = 1;
+    tape->rec_data = 1;
     tape->pruning = 0;
     tape->grad_phase = 1;
     new_pass(tape);
@@ -342,6 +343,7 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
                       : tape->err.code;
     tape->rec = saved_rec;
     tape->rec_plan = saved_plan;
+    tape->rec_data = 0;
     tape->pruning = saved_prune;
     tape->grad_phase = saved_phase;
     if (s != BM_OK) {
@@ -401,7 +403,14 @@ bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
     if (seed && tape->detect_anomaly && bm_anomaly_seed(tape, out, seed) != BM_OK)
         return tape->err.code;
     bm_plan *p = find_plan(tape, out, seed != NULL);
-    return p ? run_plan(tape, p, seed) : build_plan(tape, out, seed);
+    if (tape->mem.enabled && p && !tape->mem.planned && bm_memplan_run(tape) != BM_OK)
+        return tape->err.code; /* the first replay: place the buffers first */
+    if (bm_memplan_fresh(tape) != BM_OK)
+        return tape->err.code;
+    bm_status s = p ? run_plan(tape, p, seed) : build_plan(tape, out, seed);
+    if (s == BM_OK)
+        bm_memplan_ran(tape);
+    return s;
 }
 
 /* --------------------------------------------------------------- bm_grad */
@@ -479,6 +488,8 @@ bm_status bm_grad(bm_tape *tape, bm_tensor *const *outputs, size_t n_outputs,
     bm_node *last = NULL;
     bm_status s = grad_args(tape, outputs, n_outputs, inputs, n_inputs, grad_outputs, results,
                             &last);
+    if (s == BM_OK)
+        s = bm_memplan_fresh(tape);
     if (s != BM_OK)
         return s;
     bm_plan scratch_plan;

@@ -338,6 +338,77 @@ bm_status bm_tape_set_threads(bm_tape *tape, int threads, bm_error *err);
 /* Threads of the tape's op kernels (1 for a NULL tape). */
 int bm_tape_threads(const bm_tape *tape);
 
+/* ------------------------------------------------------ memory planning */
+
+/* Defined where the memory planner below exists (code that builds against
+ * older libraries tests it). */
+#define BMNN_HAS_MEMORY_PLAN 1
+
+/* Where a tape's memory is (bm_tape_memory). Buffers are the recorded
+ * nodes' outputs and saved blocks, the memory the planner places. */
+typedef struct bm_tape_memory_stats {
+    size_t arena;      /* bytes held by the tape's arenas (bm_tape_arena_bytes) */
+    size_t data_arena; /* of which the buffers' arena (the slab once planned) */
+    size_t values;     /* forward values: outputs of the main list's nodes */
+    size_t grads;      /* gradient graphs' outputs (those written straight into a
+                        * leaf's .grad excluded) */
+    size_t saved;      /* saved-for-backward blocks */
+    size_t scratch;    /* the kernels' shared scratch memory */
+    int planned;       /* the buffers share one slab (bm_tape_plan_memory) */
+    size_t buffers;    /* once planned: the buffers' bytes, each on its own */
+    size_t slab;       /* once planned: the slab's bytes */
+    size_t peak_live;  /* once planned: most buffer bytes live at one time */
+} bm_tape_memory_stats;
+
+/* Fill *st with the tape's memory figures. BM_ERR_NULL for a NULL tape
+ * (st zeroed) or st. */
+bm_status bm_tape_memory(const bm_tape *tape, bm_tape_memory_stats *st);
+
+/* Memory planning (off by default): buffers whose lifetimes do not overlap
+ * share memory. Over what a step runs — the recorded forward, then each
+ * gradient graph bm_tape_backward built — a buffer lives from the op that
+ * writes it to the last op that reads it; the planner lays all of them out
+ * in one slab that replaces their arena (less memory held; the old chunks
+ * are freed, one allocation). Kernels and their order do not change, so
+ * results are bit-identical with and without it, and a replayed step still
+ * allocates nothing.
+ * With planning on (bm_tape_set_memory_plan), the tape plans at the first
+ * replay of a gradient graph (the second bm_tape_backward from an output);
+ * bm_tape_plan_memory plans at once. What stays valid after planning:
+ *   - leaves, their .grad, constants (BM_CONST) and everything not recorded;
+ *   - the output of each gradient graph (the loss), every forward value no
+ *     op reads (the graph's outputs), and tensors kept with bm_tape_keep
+ *     (value and .grad), which never share memory;
+ *   - any other intermediate value or intermediate .grad only while no later
+ *     op of the step has reused its memory: after bm_tape_forward, a value
+ *     the backward reads is still there, but after bm_tape_backward
+ *     intermediate values and gradients are not. Keep what you read.
+ * Recording an op after planning that reads a tensor whose memory is reused
+ * fails with BM_ERR_STATE naming the op and input; values the backward reads
+ * may be read after a bm_tape_forward (so bm_gradcheck, bm_grad and a
+ * backward from a new output work). When the backward reuses forward memory,
+ * a backward with no forward since the last one replays the forward first
+ * (random ops frozen): backward twice still adds the gradient twice.
+ * Planning allocates the slab while the old buffers still exist (for that
+ * moment both are held), then frees them. bm_tape_reset ends the plan (the
+ * slab becomes an arena chunk for the next recording), which is planned
+ * again at its first replay; a tape reset and recorded every step is never
+ * planned. Switching planning off keeps a plan made until the reset.
+ * Returns the previous setting. */
+int bm_tape_set_memory_plan(bm_tape *tape, int on);
+/* Is memory planning on? (0 for a NULL tape.) */
+int bm_tape_memory_plan(const bm_tape *tape);
+/* Plan the memory of what is recorded now (see bm_tape_set_memory_plan),
+ * once per recording: a second call does nothing. The tape's sticky error
+ * if set; BM_ERR_NOMEM when the slab cannot be allocated (the graph stays as
+ * it was). */
+bm_status bm_tape_plan_memory(bm_tape *tape);
+/* Keep tensor t (a value the caller will read, e.g. a model's output or a
+ * part of the loss) out of memory sharing: its value and gradient stay
+ * valid. Call it before planning; BM_ERR_STATE after, or for another tape's
+ * tensor; BM_ERR_NULL for NULL. */
+bm_status bm_tape_keep(bm_tape *tape, const bm_tensor *t);
+
 /* ------------------------------------------------------------ profiler */
 
 /* The phase a node's time is counted in: forward (a node of the main list,

@@ -7,12 +7,71 @@
 #include "pool_internal.h"
 #include "tape_internal.h"
 
+/* Alignment of arena buffers, and the size of a new chunk (a larger
+ * request gets a chunk of its own); a growing arena starts with chunks of
+ * BM_ARENA_MIN_CHUNK and doubles up to BM_ARENA_CHUNK (a small graph's
+ * buffers do not take a whole chunk). */
+enum { BM_ARENA_ALIGN = 64, BM_ARENA_CHUNK = 1 << 20, BM_ARENA_MIN_CHUNK = 1 << 16 };
+
 typedef struct chunk {
     struct chunk *next;
     size_t cap;
     size_t used;
     unsigned char *base; /* aligned start of the usable bytes */
 } chunk;
+
+/* A list of chunks (arena.c): rewound by bm_tape_reset, freed with the tape. */
+typedef struct bm_arena {
+    chunk *first, *cur;
+    int grows;               /* chunks grow from BM_ARENA_MIN_CHUNK (else BM_ARENA_CHUNK) */
+} bm_arena;
+
+/* A new chunk of cap usable bytes from the tape's allocator (not linked);
+ * NULL with a nomem error. */
+chunk *bm_chunk_new(bm_tape *tape, size_t cap);
+/* bytes aligned to align (a power of two, at most BM_ARENA_ALIGN) from a;
+ * NULL with a nomem error on the tape. */
+void *bm_arena_alloc(bm_tape *tape, bm_arena *a, size_t bytes, size_t align);
+/* Mark every chunk of a unused (keeps them). */
+void bm_arena_rewind(bm_arena *a);
+/* Free every chunk of a. */
+void bm_arena_release(bm_tape *tape, bm_arena *a);
+/* Bytes held by a's chunks. */
+size_t bm_arena_cap(const bm_arena *a);
+/* Does p point into one of a's chunks? */
+int bm_arena_holds(const bm_arena *a, const void *p);
+
+/* A buffer the memory planner places (memplan.c): an op output's data or a
+ * node's saved block, with its live interval over the schedule. */
+typedef struct bm_buf {
+    unsigned char *old, *at; /* where it was recorded; where the plan put it */
+    size_t bytes;
+    uint32_t def, last;      /* schedule positions: written first, read last */
+    int pinned;              /* kept over the whole schedule (never shared) */
+    const bm_tensor *owner;  /* the output it holds; NULL: a saved block */
+} bm_buf;
+
+/* A tensor the caller asked to keep (bm_tape_keep). */
+typedef struct bm_keep {
+    const bm_tensor *t;
+    struct bm_keep *next;
+} bm_keep;
+
+/* The memory planner's state of a tape. */
+typedef struct bm_memplan {
+    int enabled;             /* plan at the first replay of a gradient graph */
+    int planned;             /* this recording's buffers live in one slab */
+    bm_buf *bufs;            /* planned buffers, by old address (meta arena) */
+    size_t n_bufs;
+    size_t slab_bytes;       /* the slab's size */
+    size_t buffer_bytes;     /* their bytes unplanned (each its own) */
+    size_t peak_live;        /* most bytes live at once over the schedule */
+    uint32_t first_plan;     /* schedule position where the gradient graphs start */
+    int shared_fwd;          /* the backward reuses memory of values it reads */
+    int stale;               /* a gradient graph ran since the last forward (and
+                              * shared_fwd): forward values may be overwritten */
+    bm_keep *keeps;
+} bm_memplan;
 
 /* A list of nodes being recorded into (the main list or a plan's). */
 typedef struct bm_node_list {
@@ -62,10 +121,13 @@ typedef struct bm_prof {
 
 struct bm_tape {
     bm_allocator alloc;
-    chunk *first, *cur;
+    bm_arena meta;          /* nodes, headers, leaves, constants, scratch */
+    bm_arena data;          /* recorded nodes' outputs and saved blocks */
+    bm_memplan mem;         /* the memory planner (memplan.c) */
     bm_node_list main;      /* forward nodes (and create_graph gradients) */
     bm_node_list *rec;      /* where bm_tape_record appends */
     int rec_plan;           /* recording a plan: outputs need no gradient */
+    int rec_data;           /* recording a kept plan: outputs go to the data arena */
     uint32_t pass;          /* gradient pass counter (grad stamps) */
     uint32_t epoch;         /* reset counter (stale tensors) */
     int pruning;            /* this pass wants only want_stamp'd tensors */
@@ -98,6 +160,18 @@ static inline void bm_run_node(bm_tape *tape, bm_node *n)
     else
         n->op->forward(tape, n);
 }
+
+/* Plan the memory of the tape's recorded graph now (bm_tape_plan_memory). */
+bm_status bm_memplan_run(bm_tape *tape);
+/* Before a gradient pass on a planned tape: when its forward values may be
+ * overwritten (stale), replay the forward (random ops frozen) first. */
+bm_status bm_memplan_fresh(bm_tape *tape);
+/* After a gradient graph ran on a planned tape: mark it stale if its
+ * buffers share memory with forward values. */
+void bm_memplan_ran(bm_tape *tape);
+/* Refuse recording node n when an input's memory was reused by the plan:
+ * -1 with BM_ERR_STATE naming the op and input, else 0. */
+int bm_memplan_check_inputs(bm_tape *tape, const bm_node *n);
 
 /* Is node n on the tape's main list? (Searched from the newest node.) */
 int bm_tape_on_main(const bm_tape *tape, const bm_node *n);

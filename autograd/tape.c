@@ -1,8 +1,10 @@
 /* tape.c — the arena, the tape's state, recording, replay, graph walking.
  *
- * Every node and every intermediate tensor lives in the arena: a list of
- * chunks that bm_tape_reset() rewinds without freeing, so recording the same
- * graph again reuses the same memory and calls the allocator zero times.
+ * Every node and every intermediate tensor lives in the tape's arenas
+ * (arena.c): chunks that bm_tape_reset() rewinds without freeing, so
+ * recording the same graph again reuses the same memory and calls the
+ * allocator zero times. A recorded node's output and saved block go to the
+ * data arena, which the memory planner may replace (memplan.c).
  * Gradients (bm_tape_backward, bm_grad) are in backward.c. */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 #include "anomaly_internal.h"
 #include "engine_internal.h"
 
-enum { ARENA_ALIGN = 64, ARENA_CHUNK = 1 << 20, HEADER_ALIGN = 16 };
+enum { HEADER_ALIGN = 16 };
 
 static void *sys_alloc(void *ud, size_t n)
 {
@@ -43,6 +45,7 @@ bm_tape *bm_tape_new_ex(const bm_allocator *a)
     t->pass = 1;
     t->grad_enabled = 1;
     t->rec = &t->main;
+    t->data.grows = 1;
     return t;
 }
 
@@ -50,12 +53,8 @@ void bm_tape_free(bm_tape *tape)
 {
     if (!tape)
         return;
-    chunk *c = tape->first;
-    while (c) {
-        chunk *next = c->next;
-        tape->alloc.free(tape->alloc.ud, c);
-        c = next;
-    }
+    bm_arena_release(tape, &tape->meta);
+    bm_arena_release(tape, &tape->data);
     bm_pool_free(tape->pool);
     bm_prof_free(tape);
     tape->alloc.free(tape->alloc.ud, tape);
@@ -65,9 +64,9 @@ void bm_tape_reset(bm_tape *tape)
 {
     if (!tape)
         return;
-    for (chunk *c = tape->first; c; c = c->next)
-        c->used = 0;
-    tape->cur = tape->first;
+    bm_arena_rewind(&tape->meta);
+    bm_arena_rewind(&tape->data);
+    tape->mem = (bm_memplan){.enabled = tape->mem.enabled};
     memset(&tape->main, 0, sizeof tape->main);
     tape->rec = &tape->main;
     tape->rec_plan = 0;
@@ -80,15 +79,6 @@ void bm_tape_reset(bm_tape *tape)
 }
 
 size_t bm_tape_size(const bm_tape *tape) { return tape ? tape->main.count : 0; }
-
-size_t bm_tape_arena_bytes(const bm_tape *tape)
-{
-    size_t n = 0;
-    if (tape)
-        for (const chunk *c = tape->first; c; c = c->next)
-            n += c->cap;
-    return n;
-}
 
 bm_status bm_tape_status(const bm_tape *tape) { return tape ? tape->err.code : BM_ERR_NULL; }
 
@@ -168,58 +158,11 @@ int bm_tape_threads(const bm_tape *tape) { return tape ? bm_pool_threads(tape->p
 
 bm_pool *bm_tape_pool(const bm_tape *tape) { return tape ? tape->pool : NULL; }
 
-/* Place `bytes` in chunk c if they fit; NULL otherwise. */
-static void *chunk_take(chunk *c, size_t bytes, size_t align)
-{
-    size_t start = (c->used + align - 1) & ~(align - 1);
-    if (start > c->cap || bytes > c->cap - start)
-        return NULL;
-    c->used = start + bytes;
-    return c->base + start;
-}
-
-/* bytes aligned to align (a power of two, at most ARENA_ALIGN). */
+/* bytes aligned to align from the meta arena. */
 static void *tape_alloc(bm_tape *tape, size_t bytes, size_t align)
 {
-    if (bytes == 0)
-        bytes = 1;
-    /* Try the current chunk, then later chunks kept from before a reset. */
-    for (chunk *c = tape->cur; c; c = c->next) {
-        void *p = chunk_take(c, bytes, align);
-        if (p) {
-            tape->cur = c;
-            return p;
-        }
-    }
-    size_t cap = bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK;
-    if (cap > SIZE_MAX - sizeof(chunk) - ARENA_ALIGN) {
-        bm_tape_fail(tape, BM_ERR_NOMEM, "out of memory: arena request of %zu bytes", bytes);
-        return NULL;
-    }
-    chunk *c = tape->alloc.alloc(tape->alloc.ud, sizeof(chunk) + ARENA_ALIGN + cap);
-    if (!c) {
-        bm_tape_fail(tape, BM_ERR_NOMEM, "out of memory: arena request of %zu bytes", bytes);
-        return NULL;
-    }
-    uintptr_t raw = (uintptr_t)(c + 1);
-    c->base = (unsigned char *)((raw + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1));
-    c->cap = cap;
-    c->used = 0;
-    c->next = NULL;
-    /* Append at the end so the chunk order stays the allocation order. */
-    if (!tape->first) {
-        tape->first = c;
-    } else {
-        chunk *last = tape->cur ? tape->cur : tape->first;
-        while (last->next)
-            last = last->next;
-        last->next = c;
-    }
-    tape->cur = c;
-    return chunk_take(c, bytes, align);
+    return bm_arena_alloc(tape, &tape->meta, bytes, align);
 }
-
-void *bm_tape_alloc(bm_tape *tape, size_t bytes) { return tape_alloc(tape, bytes, ARENA_ALIGN); }
 
 /* Bytes rounded up to the alignment of anything a node block holds. */
 static size_t round_up(size_t b) { return (b + HEADER_ALIGN - 1) & ~(size_t)(HEADER_ALIGN - 1); }
@@ -387,6 +330,8 @@ bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, 
                    .backward = tape->grad_phase};
     for (int k = 0; k < n_in; k++)
         ins[k] = in[k];
+    if (tape->mem.planned && bm_memplan_check_inputs(tape, n) != 0)
+        return NULL;
     if (op->params_size) {
         n->params = blk + off_par;
         if (params)
@@ -407,14 +352,17 @@ bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, 
     }
     for (int i = out->rank; i < BM_MAX_RANK; i++)
         out->shape[i] = 1;
-    out->data = bm_tape_alloc(tape, out->size * bm_dtype_size(out->dtype));
+    int record = tape->rec_plan || tape->grad_enabled;
+    /* What stays on a kept list (the main list, a plan) is the planner's. */
+    bm_arena *ar = record && (tape->rec == &tape->main || tape->rec_data) ? &tape->data
+                                                                           : &tape->meta;
+    out->data = bm_arena_alloc(tape, ar, out->size * bm_dtype_size(out->dtype), BM_ARENA_ALIGN);
     if (!out->data)
         return NULL;
-    if (n->saved_bytes && !(n->saved = bm_tape_alloc(tape, n->saved_bytes)))
+    if (n->saved_bytes && !(n->saved = bm_arena_alloc(tape, ar, n->saved_bytes, BM_ARENA_ALIGN)))
         return NULL;
     if (take_scratch(tape, n) != 0)
         return NULL;
-    int record = tape->rec_plan || tape->grad_enabled;
     n->index = tape->rec->count; /* its position (if recorded): anomaly messages name it */
     if (tape->prof.on && bm_prof_assign(tape, n) != 0)
         return NULL;
@@ -449,6 +397,8 @@ bm_status bm_tape_forward(bm_tape *tape)
         if (tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
             break; /* stop at the first non-finite output */
     }
+    if (tape->err.code == BM_OK)
+        tape->mem.stale = 0; /* every forward value is fresh */
     return tape->err.code;
 }
 
