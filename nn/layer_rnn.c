@@ -9,7 +9,11 @@
  *
  * Speed: the input projections of all T steps are one product
  * x·W_ihᵀ + b over [T·B, F] rows in step-major order, so that step t's
- * slice is the contiguous rows [t·B, (t+1)·B); W_hh is transposed once;
+ * rows are the contiguous [t·B, (t+1)·B). They are split into the steps
+ * by a balanced tree of row slices, not by T slices of the whole: each
+ * slice's gradient is a zero-padded tensor of its source's size, so T
+ * slices of one [T·B, G·H] tensor would cost O(T²·B·H) in the backward
+ * (and as much memory), the tree O(T·log T·B·H). W_hh is transposed once;
  * each step then records one product with the state and a few
  * elementwise ops. Truncated BPTT (`bptt` k > 0) detaches the state before
  * steps k, 2k, ...: the forward is unchanged, no gradient crosses those
@@ -34,7 +38,7 @@ enum { P_W_IH = 0, P_W_HH = 1, P_B_IH = 2, P_B_HH = 3, P_COUNT_BIAS = 4, P_COUNT
 /* What one step reads: the input projections of every step, the recurrent
  * weights, the sizes. */
 typedef struct rnn_ctx {
-    bm_tensor *xw;   /* [T·B, G·H]: x·W_ihᵀ + bias (gru: + bias_ih only) */
+    bm_tensor **xw;  /* T steps of [B, G·H]: x·W_ihᵀ + bias (gru: + bias_ih only) */
     bm_tensor *whh;  /* [H, G·H]: W_hhᵀ */
     bm_tensor *bhh;  /* gru: bias_hh [G·H], or NULL */
     size_t B, H;
@@ -46,8 +50,8 @@ typedef struct rnn_state {
     bm_tensor *h, *c;
 } rnn_state;
 
-/* One step of a kind over rows [r0, r0 + B) of ctx->xw. */
-typedef void (*rnn_step_fn)(bm_tape *t, const rnn_ctx *x, size_t r0, rnn_state *s);
+/* One step of a kind on its input projections xw_t [B, G·H]. */
+typedef void (*rnn_step_fn)(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s);
 
 /* One recurrent kind. */
 typedef struct rnn_cell {
@@ -64,17 +68,15 @@ static bm_tensor *with_recurrent(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, 
 }
 
 /* rnn: h = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh). */
-static void rnn_step(bm_tape *t, const rnn_ctx *x, size_t r0, rnn_state *s)
+static void rnn_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s)
 {
-    bm_tensor *xw_t = bm_seq_block(t, x->xw, r0, r0 + x->B, 0, x->H);
     s->h = bm_tanh(t, with_recurrent(t, x, xw_t, s->h));
 }
 
 /* lstm: i, f, o = σ(..), g = tanh(..); c = f·c + i·g; h = o·tanh(c). */
-static void lstm_step(bm_tape *t, const rnn_ctx *x, size_t r0, rnn_state *s)
+static void lstm_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s)
 {
     const size_t H = x->H;
-    bm_tensor *xw_t = bm_seq_block(t, x->xw, r0, r0 + x->B, 0, LSTM_GATES * H);
     bm_tensor *pre = with_recurrent(t, x, xw_t, s->h);
     bm_tensor *sg = bm_sigmoid(t, pre); /* the g block of it goes unused */
     bm_tensor *i = bm_seq_cols(t, sg, LSTM_I * H, (LSTM_I + 1) * H);
@@ -92,11 +94,11 @@ static void lstm_step(bm_tape *t, const rnn_ctx *x, size_t r0, rnn_state *s)
 
 /* gru: r, z = σ(x_rz + h·W_rzᵀ + b_hrz); n = tanh(x_n + r·(h·W_nᵀ + b_hn));
  * h' = (1 − z)·n + z·h = n + z·(h − n). */
-static void gru_step(bm_tape *t, const rnn_ctx *x, size_t r0, rnn_state *s)
+static void gru_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s)
 {
-    const size_t H = x->H, r1 = r0 + x->B;
-    bm_tensor *x_rz = bm_seq_block(t, x->xw, r0, r1, GRU_R * H, (GRU_Z + 1) * H);
-    bm_tensor *x_n = bm_seq_block(t, x->xw, r0, r1, GRU_N * H, (GRU_N + 1) * H);
+    const size_t H = x->H;
+    bm_tensor *x_rz = bm_seq_cols(t, xw_t, GRU_R * H, (GRU_Z + 1) * H);
+    bm_tensor *x_n = bm_seq_cols(t, xw_t, GRU_N * H, (GRU_N + 1) * H);
     bm_tensor *h_rz = NULL, *h_n = NULL;
     if (s->h) {
         bm_tensor *hw = bm_linear(t, s->h, x->whh, x->bhh);
@@ -200,6 +202,21 @@ static bm_tensor *stack_steps(bm_tape *t, bm_tensor *const *steps, size_t n)
     return all;
 }
 
+/* The steps lo..hi-1 of x (rows [0, (hi − lo)·B) of it, step lo first)
+ * into steps[lo..hi): halves sliced off recursively, so that every level
+ * of the tree slices each row once (depth ⌈log₂ T⌉). */
+static void split_steps(bm_tape *t, bm_tensor *x, size_t lo, size_t hi, size_t B,
+                        bm_tensor **steps)
+{
+    if (hi - lo == 1) {
+        steps[lo] = x;
+        return;
+    }
+    const size_t mid = lo + (hi - lo) / 2;
+    split_steps(t, bm_slice_axis(t, x, 0, 0, (long)((mid - lo) * B), 1), lo, mid, B, steps);
+    split_steps(t, bm_slice_axis(t, x, 0, (long)((mid - lo) * B), BM_END, 1), mid, hi, B, steps);
+}
+
 static bm_tensor *cell_record(const rnn_cell *cell, bm_tape *t, const bm_layer_call *c)
 {
     const bm_layer_spec *s = c->spec;
@@ -219,27 +236,27 @@ static bm_tensor *cell_record(const rnn_cell *cell, bm_tape *t, const bm_layer_c
     /* step-major rows: row t·B + b is sample b at step t */
     bm_tensor *xs = B > 1 ? bm_permute(t, x, 3, (int[]){1, 0, 2}) : x;
     bm_tensor *x2 = bm_reshape(t, xs, 2, (size_t[]){T * B, F});
-    rnn_ctx ctx = {.xw = bm_linear(t, x2, bm_transpose(t, p[P_W_IH]), b),
-                   .whh = bm_transpose(t, p[P_W_HH]), .bhh = bhh, .B = B, .H = H};
-    bm_tensor **outs = s->sequences ? calloc(T, sizeof *outs) : NULL;
-    if (s->sequences && !outs) {
+    /* xw[0..T): the steps' input projections, outs[0..T): their outputs */
+    bm_tensor **xw = calloc(2 * T, sizeof *xw), **outs = xw ? xw + T : NULL;
+    if (!xw) {
         bm_tape_fail(t, BM_ERR_NOMEM, "%s: out of memory for %zu steps", cell->name, T);
         return NULL;
     }
+    rnn_ctx ctx = {.xw = xw, .whh = bm_transpose(t, p[P_W_HH]), .bhh = bhh, .B = B, .H = H};
+    split_steps(t, bm_linear(t, x2, bm_transpose(t, p[P_W_IH]), b), 0, T, B, xw);
     rnn_state st = {NULL, NULL};
     for (size_t k = 0; k < T && bm_tape_status(t) == BM_OK; k++) {
         if (k && s->bptt && k % s->bptt == 0) { /* truncate: no gradient into earlier steps */
             st.h = bm_detach(t, st.h);
             st.c = st.c ? bm_detach(t, st.c) : NULL;
         }
-        cell->step(t, &ctx, k * B, &st);
-        if (outs)
-            outs[k] = st.h;
+        cell->step(t, &ctx, xw[k], &st);
+        outs[k] = st.h;
     }
     bm_tensor *y = NULL;
     if (bm_tape_status(t) == BM_OK)
-        y = outs ? stack_steps(t, outs, T) : st.h;
-    free(outs);
+        y = s->sequences ? stack_steps(t, outs, T) : st.h;
+    free(xw);
     return y;
 }
 

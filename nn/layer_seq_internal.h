@@ -1,6 +1,6 @@
 /* layer_seq_internal.h — helpers shared by the sequence kinds
  * (layer_rnn.c, layer_attention.c): per-sample shape text, the [T, width]
- * input check, and column slices of a matrix. Not installed. */
+ * input check, column slices of a matrix, [B,T,C] as rows. Not installed. */
 #ifndef BM_LAYER_SEQ_INTERNAL_H
 #define BM_LAYER_SEQ_INTERNAL_H
 
@@ -38,14 +38,6 @@ static inline bm_status bm_seq_input(const char *kind, const bm_shape *in, size_
     *T = in->dim[0];
     *width = in->dim[1];
     return BM_OK;
-}
-
-/* Columns [lo, hi) of rows [r0, r1) of a matrix x [R,C]. */
-static inline bm_tensor *bm_seq_block(bm_tape *t, bm_tensor *x, size_t r0, size_t r1, size_t lo,
-                                      size_t hi)
-{
-    const bm_range r[2] = {{(long)r0, (long)r1, 1}, {(long)lo, (long)hi, 1}};
-    return bm_slice(t, x, 2, r);
 }
 
 /* Columns [lo, hi) of a matrix x [R,C]. */
