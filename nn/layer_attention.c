@@ -350,6 +350,13 @@ static size_t position_params(const bm_layer_spec *s, const bm_shape *in, size_t
     return 1;
 }
 
+/* An `in` of 0 becomes the input's T: the table's rows are in the file. */
+static void position_resolve(bm_layer_spec *s, const bm_shape *in, size_t n_in)
+{
+    if (n_in >= 1 && in->rank >= 1 && s->in == 0)
+        s->in = in->dim[0];
+}
+
 /* x [B,T,E] + P[:T] (broadcast over the batch). */
 static bm_tensor *position_record(bm_tape *t, const bm_layer_call *c)
 {
@@ -374,4 +381,5 @@ const bm_layer_vt bm_layer_vt_position = {
     .infer = position_infer,
     .params = position_params,
     .record = position_record,
+    .resolve = position_resolve,
 };

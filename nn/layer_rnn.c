@@ -286,6 +286,7 @@ static bm_tensor *cell_record(const rnn_cell *cell, bm_tape *t, const bm_layer_c
         .name = #id, .summary = text, .min_inputs = 1, .max_inputs = 1, .keys = rnn_keys, \
         .defaults = rnn_defaults, .check = id##_check, .infer = id##_infer,                 \
         .params = id##_params, .record = id##_record,                                       \
+        .resolve = bm_layer_resolve_features,                                               \
     };
 
 RNN_KIND(rnn, "Elman RNN, h = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (torch.nn.RNN): "

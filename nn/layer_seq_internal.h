@@ -1,28 +1,11 @@
 /* layer_seq_internal.h — helpers shared by the sequence kinds
- * (layer_rnn.c, layer_attention.c): per-sample shape text, the [T, width]
- * input check, column slices of a matrix, [B,T,C] as rows. Not installed. */
+ * (layer_rnn.c, layer_attention.c): the [T, width] input check, column
+ * slices of a matrix, [B,T,C] as rows. Not installed. */
 #ifndef BM_LAYER_SEQ_INTERNAL_H
 #define BM_LAYER_SEQ_INTERNAL_H
 
-#include <stdio.h>
-
-#include "bm_model.h"
 #include "bm_ops.h"
-
-/* Room for a per-sample shape as text ("[12,34,56]"). */
-#define BM_SEQ_SHAPE_TEXT 96
-
-/* A per-sample shape as text into buf ("[5,3]", "[]" for rank 0). */
-static inline const char *bm_seq_shape_text(const bm_shape *s, char *buf, size_t len)
-{
-    size_t pos = 0;
-    int w = snprintf(buf, len, "[");
-    for (int k = 0; k < s->rank && w >= 0 && (pos += (size_t)w) < len; k++)
-        w = snprintf(buf + pos, len - pos, k ? ",%zu" : "%zu", s->dim[k]);
-    if (w >= 0 && (pos += (size_t)w) < len)
-        snprintf(buf + pos, len - pos, "]");
-    return buf;
-}
+#include "layer_util_internal.h"
 
 /* The input of a sequence kind is [T, width] per sample: sets *T and
  * *width, or an error naming the kind and the shape. */
@@ -30,10 +13,10 @@ static inline bm_status bm_seq_input(const char *kind, const bm_shape *in, size_
                                      size_t *width, bm_error *err)
 {
     if (in->rank != 2) {
-        char buf[BM_SEQ_SHAPE_TEXT];
+        char buf[BM_LAYER_SHAPE_LEN];
         return bm_error_set(err, BM_ERR_SHAPE,
                             "%s: input %s must be [steps, features] (rank 2 per sample)", kind,
-                            bm_seq_shape_text(in, buf, sizeof buf));
+                            bm_layer_shape_text(in, buf, sizeof buf));
     }
     *T = in->dim[0];
     *width = in->dim[1];

@@ -9,17 +9,17 @@
 /* F32 forwards against F64 ones: relative error allowed. */
 #define F32_TOL 1e-4
 
-extern const bm_layer_vt bm_layer_vt_rnn, bm_layer_vt_lstm, bm_layer_vt_gru,
-    bm_layer_vt_attention, bm_layer_vt_transformer, bm_layer_vt_position;
+/* The kinds' vtables from the registry. */
+#define VT(id) bm_layer_vtable(BM_LAYER_##id)
 
-/* A spec with vt's defaults (kind left as bm_tl_spec would need the registry). */
+/* A spec of vt's kind with its defaults (bm_tl_spec). */
 static bm_layer_spec seq_spec(const bm_layer_vt *vt)
 {
-    bm_layer_spec s;
-    memset(&s, 0, sizeof s);
-    if (vt->defaults)
-        vt->defaults(&s);
-    return s;
+    for (int k = 0; k < BM_LAYER_KIND_COUNT; k++)
+        if (bm_layer_vtable(k) == vt)
+            return bm_tl_spec((bm_layer_kind)k);
+    ck_abort_msg("vtable %s is not a built-in kind", vt->name);
+    return bm_tl_spec(BM_LAYER_DENSE);
 }
 
 /* check + infer through vt refuse s on shape in with code and `text`. */
@@ -52,15 +52,14 @@ static bm_tl_case seq_case(const bm_layer_vt *vt, bm_shape in, size_t batch)
     return c;
 }
 
-static const bm_layer_vt *const recurrent[] = {&bm_layer_vt_rnn, &bm_layer_vt_lstm,
-                                               &bm_layer_vt_gru};
-enum { N_RECURRENT = sizeof recurrent / sizeof recurrent[0] };
+static const bm_layer_kind recurrent_kinds[] = {BM_LAYER_RNN, BM_LAYER_LSTM, BM_LAYER_GRU};
+enum { N_RECURRENT = sizeof recurrent_kinds / sizeof recurrent_kinds[0] };
 /* Gates of rnn, lstm, gru (torch's weight_ih is [gates·H, F]). */
 static const size_t gates[N_RECURRENT] = {1, 4, 3};
 
 START_TEST(recurrent_shapes_and_params)
 {
-    const bm_layer_vt *vt = recurrent[_i];
+    const bm_layer_vt *vt = bm_layer_vtable(recurrent_kinds[_i]);
     bm_layer_spec s = seq_spec(vt);
     s.out = 4;
     ck_assert_int_eq(s.sequences, 1);
@@ -89,7 +88,7 @@ END_TEST
 
 START_TEST(recurrent_bad_specs)
 {
-    const bm_layer_vt *vt = recurrent[_i];
+    const bm_layer_vt *vt = bm_layer_vtable(recurrent_kinds[_i]);
     char want[64];
     bm_layer_spec s = seq_spec(vt);
     snprintf(want, sizeof want, "%s: out (the hidden size) 0", vt->name);
@@ -111,7 +110,7 @@ END_TEST
  * output and the last one's, with and without biases, odd sizes. */
 START_TEST(recurrent_gradcheck)
 {
-    const bm_layer_vt *vt = recurrent[_i];
+    const bm_layer_vt *vt = bm_layer_vtable(recurrent_kinds[_i]);
     bm_tl_case c = seq_case(vt, BM_TL_SHAPE(4, 3), 2);
     c.spec.out = 3;
     bm_tl_gradcheck(&c);
@@ -150,7 +149,7 @@ static void last_step_grads(const bm_layer_vt *vt, size_t bptt, size_t T, double
 START_TEST(bptt_cuts_the_gradient)
 {
     enum { T = 5, BPTT = 2 };
-    const bm_layer_vt *vt = recurrent[_i];
+    const bm_layer_vt *vt = bm_layer_vtable(recurrent_kinds[_i]);
     double full[T], cut[T], y_full, y_cut;
     last_step_grads(vt, 0, T, full, &y_full);
     last_step_grads(vt, BPTT, T, cut, &y_cut);
@@ -169,7 +168,7 @@ END_TEST
 
 START_TEST(attention_shapes_and_errors)
 {
-    const bm_layer_vt *vt = &bm_layer_vt_attention;
+    const bm_layer_vt *vt = VT(ATTENTION);
     bm_layer_spec s = seq_spec(vt);
     ck_assert_uint_eq(s.heads, 1);
     ck_assert_int_eq(s.causal, 0);
@@ -197,11 +196,11 @@ END_TEST
 
 START_TEST(attention_gradcheck)
 {
-    bm_tl_case c = seq_case(&bm_layer_vt_attention, BM_TL_SHAPE(3, 6), 2);
+    bm_tl_case c = seq_case(VT(ATTENTION), BM_TL_SHAPE(3, 6), 2);
     c.spec.heads = 3;
     bm_tl_gradcheck(&c);
     bm_tl_check_f32(&c, F32_TOL);
-    c = seq_case(&bm_layer_vt_attention, BM_TL_SHAPE(5, 4), 1);
+    c = seq_case(VT(ATTENTION), BM_TL_SHAPE(5, 4), 1);
     c.spec.heads = 2;
     c.spec.causal = 1;
     c.spec.bias = 0;
@@ -212,7 +211,7 @@ END_TEST
 
 START_TEST(transformer_shapes_and_errors)
 {
-    const bm_layer_vt *vt = &bm_layer_vt_transformer;
+    const bm_layer_vt *vt = VT(TRANSFORMER);
     bm_layer_spec s = seq_spec(vt);
     ck_assert_int_eq(s.causal, 1);
     ck_assert(s.eps == 1e-5);
@@ -243,13 +242,13 @@ END_TEST
 
 START_TEST(transformer_gradcheck)
 {
-    bm_tl_case c = seq_case(&bm_layer_vt_transformer, BM_TL_SHAPE(3, 4), 2);
+    bm_tl_case c = seq_case(VT(TRANSFORMER), BM_TL_SHAPE(3, 4), 2);
     c.spec.heads = 2;
     c.spec.hidden = 5;
     bm_tl_gradcheck(&c);
     bm_tl_check_f32(&c, F32_TOL);
     /* no biases, not causal, the tanh gelu, residual dropout frozen */
-    c = seq_case(&bm_layer_vt_transformer, BM_TL_SHAPE(4, 3), 1);
+    c = seq_case(VT(TRANSFORMER), BM_TL_SHAPE(4, 3), 1);
     c.spec.hidden = 3;
     c.spec.bias = 0;
     c.spec.causal = 0;
@@ -262,7 +261,7 @@ END_TEST
 
 START_TEST(position_embedding)
 {
-    const bm_layer_vt *vt = &bm_layer_vt_position;
+    const bm_layer_vt *vt = VT(POSITION);
     bm_layer_spec s = seq_spec(vt);
     s.in = 6;
     seq_shape(vt, &s, BM_TL_SHAPE(4, 3), BM_TL_SHAPE(4, 3));
@@ -329,10 +328,10 @@ static void causal_case(const bm_layer_vt *vt, int causal)
 
 START_TEST(causal_does_not_look_ahead)
 {
-    causal_case(&bm_layer_vt_attention, 1);
-    causal_case(&bm_layer_vt_attention, 0);
-    causal_case(&bm_layer_vt_transformer, 1);
-    causal_case(&bm_layer_vt_transformer, 0);
+    causal_case(VT(ATTENTION), 1);
+    causal_case(VT(ATTENTION), 0);
+    causal_case(VT(TRANSFORMER), 1);
+    causal_case(VT(TRANSFORMER), 0);
 }
 END_TEST
 
