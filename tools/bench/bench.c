@@ -49,7 +49,8 @@ static const struct {
     const char *name;
     unsigned bit;
 } WORKLOADS[] = {{"W1", BENCH_W1}, {"W2", BENCH_W2}, {"W3", BENCH_W3},
-                 {"W4", BENCH_W4}, {"G", BENCH_G}, {"O", BENCH_O}};
+                 {"W4", BENCH_W4}, {"G", BENCH_G}, {"O", BENCH_O},
+                 {"S", BENCH_S}};
 
 static void usage(FILE *f)
 {
@@ -62,6 +63,7 @@ static void usage(FILE *f)
             "  W4  1000-op elementwise chain on 1x16   (ns per op, record and replay)\n"
             "  G   bm_gemm_f32 at n = 64, 256, 1024 and the W1-W3 products (GFLOP/s)\n"
             "  O   conv2d, layer_norm, bmm forward + backward (us per step)\n"
+            "  S   lstm, gru, transformer layers forward + backward (us per step)\n"
             "  --threads N   W1-W3 and G on N threads (default 1)\n"
             "  --only W1,G   run these workloads (default: all)\n"
             "  --quick       3 short runs per figure instead of 7 runs of >= 0.2 s\n"
@@ -342,7 +344,8 @@ int main(int argc, char **argv)
     if (bench_mlp(rep, &o, o.only & (BENCH_W1 | BENCH_W2 | BENCH_W3)) != 0 ||
         ((o.only & BENCH_W4) && bench_chain(rep, &o) != 0) ||
         ((o.only & BENCH_G) && bench_gemm(rep, &o) != 0) ||
-        ((o.only & BENCH_O) && bench_ops(rep, &o) != 0))
+        ((o.only & BENCH_O) && bench_ops(rep, &o) != 0) ||
+        ((o.only & BENCH_S) && bench_seq(rep, &o) != 0))
         rc = EXIT_FAIL;
     print_rows(rep, ROW_STEP, "Training steps, softmax-CE + Adam, f32 (replay = the step time)");
     print_rows(rep, ROW_CHAIN, "Tape overhead W4");

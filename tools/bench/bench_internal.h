@@ -42,7 +42,8 @@ enum {
     BENCH_W4 = 1u << 3,
     BENCH_G = 1u << 4,
     BENCH_O = 1u << 5,
-    BENCH_ALL = (1u << 6) - 1
+    BENCH_S = 1u << 6,
+    BENCH_ALL = (1u << 7) - 1
 };
 
 /* Seconds per iteration over the timed runs. */
@@ -125,5 +126,6 @@ int bench_mlp(bench_report *r, const bench_opts *o, unsigned which);
 int bench_chain(bench_report *r, const bench_opts *o);
 int bench_gemm(bench_report *r, const bench_opts *o);
 int bench_ops(bench_report *r, const bench_opts *o);
+int bench_seq(bench_report *r, const bench_opts *o);
 
 #endif
