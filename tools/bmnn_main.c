@@ -16,6 +16,8 @@ static const cli_command commands[] = {
     {"predict", "one CSV line of predictions per sample", cmd_predict},
     {"gradcheck", "check every op's (or a model's) gradients numerically", cmd_gradcheck},
     {"dot", "export a model's training-step graph as DOT, SVG, PNG or JSON", cmd_dot},
+    {"layers", "list every layer kind with its inputs and model-file keys", cmd_layers},
+    {"convert", "rewrite a model file (any version) as format version 2", cmd_convert},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
