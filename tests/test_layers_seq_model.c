@@ -1,10 +1,11 @@
 /* test_layers_seq_model.c — the sequence kinds inside graph models on a
  * character text (nn/bm_text.h windows: x [N,T] token ids, y [N,T] the next
- * tokens): a char LSTM (embedding → lstm → dense) and a tiny GPT (embedding
- * → position → two transformer blocks → layer_norm → dense), each
- * gradchecked (and gradgradchecked) through the whole model in F64 with
- * respect to every trained parameter, trained in F32 until the loss
- * falls, saved and loaded back bit for bit; version 2 spec files naming the
+ * tokens): a char LSTM (embedding → lstm → dense), a tiny GPT (embedding →
+ * position → two transformer blocks → layer_norm → dense) and a stack of
+ * gru, rnn and causal attention, each gradchecked (and gradgradchecked)
+ * through the whole model in F64 with respect to every trained parameter;
+ * the LSTM and GPT trained in F32 until the loss falls, saved and loaded
+ * back bit for bit; version 2 spec files naming the
  * kinds and their keys. */
 #include "test_util.h"
 
@@ -180,6 +181,30 @@ START_TEST(tiny_gpt_gradients_through_the_model)
 }
 END_TEST
 
+/* The other kinds through a model: embedding → gru → rnn → attention
+ * (causal) → dense. */
+START_TEST(gru_rnn_attention_gradients_through_the_model)
+{
+    size_t vocab;
+    bm_dataset ds = windows(BM_F64, 0, &vocab);
+    bm_model *m = token_model(BM_F64, vocab, 3);
+    bm_layer_spec g = bm_layer_default(BM_LAYER_GRU), r = bm_layer_default(BM_LAYER_RNN);
+    bm_layer_spec a = bm_layer_default(BM_LAYER_ATTENTION);
+    g.out = 3;
+    r.out = 4;
+    a.heads = 2;
+    a.causal = 1;
+    add_node(m, "gru", g, "emb");
+    add_node(m, "rnn", r, "gru");
+    add_node(m, "attn", a, "rnn");
+    finish(m, "attn", vocab);
+    /* embedding, gru, rnn, attention, dense */
+    ck_assert_uint_eq(gradcheck_model(m, &ds, 2), 1 + 4 + 4 + 4 + 2);
+    bm_model_free(m);
+    bm_dataset_free(&ds);
+}
+END_TEST
+
 START_TEST(char_lstm_learns_the_text)
 {
     size_t vocab;
@@ -323,6 +348,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("models");
     tcase_add_test(tc, char_lstm_gradients_through_the_model);
     tcase_add_test(tc, tiny_gpt_gradients_through_the_model);
+    tcase_add_test(tc, gru_rnn_attention_gradients_through_the_model);
     tcase_add_test(tc, char_lstm_learns_the_text);
     tcase_add_test(tc, tiny_gpt_learns_the_text);
     tcase_add_test(tc, bptt_in_a_model);
