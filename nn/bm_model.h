@@ -1,15 +1,19 @@
-/* bm_model.h — layers, losses, metrics and the sequential model.
+/* bm_model.h — layers, losses, metrics and graph models.
  *
- * A model is a list of layers (dense, activations, dropout) ending in a
- * loss, trained by one optimizer. Everything is composed from the tape's
- * ops: a training step records (or replays) the forward graph, runs the
- * tape's backward and lets the optimizer update one contiguous parameter
- * buffer from its parallel gradient buffer. nn/ has no hand-written
- * backward passes.
+ * A model is a graph: named inputs with per-sample shapes, named layer
+ * nodes added in order (each reads inputs or earlier nodes, so the graph
+ * is a DAG by construction; what a node does is its kind's vtable,
+ * bm_layer.h), outputs, and one loss on output 0, trained by one
+ * optimizer. bm_model_add is the sequential shorthand. Everything is
+ * composed from the tape's ops: a training step records (or replays) the
+ * forward graph, runs the tape's backward and lets the optimizer update one
+ * contiguous parameter buffer from its parallel gradient buffer. nn/ has no
+ * hand-written backward passes.
  *
  * Ownership: bm_model_new() returns a model the caller frees with
  * bm_model_free(); the model owns its parameters, optimizer, tapes and
- * batch buffers. Data sets stay the caller's. */
+ * batch buffers. Data sets stay the caller's; vtables given to
+ * bm_model_add_node_vt must outlive the model. */
 #ifndef BM_MODEL_H
 #define BM_MODEL_H
 

@@ -298,6 +298,23 @@ static bm_status at_node(const char *prefix, const bm_layer_vt *vt, const bm_err
                         key ? "." : ": ", msg);
 }
 
+/* Every key a kind lists must be one of the key table's (model files read
+ * and write them from it). */
+static bm_status check_vt_keys(const char *prefix, const bm_layer_vt *vt, bm_error *err)
+{
+    size_t n;
+    const bm_layer_key *table = bm_layer_keys(&n);
+    for (size_t k = 0; vt->keys && vt->keys[k]; k++) {
+        size_t t = 0;
+        while (t < n && strcmp(table[t].name, vt->keys[k]) != 0)
+            t++;
+        if (t == n)
+            return bm_error_set(err, BM_ERR_ARG, "%s: %s lists the key \"%s\", which is not in "
+                                "bm_layer_keys()", prefix, vt->name, vt->keys[k]);
+    }
+    return BM_OK;
+}
+
 static bm_status grow(bm_model *m, bm_error *err)
 {
     if (m->n_layers < m->cap)
@@ -327,7 +344,7 @@ static bm_status add_node(bm_model *m, const char *prefix, const char *name,
     if (m->n_layers >= (size_t)INT32_MAX)
         return bm_error_set(err, BM_ERR_SIZE, "%s: too many nodes", prefix);
     bm_status s = check_name(m, prefix, name, err);
-    if (s != BM_OK)
+    if (s != BM_OK || (s = check_vt_keys(prefix, vt, err)) != BM_OK)
         return s;
     if (n_in < vt->min_inputs || n_in > vt->max_inputs || n_in > BM_LAYER_MAX_INPUTS)
         return bm_error_set(err, BM_ERR_ARG, "%s: %s reads %zu..%zu inputs, got %zu", prefix,

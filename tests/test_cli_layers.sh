@@ -46,8 +46,8 @@ with open("img.csv", "w") as f:
 PY
 
 expect 0 "layers lists the kinds" -- "$bmnn" layers
-for k in conv2d conv1d max_pool2d avg_pool2d global_avg_pool flatten reshape batch_norm \
-         layer_norm rms_norm embedding add concat gelu silu leaky_relu elu softplus log_softmax; do
+for k in conv2d conv1d conv_transpose2d max_pool2d avg_pool2d global_avg_pool flatten reshape batch_norm \
+         layer_norm rms_norm group_norm embedding add concat gelu silu leaky_relu elu softplus log_softmax; do
     has out.txt "$k" "bmnn layers names $k"
 done
 expect 0 "train the CNN" -- "$bmnn" train cnn.json --data img.csv -e 15 -b 8 --shuffle -q -o trained.json

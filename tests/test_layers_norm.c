@@ -160,6 +160,46 @@ START_TEST(last_axis_norms)
 }
 END_TEST
 
+START_TEST(group_norm_groups_of_channels)
+{
+    bm_tl_case c = {.spec = bm_tl_spec(BM_LAYER_GROUP_NORM), .n_in = 1,
+                    .in = {BM_TL_SHAPE(6, 3, 2)}};
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SIZE, "group_norm: groups 0 is not in 1..");
+    c.spec.groups = 4;
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SHAPE, "group_norm: input [6,3,2]: 6 channels "
+                       "are not divisible by groups 4");
+    c.spec.groups = 3;
+    bm_tl_expect_shape(&c.spec, 1, c.in, BM_TL_SHAPE(6, 3, 2));
+    bm_param_desc p[BM_LAYER_MAX_PARAMS];
+    ck_assert_uint_eq(bm_layer_vtable(BM_LAYER_GROUP_NORM)->params(&c.spec, c.in, 1, p), 2);
+    ck_assert_uint_eq(p[0].shape[0], 6);
+    ck_assert_int_eq(p[1].init, BM_PINIT_ZEROS);
+    bm_tl_gradcheck(&c);
+    bm_tl_check_f32(&c, F32_TOL);
+    c.in[0] = BM_TL_SHAPE(4, 5);
+    c.spec.groups = 2;
+    c.spec.bias = 0;
+    bm_tl_gradcheck(&c);
+    c.spec.affine = 0;
+    bm_tl_gradcheck(&c);
+    /* one group per sample normalises all of it: mean 0, variance ~1 */
+    c.spec.groups = 1;
+    bm_tl_run r;
+    bm_tl_build(&r, &c, BM_F64);
+    for (size_t b = 0; b < BM_TL_BATCH; b++) {
+        double sum = 0, sq = 0;
+        for (size_t i = 0; i < 20; i++) {
+            double v = bm_tensor_get(r.out, b * 20 + i);
+            sum += v;
+            sq += v * v;
+        }
+        ck_near(sum / 20, 0.0, 1e-12);
+        ck_near(sq / 20, 1.0, 1e-4);
+    }
+    bm_tl_free(&r);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- embedding */
 
 START_TEST(embedding_rows_and_gradcheck)
@@ -396,6 +436,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("norms");
     tcase_add_test(tc, last_axis_norms);
+    tcase_add_test(tc, group_norm_groups_of_channels);
     suite_add_tcase(s, tc);
     tc = tcase_create("embedding");
     tcase_add_test(tc, embedding_rows_and_gradcheck);

@@ -328,6 +328,16 @@ START_TEST(sequence_outputs)
     double loss;
     ck_ok(bm_model_evaluate(m, &ds, &loss, NULL, &e), e);
     ck_near(loss, want, 1e-12);
+    /* bm_model_record reshapes rows [N, 6] to the input's [N, 3, 2] */
+    bm_tape *t = bm_tape_new();
+    bm_tensor *bx = bm_tape_leaf(t, BM_F64, 2, xs, 0);
+    ck_assert_int_eq(bm_tensor_load(bx, ds.x->data, ds.x->size, &e), BM_OK);
+    bm_tensor *probs = bm_model_record(m, t, bx, NULL, 0, NULL);
+    ck_assert_msg(probs != NULL, "%s", bm_tape_error(t));
+    ck_assert_int_eq(probs->rank, 3);
+    for (size_t i = 0; i < probs->size; i++)
+        ck_assert(bm_tensor_get(probs, i) == bm_tensor_get(p, i));
+    bm_tape_free(t);
     /* targets that do not fit the positions, and labels out of range */
     bm_dataset bad = {0};
     size_t bys[2] = {N, 2};
@@ -441,6 +451,12 @@ static const bm_layer_vt scaled_vt = {
     .name = "scaled", .summary = "x * scale + shift", .min_inputs = 1, .max_inputs = 1,
     .keys = add2_keys, .infer = same_infer, .params = scaled_params, .record = scaled_record,
 };
+static const char *const odd_keys[] = {"out", "colour", NULL};
+static const bm_layer_vt odd_vt = {
+    .name = "odd", .summary = "lists a key the key table lacks", .min_inputs = 1,
+    .max_inputs = 1, .keys = odd_keys, .infer = same_infer, .params = add2_params,
+    .record = wrong_record,
+};
 static const bm_layer_vt wrong_vt = {
     .name = "wrong", .summary = "records a shape it did not infer", .min_inputs = 1,
     .max_inputs = 1, .keys = add2_keys, .infer = same_infer, .params = add2_params,
@@ -491,8 +507,10 @@ START_TEST(state_tensors_and_custom_kinds)
     ck_assert_ptr_null(bm_model_record_inputs(m2, t, &x5, NULL, 0, NULL));
     ck_assert_msg(strstr(bm_tape_error(t), "input \"input\" is [3,5]"), "%s", bm_tape_error(t));
     bm_tape_free(t);
-    /* a kind whose record disagrees with its infer is caught */
+    /* a kind whose record disagrees with its infer is caught; so are unknown keys */
     bm_model *w = bm_model_new(BM_F64, 4, &e);
+    ck_assert_int_eq(bm_model_add_node_vt(w, "o", &odd_vt, &none, 1, &in, &e), BM_ERR_ARG);
+    ck_assert_msg(strstr(e.msg, "odd lists the key \"colour\""), "%s", e.msg);
     ck_ok(bm_model_add_node_vt(w, "sc", &scaled_vt, &none, 1, &in, &e), e);
     ck_ok(bm_model_add_node_vt(w, "bad", &wrong_vt, &none, 1, &sc, &e), e);
     ck_ok(bm_model_init(w, 0, &e), e);

@@ -8,6 +8,9 @@
 
 #include "cli.h"
 
+/* Room for "min..max" input counts. */
+#define INPUTS_LEN 48
+
 static const char layers_help[] =
     "usage: bmnn layers [--markdown]\n\n"
     "List every built-in layer kind: its name in model files, what it computes, how many\n"
@@ -73,7 +76,7 @@ int cmd_layers(int argc, char **argv)
         printf("\n| kind | inputs | keys | what it computes |\n|---|---|---|---|\n");
     for (int k = 0; k < BM_LAYER_KIND_COUNT; k++) {
         const bm_layer_vt *vt = bm_layer_vtable(k);
-        char ins[32];
+        char ins[INPUTS_LEN];
         if (vt->min_inputs == vt->max_inputs)
             snprintf(ins, sizeof ins, "%zu", vt->min_inputs);
         else
