@@ -93,7 +93,10 @@ typedef struct bm_layer_vt {
                                        * files (names from bm_layer_keys: "out", "kernel") */
     /* Fill the kind's defaults into *s (s->kind is set; all else zero). */
     void (*defaults)(struct bm_layer_spec *s);
-    /* Check the spec's values on their own ("rate 1.5 is not in [0, 1)"). */
+    /* Check the spec's values on their own. A message starting with one
+     * of the kind's keys ("rate: 1.5 must be in [0, 1)") is reported at that
+     * key ("layers[2].rate: ..."), others after the node ("layers[2]:
+     * dense: out 0 ..."); infer's likewise. */
     bm_status (*check)(const struct bm_layer_spec *s, bm_error *err);
     /* The output's per-sample shape from the inputs', or an error naming
      * the shapes ("conv2d: input [3,28,28] has 3 channels, in says 1"). */
@@ -106,6 +109,10 @@ typedef struct bm_layer_vt {
     /* Record the forward on the tape; returns the output [B, out shape...],
      * NULL with the tape's error set. */
     bm_tensor *(*record)(bm_tape *tape, const bm_layer_call *c);
+    /* Optional: fill the spec fields inferred from the input shapes into
+     * the node's stored spec (dense: an `in` of 0 becomes the width), after
+     * infer has accepted them. */
+    void (*resolve)(struct bm_layer_spec *s, const bm_shape *in, size_t n_in);
 } bm_layer_vt;
 
 /* Type of a spec key's value in model files. */

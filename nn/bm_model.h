@@ -31,6 +31,11 @@ BM_API_BEGIN
 #define BM_BINARY_THRESHOLD 0.5
 /* Regression accuracy: |ŷ − y| < std(y) / BM_REGRESSION_PRECISION_DIV (the book's). */
 #define BM_REGRESSION_PRECISION_DIV 250.0
+/* Room for a node or input name, with its NUL ("layers[12]", "conv1"). */
+#define BM_NODE_NAME_MAX 64
+/* Most inputs, and most outputs, of one model. */
+#define BM_MODEL_MAX_INPUTS 16
+#define BM_MODEL_MAX_OUTPUTS 16
 
 /* Layer kinds, one per line of layers.def (its vtable: bm_layer.h). */
 typedef enum bm_layer_kind {
@@ -80,13 +85,12 @@ typedef struct bm_layer_spec {
     size_t bptt;              /* rnn/lstm/gru: truncate backprop every this many steps (0: never) */
 } bm_layer_spec;
 
-/* Losses. */
+/* Losses, one per line of losses.def (cce, softmax_cce, bce, mse, mae). */
 typedef enum bm_loss_kind {
-    BM_LOSS_CCE = 0,      /* categorical cross-entropy of probabilities */
-    BM_LOSS_SOFTMAX_CCE,  /* fused softmax + CCE on logits; predictions are softmax */
-    BM_LOSS_BCE,          /* binary cross-entropy of sigmoid outputs */
-    BM_LOSS_MSE,          /* mean squared error */
-    BM_LOSS_MAE           /* mean absolute error */
+#define BM_LOSS(id, name, builder, classes, summary) BM_LOSS_##id,
+#include "losses.def"
+#undef BM_LOSS
+    BM_LOSS_KIND_COUNT /* the number of losses */
 } bm_loss_kind;
 
 /* Name of a layer kind ("dense", "relu", ...). */
@@ -113,13 +117,43 @@ bm_layer_spec bm_dropout_spec(double rate);
 
 typedef struct bm_model bm_model;
 
-/* New empty model for inputs of n_inputs features, parameters in dt. */
+/* New empty model, parameters in dt, with one input "input" of per-sample
+ * shape [n_inputs]. */
 bm_model *bm_model_new(bm_dtype dt, size_t n_inputs, bm_error *err);
 /* Free the model and everything it owns; NULL is fine. */
 void bm_model_free(bm_model *m);
-/* Append a layer (checked: a dense layer's `in` must equal the current
- * width). Not allowed once parameters exist. */
+/* Give input 0 the per-sample shape *shape ([1,28,28] for a CNN, [T] for
+ * token ids); its product must be input 0's width. Before any node. */
+bm_status bm_model_set_input_shape(bm_model *m, const bm_shape *shape, bm_error *err);
+/* Add another input `name` of per-sample shape *shape (before any node). A
+ * data set's feature rows [N, sum of the widths] are split over the inputs
+ * in order; bm_model_n_inputs is that sum. */
+bm_status bm_model_add_input(bm_model *m, const char *name, const bm_shape *shape,
+                             bm_error *err);
+/* Append node `name` of the built-in kind spec->kind reading the n_in
+ * nodes or model inputs named in `inputs` (names of earlier nodes: the
+ * graph is a DAG by construction). Checks the spec (vt->check), the input
+ * count, and infers the node's per-sample shape (vt->infer); errors start
+ * with `nodes[i] "name"`. Not allowed once parameters exist. */
+bm_status bm_model_add_node(bm_model *m, const char *name, const bm_layer_spec *spec,
+                            size_t n_in, const char *const *inputs, bm_error *err);
+/* Same with a kind of the caller's (vt must outlive the model; spec->kind
+ * is ignored): a custom layer trains, predicts and records like a built-in. */
+bm_status bm_model_add_node_vt(bm_model *m, const char *name, const bm_layer_vt *vt,
+                               const bm_layer_spec *spec, size_t n_in,
+                               const char *const *inputs, bm_error *err);
+/* Sequential shorthand: append node "layers[i]" (i = the node count)
+ * reading the previous node, or input 0 for the first (a dense `in` of 0
+ * is inferred; another must equal the width before it). */
 bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err);
+/* The model's outputs: n node names (default: the last node). The loss
+ * and bm_model_predict use output 0. Before bm_model_init. */
+bm_status bm_model_set_outputs(bm_model *m, size_t n, const char *const *names,
+                               bm_error *err);
+/* Weight tying: node `node` uses node `other`'s parameter tensors (same
+ * kind, same parameter shapes; counted once in the flat buffer, so the
+ * gradient is the sum over both uses). Before bm_model_init. */
+bm_status bm_model_share(bm_model *m, const char *node, const char *other, bm_error *err);
 /* Set the loss. */
 bm_status bm_model_set_loss(bm_model *m, bm_loss_kind loss, bm_error *err);
 /* Set the optimizer (replaces one that exists, dropping its state, its
@@ -169,21 +203,61 @@ bm_status bm_model_profile_print(const bm_model *m, FILE *f);
 /* Zero the counts of the model's profile. */
 void bm_model_profile_reset(bm_model *m);
 
-/* Number of layers. */
+/* Number of layers (nodes). */
 size_t bm_model_n_layers(const bm_model *m);
-/* Spec of layer i (NULL when out of range). */
+/* Spec of layer (node) i (NULL when out of range). */
 const bm_layer_spec *bm_model_layer(const bm_model *m, size_t i);
-/* Weights [in,out] of dense layer i (NULL for other kinds or before init). */
+/* The first weight (BM_ROLE_WEIGHT) parameter of node i: a dense layer's
+ * [in,out] (NULL for kinds without one or before init). */
 bm_tensor *bm_model_weights(bm_model *m, size_t i);
-/* Biases [1,out] of dense layer i. */
+/* The first bias (BM_ROLE_BIAS) parameter of node i: a dense layer's [1,out]. */
 bm_tensor *bm_model_biases(bm_model *m, size_t i);
+/* Name of node i ("layers[1]", "conv1"); NULL when out of range. */
+const char *bm_model_node_name(const bm_model *m, size_t i);
+/* Index of the node called name; bm_model_n_layers(m) when there is none. */
+size_t bm_model_node_find(const bm_model *m, const char *name);
+/* The kind (vtable) of node i; NULL when out of range. */
+const bm_layer_vt *bm_model_node_vt(const bm_model *m, size_t i);
+/* The per-sample output shape of node i; NULL when out of range. */
+const bm_shape *bm_model_node_shape(const bm_model *m, size_t i);
+/* Number of inputs node i reads (0 when out of range). */
+size_t bm_model_node_n_inputs(const bm_model *m, size_t i);
+/* Name (a node's or a model input's) of input k of node i; NULL when out of range. */
+const char *bm_model_node_input(const bm_model *m, size_t i, size_t k);
+/* Name of the node whose parameters node i uses (bm_model_share); NULL when its own. */
+const char *bm_model_node_shares(const bm_model *m, size_t i);
+/* Number of parameter tensors of node i (its kind's, shared or not). */
+size_t bm_model_node_n_params(const bm_model *m, size_t i);
+/* Descriptor (name, shape, init, role) of parameter k of node i; NULL when out of range. */
+const bm_param_desc *bm_model_node_param_desc(const bm_model *m, size_t i, size_t k);
+/* Parameter k of node i (NULL before init or out of range). */
+bm_tensor *bm_model_node_param(bm_model *m, size_t i, size_t k);
+/* The parameter called "NODE.NAME" ("conv1.weights", "layers[0].biases");
+ * NULL when there is none or before init. */
+bm_tensor *bm_model_param(bm_model *m, const char *label);
+/* Number of model inputs (1 for bm_model_new). */
+size_t bm_model_input_count(const bm_model *m);
+/* Name of model input k ("input"); NULL when out of range. */
+const char *bm_model_input_name(const bm_model *m, size_t k);
+/* Per-sample shape of model input k; NULL when out of range. */
+const bm_shape *bm_model_input_shape(const bm_model *m, size_t k);
+/* Number of model outputs (1 once a node exists). */
+size_t bm_model_output_count(const bm_model *m);
+/* Name of output k's node; NULL when out of range. */
+const char *bm_model_output_name(const bm_model *m, size_t k);
+/* Number of state values (BM_ROLE_STATE tensors: batch norm's running
+ * statistics; not trained, saved in checkpoints). */
+size_t bm_model_n_state(const bm_model *m);
+/* The flat state buffer (n_state elements; NULL when there are none). */
+void *bm_model_state(bm_model *m);
 /* The accessors below answer a NULL model with BM_F32, 0, NULL or the
  * first loss kind (nothing for bm_model_set_epoch). */
 /* Element type of the parameters. */
 bm_dtype bm_model_dtype(const bm_model *m);
 /* Input width. */
 size_t bm_model_n_inputs(const bm_model *m);
-/* Output width (that of the last layer). */
+/* Output width: the per-sample element count of output 0 (a dense
+ * classifier's classes). */
 size_t bm_model_n_outputs(const bm_model *m);
 /* The loss. */
 bm_loss_kind bm_model_loss(const bm_model *m);
@@ -209,15 +283,23 @@ typedef struct bm_step_losses {
     bm_tensor *total;   /* data + regularization (what backward starts from) */
     bm_tensor *data;    /* the loss function's value */
     bm_tensor *reg;     /* sum of L1/L2 penalties, NULL when there are none */
-    bm_tensor *output;  /* the network's output (logits for softmax_cce) */
+    bm_tensor *output;  /* the network's output 0 as the loss sees it (logits for
+                         * softmax_cce): [B, width], or [B*T, classes] for outputs
+                         * [T, classes] of sequence models */
+    bm_tensor *targets; /* the targets as the loss sees them (y, or y [B,T] as [B*T]) */
 } bm_step_losses;
 
-/* Record the model's forward graph on `tape` for inputs x [B,F] and, when y
- * is not NULL, its loss (targets as bm_dataset.y rows). training=1 applies
- * dropout. Returns the total loss (or, with y NULL, the predictions:
+/* Record the model's forward graph on `tape` for inputs x [B,F] (F the sum
+ * of the inputs' widths: split over the inputs by columns, each reshaped
+ * to [B, its shape]) and, when y is not NULL, its loss on output 0
+ * (targets as bm_dataset.y rows). Nodes are recorded in insertion order,
+ * each by its kind's vtable. training=1 applies dropout. Returns the total loss (or, with y NULL, the predictions:
  * softmax of logits for softmax_cce), NULL on error (tape error set). */
 bm_tensor *bm_model_record(bm_model *m, bm_tape *tape, bm_tensor *x, bm_tensor *y,
                            int training, bm_step_losses *losses);
+/* Same with one tensor per model input: xs[k] [B, input k's shape]. */
+bm_tensor *bm_model_record_inputs(bm_model *m, bm_tape *tape, bm_tensor *const *xs,
+                                  bm_tensor *y, int training, bm_step_losses *losses);
 
 /* Statistics of one epoch, passed to the fit callback. NaN where absent. */
 typedef struct bm_epoch_stats {
@@ -278,10 +360,12 @@ typedef struct bm_fit_opts {
 } bm_fit_opts;
 
 /* Check a data set against the model before anything runs on it: features
- * [N, inputs], N target rows, and targets in the loss's domain: class
+ * [N, inputs] (or [N, input shape...] for a model of one input), N target rows, and targets in the loss's domain: class
  * numbers 0..outputs-1, or one-hot/soft rows of `outputs` values in [0, 1],
  * for cce/softmax_cce; values in [0, 1] for bce; one column per output for
- * bce/mse/mae. BM_ERR_SHAPE or BM_ERR_ARG naming the row and column
+ * bce/mse/mae. For an output 0 of per-sample shape [T, classes] (T > 1:
+ * sequence models) targets are class numbers [N, T] (the loss is the mean
+ * over all N·T positions). BM_ERR_SHAPE or BM_ERR_ARG naming the row and column
  * ("training data: row 3, column 0 has target 2; bce targets must be in
  * [0, 1]"); `what` names the data (NULL: "data"). bm_model_fit,
  * bm_model_evaluate and `bmnn gradcheck --data` call it. */
@@ -311,7 +395,9 @@ bm_status bm_model_fit(bm_model *m, const bm_dataset *train, const bm_fit_opts *
 /* Loss and accuracy on a data set (evaluation mode: no dropout, no grad). */
 bm_status bm_model_evaluate(bm_model *m, const bm_dataset *ds, double *loss, double *accuracy,
                             bm_error *err);
-/* Predictions for x [N,F] into *out (a new caller-owned tensor [N,outputs]). */
+/* Predictions of output 0 for x [N,F] (or [N, input shape...]) into *out
+ * (a new caller-owned tensor [N, output 0's shape...]: [N,outputs] for a
+ * classifier). */
 bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_error *err);
 
 /* Accuracy of predictions against targets for a loss kind: argmax for

@@ -29,8 +29,11 @@ BM_API_BEGIN
 
 /* The "format" string of a model file. */
 #define BM_MODEL_FORMAT "bmnn-model"
-/* The only "version" this library reads and writes. */
-#define BM_MODEL_FORMAT_VERSION 1
+/* The "version" this library writes: 2, graph models (`nodes`). Version 1
+ * files (sequential `layers`) keep loading; saving one writes version 2. */
+#define BM_MODEL_FORMAT_VERSION 2
+/* The version of the sequential files of the first release. */
+#define BM_MODEL_FORMAT_V1 1
 /* Most parameters (weights + biases of all dense layers) a file may ask for;
  * checked before anything is allocated. */
 #define BM_MODEL_MAX_PARAMS ((size_t)1 << 28)
@@ -62,6 +65,21 @@ bm_model *bm_model_load(const char *path, bm_train_settings *settings, bm_error 
  * Returns a new model the caller frees with bm_model_free(), or NULL. */
 bm_model *bm_model_from_json(const char *text, size_t len, const char *name,
                              bm_train_settings *settings, bm_error *err);
+/* Options for loading. */
+typedef struct bm_model_load_opts {
+    const bm_layer_vt *const *kinds; /* layer kinds of the caller's a file may name (by
+                                      * vt->name) besides the built-in ones; they must
+                                      * outlive the model */
+    size_t n_kinds;
+} bm_model_load_opts;
+
+/* bm_model_load with options (opts may be NULL). */
+bm_model *bm_model_load_ex(const char *path, const bm_model_load_opts *opts,
+                           bm_train_settings *settings, bm_error *err);
+/* bm_model_from_json with options (opts may be NULL). */
+bm_model *bm_model_from_json_ex(const char *text, size_t len, const char *name,
+                                const bm_model_load_opts *opts, bm_train_settings *settings,
+                                bm_error *err);
 /* Serialise an initialised model (spec + all parameters + optimizer state
  * + epoch + RNG, and "training" from settings when not NULL) as JSON.
  * Returns a NUL-terminated string the caller frees with free(), or NULL
@@ -73,6 +91,15 @@ char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error 
  * PATH; on error no temp file is left. m and settings stay the caller's. */
 bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *settings,
                         bm_error *err);
+/* bm_model_to_json writing format `version`: 0 = version 1 when the model
+ * fits one (a sequential model of the first release's layers: existing
+ * files keep their bytes), else 2; 1 = version 1 (BM_ERR_ARG when it does
+ * not fit); 2 = version 2 (what `bmnn convert` writes). */
+char *bm_model_to_json_version(bm_model *m, const bm_train_settings *settings, int version,
+                               bm_error *err);
+/* bm_model_save writing format `version` as bm_model_to_json_version. */
+bm_status bm_model_save_version(bm_model *m, const char *path,
+                                const bm_train_settings *settings, int version, bm_error *err);
 
 BM_API_END
 #ifdef __cplusplus

@@ -20,34 +20,61 @@ bm_fit_opts bm_fit_defaults(void)
     return o;
 }
 
-static int categorical(bm_loss_kind k) { return k == BM_LOSS_CCE || k == BM_LOSS_SOFTMAX_CCE; }
-
 /* Shape of a batch of B targets taken from y for the model's loss. */
 static int target_shape(const bm_model *m, const bm_tensor *y, size_t B, size_t *shape)
 {
     shape[0] = B;
-    if (categorical(m->loss) && y->rank == 1)
+    if (bm_loss_categorical(m->loss) && y->rank == 1)
         return 1;
-    shape[1] = y->rank == 1 ? 1 : y->shape[1];
+    shape[1] = y->rank == 1 ? 1 : y->size / y->shape[0];
     return 2;
 }
 
-/* Copy rows idx[0..B) (or start..start+B when idx is NULL) of src into dst. */
-static void gather(bm_tensor *dst, const bm_tensor *src, const size_t *idx, size_t start,
-                   size_t B)
+void bm_gather_rows(bm_tensor *dst, const bm_tensor *src, const size_t *idx, size_t start,
+                    size_t B, size_t col, size_t w)
 {
-    size_t w = src->size / src->shape[0];
+    size_t sw = src->size / src->shape[0];
     size_t esz = bm_dtype_size(src->dtype);
     for (size_t r = 0; r < B; r++) {
         size_t row = idx ? idx[start + r] : start + r;
         if (dst->dtype == src->dtype) {
-            memcpy((char *)dst->data + r * w * esz, (const char *)src->data + row * w * esz,
-                   w * esz);
+            memcpy((char *)dst->data + r * w * esz,
+                   (const char *)src->data + (row * sw + col) * esz, w * esz);
         } else {
             for (size_t j = 0; j < w; j++)
-                bm_tensor_set(dst, r * w + j, bm_tensor_get(src, row * w + j));
+                bm_tensor_set(dst, r * w + j, bm_tensor_get(src, row * sw + col + j));
         }
     }
+}
+
+/* All of a row: y's targets. */
+static void gather(bm_tensor *dst, const bm_tensor *src, const size_t *idx, size_t start,
+                   size_t B)
+{
+    bm_gather_rows(dst, src, idx, start, B, 0, src->size / src->shape[0]);
+}
+
+/* One leaf [B, input k's shape] per model input on t into xs (named "x",
+ * or by the input's name when there are several). */
+static int input_leaves(bm_model *m, bm_tape *t, size_t B, bm_tensor **xs)
+{
+    for (size_t k = 0; k < m->n_in; k++) {
+        const bm_model_input *in = &m->inputs[k];
+        size_t shape[BM_MAX_RANK] = {B};
+        memcpy(shape + 1, in->shape.dim, (size_t)in->shape.rank * sizeof *shape);
+        if (!(xs[k] = bm_tape_leaf(t, m->dtype, in->shape.rank + 1, shape, 0)))
+            return 0;
+        xs[k]->name = m->n_in == 1 ? "x" : in->name;
+    }
+    return 1;
+}
+
+/* Copy rows of x into the input leaves: each input's columns. */
+static void gather_inputs(const bm_model *m, bm_tensor *const *xs, const bm_tensor *x,
+                          const size_t *idx, size_t start, size_t B)
+{
+    for (size_t k = 0; k < m->n_in; k++)
+        bm_gather_rows(xs[k], x, idx, start, B, m->inputs[k].col, m->inputs[k].width);
 }
 
 static bm_status tape_error(bm_tape *t, bm_error *err)
@@ -60,17 +87,15 @@ static bm_status tape_error(bm_tape *t, bm_error *err)
 static bm_status record_step(bm_model *m, bm_step_graph *g, const bm_dataset *ds, size_t B,
                              bm_error *err)
 {
-    size_t xs[2] = {B, m->n_inputs}, ys[2];
+    size_t ys[2];
     int yr = target_shape(m, ds->y, B, ys);
     if (!g->tape && !(g->tape = bm_tape_new()))
         return bm_error_set(err, BM_ERR_NOMEM, "out of memory for a tape");
     bm_tape_reset(g->tape);
-    g->x = bm_tape_leaf(g->tape, m->dtype, 2, xs, 0);
-    g->y = bm_tape_leaf(g->tape, m->dtype, yr, ys, 0);
     g->batch = 0;
-    if (!g->x || !g->y)
+    if (!input_leaves(m, g->tape, B, g->xs) ||
+        !(g->y = bm_tape_leaf(g->tape, m->dtype, yr, ys, 0)))
         return tape_error(g->tape, err);
-    g->x->name = "x";
     g->y->name = "y";
     return BM_OK;
 }
@@ -88,10 +113,11 @@ static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx
         bm_tape_set_detect_anomaly(g->tape, o->detect_anomaly);
         bm_tape_set_profile(g->tape, o->profile);
     }
-    gather(g->x, ds->x, idx, start, B);
+    gather_inputs(m, g->xs, ds->x, idx, start, B);
     gather(g->y, ds->y, idx, start, B);
     if (fresh) {
-        if (!bm_model_record(m, g->tape, g->x, g->y, 1, &g->losses))
+        memset(&g->losses, 0, sizeof g->losses);
+        if (!bm_model_record_leaves(m, g->tape, g->xs, g->y, 1, &g->losses))
             return tape_error(g->tape, err);
         g->batch = B;
     } else if (bm_tape_forward(g->tape) != BM_OK) {
@@ -231,7 +257,7 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
         loss += w * lt;
         data += w * bm_tensor_get(L.data, 0);
         reg += L.reg ? w * bm_tensor_get(L.reg, 0) : 0.0;
-        acc += w * bm_accuracy(m->loss, L.output, g->y, tol);
+        acc += w * bm_accuracy(m->loss, L.output, L.targets, tol);
         bm_step_stats ss = {.step = bm_optim_iterations(m->opt) - 1, .epoch = m->epoch,
                             .batch = B, .loss = lt, .lr = st->lr};
         if (o->step_hook && o->step_hook(o->step_hook_ud, &ss)) {
@@ -354,19 +380,25 @@ static bm_tensor *eval_chunk(bm_model *m, const bm_tensor *x, const bm_tensor *y
     bm_tape *t = m->eval_tape;
     bm_tape_reset(t);
     bm_tape_set_grad_enabled(t, 0);
-    size_t xs[2] = {B, m->n_inputs}, ys[2];
-    bm_tensor *bx = bm_tape_leaf(t, m->dtype, 2, xs, 0), *by = NULL;
-    if (bx)
-        gather(bx, x, NULL, start, B);
-    if (y) {
+    size_t ys[2];
+    bm_tensor *xs[BM_MODEL_MAX_INPUTS], *by = NULL;
+    int ok = input_leaves(m, t, B, xs);
+    if (ok)
+        gather_inputs(m, xs, x, NULL, start, B);
+    if (ok && y) {
         int yr = target_shape(m, y, B, ys);
         by = bm_tape_leaf(t, m->dtype, yr, ys, 0);
         if (by)
             gather(by, y, NULL, start, B);
+        ok = by != NULL;
     }
+    bm_step_losses tmp;
+    if (!L)
+        L = &tmp;
+    memset(L, 0, sizeof *L);
+    bm_tensor *r = ok ? bm_model_record_leaves(m, t, xs, by, 0, L) : NULL;
     if (targets)
-        *targets = by;
-    bm_tensor *r = bx ? bm_model_record(m, t, bx, by, 0, L) : NULL;
+        *targets = L->targets;
     if (!r)
         tape_error(t, err);
     return r;
@@ -407,11 +439,14 @@ bm_status bm_model_predict(bm_model *m, const bm_tensor *x, bm_tensor **out, bm_
     *out = NULL;
     if (!m->params)
         return bm_error_set(err, BM_ERR_STATE, "bm_model_predict: model has no parameters");
-    if (x->rank != 2 || x->shape[1] != m->n_inputs)
+    if (x->rank < 2 || x->size != x->shape[0] * m->n_inputs ||
+        (x->rank > 2 && m->n_in > 1))
         return bm_error_set(err, BM_ERR_SHAPE, "bm_model_predict: features %s do not fit the "
                             "model's %zu inputs", bm_shape_str(x, s, sizeof s), m->n_inputs);
-    size_t N = x->shape[0], C = bm_model_width(m), shp[2] = {N, C};
-    bm_tensor *res = bm_tensor_new(m->dtype, 2, shp, err);
+    const bm_shape *os = &m->layers[bm_model_out_node(m, 0)].shape;
+    size_t N = x->shape[0], C = bm_model_width(m), shp[BM_MAX_RANK] = {N};
+    memcpy(shp + 1, os->dim, (size_t)os->rank * sizeof *shp);
+    bm_tensor *res = bm_tensor_new(m->dtype, os->rank + 1, shp, err);
     if (!res)
         return err ? err->code : BM_ERR_NOMEM;
     for (size_t start = 0; start < N; start += BM_EVAL_CHUNK) {

@@ -52,7 +52,7 @@ static const char *const dense_keys[] = {"in", "out", "init", "l1_weights", "l2_
 
 static bm_status dense_check(const bm_layer_spec *s, bm_error *err)
 {
-    if (s->out == 0 || s->out > BM_MAX_ELEMENTS)
+    if (s->out > BM_MAX_ELEMENTS) /* 0 is refused by infer, which knows the width */
         return bm_error_set(err, BM_ERR_SIZE, "dense: out %zu is not in 1..%zu", s->out,
                             (size_t)BM_MAX_ELEMENTS);
     if (s->init > BM_INIT_HE)
@@ -61,8 +61,8 @@ static bm_status dense_check(const bm_layer_spec *s, bm_error *err)
     static const char *const names[4] = {"l1_weights", "l2_weights", "l1_biases", "l2_biases"};
     for (int k = 0; k < 4; k++)
         if (!(r[k] >= 0.0) || !isfinite(r[k]))
-            return bm_error_set(err, BM_ERR_ARG, "dense: %s %g must be finite and >= 0",
-                                names[k], r[k]);
+            return bm_error_set(err, BM_ERR_ARG, "%s: %g must be finite and >= 0", names[k],
+                                r[k]);
     return BM_OK;
 }
 
@@ -74,10 +74,10 @@ static bm_status dense_infer(const bm_layer_spec *s, const bm_shape *in, size_t 
     size_t width = in->rank ? in->dim[in->rank - 1] : 1;
     if (s->in && s->in != width)
         return bm_error_set(err, BM_ERR_SHAPE,
-                            "dense: input %zu does not match the width %zu before it", s->in,
+                            "dense input %zu does not match the width %zu before it", s->in,
                             width);
-    if (s->out > BM_MAX_ELEMENTS / width)
-        return bm_error_set(err, BM_ERR_SIZE, "dense: size %zux%zu is invalid", width, s->out);
+    if (s->out == 0 || s->out > BM_MAX_ELEMENTS / width)
+        return bm_error_set(err, BM_ERR_SIZE, "dense size %zux%zu is invalid", width, s->out);
     *out = *in;
     if (out->rank == 0)
         out->rank = 1;
@@ -97,6 +97,12 @@ static size_t dense_params(const bm_layer_spec *s, const bm_shape *in, size_t n_
     p[1] = (bm_param_desc){.name = "biases", .rank = 2, .shape = {1, s->out},
                            .init = BM_PINIT_ZEROS, .role = BM_ROLE_BIAS};
     return 2;
+}
+
+static void dense_resolve(bm_layer_spec *s, const bm_shape *in, size_t n_in)
+{
+    (void)n_in;
+    s->in = in->rank ? in->dim[in->rank - 1] : 1;
 }
 
 static bm_tensor *dense_record(bm_tape *tape, const bm_layer_call *c)
@@ -123,6 +129,7 @@ const bm_layer_vt bm_layer_vt_dense = {
     .infer = dense_infer,
     .params = dense_params,
     .record = dense_record,
+    .resolve = dense_resolve,
 };
 
 /* ---------------------------------------------------------------- softmax, identity */
@@ -158,7 +165,7 @@ static const char *const dropout_keys[] = {"rate", NULL};
 static bm_status dropout_check(const bm_layer_spec *s, bm_error *err)
 {
     if (!(s->rate >= 0.0 && s->rate < 1.0))
-        return bm_error_set(err, BM_ERR_ARG, "dropout: rate %g must be in [0, 1)", s->rate);
+        return bm_error_set(err, BM_ERR_ARG, "rate: %g must be in [0, 1)", s->rate);
     return BM_OK;
 }
 

@@ -3,8 +3,8 @@
 
 #include "model_internal.h"
 
-static const char *const layer_names[] = {"dense",   "relu",     "sigmoid", "tanh",
-                                          "softmax", "identity", "dropout"};
+/* Room for the list of every kind's name in a message. */
+#define KIND_LIST_LEN 600
 /* Old names of layer kinds that model files may still use. */
 static const struct {
     const char *name;
@@ -13,7 +13,11 @@ static const struct {
     {.name = "linear", .kind = BM_LAYER_IDENTITY}, /* not the `linear` op (a dense product) */
 };
 static const char *const init_names[] = {"small", "glorot", "he"};
-static const char *const loss_names[] = {"cce", "softmax_cce", "bce", "mse", "mae"};
+static const char *const loss_names[] = {
+#define BM_LOSS(id, name, builder, classes, summary) #name,
+#include "losses.def"
+#undef BM_LOSS
+};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -48,17 +52,31 @@ static const char *list(const char *const *names, size_t n, char *buf, size_t le
 
 const char *bm_layer_kind_name(bm_layer_kind k)
 {
-    return (size_t)k < N_OF(layer_names) ? layer_names[k] : "unknown";
+    const bm_layer_vt *vt = bm_layer_vtable((int)k);
+    return vt ? vt->name : "unknown";
 }
 
 bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err)
 {
+    char buf[KIND_LIST_LEN];
+    size_t pos = 0;
     for (size_t i = 0; s && k && i < N_OF(layer_aliases); i++)
         if (strcmp(layer_aliases[i].name, s) == 0) {
             *k = layer_aliases[i].kind;
             return BM_OK;
         }
-    PARSE("layer type", layer_names, bm_layer_kind, s, k, err);
+    buf[0] = '\0';
+    for (int i = 0; i < BM_LAYER_KIND_COUNT; i++) {
+        const char *name = bm_layer_vtable(i)->name;
+        if (s && k && strcmp(name, s) == 0) {
+            *k = (bm_layer_kind)i;
+            return BM_OK;
+        }
+        if (pos < sizeof buf)
+            pos += (size_t)snprintf(buf + pos, sizeof buf - pos, i ? ", %s" : "%s", name);
+    }
+    return bm_error_set(err, BM_ERR_ARG, "unknown layer type '%s' (expected one of %s)",
+                        s ? s : "(null)", buf);
 }
 
 const char *bm_init_name(bm_init i)

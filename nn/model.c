@@ -1,18 +1,17 @@
-/* model.c — the sequential model: layers, parameters in one flat buffer,
- * and the forward graph recorded from the tape's ops. */
+/* model.c — the model as a graph: inputs, layer nodes in insertion order
+ * (each checked and shape-inferred from its kind's vtable as it is added),
+ * outputs, weight tying, the loss and the optimizer. Parameters are
+ * model_params.c's, recording model_record.c's. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bm_ops.h"
 #include "model_internal.h"
 
 bm_layer_spec bm_dense_spec(size_t in, size_t out)
 {
-    bm_layer_spec s;
-    memset(&s, 0, sizeof s);
-    s.kind = BM_LAYER_DENSE;
+    bm_layer_spec s = bm_layer_default(BM_LAYER_DENSE);
     s.in = in;
     s.out = out;
     s.init = BM_INIT_SMALL;
@@ -32,6 +31,10 @@ bm_layer_spec bm_layer_default(bm_layer_kind k)
     bm_layer_spec s = bm_activation_spec(k);
     s.bias = 1;
     s.affine = 1;
+    const bm_layer_vt *vt = bm_layer_vtable((int)k);
+    if (vt && vt->defaults)
+        vt->defaults(&s);
+    s.kind = k;
     return s;
 }
 
@@ -40,6 +43,18 @@ bm_layer_spec bm_dropout_spec(double rate)
     bm_layer_spec s = bm_activation_spec(BM_LAYER_DROPOUT);
     s.rate = rate;
     return s;
+}
+
+/* Product of a per-sample shape's axes; 0 when one is 0 or it overflows. */
+static size_t shape_size(const bm_shape *s)
+{
+    size_t n = 1;
+    for (int a = 0; a < s->rank; a++) {
+        if (s->dim[a] == 0 || n > BM_MAX_ELEMENTS / s->dim[a])
+            return 0;
+        n *= s->dim[a];
+    }
+    return n;
 }
 
 bm_model *bm_model_new(bm_dtype dt, size_t n_inputs, bm_error *err)
@@ -60,6 +75,11 @@ bm_model *bm_model_new(bm_dtype dt, size_t n_inputs, bm_error *err)
     }
     m->dtype = dt;
     m->n_inputs = n_inputs;
+    m->n_in = 1;
+    snprintf(m->inputs[0].name, sizeof m->inputs[0].name, "input");
+    m->inputs[0].shape.rank = 1;
+    m->inputs[0].shape.dim[0] = n_inputs;
+    m->inputs[0].width = n_inputs;
     m->loss = BM_LOSS_SOFTMAX_CCE;
     bm_rng_seed(&m->rng, 0);
     return m;
@@ -70,12 +90,17 @@ void bm_model_free(bm_model *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->n_layers; i++) {
-        bm_tensor_free(m->layers[i].W);
-        bm_tensor_free(m->layers[i].b);
+        if (m->layers[i].share < 0)
+            for (size_t k = 0; k < m->layers[i].n_params; k++)
+                bm_tensor_free(m->layers[i].params[k]);
+        free(m->layers[i].pd);
     }
     free(m->layers);
+    free(m->index);
     free(m->params);
     free(m->grads);
+    free(m->state);
+    free(m->vals);
     bm_optim_free(m->opt);
     for (int g = 0; g < BM_MODEL_GRAPHS; g++)
         bm_tape_free(m->graphs[g].tape);
@@ -112,73 +137,343 @@ bm_status bm_model_set_threads(bm_model *m, int threads, bm_error *err)
 
 int bm_model_threads(const bm_model *m) { return m ? bm_tape_threads(m->graphs[0].tape) : 1; }
 
-size_t bm_model_width(const bm_model *m)
+/* ------------------------------------------------------------ names */
+
+/* FNV-1a hash of a name. */
+static size_t name_hash(const char *s)
 {
-    for (size_t i = m->n_layers; i-- > 0;)
-        if (m->layers[i].spec.kind == BM_LAYER_DENSE)
-            return m->layers[i].spec.out;
-    return m->n_inputs;
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return (size_t)h;
 }
 
-static bm_status check_spec(const bm_model *m, const bm_layer_spec *s, bm_error *err)
+/* The node called name, or n_layers: one probe sequence of the index. */
+static size_t find_node(const bm_model *m, const char *name)
 {
-    size_t idx = m->n_layers;
-    if (s->kind == BM_LAYER_DENSE) {
-        size_t width = bm_model_width(m);
-        if (s->in != width)
-            return bm_error_set(err, BM_ERR_SHAPE,
-                                "layers[%zu]: dense input %zu does not match the width %zu "
-                                "before it",
-                                idx, s->in, width);
-        if (s->out == 0 || s->out > BM_MAX_ELEMENTS / s->in)
-            return bm_error_set(err, BM_ERR_SIZE, "layers[%zu]: dense size %zux%zu is invalid",
-                                idx, s->in, s->out);
-        if (s->init > BM_INIT_HE)
-            return bm_error_set(err, BM_ERR_ARG, "layers[%zu]: unknown initialiser %d", idx,
-                                (int)s->init);
-        const double r[4] = {s->l1_weights, s->l2_weights, s->l1_biases, s->l2_biases};
-        static const char *const names[4] = {"l1_weights", "l2_weights", "l1_biases",
-                                             "l2_biases"};
-        for (int k = 0; k < 4; k++)
-            if (!(r[k] >= 0.0) || !isfinite(r[k]))
-                return bm_error_set(err, BM_ERR_ARG,
-                                    "layers[%zu].%s: %g must be finite and >= 0", idx,
-                                    names[k], r[k]);
-    } else if (s->kind == BM_LAYER_DROPOUT) {
-        if (!(s->rate >= 0.0 && s->rate < 1.0))
-            return bm_error_set(err, BM_ERR_ARG, "layers[%zu].rate: %g must be in [0, 1)", idx,
-                                s->rate);
-    } else if (s->kind > BM_LAYER_DROPOUT) {
-        return bm_error_set(err, BM_ERR_ARG, "layers[%zu]: unknown layer kind %d", idx,
-                            (int)s->kind);
+    if (!m->index_cap)
+        return m->n_layers;
+    size_t mask = m->index_cap - 1;
+    for (size_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
+        size_t v = m->index[h];
+        if (v == 0)
+            return m->n_layers;
+        if (strcmp(m->layers[v - 1].name, name) == 0)
+            return v - 1;
     }
+}
+
+/* Put node i into the index (room for it exists). */
+static void index_put(bm_model *m, size_t i)
+{
+    size_t mask = m->index_cap - 1, h = name_hash(m->layers[i].name) & mask;
+    while (m->index[h])
+        h = (h + 1) & mask;
+    m->index[h] = i + 1;
+}
+
+/* Room in the index for one more node (kept under half full). */
+static bm_status index_grow(bm_model *m, bm_error *err)
+{
+    if (2 * (m->n_layers + 1) < m->index_cap)
+        return BM_OK;
+    size_t cap = m->index_cap ? 2 * m->index_cap : 16;
+    size_t *ix = calloc(cap, sizeof *ix);
+    if (!ix)
+        return bm_error_set(err, BM_ERR_NOMEM, "out of memory for %zu nodes", m->n_layers + 1);
+    free(m->index);
+    m->index = ix;
+    m->index_cap = cap;
+    for (size_t i = 0; i < m->n_layers; i++)
+        index_put(m, i);
     return BM_OK;
+}
+
+size_t bm_model_node_find(const bm_model *m, const char *name)
+{
+    return !m ? 0 : name ? find_node(m, name) : m->n_layers;
+}
+
+/* The source called name (a node, else a model input), or 0 with *found 0. */
+static bm_node_src find_src(const bm_model *m, const char *name, int *found)
+{
+    *found = 1;
+    size_t i = find_node(m, name);
+    if (i < m->n_layers)
+        return (bm_node_src)i;
+    for (size_t k = 0; k < m->n_in; k++)
+        if (strcmp(m->inputs[k].name, name) == 0)
+            return -(bm_node_src)k - 1;
+    *found = 0;
+    return 0;
+}
+
+/* A new node or input name: 1..BM_NODE_NAME_MAX-1 bytes, no '.' (it
+ * separates the node from the parameter in "conv1.weights"), unused. */
+static bm_status check_name(const bm_model *m, const char *fn, const char *name, bm_error *err)
+{
+    int found;
+    size_t len = strlen(name);
+    if (len == 0 || len >= BM_NODE_NAME_MAX || strchr(name, '.') || strchr(name, '"'))
+        return bm_error_set(err, BM_ERR_ARG, "%s: name \"%.*s\" must have 1..%d characters and "
+                            "no '.' or '\"'", fn, BM_NODE_NAME_MAX, name, BM_NODE_NAME_MAX - 1);
+    find_src(m, name, &found);
+    if (found)
+        return bm_error_set(err, BM_ERR_ARG, "%s: the name \"%s\" is taken", fn, name);
+    return BM_OK;
+}
+
+static bm_status check_shape(const char *fn, const bm_shape *s, bm_error *err)
+{
+    if (s->rank < 1 || s->rank > BM_LAYER_MAX_RANK || shape_size(s) == 0)
+        return bm_error_set(err, BM_ERR_SHAPE, "%s: a per-sample shape needs 1..%d axes of "
+                            "sizes >= 1 and at most %zu elements", fn, BM_LAYER_MAX_RANK,
+                            (size_t)BM_MAX_ELEMENTS);
+    return BM_OK;
+}
+
+bm_status bm_model_set_input_shape(bm_model *m, const bm_shape *shape, bm_error *err)
+{
+    static const char fn[] = "bm_model_set_input_shape";
+    if (!m || !shape)
+        return bm_error_set(err, BM_ERR_NULL, "%s: NULL argument", fn);
+    if (m->n_layers)
+        return bm_error_set(err, BM_ERR_STATE, "%s: set the input shape before adding nodes", fn);
+    bm_status s = check_shape(fn, shape, err);
+    if (s != BM_OK)
+        return s;
+    if (shape_size(shape) != m->inputs[0].width)
+        return bm_error_set(err, BM_ERR_SHAPE, "%s: the shape has %zu elements, input \"%s\" %zu",
+                            fn, shape_size(shape), m->inputs[0].name, m->inputs[0].width);
+    m->inputs[0].shape = *shape;
+    return BM_OK;
+}
+
+bm_status bm_model_add_input(bm_model *m, const char *name, const bm_shape *shape,
+                             bm_error *err)
+{
+    static const char fn[] = "bm_model_add_input";
+    if (!m || !name || !shape)
+        return bm_error_set(err, BM_ERR_NULL, "%s: NULL argument", fn);
+    if (m->n_layers)
+        return bm_error_set(err, BM_ERR_STATE, "%s: add the inputs before the nodes", fn);
+    if (m->n_in == BM_MODEL_MAX_INPUTS)
+        return bm_error_set(err, BM_ERR_SIZE, "%s: a model has at most %d inputs", fn,
+                            BM_MODEL_MAX_INPUTS);
+    bm_status s = check_name(m, fn, name, err);
+    if (s != BM_OK || (s = check_shape(fn, shape, err)) != BM_OK)
+        return s;
+    size_t w = shape_size(shape);
+    if (w > BM_MAX_ELEMENTS - m->n_inputs)
+        return bm_error_set(err, BM_ERR_SIZE, "%s: the inputs' widths add up to more than %zu",
+                            fn, (size_t)BM_MAX_ELEMENTS);
+    bm_model_input *in = &m->inputs[m->n_in++];
+    snprintf(in->name, sizeof in->name, "%s", name);
+    in->shape = *shape;
+    in->width = w;
+    in->col = m->n_inputs;
+    m->n_inputs += w;
+    return BM_OK;
+}
+
+/* ------------------------------------------------------------ nodes */
+
+/* Report a vtable's message e at the node: "PREFIX.KEY: ..." when it starts
+ * with one of the kind's keys and ':', else "PREFIX: ...". */
+static bm_status at_node(const char *prefix, const bm_layer_vt *vt, const bm_error *e,
+                         bm_error *err)
+{
+    const char *msg = e->msg, *colon = strchr(msg, ':');
+    int key = 0;
+    for (size_t k = 0; colon && vt->keys && vt->keys[k]; k++)
+        key |= strlen(vt->keys[k]) == (size_t)(colon - msg) &&
+               strncmp(vt->keys[k], msg, (size_t)(colon - msg)) == 0;
+    return bm_error_set(err, e->code != BM_OK ? e->code : BM_ERR_ARG, "%s%s%s", prefix,
+                        key ? "." : ": ", msg);
+}
+
+static bm_status grow(bm_model *m, bm_error *err)
+{
+    if (m->n_layers < m->cap)
+        return BM_OK;
+    size_t cap = m->cap ? 2 * m->cap : 4;
+    bm_layer *l = realloc(m->layers, cap * sizeof *l);
+    if (!l)
+        return bm_error_set(err, BM_ERR_NOMEM, "out of memory for %zu nodes", cap);
+    m->layers = l;
+    m->cap = cap;
+    return BM_OK;
+}
+
+/* Add a node; prefix names it in messages ("layers[2]", "nodes[2] \"conv1\""). */
+static bm_status add_node(bm_model *m, const char *prefix, const char *name,
+                          const bm_layer_vt *vt, const bm_layer_spec *spec, size_t n_in,
+                          const char *const *inputs, bm_error *err)
+{
+    bm_error e = {0};
+    bm_shape shapes[BM_LAYER_MAX_INPUTS];
+    bm_node_src src[BM_LAYER_MAX_INPUTS];
+    if (m->params)
+        return bm_error_set(err, BM_ERR_STATE, "%s: the model's parameters exist already", prefix);
+    if (!vt || !vt->name || !vt->infer || !vt->params || !vt->record)
+        return bm_error_set(err, BM_ERR_ARG, "%s: unknown layer kind %d", prefix,
+                            (int)spec->kind);
+    if (m->n_layers >= (size_t)INT32_MAX)
+        return bm_error_set(err, BM_ERR_SIZE, "%s: too many nodes", prefix);
+    bm_status s = check_name(m, prefix, name, err);
+    if (s != BM_OK)
+        return s;
+    if (n_in < vt->min_inputs || n_in > vt->max_inputs || n_in > BM_LAYER_MAX_INPUTS)
+        return bm_error_set(err, BM_ERR_ARG, "%s: %s reads %zu..%zu inputs, got %zu", prefix,
+                            vt->name, vt->min_inputs, vt->max_inputs, n_in);
+    for (size_t k = 0; k < n_in; k++) {
+        int found = 0;
+        src[k] = inputs[k] ? find_src(m, inputs[k], &found) : 0;
+        if (!found)
+            return bm_error_set(err, BM_ERR_ARG, "%s: input %zu \"%s\" is neither an earlier "
+                                "node nor a model input", prefix, k,
+                                inputs[k] ? inputs[k] : "(null)");
+        shapes[k] = src[k] >= 0 ? m->layers[src[k]].shape : m->inputs[-src[k] - 1].shape;
+    }
+    bm_layer_spec sp = *spec;
+    bm_shape out = {0};
+    if (vt->check && vt->check(&sp, &e) != BM_OK)
+        return at_node(prefix, vt, &e, err);
+    if (vt->infer(&sp, shapes, n_in, &out, &e) != BM_OK)
+        return at_node(prefix, vt, &e, err);
+    if (check_shape(vt->name, &out, &e) != BM_OK)
+        return at_node(prefix, vt, &e, err);
+    if (vt->resolve)
+        vt->resolve(&sp, shapes, n_in);
+    bm_param_desc pd[BM_LAYER_MAX_PARAMS];
+    memset(pd, 0, sizeof pd);
+    size_t np = vt->params(&sp, shapes, n_in, pd);
+    if (np > BM_LAYER_MAX_PARAMS)
+        return bm_error_set(err, BM_ERR_ARG, "%s: %s has %zu parameters, more than %d", prefix,
+                            vt->name, np, BM_LAYER_MAX_PARAMS);
+    if ((s = grow(m, err)) != BM_OK || (s = index_grow(m, err)) != BM_OK)
+        return s;
+    bm_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof *l);
+    if (np) {
+        size_t each = sizeof *l->pd + sizeof *l->params + sizeof *l->pname;
+        char *block = calloc(np, each);
+        if (!block)
+            return bm_error_set(err, BM_ERR_NOMEM, "%s: out of memory", prefix);
+        l->pd = (bm_param_desc *)(void *)block;
+        l->params = (bm_tensor **)(void *)(block + np * sizeof *l->pd);
+        l->pname = (char (*)[BM_LAYER_NAME_LEN])(void *)(block + np * (sizeof *l->pd +
+                                                                      sizeof *l->params));
+        memcpy(l->pd, pd, np * sizeof *pd);
+    }
+    l->n_params = np;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->vt = vt;
+    l->spec = sp;
+    l->n_in = n_in;
+    memcpy(l->src, src, n_in * sizeof *src);
+    l->shape = out;
+    l->share = -1;
+    snprintf(l->group, sizeof l->group, "%s: %s", name, vt->name);
+    for (size_t k = 0; k < n_in; k++)
+        if (src[k] >= 0)
+            m->layers[src[k]].consumers++;
+    index_put(m, m->n_layers);
+    m->n_layers++;
+    return BM_OK;
+}
+
+bm_status bm_model_add_node_vt(bm_model *m, const char *name, const bm_layer_vt *vt,
+                               const bm_layer_spec *spec, size_t n_in,
+                               const char *const *inputs, bm_error *err)
+{
+    char prefix[BM_LAYER_NAME_LEN];
+    if (!m || !name || !vt || !spec || (n_in && !inputs))
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_add_node: NULL argument");
+    snprintf(prefix, sizeof prefix, "nodes[%zu] \"%.*s\"", m->n_layers, BM_NODE_NAME_MAX, name);
+    return add_node(m, prefix, name, vt, spec, n_in, inputs, err);
+}
+
+bm_status bm_model_add_node(bm_model *m, const char *name, const bm_layer_spec *spec,
+                            size_t n_in, const char *const *inputs, bm_error *err)
+{
+    if (!m || !name || !spec || (n_in && !inputs))
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_add_node: NULL argument");
+    const bm_layer_vt *vt = bm_layer_vtable((int)spec->kind);
+    if (!vt)
+        return bm_error_set(err, BM_ERR_ARG, "nodes[%zu] \"%.*s\": unknown layer kind %d",
+                            m->n_layers, BM_NODE_NAME_MAX, name, (int)spec->kind);
+    return bm_model_add_node_vt(m, name, vt, spec, n_in, inputs, err);
 }
 
 bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err)
 {
+    char name[BM_NODE_NAME_MAX];
     if (!m || !spec)
         return bm_error_set(err, BM_ERR_NULL, "bm_model_add: NULL argument");
+    snprintf(name, sizeof name, "layers[%zu]", m->n_layers);
+    const char *in = m->n_layers ? m->layers[m->n_layers - 1].name : m->inputs[0].name;
+    const bm_layer_vt *vt = bm_layer_vtable((int)spec->kind);
+    if (!vt)
+        return bm_error_set(err, BM_ERR_ARG, "%s: unknown layer kind %d", name, (int)spec->kind);
+    return add_node(m, name, name, vt, spec, 1, &in, err);
+}
+
+bm_status bm_model_set_outputs(bm_model *m, size_t n, const char *const *names, bm_error *err)
+{
+    static const char fn[] = "bm_model_set_outputs";
+    int outs[BM_MODEL_MAX_OUTPUTS];
+    if (!m || !names)
+        return bm_error_set(err, BM_ERR_NULL, "%s: NULL argument", fn);
     if (m->params)
-        return bm_error_set(err, BM_ERR_STATE,
-                            "bm_model_add: the model's parameters exist already");
-    bm_status s = check_spec(m, spec, err);
-    if (s != BM_OK)
-        return s;
-    if (m->n_layers == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 4;
-        bm_layer *l = realloc(m->layers, cap * sizeof *l);
-        if (!l)
-            return bm_error_set(err, BM_ERR_NOMEM, "out of memory");
-        m->layers = l;
-        m->cap = cap;
+        return bm_error_set(err, BM_ERR_STATE, "%s: the model's parameters exist already", fn);
+    if (n == 0 || n > BM_MODEL_MAX_OUTPUTS)
+        return bm_error_set(err, BM_ERR_ARG, "%s: %zu outputs is not in 1..%d", fn, n,
+                            BM_MODEL_MAX_OUTPUTS);
+    for (size_t k = 0; k < n; k++) {
+        int found = 0;
+        bm_node_src s = names[k] ? find_src(m, names[k], &found) : 0;
+        if (!found || s < 0)
+            return bm_error_set(err, BM_ERR_ARG, "%s: output %zu \"%s\" is not a node", fn, k,
+                                names[k] ? names[k] : "(null)");
+        outs[k] = s;
     }
-    bm_layer *l = &m->layers[m->n_layers];
-    memset(l, 0, sizeof *l);
-    l->spec = *spec;
-    snprintf(l->group, sizeof l->group, "layers[%zu]: %s", m->n_layers,
-             bm_layer_kind_name(spec->kind));
-    m->n_layers++;
+    memcpy(m->outputs, outs, n * sizeof *outs);
+    m->n_out = n;
+    for (int g = 0; g < BM_MODEL_GRAPHS; g++)
+        m->graphs[g].batch = 0;
+    return BM_OK;
+}
+
+bm_status bm_model_share(bm_model *m, const char *node, const char *other, bm_error *err)
+{
+    static const char fn[] = "bm_model_share";
+    if (!m || !node || !other)
+        return bm_error_set(err, BM_ERR_NULL, "%s: NULL argument", fn);
+    if (m->params)
+        return bm_error_set(err, BM_ERR_STATE, "%s: the model's parameters exist already", fn);
+    size_t i = bm_model_node_find(m, node), j = bm_model_node_find(m, other);
+    if (i == m->n_layers || j == m->n_layers)
+        return bm_error_set(err, BM_ERR_ARG, "%s: \"%s\" is not a node", fn,
+                            i == m->n_layers ? node : other);
+    while (m->layers[j].share >= 0) /* the owner of other's tensors */
+        j = (size_t)m->layers[j].share;
+    bm_layer *a = &m->layers[i], *b = &m->layers[j];
+    if (i == j)
+        return bm_error_set(err, BM_ERR_ARG, "%s: \"%s\" cannot share with itself", fn, node);
+    if (a->vt != b->vt || a->n_params != b->n_params || a->n_params == 0)
+        return bm_error_set(err, BM_ERR_ARG, "%s: \"%s\" (%s) and \"%s\" (%s) are not of one "
+                            "kind with parameters", fn, node, a->vt->name, other, b->vt->name);
+    for (size_t k = 0; k < a->n_params; k++)
+        if (a->pd[k].rank != b->pd[k].rank ||
+            memcmp(a->pd[k].shape, b->pd[k].shape, (size_t)a->pd[k].rank * sizeof(size_t)) != 0)
+            return bm_error_set(err, BM_ERR_SHAPE, "%s: \"%s\" and \"%s\" have %s of different "
+                                "shapes", fn, node, other, a->pd[k].name);
+    for (size_t k = 0; k < m->n_layers; k++)
+        if (m->layers[k].share == (int)i)
+            return bm_error_set(err, BM_ERR_ARG, "%s: other nodes share \"%s\"'s parameters",
+                                fn, node);
+    a->share = (int)j;
     return BM_OK;
 }
 
@@ -186,7 +481,7 @@ bm_status bm_model_set_loss(bm_model *m, bm_loss_kind loss, bm_error *err)
 {
     if (!m)
         return bm_error_set(err, BM_ERR_NULL, "bm_model_set_loss: model is NULL");
-    if (loss > BM_LOSS_MAE)
+    if ((unsigned)loss >= BM_LOSS_KIND_COUNT)
         return bm_error_set(err, BM_ERR_ARG, "bm_model_set_loss: unknown loss %d", (int)loss);
     m->loss = loss;
     m->graphs[0].batch = m->graphs[1].batch = 0; /* recorded graphs are stale */
@@ -214,264 +509,4 @@ bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_err
     m->ocfg = *cfg;
     m->has_ocfg = 1;
     return BM_OK;
-}
-
-/* Fill W [in,out] by the layer's initialiser. */
-static void init_weights(bm_tensor *W, bm_init init, bm_rng *rng)
-{
-    double in = (double)W->shape[0], out = (double)W->shape[1];
-    double glorot = sqrt(6.0 / (in + out)), he = sqrt(2.0 / in);
-    for (size_t i = 0; i < W->size; i++) {
-        double v = init == BM_INIT_GLOROT ? glorot * (2.0 * bm_rng_uniform(rng) - 1.0)
-                   : init == BM_INIT_HE   ? he * bm_rng_normal(rng)
-                                          : BM_INIT_SMALL_STD * bm_rng_normal(rng);
-        bm_tensor_set(W, i, v);
-    }
-}
-
-bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err)
-{
-    if (!m)
-        return bm_error_set(err, BM_ERR_NULL, "bm_model_init: model is NULL");
-    if (m->n_layers == 0)
-        return bm_error_set(err, BM_ERR_STATE, "bm_model_init: the model has no layers");
-    if (m->params)
-        return bm_error_set(err, BM_ERR_STATE, "bm_model_init: parameters exist already");
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_layers; i++) {
-        const bm_layer_spec *s = &m->layers[i].spec;
-        if (s->kind == BM_LAYER_DENSE)
-            n += s->in * s->out + s->out;
-    }
-    if (n == 0)
-        return bm_error_set(err, BM_ERR_STATE, "bm_model_init: the model has no dense layer");
-    size_t esz = bm_dtype_size(m->dtype);
-    m->params = calloc(n, esz);
-    m->grads = calloc(n, esz);
-    if (!m->params || !m->grads)
-        goto nomem;
-    m->n_params = n;
-    size_t off = 0;
-    for (size_t i = 0; i < m->n_layers; i++) {
-        bm_layer *l = &m->layers[i];
-        l->param_lo = off;
-        if (l->spec.kind != BM_LAYER_DENSE)
-            continue;
-        size_t ws[2] = {l->spec.in, l->spec.out}, bs[2] = {1, l->spec.out};
-        char *p = m->params, *g = m->grads;
-        l->W = bm_tensor_view(m->dtype, 2, ws, p + off * esz, g + off * esz, err);
-        off += l->spec.in * l->spec.out;
-        l->b = bm_tensor_view(m->dtype, 2, bs, p + off * esz, g + off * esz, err);
-        off += l->spec.out;
-        if (!l->W || !l->b)
-            goto nomem;
-        l->W->flags |= BM_PARAM;
-        l->b->flags |= BM_PARAM;
-        snprintf(l->wname, sizeof l->wname, "layers[%zu].weights", i);
-        snprintf(l->bname, sizeof l->bname, "layers[%zu].biases", i);
-        l->W->name = l->wname;
-        l->b->name = l->bname;
-    }
-    if (m->has_ocfg) {
-        m->opt = bm_optim_new(&m->ocfg, m->dtype, n, err);
-        if (!m->opt)
-            return err ? err->code : BM_ERR_ARG;
-    }
-    return bm_model_reset_params(m, seed, err);
-nomem:
-    free(m->params);
-    free(m->grads);
-    m->params = m->grads = NULL;
-    m->n_params = 0;
-    return bm_error_set(err, BM_ERR_NOMEM, "bm_model_init: out of memory for %zu parameters", n);
-}
-
-bm_status bm_model_reset_params(bm_model *m, uint64_t seed, bm_error *err)
-{
-    if (!m || !m->params)
-        return bm_error_set(err, BM_ERR_STATE, "bm_model_reset_params: model has no parameters");
-    bm_rng_seed(&m->rng, seed);
-    for (size_t i = 0; i < m->n_layers; i++) {
-        bm_layer *l = &m->layers[i];
-        if (l->spec.kind != BM_LAYER_DENSE)
-            continue;
-        init_weights(l->W, l->spec.init, &m->rng);
-        memset(l->b->data, 0, l->b->size * bm_dtype_size(m->dtype));
-    }
-    if (m->opt) {
-        bm_optim_set_iterations(m->opt, 0);
-        for (int k = 0; k < bm_optim_state_count(m->opt); k++)
-            memset(bm_optim_state(m->opt, k), 0, m->n_params * bm_dtype_size(m->dtype));
-    }
-    m->epoch = 0;
-    return BM_OK;
-}
-
-size_t bm_model_n_layers(const bm_model *m) { return m ? m->n_layers : 0; }
-
-const bm_layer_spec *bm_model_layer(const bm_model *m, size_t i)
-{
-    return m && i < m->n_layers ? &m->layers[i].spec : NULL;
-}
-
-bm_tensor *bm_model_weights(bm_model *m, size_t i)
-{
-    return m && i < m->n_layers ? m->layers[i].W : NULL;
-}
-
-bm_tensor *bm_model_biases(bm_model *m, size_t i)
-{
-    return m && i < m->n_layers ? m->layers[i].b : NULL;
-}
-
-/* The accessors answer NULL with a neutral value (BM_F32, 0, NULL). */
-bm_dtype bm_model_dtype(const bm_model *m) { return m ? m->dtype : BM_F32; }
-size_t bm_model_n_inputs(const bm_model *m) { return m ? m->n_inputs : 0; }
-size_t bm_model_n_outputs(const bm_model *m) { return m ? bm_model_width(m) : 0; }
-bm_loss_kind bm_model_loss(const bm_model *m) { return m ? m->loss : (bm_loss_kind)0; }
-size_t bm_model_n_params(const bm_model *m) { return m ? m->n_params : 0; }
-void *bm_model_params(bm_model *m) { return m ? m->params : NULL; }
-void *bm_model_grads(bm_model *m) { return m ? m->grads : NULL; }
-bm_optim *bm_model_optim(bm_model *m) { return m ? m->opt : NULL; }
-bm_rng *bm_model_rng(bm_model *m) { return m ? &m->rng : NULL; }
-uint64_t bm_model_epoch(const bm_model *m) { return m ? m->epoch : 0; }
-void bm_model_set_epoch(bm_model *m, uint64_t epoch)
-{
-    if (m)
-        m->epoch = epoch;
-}
-
-/* The last layer whose key (the size_t at byte offset `key` of bm_layer)
- * is <= v, or n_layers when none: keys ascend, so a binary search. */
-static size_t last_layer_at(const bm_model *m, size_t key, size_t v)
-{
-    size_t lo = 0, hi = m->n_layers; /* the answer is in [lo - 1, hi) */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (*(const size_t *)(const void *)((const char *)&m->layers[mid] + key) <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? lo - 1 : m->n_layers;
-}
-
-const char *bm_model_group(void *model, const bm_tensor *t)
-{
-    bm_model *m = model;
-    if (!m || !t || m->n_layers == 0)
-        return NULL;
-    /* O(log layers), so `bmnn dot` stays fast on deep models: an op node by
-     * its tape position, a parameter by its offset in the flat buffer */
-    if (t->node) {
-        size_t pos = bm_node_index(t->node);
-        size_t i = last_layer_at(m, offsetof(bm_layer, node_lo), pos);
-        const bm_layer *l = i < m->n_layers ? &m->layers[i] : NULL;
-        return l && l->has_nodes && pos <= l->node_hi ? l->group : NULL;
-    }
-    size_t esz = bm_dtype_size(m->dtype);
-    uintptr_t p = (uintptr_t)t->data, base = (uintptr_t)m->params;
-    if (!m->params || p < base || p >= base + m->n_params * esz)
-        return NULL;
-    const bm_layer *l = &m->layers[last_layer_at(m, offsetof(bm_layer, param_lo), (p - base) / esz)];
-    return t == l->W || t == l->b ? l->group : NULL;
-}
-
-/* Record layer l on h; returns the new activation. */
-static bm_tensor *record_layer(bm_model *m, bm_layer *l, bm_tape *tape, bm_tensor *h,
-                               int training, int is_last)
-{
-    switch (l->spec.kind) {
-    case BM_LAYER_DENSE:
-        return bm_linear(tape, h, l->W, l->b);
-    case BM_LAYER_RELU:
-        return bm_relu(tape, h);
-    case BM_LAYER_SIGMOID:
-        return bm_sigmoid(tape, h);
-    case BM_LAYER_TANH:
-        return bm_tanh(tape, h);
-    case BM_LAYER_SOFTMAX:
-        /* The fused loss takes logits: a final softmax is applied by it. */
-        return is_last && m->loss == BM_LOSS_SOFTMAX_CCE ? h : bm_softmax(tape, h);
-    case BM_LAYER_DROPOUT:
-        return training && l->spec.rate > 0.0 ? bm_dropout(tape, h, l->spec.rate, &m->rng) : h;
-    case BM_LAYER_IDENTITY:
-    case BM_LAYER_KIND_COUNT:
-        return h;
-    }
-    return h;
-}
-
-/* Add the L1/L2 terms of every dense layer; NULL when there are none. */
-static bm_tensor *record_penalties(bm_model *m, bm_tape *tape)
-{
-    bm_tensor *reg = NULL;
-    for (size_t i = 0; i < m->n_layers; i++) {
-        const bm_layer *l = &m->layers[i];
-        const bm_layer_spec *s = &l->spec;
-        if (s->kind != BM_LAYER_DENSE)
-            continue;
-        bm_tensor *terms[4] = {
-            s->l1_weights > 0 ? bm_l1(tape, l->W, s->l1_weights) : NULL,
-            s->l2_weights > 0 ? bm_l2(tape, l->W, s->l2_weights) : NULL,
-            s->l1_biases > 0 ? bm_l1(tape, l->b, s->l1_biases) : NULL,
-            s->l2_biases > 0 ? bm_l2(tape, l->b, s->l2_biases) : NULL,
-        };
-        for (int k = 0; k < 4; k++)
-            if (terms[k])
-                reg = reg ? bm_add(tape, reg, terms[k]) : terms[k];
-    }
-    return reg;
-}
-
-static bm_tensor *record_loss(bm_model *m, bm_tape *tape, bm_tensor *out, bm_tensor *y)
-{
-    switch (m->loss) {
-    case BM_LOSS_CCE:
-        return bm_cce(tape, out, y);
-    case BM_LOSS_SOFTMAX_CCE:
-        return bm_softmax_cce(tape, out, y);
-    case BM_LOSS_BCE:
-        return bm_bce(tape, out, y);
-    case BM_LOSS_MSE:
-        return bm_mse(tape, out, y);
-    case BM_LOSS_MAE:
-        return bm_mae(tape, out, y);
-    }
-    return NULL;
-}
-
-bm_tensor *bm_model_record(bm_model *m, bm_tape *tape, bm_tensor *x, bm_tensor *y,
-                           int training, bm_step_losses *losses)
-{
-    bm_step_losses tmp;
-    if (!losses)
-        losses = &tmp;
-    memset(losses, 0, sizeof *losses);
-    if (!tape)
-        return NULL;
-    if (!m || !m->params) {
-        bm_tape_fail(tape, BM_ERR_STATE, "bm_model_record: model %s",
-                     m ? "has no parameters (call bm_model_init)" : "is NULL");
-        return NULL;
-    }
-    bm_tensor *h = x;
-    for (size_t i = 0; i < m->n_layers; i++) {
-        bm_layer *l = &m->layers[i];
-        l->node_lo = bm_tape_size(tape);
-        h = record_layer(m, l, tape, h, training, i + 1 == m->n_layers);
-        l->has_nodes = bm_tape_size(tape) > l->node_lo;
-        if (l->has_nodes)
-            l->node_hi = bm_tape_size(tape) - 1;
-    }
-    losses->output = h;
-    if (!y) {
-        if (m->loss == BM_LOSS_SOFTMAX_CCE)
-            h = bm_softmax(tape, h);
-        return h;
-    }
-    losses->data = record_loss(m, tape, h, y);
-    losses->reg = record_penalties(m, tape);
-    losses->total = losses->reg ? bm_add(tape, losses->data, losses->reg) : losses->data;
-    return losses->total;
 }

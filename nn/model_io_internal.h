@@ -106,6 +106,9 @@ static const bm_io_sched_field bm_io_sched_fields[BM_IO_N_SCHED_FIELDS] = {
      .range = BM_IO_UNIT_CLOSED, .kinds = BM_IO_ALL_SCHEDS},
 };
 
+/* Most keys one layer kind takes in model files. */
+#define BM_IO_MAX_KIND_KEYS 48
+
 /* Room for a JSON path ("layers[12].weights[63]"). */
 #define BM_IO_PATH_LEN 96
 
@@ -118,9 +121,43 @@ typedef struct bm_io_reader {
 } bm_io_reader;
 
 
+struct cJSON;
+
+/* What a model file says besides its layers or nodes, validated
+ * (model_io_read.c fills it; the v1 reader's layers too). */
+typedef struct bm_io_plan {
+    bm_dtype dt;
+    size_t inputs, n_layers, n_params;
+    struct layer_plan *layers;     /* v1: n_layers, freed by the caller */
+    bm_loss_kind loss;
+    bm_optim_config ocfg;
+    const struct cJSON *ostate;    /* optimizer.state or NULL */
+    bm_schedule sched;             /* optimizer.schedule (constant when absent) */
+    double clip_norm, clip_value;  /* optimizer.clip (0: off) */
+    uint64_t iterations;
+    bm_train_settings ts;
+    uint64_t epoch;
+    bm_rng rng;
+    int has_epoch, has_rng;
+} bm_io_plan;
+
+/* root.optimizer into p (p->dt and p->n_params set: state arrays are checked
+ * against them). */
+bm_status bm_io_parse_optimizer(bm_io_reader *r, const struct cJSON *root, bm_io_plan *p);
+/* root.training into p->ts. */
+bm_status bm_io_parse_training(bm_io_reader *r, const struct cJSON *root, bm_io_plan *p);
+/* root.state (epoch, rng) into p. */
+bm_status bm_io_parse_state(bm_io_reader *r, const struct cJSON *root, bm_io_plan *p);
+/* Apply the optimizer's schedule, clip and state, the epoch and the RNG of
+ * p to the initialised model m. */
+bm_status bm_io_finish(const bm_io_plan *p, bm_model *m, bm_error *e);
+/* A format 2 document (root, an object) into a new model, p receiving
+ * its training settings (model_io_v2.c); NULL with r's error set. */
+bm_model *bm_io_read_v2(bm_io_reader *r, const struct cJSON *root, bm_io_plan *p,
+                        const bm_model_load_opts *opts);
+
 /* Reader helpers (model_io_json.c). Each bm_status one sets r->err to
  * "NAME: PATH: message" on failure, leaving the failing value's path. */
-struct cJSON;
 
 /* Set the error "NAME: PATH: message" (no PATH at the top); returns code. */
 bm_status bm_io_fail(bm_io_reader *r, bm_status code, const char *fmt, ...)

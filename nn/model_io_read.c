@@ -24,22 +24,7 @@ typedef struct layer_plan {
     const cJSON *weights, *biases; /* NULL when the file has none */
 } layer_plan;
 
-/* Everything the document says, validated. */
-typedef struct plan {
-    bm_dtype dt;
-    size_t inputs, n_layers, n_params;
-    layer_plan *layers; /* n_layers, freed by the caller */
-    bm_loss_kind loss;
-    bm_optim_config ocfg;
-    const cJSON *ostate; /* optimizer.state or NULL */
-    bm_schedule sched;   /* optimizer.schedule (constant when absent) */
-    double clip_norm, clip_value; /* optimizer.clip (0: off) */
-    uint64_t iterations;
-    bm_train_settings ts;
-    uint64_t epoch;
-    bm_rng rng;
-    int has_epoch, has_rng;
-} plan;
+typedef bm_io_plan plan;
 
 /* --------------------------------------------------------------- layers */
 
@@ -207,7 +192,7 @@ static bm_status parse_optim_state(bm_io_reader *r, const cJSON *st, const bm_op
     return BM_OK;
 }
 
-static bm_status parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
+bm_status bm_io_parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
 {
     const cJSON *o, *st;
     bm_optim_kind kind = BM_OPT_SGD;
@@ -269,7 +254,7 @@ static bm_status parse_optimizer(bm_io_reader *r, const cJSON *root, plan *p)
 
 /* ------------------------------------------------------ training, state */
 
-static bm_status parse_training(bm_io_reader *r, const cJSON *root, plan *p)
+bm_status bm_io_parse_training(bm_io_reader *r, const cJSON *root, plan *p)
 {
     static const char *const keys[] = {"epochs", "batch_size", "seed"};
     const uint64_t size_max =
@@ -318,7 +303,7 @@ static bm_status want_hex64(bm_io_reader *r, const cJSON *j, uint64_t *out)
     return BM_OK;
 }
 
-static bm_status parse_state(bm_io_reader *r, const cJSON *root, plan *p)
+bm_status bm_io_parse_state(bm_io_reader *r, const cJSON *root, plan *p)
 {
     static const char *const keys[] = {"epoch", "rng"};
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "state"), *a;
@@ -360,7 +345,7 @@ static bm_status parse_root(bm_io_reader *r, const cJSON *root, plan *p)
     static const char *const keys[] = {"format", "version",   "dtype",    "inputs", "layers",
                                        "loss",   "optimizer", "training", "state"};
     const char *format, *dtype, *loss;
-    uint64_t version = BM_MODEL_FORMAT_VERSION, inputs = 0;
+    uint64_t version = BM_MODEL_FORMAT_V1, inputs = 0;
     bm_error e = {0};
     bm_status s;
     if (!bm_io_is(root, cJSON_Object))
@@ -377,10 +362,12 @@ static bm_status parse_root(bm_io_reader *r, const cJSON *root, plan *p)
     if ((s = bm_io_get_uint(r, root, "version", 0, 0, BM_MODEL_MAX_INT, BM_ERR_PARSE, &version,
                             NULL)) != BM_OK)
         return s;
-    if (version != BM_MODEL_FORMAT_VERSION) {
+    if (version != BM_MODEL_FORMAT_V1) {
         bm_io_push_key(r, "version");
-        return bm_io_fail(r, BM_ERR_PARSE, "unsupported version %llu (this library reads %d)",
-                          (unsigned long long)version, BM_MODEL_FORMAT_VERSION);
+        return bm_io_fail(r, BM_ERR_PARSE, "unsupported version %llu (this library reads %d) "
+                          "for a file of \"layers\"; version %d files have \"nodes\"",
+                          (unsigned long long)version, BM_MODEL_FORMAT_V1,
+                          BM_MODEL_FORMAT_VERSION);
     }
     if ((s = bm_io_get_string(r, root, "dtype", 0, &dtype)) != BM_OK)
         return s;
@@ -401,9 +388,10 @@ static bm_status parse_root(bm_io_reader *r, const cJSON *root, plan *p)
     p->loss = BM_LOSS_SOFTMAX_CCE;
     if (loss && bm_loss_parse(loss, &p->loss, &e) != BM_OK)
         return bm_io_bad_name(r, "loss", &e);
-    if ((s = parse_optimizer(r, root, p)) != BM_OK || (s = parse_training(r, root, p)) != BM_OK)
+    if ((s = bm_io_parse_optimizer(r, root, p)) != BM_OK ||
+        (s = bm_io_parse_training(r, root, p)) != BM_OK)
         return s;
-    return parse_state(r, root, p);
+    return bm_io_parse_state(r, root, p);
 }
 
 /* ---------------------------------------------------------------- build */
@@ -430,10 +418,21 @@ static bm_model *build(bm_io_reader *r, const plan *p)
             off = bm_io_copy_numbers(row, bm_model_weights(m, i)->data, p->dt, off);
         bm_io_copy_numbers(lp->biases, bm_model_biases(m, i)->data, p->dt, 0);
     }
-    bm_optim *o = bm_model_optim(m);
-    if (bm_optim_set_schedule(o, &p->sched, &e) != BM_OK ||
-        bm_optim_set_clip(o, p->clip_norm, p->clip_value, &e) != BM_OK)
+    if (bm_io_finish(p, m, &e) != BM_OK)
         goto fail;
+    return m;
+fail:
+    bm_io_fail(r, e.code != BM_OK ? e.code : BM_ERR_STATE, "%s", e.msg);
+    bm_model_free(m);
+    return NULL;
+}
+
+bm_status bm_io_finish(const plan *p, bm_model *m, bm_error *e)
+{
+    bm_optim *o = bm_model_optim(m);
+    if (bm_optim_set_schedule(o, &p->sched, e) != BM_OK ||
+        bm_optim_set_clip(o, p->clip_norm, p->clip_value, e) != BM_OK)
+        return e->code;
     if (p->ostate) {
         bm_optim_set_iterations(o, p->iterations);
         for (int k = 0; k < bm_optim_state_count(o); k++)
@@ -445,16 +444,27 @@ static bm_model *build(bm_io_reader *r, const plan *p)
         bm_model_set_epoch(m, p->epoch);
     if (p->has_rng)
         *bm_model_rng(m) = p->rng;
-    return m;
-fail:
-    bm_io_fail(r, e.code != BM_OK ? e.code : BM_ERR_STATE, "%s", e.msg);
-    bm_model_free(m);
-    return NULL;
+    return BM_OK;
+}
+
+/* A format 2 document: "nodes", or no "layers" and a version 2 sign. */
+static int is_v2(const cJSON *root)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "format"),
+                *v = cJSON_GetObjectItemCaseSensitive(root, "version"),
+                *in = cJSON_GetObjectItemCaseSensitive(root, "inputs");
+    if (!bm_io_is(root, cJSON_Object))
+        return 0;
+    if (cJSON_GetObjectItemCaseSensitive(root, "nodes"))
+        return 1;
+    return !cJSON_GetObjectItemCaseSensitive(root, "layers") &&
+           ((f && bm_io_is(f, cJSON_Number)) || (in && bm_io_is(in, cJSON_Array)) ||
+            (v && bm_io_is(v, cJSON_Number) && v->valuedouble == BM_MODEL_FORMAT_VERSION));
 }
 
 /* Parse buf (len bytes, buf[len] == '\0') into a model. */
 static bm_model *load_text(bm_io_reader *r, const char *buf, size_t len,
-                           bm_train_settings *settings)
+                           const bm_model_load_opts *opts, bm_train_settings *settings)
 {
     size_t line, col;
     if (settings)
@@ -475,7 +485,11 @@ static bm_model *load_text(bm_io_reader *r, const char *buf, size_t len,
     }
     plan p;
     memset(&p, 0, sizeof p);
-    bm_model *m = parse_root(r, root, &p) == BM_OK ? build(r, &p) : NULL;
+    bm_model *m = NULL;
+    if (is_v2(root))
+        m = bm_io_read_v2(r, root, &p, opts);
+    else if (parse_root(r, root, &p) == BM_OK)
+        m = build(r, &p);
     if (m && settings)
         *settings = p.ts;
     free(p.layers);
@@ -485,6 +499,13 @@ static bm_model *load_text(bm_io_reader *r, const char *buf, size_t len,
 
 bm_model *bm_model_from_json(const char *text, size_t len, const char *name,
                              bm_train_settings *settings, bm_error *err)
+{
+    return bm_model_from_json_ex(text, len, name, NULL, settings, err);
+}
+
+bm_model *bm_model_from_json_ex(const char *text, size_t len, const char *name,
+                                const bm_model_load_opts *opts, bm_train_settings *settings,
+                                bm_error *err)
 {
     bm_io_reader r = {name ? name : "<json>", err, "", 0};
     if (!text) {
@@ -503,12 +524,18 @@ bm_model *bm_model_from_json(const char *text, size_t len, const char *name,
     }
     memcpy(buf, text, len);
     buf[len] = '\0';
-    bm_model *m = load_text(&r, buf, len, settings);
+    bm_model *m = load_text(&r, buf, len, opts, settings);
     free(buf);
     return m;
 }
 
 bm_model *bm_model_load(const char *path, bm_train_settings *settings, bm_error *err)
+{
+    return bm_model_load_ex(path, NULL, settings, err);
+}
+
+bm_model *bm_model_load_ex(const char *path, const bm_model_load_opts *opts,
+                           bm_train_settings *settings, bm_error *err)
 {
     bm_io_reader r = {path ? path : "<null>", err, "", 0};
     char *buf = NULL;
@@ -519,7 +546,7 @@ bm_model *bm_model_load(const char *path, bm_train_settings *settings, bm_error 
     }
     if (bm_io_read_file(&r, &buf, &len) != BM_OK)
         return NULL;
-    bm_model *m = load_text(&r, buf, len, settings);
+    bm_model *m = load_text(&r, buf, len, opts, settings);
     free(buf);
     return m;
 }

@@ -139,23 +139,34 @@ static size_t first_nonfinite(const void *data, bm_dtype dt, size_t n)
     return i;
 }
 
+/* "LABEL[i][j]..." of element k of t into buf. */
+static void element_path(const bm_tensor *t, size_t k, char *buf, size_t len)
+{
+    size_t idx[BM_MAX_RANK], pos = (size_t)snprintf(buf, len, "%s", t->name ? t->name : "?");
+    for (int a = t->rank; a-- > 0;) {
+        idx[a] = k % t->shape[a];
+        k /= t->shape[a];
+    }
+    for (int a = 0; a < t->rank && pos < len; a++)
+        pos += (size_t)snprintf(buf + pos, len - pos, "[%zu]", idx[a]);
+}
+
 /* Everything written must read back: finite numbers, integers <= 2^53. */
 static bm_status check_model(bm_model *m, const bm_train_settings *ts, bm_error *err)
 {
     const char *fn = "bm_model_to_json";
     bm_dtype dt = bm_model_dtype(m);
-    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
-        const bm_tensor *W = bm_model_weights(m, i), *b = bm_model_biases(m, i);
-        if (!W)
-            continue;
-        size_t k = first_nonfinite(W->data, dt, W->size);
-        if (k < W->size)
-            return bm_error_set(err, BM_ERR_NUMERIC, "%s: layers[%zu].weights[%zu][%zu] is %g",
-                                fn, i, k / W->shape[1], k % W->shape[1], get(W->data, dt, k));
-        if ((k = first_nonfinite(b->data, dt, b->size)) < b->size)
-            return bm_error_set(err, BM_ERR_NUMERIC, "%s: layers[%zu].biases[%zu] is %g", fn, i,
-                                k, get(b->data, dt, k));
-    }
+    for (size_t i = 0; i < bm_model_n_layers(m); i++)
+        for (size_t p = 0; !bm_model_node_shares(m, i) && p < bm_model_node_n_params(m, i); p++) {
+            const bm_tensor *t = bm_model_node_param(m, i, p);
+            size_t k = first_nonfinite(t->data, dt, t->size);
+            char at[FRAG_LEN];
+            if (k < t->size) {
+                element_path(t, k, at, sizeof at);
+                return bm_error_set(err, BM_ERR_NUMERIC, "%s: %s is %g", fn, at,
+                                    get(t->data, dt, k));
+            }
+        }
     bm_optim *o = bm_model_optim(m);
     size_t n = bm_model_n_params(m);
     for (int s = 0; o && s < bm_optim_state_count(o); s++) {
@@ -189,7 +200,63 @@ static bm_status check_model(bm_model *m, const bm_train_settings *ts, bm_error 
 
 /* ----------------------------------------------------------- sections */
 
-static void put_layer(out *o, bm_model *m, size_t i)
+/* A nested array of t's values (one line per last-axis row) at indent. */
+static void put_nested(out *o, const bm_tensor *t, int axis, size_t off, int indent)
+{
+    if (axis >= t->rank - 1 || axis >= BM_MAX_RANK - 1) {
+        puts_(o, "[");
+        put_numbers(o, t->data, t->dtype, off, t->shape[axis]);
+        puts_(o, "]");
+        return;
+    }
+    size_t inner = 1;
+    for (int a = axis + 1; a < t->rank; a++)
+        inner *= t->shape[a];
+    puts_(o, "[\n");
+    for (size_t r = 0; r < t->shape[axis]; r++) {
+        putf(o, "%*s", indent + 1, "");
+        put_nested(o, t, axis + 1, off + r * inner, indent + 1);
+        puts_(o, r + 1 < t->shape[axis] ? ",\n" : "\n");
+    }
+    putf(o, "%*s]", indent, "");
+}
+
+/* One spec key's value. */
+static void put_key(out *o, const bm_layer_key *k, const bm_layer_spec *s)
+{
+    const void *at = (const char *)s + k->offset;
+    const size_t *z = at;
+    const bm_shape *sh = at;
+    putf(o, ", \"%s\": ", k->name);
+    switch (k->type) {
+    case BM_KEY_SIZE:
+        putf(o, "%zu", *z);
+        break;
+    case BM_KEY_SIZE2:
+        putf(o, "[%zu, %zu]", z[0], z[1]);
+        break;
+    case BM_KEY_DOUBLE:
+        put_short(o, *(const double *)at);
+        break;
+    case BM_KEY_BOOL:
+        puts_(o, *(const int *)at ? "true" : "false");
+        break;
+    case BM_KEY_INT:
+        putf(o, "%d", *(const int *)at);
+        break;
+    case BM_KEY_INIT:
+        putf(o, "\"%s\"", bm_init_name(*(const bm_init *)at));
+        break;
+    case BM_KEY_SHAPE:
+        for (int a = 0; a < sh->rank; a++)
+            putf(o, "%s%zu", a ? ", " : "[", sh->dim[a]);
+        puts_(o, "]");
+        break;
+    }
+}
+
+/* A version 1 layer (sequential files of the first release). */
+static void put_layer_v1(out *o, bm_model *m, size_t i)
 {
     const bm_layer_spec *s = bm_model_layer(m, i);
     putf(o, "    {\"type\": \"%s\"", bm_layer_kind_name(s->kind));
@@ -221,23 +288,56 @@ static void put_layer(out *o, bm_model *m, size_t i)
     puts_(o, "]}");
 }
 
-/* A flat optimizer state array, one line per row of each layer's
- * parameters (weights rows, then the biases). */
+/* Node i: name, kind, inputs, the kind's keys, its share or its params. */
+static void put_node(out *o, bm_model *m, size_t i)
+{
+    const bm_layer_vt *vt = bm_model_node_vt(m, i);
+    size_t nk;
+    const bm_layer_key *table = bm_layer_keys(&nk);
+    putf(o, "    {\"name\": \"%s\", \"kind\": \"%s\", \"inputs\": [", bm_model_node_name(m, i),
+         vt->name);
+    for (size_t k = 0; k < bm_model_node_n_inputs(m, i); k++)
+        putf(o, "%s\"%s\"", k ? ", " : "", bm_model_node_input(m, i, k));
+    puts_(o, "]");
+    for (size_t k = 0; vt->keys && vt->keys[k]; k++)
+        for (size_t t = 0; t < nk; t++)
+            if (strcmp(table[t].name, vt->keys[k]) == 0)
+                put_key(o, &table[t], bm_model_layer(m, i));
+    if (bm_model_node_shares(m, i))
+        putf(o, ", \"share\": \"%s\"", bm_model_node_shares(m, i));
+    size_t np = bm_model_node_n_params(m, i);
+    if (np && !bm_model_node_shares(m, i)) {
+        puts_(o, ",\n     \"params\": {");
+        for (size_t k = 0; k < np; k++) {
+            putf(o, "%s\"%s\": ", k ? ",\n      " : "\n      ",
+                 bm_model_node_param_desc(m, i, k)->name);
+            put_nested(o, bm_model_node_param(m, i, k), 0, 0, 6);
+        }
+        puts_(o, "}");
+    }
+    puts_(o, "}");
+}
+
+/* A flat optimizer state array, one line per last-axis row of each
+ * trained parameter, in the buffer's order. */
 static void put_state_array(out *o, bm_model *m, const char *name, const void *data)
 {
     bm_dtype dt = bm_model_dtype(m);
     size_t off = 0;
     putf(o, ",\n      \"%s\": [", name);
-    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
-        const bm_layer_spec *s = bm_model_layer(m, i);
-        if (s->kind != BM_LAYER_DENSE)
-            continue;
-        for (size_t r = 0; r <= s->in; r++) { /* in weights rows + the biases row */
-            puts_(o, off ? ",\n        " : "\n        ");
-            put_numbers(o, data, dt, off, s->out);
-            off += s->out;
+    for (size_t i = 0; i < bm_model_n_layers(m); i++)
+        for (size_t p = 0; !bm_model_node_shares(m, i) && p < bm_model_node_n_params(m, i); p++) {
+            const bm_param_desc *d = bm_model_node_param_desc(m, i, p);
+            const bm_tensor *t = bm_model_node_param(m, i, p);
+            if (d->role == BM_ROLE_STATE)
+                continue;
+            size_t w = t->shape[t->rank - 1];
+            for (size_t r = 0; r < t->size / w; r++) {
+                puts_(o, off ? ",\n        " : "\n        ");
+                put_numbers(o, data, dt, off, w);
+                off += w;
+            }
         }
-    }
     puts_(o, "\n      ]");
 }
 
@@ -318,7 +418,53 @@ static void put_training(out *o, const bm_train_settings *ts)
     puts_(o, "},\n");
 }
 
-char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error *err)
+/* Whether a version 1 file holds m: one input [n] named "input", nodes
+ * "layers[i]" of the first release's kinds each reading the one before,
+ * the last one the output, no tying, no state. */
+static int fits_v1(const bm_model *m)
+{
+    const bm_shape *in = bm_model_input_shape(m, 0);
+    int ok = bm_model_input_count(m) == 1 && in->rank == 1 && bm_model_n_state(m) == 0 &&
+             strcmp(bm_model_input_name(m, 0), "input") == 0 &&
+             bm_model_output_count(m) == 1 &&
+             strcmp(bm_model_output_name(m, 0), bm_model_node_name(m, bm_model_n_layers(m) - 1)) == 0;
+    for (size_t i = 0; ok && i < bm_model_n_layers(m); i++) {
+        char name[BM_NODE_NAME_MAX];
+        const bm_layer_spec *s = bm_model_layer(m, i);
+        snprintf(name, sizeof name, "layers[%zu]", i);
+        ok = strcmp(bm_model_node_name(m, i), name) == 0 && s->kind <= BM_LAYER_DROPOUT &&
+             bm_model_node_vt(m, i) == bm_layer_vtable((int)s->kind) &&
+             !bm_model_node_shares(m, i) && bm_model_node_n_inputs(m, i) == 1 &&
+             strcmp(bm_model_node_input(m, i, 0),
+                    i ? bm_model_node_name(m, i - 1) : bm_model_input_name(m, 0)) == 0;
+    }
+    return ok;
+}
+
+/* inputs, nodes and outputs of version 2. */
+static void put_graph(out *o, bm_model *m)
+{
+    puts_(o, "  \"inputs\": [");
+    for (size_t k = 0; k < bm_model_input_count(m); k++) {
+        const bm_shape *sh = bm_model_input_shape(m, k);
+        putf(o, "%s{\"name\": \"%s\", \"shape\": [", k ? ", " : "", bm_model_input_name(m, k));
+        for (int a = 0; a < sh->rank; a++)
+            putf(o, "%s%zu", a ? ", " : "", sh->dim[a]);
+        puts_(o, "]}");
+    }
+    puts_(o, "],\n  \"nodes\": [\n");
+    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
+        put_node(o, m, i);
+        puts_(o, i + 1 < bm_model_n_layers(m) ? ",\n" : "\n");
+    }
+    puts_(o, "  ],\n  \"outputs\": [");
+    for (size_t k = 0; k < bm_model_output_count(m); k++)
+        putf(o, "%s\"%s\"", k ? ", " : "", bm_model_output_name(m, k));
+    puts_(o, "],\n");
+}
+
+char *bm_model_to_json_version(bm_model *m, const bm_train_settings *settings, int version,
+                               bm_error *err)
 {
     if (!m) {
         bm_error_set(err, BM_ERR_NULL, "bm_model_to_json: model is NULL");
@@ -329,17 +475,36 @@ char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error 
                      "bm_model_to_json: the model has no parameters (call bm_model_init)");
         return NULL;
     }
+    if (version != 0 && version != BM_MODEL_FORMAT_V1 && version != BM_MODEL_FORMAT_VERSION) {
+        bm_error_set(err, BM_ERR_ARG, "bm_model_to_json: no format version %d (0, %d or %d)",
+                     version, BM_MODEL_FORMAT_V1, BM_MODEL_FORMAT_VERSION);
+        return NULL;
+    }
+    int v1 = fits_v1(m);
+    if (version == BM_MODEL_FORMAT_V1 && !v1) {
+        bm_error_set(err, BM_ERR_ARG, "bm_model_to_json: a version 1 file holds only sequential "
+                     "models of the first release's layers; this one needs version %d",
+                     BM_MODEL_FORMAT_VERSION);
+        return NULL;
+    }
+    v1 = version ? version == BM_MODEL_FORMAT_V1 : v1;
     if (check_model(m, settings, err) != BM_OK)
         return NULL;
     out o = {0};
     putf(&o, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"dtype\": \"%s\",\n",
-         BM_MODEL_FORMAT, BM_MODEL_FORMAT_VERSION, bm_dtype_name(bm_model_dtype(m)));
-    putf(&o, "  \"inputs\": %zu,\n  \"layers\": [\n", bm_model_n_inputs(m));
-    for (size_t i = 0; i < bm_model_n_layers(m); i++) {
-        put_layer(&o, m, i);
-        puts_(&o, i + 1 < bm_model_n_layers(m) ? ",\n" : "\n");
+         BM_MODEL_FORMAT, v1 ? BM_MODEL_FORMAT_V1 : BM_MODEL_FORMAT_VERSION,
+         bm_dtype_name(bm_model_dtype(m)));
+    if (v1) {
+        putf(&o, "  \"inputs\": %zu,\n  \"layers\": [\n", bm_model_n_inputs(m));
+        for (size_t i = 0; i < bm_model_n_layers(m); i++) {
+            put_layer_v1(&o, m, i);
+            puts_(&o, i + 1 < bm_model_n_layers(m) ? ",\n" : "\n");
+        }
+        puts_(&o, "  ],\n");
+    } else {
+        put_graph(&o, m);
     }
-    putf(&o, "  ],\n  \"loss\": \"%s\",\n", bm_loss_name(bm_model_loss(m)));
+    putf(&o, "  \"loss\": \"%s\",\n", bm_loss_name(bm_model_loss(m)));
     if (bm_model_optim(m))
         put_optimizer(&o, m);
     put_training(&o, settings);
@@ -356,15 +521,26 @@ char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error 
     return o.p;
 }
 
+char *bm_model_to_json(bm_model *m, const bm_train_settings *settings, bm_error *err)
+{
+    return bm_model_to_json_version(m, settings, 0, err);
+}
+
 /* --------------------------------------------------------------- save */
 
 bm_status bm_model_save(bm_model *m, const char *path, const bm_train_settings *settings,
                         bm_error *err)
 {
+    return bm_model_save_version(m, path, settings, 0, err);
+}
+
+bm_status bm_model_save_version(bm_model *m, const char *path,
+                                const bm_train_settings *settings, int version, bm_error *err)
+{
     bm_error e = {0};
     if (!path)
         return bm_error_set(err, BM_ERR_NULL, "bm_model_save: path is NULL");
-    char *json = bm_model_to_json(m, settings, &e);
+    char *json = bm_model_to_json_version(m, settings, version, &e);
     if (!json) {
         if (err)
             *err = e;
