@@ -117,7 +117,7 @@ START_TEST(messages_name_file_and_path)
         {"{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, \"out\": 3}, "
          "{\"type\": \"relux\"}]}",
          "model.json: layers[1].type: unknown layer type 'relux' (expected one of dense, relu, "
-         "sigmoid, tanh, softmax, identity, dropout)"},
+         "sigmoid, tanh, softmax, identity, dropout, gelu, silu, leaky_relu"},
         {"{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, \"out\": 3}], "
          "\"optimizer\": {\"lr\": \"fast\"}}",
          "model.json: optimizer.lr: expected a number, got a string"},
