@@ -56,7 +56,8 @@ typedef struct bm_generate_opts {
     double temperature; /* >= 0; 0: greedy */
     size_t top_k;       /* 0: sample from the whole vocabulary */
     uint64_t seed;      /* of the sampling RNG */
-    size_t vocab;       /* V; 0: the output width divided by T */
+    size_t vocab;       /* V; 0: output 0's last size when its shape is [T,V], else
+                           the output width divided by T */
     uint32_t pad;       /* id filling the window while fewer than T tokens are known */
 } bm_generate_opts;
 

@@ -135,18 +135,19 @@ static bm_status predict(gen_state *g, bm_tensor **out, bm_error *err)
     return bm_model_predict(g->m, g->x, out, err);
 }
 
-/* The output width of the model (a probe on a window of id 0) and from it V
- * and the layout. */
+/* V and the layout from output 0's per-sample shape: [T,V] gives V, else
+ * the width divided by T (or the caller's vocabulary). */
 static bm_status find_layout(gen_state *g, size_t vocab, bm_error *err)
 {
     static const char fn[] = "bm_generate";
-    bm_tensor *p = NULL;
-    bm_status st = predict(g, &p, err); /* x is all zeros */
-    if (st != BM_OK)
-        return st;
-    size_t width = p->size;
-    bm_tensor_free(p);
-    size_t V = vocab ? vocab : width % g->T == 0 ? width / g->T : 0;
+    size_t width = bm_model_n_outputs(g->m);
+    const bm_shape *os = bm_model_node_shape(
+        g->m, bm_model_node_find(g->m, bm_model_output_name(g->m, 0)));
+    size_t V = vocab;
+    if (!V && os && os->rank == 2 && os->dim[0] == g->T)
+        V = os->dim[1];
+    if (!V && width % g->T == 0)
+        V = width / g->T;
     if (V == 0 || (width != V * g->T && width != V))
         return bm_error_set(err, BM_ERR_ARG,
                             "%s: the model's output of %zu values is neither [T,V] nor [V] for "

@@ -270,6 +270,27 @@ START_TEST(generate_sequence_model)
 }
 END_TEST
 
+START_TEST(generate_graph_sequence_model)
+{
+    enum { T = 4, V = 7, E = 3 };
+    bm_error e = {0};
+    bm_model *m = bm_model_new(BM_F64, T, &e);
+    bm_shape ids = {.rank = 1, .dim = {T}};
+    ck_assert_int_eq(bm_model_set_input_shape(m, &ids, &e), BM_OK);
+    bm_layer_spec emb = bm_layer_default(BM_LAYER_EMBEDDING), head = bm_dense_spec(0, V);
+    emb.in = V;
+    emb.out = E;
+    head.init = BM_INIT_GLOROT;
+    ck_assert_msg(bm_model_add(m, &emb, &e) == BM_OK, "%s", e.msg);
+    ck_assert_msg(bm_model_add(m, &head, &e) == BM_OK, "%s", e.msg);
+    ck_assert_int_eq(bm_model_set_loss(m, BM_LOSS_SOFTMAX_CCE, &e), BM_OK);
+    ck_assert_int_eq(bm_model_init(m, 3, &e), BM_OK);
+    ck_assert_uint_eq(bm_model_n_outputs(m), T * V); /* output [T,V]: V read from the shape */
+    check_greedy(m, T, V, 1, 0);
+    bm_model_free(m);
+}
+END_TEST
+
 START_TEST(generate_next_token_model)
 {
     enum { T = 3, V = 6 };
@@ -333,6 +354,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, same_seed_same_ids);
     tcase_add_test(tc, sample_bad_args);
     tcase_add_test(tc, generate_sequence_model);
+    tcase_add_test(tc, generate_graph_sequence_model);
     tcase_add_test(tc, generate_next_token_model);
     tcase_add_test(tc, generate_bad_args);
     suite_add_tcase(s, tc);
