@@ -277,6 +277,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--no-train", action="store_true", help="time the steps only")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--print-config", action="store_true",
+                    help="print the settings as KEY=VALUE lines (for tools/zoo.sh) and stop")
     a = ap.parse_args()
     cfg = dict(ZOO[a.model])
     if a.steps:
@@ -288,6 +290,9 @@ def main():
         if key not in cfg:
             ap.error(f"--set {kv}: {a.model} has no setting {key} ({', '.join(cfg)})")
         cfg[key] = type(cfg[key])(float(value)) if isinstance(cfg[key], int) else float(value)
+    if a.print_config:
+        print("\n".join(f"{k}={v}" for k, v in cfg.items()))
+        return 0
     if a.model == "cnn":
         data = mnist(a.mnist)
     else:
