@@ -33,6 +33,8 @@ typedef struct zoo_case {
 /* Every model of the zoo, once. */
 static const zoo_case cases[] = {
     {"mnist_cnn.json", ZOO_IMAGES},
+    {"char_lstm.json", ZOO_TEXT},
+    {"char_gpt.json", ZOO_TEXT},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 
