@@ -9,7 +9,9 @@
  *
  * usage: zoo_text MODEL.json TEXT [STEPS [BATCH [THREADS [OUT.json]]]]
  * Prints "key value" lines: steps, batch, threads, step_ms, val_loss,
- * val_accuracy, then the samples. */
+ * val_accuracy, then the samples. With ZOO_PROFILE set in the environment,
+ * the time per op kind of the training steps goes to stderr
+ * (bm_model_profile_print). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,10 +101,13 @@ static int run(bm_model *m, bm_dataset *tr, bm_dataset *va, size_t batch, const 
     o.batch_size = batch;
     o.step_hook = on_step;
     o.step_hook_ud = &c;
+    o.profile = getenv("ZOO_PROFILE") != NULL;
     if (bm_model_fit(m, tr, &o, &e) != BM_OK) {
         fprintf(stderr, "zoo_text: training: %s\n", e.msg);
         return 1;
     }
+    if (o.profile)
+        bm_model_profile_print(m, stderr);
     double step_s = c.timed ? (now() - c.start) / (double)c.timed : 0.0, loss = 0.0, acc = 0.0;
     if (bm_model_evaluate(m, va, &loss, &acc, &e) != BM_OK) {
         fprintf(stderr, "zoo_text: validation: %s\n", e.msg);
