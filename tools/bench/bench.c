@@ -1,7 +1,7 @@
 /* bench.c — bmnn-bench: µs per training step, tape overhead, SGEMM GFLOP/s
  * and memory, as a table and (with --json FILE) as JSON for peer.py.
  *
- *   bmnn-bench [--quick] [--threads N] [--only W1,W2,W3,W4,G] [--json FILE]
+ *   bmnn-bench [--quick] [--threads N] [--only W1,W2,W3,W4,G,O,S,Z] [--json FILE]
  *              [--reps N] [--min-time S] [--seed N] [--gemm-index I]
  *
  * This machine is shared and noisy: compare figures only with a peer
@@ -50,7 +50,7 @@ static const struct {
     unsigned bit;
 } WORKLOADS[] = {{"W1", BENCH_W1}, {"W2", BENCH_W2}, {"W3", BENCH_W3},
                  {"W4", BENCH_W4}, {"G", BENCH_G}, {"O", BENCH_O},
-                 {"S", BENCH_S}};
+                 {"S", BENCH_S}, {"Z", BENCH_Z}};
 
 static void usage(FILE *f)
 {
@@ -84,7 +84,7 @@ static int parse_only(const char *s, unsigned *out)
             if (strcasecmp(tok, WORKLOADS[i].name) == 0)
                 bit = WORKLOADS[i].bit;
         if (!bit) {
-            fprintf(stderr, "bmnn-bench: --only: unknown workload '%s' (W1,W2,W3,W4,G)\n", tok);
+            fprintf(stderr, "bmnn-bench: --only: unknown workload '%s' (W1,W2,W3,W4,G,O,S,Z)\n", tok);
             return -1;
         }
         *out |= bit;
@@ -345,7 +345,8 @@ int main(int argc, char **argv)
         ((o.only & BENCH_W4) && bench_chain(rep, &o) != 0) ||
         ((o.only & BENCH_G) && bench_gemm(rep, &o) != 0) ||
         ((o.only & BENCH_O) && bench_ops(rep, &o) != 0) ||
-        ((o.only & BENCH_S) && bench_seq(rep, &o) != 0))
+        ((o.only & BENCH_S) && bench_seq(rep, &o) != 0) ||
+        ((o.only & BENCH_Z) && bench_zoo(rep, &o) != 0))
         rc = EXIT_FAIL;
     print_rows(rep, ROW_STEP, "Training steps, softmax-CE + Adam, f32 (replay = the step time)");
     print_rows(rep, ROW_CHAIN, "Tape overhead W4");
