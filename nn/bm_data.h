@@ -101,6 +101,18 @@ typedef enum bm_idx_scale {
 bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *labels_path,
                            bm_idx_scale scale, bm_dtype dt, bm_error *err);
 
+/* How bm_data_load_idx_as lays the images out. */
+typedef enum bm_idx_layout {
+    BM_IDX_FLAT = 0, /* x [N, rows*cols], bm_data_load_idx's */
+    BM_IDX_NCHW = 1  /* x [N,1,rows,cols]: one channel, the input of a conv2d */
+} bm_idx_layout;
+
+/* bm_data_load_idx with the images laid out as `layout` says (the same
+ * values in the same order either way; BM_ERR_ARG for an unknown layout). */
+bm_status bm_data_load_idx_as(bm_dataset *ds, const char *images_path, const char *labels_path,
+                              bm_idx_scale scale, bm_idx_layout layout, bm_dtype dt,
+                              bm_error *err);
+
 /* ---------------------------------------------------------------- subsets */
 
 /* Copy rows [start, start+count) of src into *out (new tensors the caller

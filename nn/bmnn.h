@@ -14,6 +14,7 @@
 #include "bm_npz.h"
 #include "bm_file.h"
 #include "bm_text.h"
+#include "bm_generate.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -158,6 +158,13 @@ static void idx_close(idx_file *fi)
 bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *labels_path,
                            bm_idx_scale scale, bm_dtype dt, bm_error *err)
 {
+    return bm_data_load_idx_as(ds, images_path, labels_path, scale, BM_IDX_FLAT, dt, err);
+}
+
+bm_status bm_data_load_idx_as(bm_dataset *ds, const char *images_path, const char *labels_path,
+                              bm_idx_scale scale, bm_idx_layout layout, bm_dtype dt,
+                              bm_error *err)
+{
     bm_error local_err;
     if (!err)
         err = &local_err;
@@ -169,6 +176,9 @@ bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *
         return bm_error_set(err, BM_ERR_DTYPE, "bm_data_load_idx: unknown dtype %d", (int)dt);
     if (scale != BM_IDX_UNIT && scale != BM_IDX_SYMMETRIC)
         return bm_error_set(err, BM_ERR_ARG, "bm_data_load_idx: unknown scale %d", (int)scale);
+    if (layout != BM_IDX_FLAT && layout != BM_IDX_NCHW)
+        return bm_error_set(err, BM_ERR_ARG,
+                            "bm_data_load_idx: unknown layout %d (flat 0, nchw 1)", (int)layout);
     idx_file fi, fl;
     size_t pixels = 0, n_classes = 0;
     memset(&fl, 0, sizeof fl);
@@ -184,9 +194,11 @@ bm_status bm_data_load_idx(bm_dataset *ds, const char *images_path, const char *
                          "%s holds %" PRIu32 " images but %s holds %" PRIu32 " labels",
                          images_path, fi.dims[0], labels_path, fl.dims[0]);
     if (s == BM_OK) {
-        size_t xs[2] = {fi.dims[0], pixels};
+        /* x [N, rows*cols] or [N, 1, rows, cols]; y [N] */
+        size_t xs[4] = {fi.dims[0], pixels}, nchw[4] = {fi.dims[0], 1, fi.dims[1], fi.dims[2]};
+        int flat = layout == BM_IDX_FLAT;
         bm_error te = {0};
-        ds->x = bm_tensor_new(dt, 2, xs, &te);
+        ds->x = bm_tensor_new(dt, flat ? 2 : 4, flat ? xs : nchw, &te);
         ds->y = ds->x && labels_path ? bm_tensor_new(dt, 1, xs, &te) : NULL;
         s = ds->x && (ds->y || !labels_path) ? BM_OK
                   : bm_error_set(err, te.code, "%s: %" PRIu32 " images of %zu pixels: %s",

@@ -155,6 +155,9 @@ bm_tensor *bm_cumsum(bm_tape *t, bm_tensor *x, int axis, int reverse);
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x);
 /* Same elements, new shape (sizes must match). */
 bm_tensor *bm_reshape(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
+/* A copy of x that is a constant: no gradient flows back through it
+ * (torch.Tensor.detach; truncated BPTT's stop-gradient). */
+bm_tensor *bm_detach(bm_tape *t, bm_tensor *x);
 /* x broadcast to shape (NumPy rules; torch.Tensor.expand); gradient sum_to. */
 bm_tensor *bm_expand(bm_tape *t, bm_tensor *x, int rank, const size_t *shape);
 /* x summed over the axes that broadcasting shape to x's would add (shape

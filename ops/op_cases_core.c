@@ -112,6 +112,7 @@ B1(mean_all, bm_mean(t, in[0], BM_AXIS_ALL, 1))
 B1(mean_1, bm_mean(t, in[0], 1, 0))
 B1(transpose, bm_transpose(t, in[0]))
 B1(reshape, bm_reshape(t, in[0], 2, (size_t[]){in[0] ? in[0]->size / 2 : 1, 2}))
+B1(detach, bm_detach(t, in[0]))
 B1(cce, bm_cce(t, in[0], y))
 B1(softmax_cce, bm_softmax_cce(t, in[0], y))
 B1(bce, bm_bce(t, in[0], y))
@@ -223,6 +224,7 @@ const bm_op_case bm_op_cases_core[] = {
     {"transpose", b_transpose, S1(2, 3, 5), ANY, NONE, 0},
     {"transpose", b_transpose, S1(3, 2, 3, 4), ANY, NONE, 0},
     {"reshape", b_reshape, S1(3, 2, 3, 2), ANY, NONE, 0},
+    {"detach", b_detach, S1(3, 2, 3, 2), ANY, NONE, CASE_NODIFF},
     {"expand", b_expand_col, S1(2, 3, 1), ANY, NONE, 0},
     {"expand", b_expand_scalar, S1(0, 1), ANY, NONE, 0},
     {"sum_to", b_sum_to_col, S1(3, 2, 3, 4), ANY, NONE, 0},

@@ -117,6 +117,13 @@ static int reshape_infer(bm_tape *tape, bm_node *n)
     return 0;
 }
 
+static int detach_infer(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    bm_same_shape_as(n->out, n->in[0]);
+    return 0;
+}
+
 static void reshape_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
@@ -213,6 +220,13 @@ const bm_op bm_op_reshape = {
     .describe = reshape_describe,
 };
 
+/* detach: the values of x as a constant (no gradient flows back through
+ * it), the stop-gradient of truncated backpropagation through time. */
+const bm_op bm_op_detach = {
+    .name = "detach", .arity = 1, .nondiff = 1u, .infer = detach_infer,
+    .forward = reshape_forward,
+};
+
 bm_tensor *bm_transpose(bm_tape *t, bm_tensor *x) { return bm_transpose_axes(t, x, -2, -1); }
 
 bm_tensor *bm_transpose_axes(bm_tape *t, bm_tensor *x, int axis0, int axis1)
@@ -220,6 +234,8 @@ bm_tensor *bm_transpose_axes(bm_tape *t, bm_tensor *x, int axis0, int axis1)
     transpose_params p = {.a0 = axis0, .a1 = axis1};
     return bm_tape_apply(t, &bm_op_transpose, &x, 1, &p);
 }
+
+bm_tensor *bm_detach(bm_tape *t, bm_tensor *x) { return bm_tape_apply(t, &bm_op_detach, &x, 1, NULL); }
 
 bm_tensor *bm_squeeze(bm_tape *t, bm_tensor *x, int axis)
 {

@@ -51,6 +51,80 @@ START_TEST(idx_load_and_scale)
 }
 END_TEST
 
+/* A conv2d model of input shape [1,2,3]: 2 channels of 2x2, flatten, 10 classes. */
+static bm_model *conv_model(void)
+{
+    bm_error e = {0};
+    bm_model *m = bm_model_new(BM_F64, 6, &e);
+    bm_shape img = {.rank = 3, .dim = {1, 2, 3}};
+    ck_assert_int_eq(bm_model_set_input_shape(m, &img, &e), BM_OK);
+    bm_layer_spec conv = bm_layer_default(BM_LAYER_CONV2D);
+    conv.out = 2;
+    conv.kernel[0] = conv.kernel[1] = 2;
+    bm_layer_spec flat = bm_layer_default(BM_LAYER_FLATTEN), dense = bm_dense_spec(0, 10);
+    bm_optim_config c = bm_optim_defaults(BM_OPT_ADAM);
+    ck_assert_msg(bm_model_add(m, &conv, &e) == BM_OK, "%s", e.msg);
+    ck_assert_msg(bm_model_add(m, &flat, &e) == BM_OK, "%s", e.msg);
+    ck_assert_msg(bm_model_add(m, &dense, &e) == BM_OK, "%s", e.msg);
+    ck_assert_int_eq(bm_model_set_loss(m, BM_LOSS_SOFTMAX_CCE, &e), BM_OK);
+    ck_assert_int_eq(bm_model_set_optimizer(m, &c, &e), BM_OK);
+    ck_assert_int_eq(bm_model_init(m, 4, &e), BM_OK);
+    return m;
+}
+
+START_TEST(idx_nchw_layout)
+{
+    const char *ip = write_idx_images("img4.idx", 0x803, 3, 2, 3, px3, sizeof px3);
+    const char *lp = write_idx_labels("lbl4.idx", 0x801, 3, lb3, sizeof lb3);
+    bm_dataset flat = {0}, nchw = {0}, alone = {0};
+    bm_error e = {0};
+    ck_assert_int_eq(bm_data_load_idx(&flat, ip, lp, BM_IDX_UNIT, BM_F64, &e), BM_OK);
+    ck_assert_int_eq(bm_data_load_idx_as(&nchw, ip, lp, BM_IDX_UNIT, BM_IDX_NCHW, BM_F64, &e),
+                     BM_OK);
+    ck_assert_int_eq(nchw.x->rank, 4);
+    const size_t want[4] = {3, 1, 2, 3};
+    for (int k = 0; k < 4; k++)
+        ck_assert_uint_eq(nchw.x->shape[k], want[k]);
+    for (size_t i = 0; i < 18; i++) /* the same values in the same order */
+        ck_near(bm_tensor_get(nchw.x, i), px3[i] / 255.0, 0.0);
+    ck_assert_int_eq(nchw.y->rank, 1);
+    ck_assert_uint_eq(nchw.n_classes, 10);
+    ck_assert_int_eq(bm_data_load_idx_as(&alone, ip, NULL, BM_IDX_SYMMETRIC, BM_IDX_NCHW,
+                                         BM_F32, &e), BM_OK);
+    ck_assert_int_eq(alone.x->rank, 4);
+    ck_assert_ptr_null(alone.y);
+    bm_dataset_free(&alone);
+    ck_assert_int_eq(bm_data_load_idx_as(&alone, ip, lp, BM_IDX_UNIT, (bm_idx_layout)2, BM_F64,
+                                         &e), BM_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown layout 2"));
+    ck_assert_ptr_null(alone.x);
+    /* a conv model of input [1,2,3] trains and predicts the same on both layouts */
+    bm_model *a = conv_model(), *b = conv_model();
+    bm_fit_opts o = bm_fit_defaults();
+    o.epochs = 3;
+    o.batch_size = 2;
+    ck_assert_msg(bm_model_fit(a, &flat, &o, &e) == BM_OK, "%s", e.msg);
+    ck_assert_msg(bm_model_fit(b, &nchw, &o, &e) == BM_OK, "%s", e.msg);
+    bm_tensor *pa = NULL, *pb = NULL;
+    ck_assert_int_eq(bm_model_predict(a, flat.x, &pa, &e), BM_OK);
+    ck_assert_int_eq(bm_model_predict(b, nchw.x, &pb, &e), BM_OK);
+    ck_assert_uint_eq(pa->size, 30);
+    ck_assert_uint_eq(pb->size, 30);
+    for (size_t i = 0; i < 30; i++)
+        ck_near(bm_tensor_get(pb, i), bm_tensor_get(pa, i), 0.0);
+    double la = 0.0, lb = 1.0;
+    ck_assert_int_eq(bm_model_evaluate(a, &flat, &la, NULL, &e), BM_OK);
+    ck_assert_int_eq(bm_model_evaluate(b, &nchw, &lb, NULL, &e), BM_OK);
+    ck_near(lb, la, 0.0);
+    bm_tensor_free(pa);
+    bm_tensor_free(pb);
+    bm_model_free(a);
+    bm_model_free(b);
+    bm_dataset_free(&flat);
+    bm_dataset_free(&nchw);
+}
+END_TEST
+
 START_TEST(idx_bad_files)
 {
     bm_dataset ds = {0};
@@ -162,6 +236,7 @@ static Suite *make_suite(void)
     TCase *idx_tc = tcase_create("idx");
     tcase_add_unchecked_fixture(idx_tc, tmp_setup, tmp_teardown);
     tcase_add_test(idx_tc, idx_load_and_scale);
+    tcase_add_test(idx_tc, idx_nchw_layout);
     tcase_add_test(idx_tc, idx_bad_files);
     suite_add_tcase(s, idx_tc);
     char ip[512], lp[512];

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"eval", "loss, accuracy and confusion matrix of a model on data", cmd_eval},
     {"predict", "one CSV line of predictions per sample", cmd_predict},
     {"gradcheck", "check every op's (or a model's) gradients numerically", cmd_gradcheck},
+    {"generate", "continue a prompt with text drawn from a sequence model", cmd_generate},
     {"dot", "export a model's training-step graph as DOT, SVG, PNG or JSON", cmd_dot},
     {"layers", "list every layer kind with its inputs and model-file keys", cmd_layers},
     {"convert", "rewrite a model file (any version) as format version 2", cmd_convert},

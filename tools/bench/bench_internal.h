@@ -42,7 +42,9 @@ enum {
     BENCH_W4 = 1u << 3,
     BENCH_G = 1u << 4,
     BENCH_O = 1u << 5,
-    BENCH_ALL = (1u << 6) - 1
+    BENCH_S = 1u << 6,
+    BENCH_Z = 1u << 7,
+    BENCH_ALL = (1u << 8) - 1
 };
 
 /* Seconds per iteration over the timed runs. */
@@ -123,7 +125,10 @@ bench_row *bench_row_add(bench_report *r, bench_kind kind, const char *workload)
 /* The workloads; each appends rows and returns 0, or -1 on failure. */
 int bench_mlp(bench_report *r, const bench_opts *o, unsigned which);
 int bench_chain(bench_report *r, const bench_opts *o);
+/* Z: a training step of each zoo model (examples/zoo, bench_zoo.c). */
+int bench_zoo(bench_report *r, const bench_opts *o);
 int bench_gemm(bench_report *r, const bench_opts *o);
 int bench_ops(bench_report *r, const bench_opts *o);
+int bench_seq(bench_report *r, const bench_opts *o);
 
 #endif
