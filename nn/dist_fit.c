@@ -7,8 +7,13 @@
  * pairwise tree over the shards (a binary counter; a last, unequal node is
  * folded in from the right, which is the tree's "lone node passes up").
  * Then the ranks' roots are summed by bm_dist_sum, divided by S, and one
- * optimizer step runs on every rank. Built only on the model's public
- * API. */
+ * optimizer step runs on every rank. State tensors (batch norm's running
+ * statistics, bm_model_state) ride in the same vectors behind the
+ * gradients: every shard's forward starts from the step's starting state
+ * and updates its own copy, and the new state is the mean of the shards'
+ * copies by the same tree — the running average of the shard-averaged
+ * statistics, the same bits for every rank count (S = 1: plain fit's).
+ * Built only on the model's public API. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +43,8 @@ typedef struct dist_run {
     const bm_dist_opts *o;
     const bm_dataset *tr;
     size_t n, bs, S, first, mine; /* rows, batch, shards, this rank's first shard and count */
-    size_t np, esz;
+    size_t np, ns, nv, esz;       /* parameters, state values, nv = np + ns per tree node */
+    void *state0;                 /* the state at the start of the step (ns > 0) */
     bm_dtype dt;
     shard_graph g[DIST_GRAPHS];
     void **stack;                 /* gradient tree nodes, np values each */
@@ -102,11 +108,14 @@ static bm_status new_graph(dist_run *R, shard_graph *g, size_t rows, bm_error *e
 static void push(dist_run *R, const double *st)
 {
     memcpy(R->stack[R->depth], bm_model_grads(R->m), R->np * R->esz);
+    if (R->ns)
+        memcpy((char *)R->stack[R->depth] + R->np * R->esz, bm_model_state(R->m),
+               R->ns * R->esz);
     memcpy(R->sstats + R->depth * ST_COUNT, st, ST_COUNT * sizeof *st);
     R->level[R->depth++] = 0;
     while (R->depth >= 2 && R->level[R->depth - 1] == R->level[R->depth - 2]) {
         size_t a = R->depth - 2, b = R->depth - 1;
-        bm_dist_add(R->dt, R->stack[a], R->stack[b], R->np);
+        bm_dist_add(R->dt, R->stack[a], R->stack[b], R->nv);
         for (int k = 0; k < ST_COUNT; k++)
             R->sstats[a * ST_COUNT + k] += R->sstats[b * ST_COUNT + k];
         R->level[a]++;
@@ -119,7 +128,7 @@ static void fold(dist_run *R)
 {
     while (R->depth >= 2) {
         size_t a = R->depth - 2, b = R->depth - 1;
-        bm_dist_add(R->dt, R->stack[a], R->stack[b], R->np);
+        bm_dist_add(R->dt, R->stack[a], R->stack[b], R->nv);
         for (int k = 0; k < ST_COUNT; k++)
             R->sstats[a * ST_COUNT + k] += R->sstats[b * ST_COUNT + k];
         R->depth--;
@@ -157,6 +166,22 @@ static bm_status shard(dist_run *R, shard_graph *g, size_t rows, size_t at, doub
     return BM_OK;
 }
 
+/* d[i] = v[i] / S (v[i] itself for S = 1) over n values of type dt. */
+static void mean_into(void *dst, const void *src, size_t n, size_t S, bm_dtype dt)
+{
+    if (dt == BM_F64) {
+        double *d = dst;
+        const double *v = src;
+        for (size_t i = 0; i < n; i++)
+            d[i] = S == 1 ? v[i] : v[i] / (double)S;
+    } else {
+        float *d = dst;
+        const float *v = src;
+        for (size_t i = 0; i < n; i++)
+            d[i] = S == 1 ? v[i] : v[i] / (float)S;
+    }
+}
+
 /* One optimizer step on the batch at perm[start..start+B); the reduced
  * statistics (sums over shards) land in tot. */
 static bm_status step(dist_run *R, size_t start, size_t B, double *tot, bm_error *err)
@@ -169,7 +194,11 @@ static bm_status step(dist_run *R, size_t start, size_t B, double *tot, bm_error
     double st[ST_COUNT];
     bm_status s = BM_OK;
     R->depth = 0;
+    if (R->ns)
+        memcpy(R->state0, bm_model_state(m), R->ns * R->esz);
     for (size_t k = R->first; k < R->first + R->mine && s == BM_OK; k++) {
+        if (R->ns && k > R->first)
+            memcpy(bm_model_state(m), R->state0, R->ns * R->esz);
         bm_rng_seed(rng, bm_dist_shard_seed(&saved, it, k));
         if ((s = shard(R, g, rows, start + k * rows, st, err)) == BM_OK)
             push(R, st);
@@ -201,22 +230,14 @@ static bm_status step(dist_run *R, size_t start, size_t B, double *tot, bm_error
         return bm_error_set(err, BM_ERR_NUMERIC, "epoch %llu: loss is %g (training diverged; "
                             "lower the learning rate)", (unsigned long long)bm_model_epoch(m),
                             isnan(lt) ? fabs(lt) : lt);
-    s = R->o->fast_reduce ? bm_dist_fast_sum(R->c, R->stack[0], R->np, R->dt, err)
-                          : bm_dist_sum(R->c, R->stack[0], R->np, R->dt, R->o->bucket, err);
+    s = R->o->fast_reduce ? bm_dist_fast_sum(R->c, R->stack[0], R->nv, R->dt, err)
+                          : bm_dist_sum(R->c, R->stack[0], R->nv, R->dt, R->o->bucket, err);
     if (s != BM_OK)
         return s;
     void *gr = bm_model_grads(m);
-    if (R->dt == BM_F64) {
-        double *d = gr;
-        const double *v = R->stack[0];
-        for (size_t i = 0; i < R->np; i++)
-            d[i] = R->S == 1 ? v[i] : v[i] / (double)R->S;
-    } else {
-        float *d = gr;
-        const float *v = R->stack[0];
-        for (size_t i = 0; i < R->np; i++)
-            d[i] = R->S == 1 ? v[i] : v[i] / (float)R->S;
-    }
+    mean_into(gr, R->stack[0], R->np, R->S, R->dt);
+    if (R->ns)
+        mean_into(bm_model_state(m), (char *)R->stack[0] + R->np * R->esz, R->ns, R->S, R->dt);
     s = bm_optim_step(bm_model_optim(m), bm_model_params(m), gr, R->np, err);
     if (s == BM_OK && R->stats)
         R->stats->steps++;
@@ -320,9 +341,10 @@ static bm_status alloc_run(dist_run *R, void **start, bm_error *err)
     R->level = calloc(cap, sizeof *R->level);
     R->perm = malloc(R->n * sizeof *R->perm);
     *start = malloc(R->np * R->esz);
-    int ok = R->stack && R->sstats && R->level && R->perm && *start;
+    R->state0 = R->ns ? malloc(R->ns * R->esz) : NULL;
+    int ok = R->stack && R->sstats && R->level && R->perm && *start && (!R->ns || R->state0);
     for (size_t i = 0; ok && i < cap; i++)
-        ok = (R->stack[i] = malloc(R->np * R->esz)) != NULL;
+        ok = (R->stack[i] = malloc(R->nv * R->esz)) != NULL;
     return ok ? BM_OK : bm_error_set(err, BM_ERR_NOMEM, "out of memory for %zu gradient "
                                      "buffers of %zu parameters", cap, R->np);
 }
@@ -335,6 +357,7 @@ static void free_run(dist_run *R)
     free(R->sstats);
     free(R->level);
     free(R->perm);
+    free(R->state0);
     for (int k = 0; k < DIST_GRAPHS; k++)
         bm_tape_free(R->g[k].tape);
 }
@@ -427,6 +450,8 @@ bm_status bm_dist_fit(bm_model *m, const bm_dataset *train, const bm_dist_opts *
     R.dt = bm_model_dtype(m);
     R.esz = bm_dtype_size(R.dt);
     R.np = bm_model_n_params(m);
+    R.ns = bm_model_n_state(m);
+    R.nv = R.np + R.ns;
     R.tol = std_of(train->y) / DIST_TOL_DIV;
     if (stats) {
         memset(stats, 0, sizeof *stats);

@@ -38,6 +38,14 @@ static const char *const model_plain =
     "\"softmax_cce\", \"optimizer\": {\"type\": \"adam\", \"lr\": 0.01}, "
     "\"training\": {\"seed\": 3}}";
 
+/* A graph model with state tensors: batch norm's running statistics. */
+static const char *const model_bn =
+    "{\"version\": 2, \"inputs\": [{\"name\": \"input\", \"shape\": [2]}], \"nodes\": ["
+    "{\"name\": \"fc1\", \"kind\": \"dense\", \"out\": 8, \"init\": \"glorot\"}, "
+    "{\"name\": \"bn\", \"kind\": \"batch_norm\"}, {\"name\": \"act\", \"kind\": \"tanh\"}, "
+    "{\"name\": \"fc2\", \"kind\": \"dense\", \"out\": 3}], \"loss\": \"softmax_cce\", "
+    "\"optimizer\": {\"type\": \"sgd\", \"lr\": 0.2}, \"training\": {\"seed\": 3}}";
+
 /* ------------------------------------------------------ pipe transport */
 
 typedef struct hub {
@@ -223,6 +231,23 @@ START_TEST(ranks_equal_one_process_f64)
 }
 END_TEST
 
+/* Batch norm's running statistics: every shard starts from the step's
+ * state and the new state is the tree mean of the shards', so it (and the
+ * checkpoint holding it) is the same for every rank count. */
+START_TEST(state_equal_on_every_rank_count)
+{
+    char *one = train_ranks(model_bn, 1, SHARDS, EPOCHS);
+    ck_assert(strstr(one, "running_mean") != NULL);
+    for (int n = 2; n <= MAX_RANKS; n *= 2) {
+        char *many = train_ranks(model_bn, n, SHARDS, EPOCHS);
+        ck_assert_msg(strcmp(one, many) == 0, "batch norm: %d ranks x %d shards differ from "
+                      "one process", n, SHARDS);
+        free(many);
+    }
+    free(one);
+}
+END_TEST
+
 START_TEST(one_shard_equals_fit)
 {
     bm_error e = {0};
@@ -392,6 +417,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("dist");
     tcase_add_test(tc, ranks_equal_one_process);
     tcase_add_test(tc, ranks_equal_one_process_f64);
+    tcase_add_test(tc, state_equal_on_every_rank_count);
     tcase_add_test(tc, one_shard_equals_fit);
     tcase_add_test(tc, resume_with_other_ranks);
     tcase_add_test(tc, sum_is_the_pairwise_tree);
