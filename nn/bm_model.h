@@ -387,6 +387,10 @@ typedef struct bm_fit_opts {
                               * BM_ERR_INTERRUPTED (see bm_model_fit) */
     int profile;             /* 1: profile the training steps (bm_tape_set_profile on the
                               * training tapes; read with bm_model_profile_print); 0 by default */
+    int plan_memory;         /* 1: plan the training tapes' memory (bm_tape_set_memory_plan:
+                              * buffers whose lifetimes do not overlap share memory, the same
+                              * bits, less memory held from the first replayed step); 0 by
+                              * default. The step's losses, output and targets stay readable. */
     bm_fit_step_hook step_hook; /* after every update (NULL: none) */
     void *step_hook_ud;
     uint64_t early_stop;     /* patience: stop after this many epochs in a row whose

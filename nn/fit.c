@@ -100,6 +100,22 @@ static bm_status record_step(bm_model *m, bm_step_graph *g, const bm_dataset *ds
     return BM_OK;
 }
 
+/* With memory planning (o->plan_memory), what fit reads after a step — the
+ * losses, the output, the targets the accuracy compares — is kept out of
+ * the shared memory. */
+static bm_status keep_losses(bm_step_graph *g, int plan, bm_error *err)
+{
+    bm_tape_set_memory_plan(g->tape, plan);
+    if (!plan)
+        return BM_OK;
+    bm_tensor *keep[] = {g->losses.total, g->losses.data, g->losses.reg, g->losses.output,
+                         g->losses.targets};
+    for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+        if (keep[k] && bm_tape_keep(g->tape, keep[k]) != BM_OK)
+            return tape_error(g->tape, err);
+    return BM_OK;
+}
+
 /* One training step on rows idx[start..start+B); *used is the graph run. */
 static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx, size_t start,
                             size_t B, const bm_fit_opts *o, bm_step_graph **used, bm_error *err)
@@ -119,6 +135,9 @@ static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx
         memset(&g->losses, 0, sizeof g->losses);
         if (!bm_model_record_leaves(m, g->tape, g->xs, g->y, 1, &g->losses))
             return tape_error(g->tape, err);
+        bm_status s = keep_losses(g, o->plan_memory, err);
+        if (s != BM_OK)
+            return s;
         g->batch = B;
     } else if (bm_tape_forward(g->tape) != BM_OK) {
         return tape_error(g->tape, err);

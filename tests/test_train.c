@@ -306,6 +306,38 @@ START_TEST(replay_equals_rerecord)
 }
 END_TEST
 
+/* Memory planning in fit: the same parameters, RNG and epoch figures (loss,
+ * its data and regularisation parts, accuracy: read after the backward, so
+ * kept out of the shared memory), full batch and batched, with dropout. */
+START_TEST(planned_memory_equals_unplanned)
+{
+    bm_dataset d = {0};
+    spiral(&d, CLASSES);
+    bm_optim_config c = adam_cfg();
+    for (size_t batch = 0; batch <= 2 * CLASSES * 11; batch += 2 * CLASSES * 11) {
+        bm_model *a = spiral_model(&c, 0.2, 1e-4), *b = spiral_model(&c, 0.2, 1e-4);
+        bm_fit_opts o = epochs(SHORT_EPOCHS);
+        o.batch_size = batch;
+        o.shuffle = 1;
+        track ta = fit(a, &d, o, 0);
+        o.plan_memory = 1;
+        track tb = fit(b, &d, o, 0);
+        ck_assert_msg(same_params(a, b), "batch %zu: planned memory changed the parameters",
+                      batch);
+        ck_assert_int_eq(memcmp(bm_model_rng(a), bm_model_rng(b), sizeof(bm_rng)), 0);
+        ck_assert_msg(ta.last.loss == tb.last.loss && ta.last.data_loss == tb.last.data_loss &&
+                          ta.last.reg_loss == tb.last.reg_loss &&
+                          ta.last.accuracy == tb.last.accuracy,
+                      "batch %zu: epoch figures differ: loss %.17g vs %.17g, acc %g vs %g",
+                      batch, ta.last.loss, tb.last.loss, ta.last.accuracy, tb.last.accuracy);
+        ck_assert(ta.last.reg_loss > 0.0);
+        bm_model_free(a);
+        bm_model_free(b);
+    }
+    bm_dataset_free(&d);
+}
+END_TEST
+
 START_TEST(same_seed_same_params)
 {
     bm_dataset d = {0};
@@ -535,6 +567,7 @@ static Suite *make_suite(void)
 
     TCase *det = tcase_create("determinism");
     tcase_add_test(det, replay_equals_rerecord);
+    tcase_add_test(det, planned_memory_equals_unplanned);
     tcase_add_test(det, same_seed_same_params);
     tcase_add_test(det, split_fit_continues_like_one_fit);
     tcase_add_test(det, reset_params_restarts_the_run);

@@ -40,6 +40,8 @@ static const char help[] =
     "                       the op that made the first one (slower)\n"
     "      --profile        after training, print the time per op kind, forward and\n"
     "                       backward: calls, seconds, share and GFLOP/s\n"
+    "      --plan-memory    let buffers whose lifetimes do not overlap share memory\n"
+    "                       (less memory, the same bits)\n"
     "  -j, --threads N      run the matrix products on N threads [1]; results are\n"
     "                       bit-identical for any N\n"
     "      --plot PREFIX    write PREFIX-loss.png and, for 2-D data, PREFIX-boundary.png\n"
@@ -80,13 +82,13 @@ typedef struct train_args {
     train_dist dist;
     const char *best;
     uint64_t epochs, batch, seed, print_every, checkpoint_every, threads, early_stop;
-    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly, profile;
+    int has_epochs, has_batch, has_seed, quiet, shuffle, detect_anomaly, profile, plan_memory;
 } train_args;
 
 static int parse(int argc, char **argv, train_args *a)
 {
     enum { O_LABELS = 256, O_VAL, O_VAL_SPLIT, O_PLOT, O_SHUFFLE, O_CHECKPOINT, O_ANOMALY,
-           O_PLOT_LOG, O_PLOT_LINEAR, O_HISTORY, O_PROFILE, O_EARLY_STOP, O_BEST };
+           O_PLOT_LOG, O_PLOT_LINEAR, O_HISTORY, O_PROFILE, O_EARLY_STOP, O_BEST, O_PLAN_MEMORY };
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},      {"labels", required_argument, NULL, O_LABELS},
         {"val", required_argument, NULL, O_VAL},     {"val-split", required_argument, NULL, O_VAL_SPLIT},
@@ -97,6 +99,7 @@ static int parse(int argc, char **argv, train_args *a)
         {"checkpoint-every", required_argument, NULL, O_CHECKPOINT},
         {"detect-anomaly", no_argument, NULL, O_ANOMALY},
         {"profile", no_argument, NULL, O_PROFILE},
+        {"plan-memory", no_argument, NULL, O_PLAN_MEMORY},
         {"threads", required_argument, NULL, 'j'},
         {"plot-log", no_argument, NULL, O_PLOT_LOG}, {"plot-linear", no_argument, NULL, O_PLOT_LINEAR},
         {"history", required_argument, NULL, O_HISTORY},
@@ -154,6 +157,7 @@ static int parse(int argc, char **argv, train_args *a)
             break;
         case O_ANOMALY: a->detect_anomaly = 1; break;
         case O_PROFILE: a->profile = 1; break;
+        case O_PLAN_MEMORY: a->plan_memory = 1; break;
         case 'j':
             if (cli_parse_uint("train", "--threads", optarg, 1, BM_MAX_THREADS, &a->threads))
                 return CLI_USAGE;
@@ -367,6 +371,7 @@ int cmd_train(int argc, char **argv)
     fo.val_split = a.val_split;
     fo.detect_anomaly = a.detect_anomaly;
     fo.profile = a.profile;
+    fo.plan_memory = a.plan_memory;
     fo.callback = on_epoch;
     fo.callback_ud = &ctx;
     fo.early_stop = a.early_stop;
