@@ -1,15 +1,19 @@
-/* bm_model.h — layers, losses, metrics and the sequential model.
+/* bm_model.h — layers, losses, metrics and graph models.
  *
- * A model is a list of layers (dense, activations, dropout) ending in a
- * loss, trained by one optimizer. Everything is composed from the tape's
- * ops: a training step records (or replays) the forward graph, runs the
- * tape's backward and lets the optimizer update one contiguous parameter
- * buffer from its parallel gradient buffer. nn/ has no hand-written
- * backward passes.
+ * A model is a graph: named inputs with per-sample shapes, named layer
+ * nodes added in order (each reads inputs or earlier nodes, so the graph
+ * is a DAG by construction; what a node does is its kind's vtable,
+ * bm_layer.h), outputs, and one loss on output 0, trained by one
+ * optimizer. bm_model_add is the sequential shorthand. Everything is
+ * composed from the tape's ops: a training step records (or replays) the
+ * forward graph, runs the tape's backward and lets the optimizer update one
+ * contiguous parameter buffer from its parallel gradient buffer. nn/ has no
+ * hand-written backward passes.
  *
  * Ownership: bm_model_new() returns a model the caller frees with
  * bm_model_free(); the model owns its parameters, optimizer, tapes and
- * batch buffers. Data sets stay the caller's. */
+ * batch buffers. Data sets stay the caller's; vtables given to
+ * bm_model_add_node_vt must outlive the model. */
 #ifndef BM_MODEL_H
 #define BM_MODEL_H
 
@@ -174,6 +178,34 @@ bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err);
  * the buffer. */
 bm_status bm_model_param_range(bm_model *m, const bm_tensor *t, size_t *offset, size_t *count,
                                bm_error *err);
+/* One parameter group: parameters named by label ("conv1.weights") and/or
+ * every trained parameter of whole nodes, trained with their own settings. */
+typedef struct bm_param_group {
+    const char *const *params;  /* n_params labels (may be NULL when n_params is 0) */
+    size_t n_params;
+    const char *const *nodes;   /* n_nodes node names */
+    size_t n_nodes;
+    double lr;                  /* base learning rate, finite and > 0 */
+    double weight_decay;        /* finite and >= 0 (as bm_optim_config's) */
+    int frozen;                 /* 1: never updated */
+} bm_param_group;
+
+/* Train in parameter groups (after bm_model_init, with an optimizer set):
+ * the optimizer becomes one over these groups (a parameter in at most one;
+ * the others keep the optimizer's lr and weight decay), keeping its
+ * config, schedule and clipping; its state starts again at zero. Model
+ * files store the groups ("groups"). BM_ERR_ARG naming the group and the
+ * parameter or node for an unknown or repeated one; nothing changes on error. */
+bm_status bm_model_set_param_groups(bm_model *m, size_t n, const bm_param_group *groups,
+                                    bm_error *err);
+/* Number of parameter groups set (0: none; bm_model_set_optimizer and
+ * bm_model_use_optim drop them). */
+size_t bm_model_n_param_groups(const bm_model *m);
+/* Group g's settings now (each pointer may be NULL); BM_ERR_ARG out of range. */
+bm_status bm_model_param_group_get(const bm_model *m, size_t g, double *lr, double *weight_decay,
+                                   int *frozen, bm_error *err);
+/* The parameter group of trained parameter t: 0..n-1, or -1 (none, or not a parameter). */
+int bm_model_param_group_of(const bm_model *m, const bm_tensor *t);
 /* Allocate the parameter buffer and initialise every dense layer from the
  * model's RNG seeded with `seed`. Needs at least one layer. */
 bm_status bm_model_init(bm_model *m, uint64_t seed, bm_error *err);
@@ -261,6 +293,14 @@ size_t bm_model_n_inputs(const bm_model *m);
 size_t bm_model_n_outputs(const bm_model *m);
 /* The loss. */
 bm_loss_kind bm_model_loss(const bm_model *m);
+/* Positions per sample the loss sees in output 0: T for an output [T, classes]
+ * of a sequence model with a class loss (targets [N,T]), 1 otherwise (and for NULL). */
+size_t bm_model_n_positions(const bm_model *m);
+/* A copy of m's graph in dtype dt: inputs, nodes (custom kinds too), tying,
+ * outputs, loss and optimizer settings, and, when m is initialised, its
+ * parameter and state values (converted), RNG and epoch — not its
+ * optimizer's state. A new model the caller frees, or NULL with err set. */
+bm_model *bm_model_clone(const bm_model *m, bm_dtype dt, bm_error *err);
 /* Total parameter count. */
 size_t bm_model_n_params(const bm_model *m);
 /* The flat parameter and gradient buffers (n_params elements each). */

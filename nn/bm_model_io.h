@@ -34,7 +34,7 @@ BM_API_BEGIN
 #define BM_MODEL_FORMAT_VERSION 2
 /* The version of the sequential files of the first release. */
 #define BM_MODEL_FORMAT_V1 1
-/* Most parameters (weights + biases of all dense layers) a file may ask for;
+/* Most trained parameters (of all layers or nodes) a file may ask for;
  * checked before anything is allocated. */
 #define BM_MODEL_MAX_PARAMS ((size_t)1 << 28)
 /* Largest model file read (1 GiB); larger files are rejected unread. */

@@ -97,6 +97,7 @@ void bm_model_free(bm_model *m)
     }
     free(m->layers);
     free(m->index);
+    bm_model_drop_groups(m);
     free(m->params);
     free(m->grads);
     free(m->state);
@@ -209,14 +210,19 @@ static bm_node_src find_src(const bm_model *m, const char *name, int *found)
 }
 
 /* A new node or input name: 1..BM_NODE_NAME_MAX-1 bytes, no '.' (it
- * separates the node from the parameter in "conv1.weights"), unused. */
+ * separates the node from the parameter in "conv1.weights"), no '"', '\\'
+ * or control character (names are written into JSON as they are), unused. */
 static bm_status check_name(const bm_model *m, const char *fn, const char *name, bm_error *err)
 {
     int found;
     size_t len = strlen(name);
-    if (len == 0 || len >= BM_NODE_NAME_MAX || strchr(name, '.') || strchr(name, '"'))
+    for (const char *c = name; *c; c++) /* '.' parts labels; the rest keeps files JSON */
+        if ((unsigned char)*c < ' ' || *c == '.' || *c == '"' || *c == '\\')
+            len = 0;
+    if (len == 0 || len >= BM_NODE_NAME_MAX)
         return bm_error_set(err, BM_ERR_ARG, "%s: name \"%.*s\" must have 1..%d characters and "
-                            "no '.' or '\"'", fn, BM_NODE_NAME_MAX, name, BM_NODE_NAME_MAX - 1);
+                            "no '.', '\"', '\\' or control character", fn, BM_NODE_NAME_MAX, name,
+                            BM_NODE_NAME_MAX - 1);
     find_src(m, name, &found);
     if (found)
         return bm_error_set(err, BM_ERR_ARG, "%s: the name \"%s\" is taken", fn, name);
@@ -292,6 +298,23 @@ static bm_status at_node(const char *prefix, const bm_layer_vt *vt, const bm_err
                         key ? "." : ": ", msg);
 }
 
+/* Every key a kind lists must be one of the key table's (model files read
+ * and write them from it). */
+static bm_status check_vt_keys(const char *prefix, const bm_layer_vt *vt, bm_error *err)
+{
+    size_t n;
+    const bm_layer_key *table = bm_layer_keys(&n);
+    for (size_t k = 0; vt->keys && vt->keys[k]; k++) {
+        size_t t = 0;
+        while (t < n && strcmp(table[t].name, vt->keys[k]) != 0)
+            t++;
+        if (t == n)
+            return bm_error_set(err, BM_ERR_ARG, "%s: %s lists the key \"%s\", which is not in "
+                                "bm_layer_keys()", prefix, vt->name, vt->keys[k]);
+    }
+    return BM_OK;
+}
+
 static bm_status grow(bm_model *m, bm_error *err)
 {
     if (m->n_layers < m->cap)
@@ -321,7 +344,7 @@ static bm_status add_node(bm_model *m, const char *prefix, const char *name,
     if (m->n_layers >= (size_t)INT32_MAX)
         return bm_error_set(err, BM_ERR_SIZE, "%s: too many nodes", prefix);
     bm_status s = check_name(m, prefix, name, err);
-    if (s != BM_OK)
+    if (s != BM_OK || (s = check_vt_keys(prefix, vt, err)) != BM_OK)
         return s;
     if (n_in < vt->min_inputs || n_in > vt->max_inputs || n_in > BM_LAYER_MAX_INPUTS)
         return bm_error_set(err, BM_ERR_ARG, "%s: %s reads %zu..%zu inputs, got %zu", prefix,
@@ -505,6 +528,7 @@ bm_status bm_model_set_optimizer(bm_model *m, const bm_optim_config *cfg, bm_err
         bm_optim_free(probe);
     }
     bm_optim_free(m->opt);
+    bm_model_drop_groups(m);
     m->opt = o;
     m->ocfg = *cfg;
     m->has_ocfg = 1;

@@ -22,18 +22,14 @@ static bm_status check_unit_targets(const bm_model *m, const bm_tensor *y, const
     return BM_OK;
 }
 
-/* Features [N, inputs], or [N, input shape...] for a model of one input. */
+/* Features [N, inputs], or [N, ...] of as many values per row for a model of one input. */
 static bm_status check_features(const bm_model *m, const bm_tensor *x, const char *what,
                                 bm_error *err)
 {
     char s[SHAPE_SHOWN];
     int ok = x->rank >= 2 && x->size == x->shape[0] * m->n_inputs;
-    if (ok && x->rank > 2) {
-        const bm_shape *in = &m->inputs[0].shape;
-        ok = m->n_in == 1 && x->rank == in->rank + 1;
-        for (int a = 0; ok && a < in->rank; a++)
-            ok = x->shape[a + 1] == in->dim[a];
-    }
+    if (ok && x->rank > 2) /* [N, C, H, W]: rows of one input's values, reshaped to it */
+        ok = m->n_in == 1;
     if (!ok)
         return bm_error_set(err, BM_ERR_SHAPE, "%s: features %s do not fit the model's %zu inputs",
                             what, bm_shape_str(x, s, sizeof s), m->n_inputs);

@@ -82,6 +82,10 @@ struct bm_model {
     void *state;                   /* BM_ROLE_STATE tensors (no gradient) */
     size_t n_state;
     bm_tensor **vals;              /* n_layers node outputs of a recording */
+    int *tgroup;                   /* parameter group of each owned trained tensor, in
+                                      buffer order (-1: none); NULL without groups */
+    size_t *gfirst;                /* per group: its first range in the optimizer */
+    size_t n_groups;
     bm_rng rng;
     uint64_t epoch;
     bm_step_graph graphs[BM_MODEL_GRAPHS];
@@ -96,6 +100,9 @@ struct bm_model {
 typedef struct bm_loss_layout {
     size_t positions, classes, width;
 } bm_loss_layout;
+
+/* Drop the model's parameter groups (the optimizer is replaced). */
+void bm_model_drop_groups(bm_model *m);
 
 /* Population standard deviation of t's elements. */
 double bm_tensor_std(const bm_tensor *t);

@@ -156,6 +156,10 @@ bm_status bm_io_finish(const bm_io_plan *p, bm_model *m, bm_error *e);
 bm_model *bm_io_read_v2(bm_io_reader *r, const struct cJSON *root, bm_io_plan *p,
                         const bm_model_load_opts *opts);
 
+/* root.groups of an initialised model into bm_model_set_param_groups
+ * (model_io_groups.c). */
+bm_status bm_io_read_groups(bm_io_reader *r, const struct cJSON *root, bm_model *m);
+
 /* Reader helpers (model_io_json.c). Each bm_status one sets r->err to
  * "NAME: PATH: message" on failure, leaving the failing value's path. */
 

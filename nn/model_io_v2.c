@@ -335,7 +335,7 @@ static bm_status read_node_inputs(bm_io_reader *r, const cJSON *j, const bm_mode
 }
 
 /* node.params (path at the node): every parameter of the node's kind, each
- * nested as its shape; *count grows by the owned trained elements. */
+ * nested as its shape, validated; *out is the object (NULL when absent). */
 static bm_status read_params(bm_io_reader *r, const cJSON *j, const bm_model *m, size_t i,
                              bm_dtype dt, const cJSON **out)
 {
@@ -488,7 +488,7 @@ static bm_status read_outputs(bm_io_reader *r, const cJSON *root, bm_model *m)
 static bm_status read_header(bm_io_reader *r, const cJSON *root, bm_io_plan *p)
 {
     static const char *const keys[] = {"format", "version", "dtype",  "inputs",   "nodes",
-                                       "outputs", "loss",   "optimizer", "training", "state"};
+                                       "outputs", "loss",   "groups", "optimizer", "training", "state"};
     uint64_t version = BM_MODEL_FORMAT_VERSION;
     const char *dtype;
     bm_status s = check_keys(r, root, keys, sizeof keys / sizeof *keys, "a model file");
@@ -548,6 +548,8 @@ static bm_status finish(bm_io_reader *r, const cJSON *root, bm_model *m, bm_io_p
         bm_model_set_optimizer(m, &p->ocfg, &e) != BM_OK ||
         bm_model_init(m, p->ts.has_seed ? p->ts.seed : 0, &e) != BM_OK)
         return bm_io_fail(r, e.code, "%s", e.msg);
+    if ((s = bm_io_read_groups(r, root, m)) != BM_OK)
+        return s;
     for (size_t i = 0; i < nodes->n; i++)
         for (size_t k = 0; nodes->params[i] && k < bm_model_node_n_params(m, i); k++) {
             bm_tensor *t = bm_model_node_param(m, i, k);

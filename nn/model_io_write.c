@@ -425,6 +425,7 @@ static int fits_v1(const bm_model *m)
 {
     const bm_shape *in = bm_model_input_shape(m, 0);
     int ok = bm_model_input_count(m) == 1 && in->rank == 1 && bm_model_n_state(m) == 0 &&
+             bm_model_n_param_groups(m) == 0 &&
              strcmp(bm_model_input_name(m, 0), "input") == 0 &&
              bm_model_output_count(m) == 1 &&
              strcmp(bm_model_output_name(m, 0), bm_model_node_name(m, bm_model_n_layers(m) - 1)) == 0;
@@ -461,6 +462,27 @@ static void put_graph(out *o, bm_model *m)
     for (size_t k = 0; k < bm_model_output_count(m); k++)
         putf(o, "%s\"%s\"", k ? ", " : "", bm_model_output_name(m, k));
     puts_(o, "],\n");
+    for (size_t g = 0; g < bm_model_n_param_groups(m); g++) {
+        double lr = 0, wd = 0;
+        int frozen = 0, first = 1;
+        bm_model_param_group_get(m, g, &lr, &wd, &frozen, NULL);
+        puts_(o, g ? ",\n    {\"params\": [" : "  \"groups\": [\n    {\"params\": [");
+        for (size_t i = 0; i < bm_model_n_layers(m); i++)
+            for (size_t k = 0; k < bm_model_node_n_params(m, i); k++) {
+                const bm_tensor *t = bm_model_node_param(m, i, k);
+                if (bm_model_node_shares(m, i) || bm_model_param_group_of(m, t) != (int)g)
+                    continue;
+                putf(o, "%s\"%s\"", first ? "" : ", ", t->name);
+                first = 0;
+            }
+        puts_(o, "], \"lr\": ");
+        put_short(o, lr);
+        puts_(o, ", \"weight_decay\": ");
+        put_short(o, wd);
+        putf(o, ", \"frozen\": %s}", frozen ? "true" : "false");
+    }
+    if (bm_model_n_param_groups(m))
+        puts_(o, "\n  ],\n");
 }
 
 char *bm_model_to_json_version(bm_model *m, const bm_train_settings *settings, int version,

@@ -19,6 +19,7 @@ bm_status bm_model_use_optim(bm_model *m, bm_optim *o, bm_error *err)
                             "model's %zu parameters (it has %zu)", fn, m->n_params,
                             bm_optim_size(o));
     bm_optim_free(m->opt);
+    bm_model_drop_groups(m);
     m->opt = o;
     m->ocfg = *bm_optim_get_config(o);
     m->has_ocfg = 1;

@@ -18,7 +18,7 @@ has out.txt "train" "--help lists commands"
 expect 2 "unknown command" -- "$bmnn" frobnicate
 has err.txt "unknown command 'frobnicate'" "unknown command message"
 expect 0 "--version" -- "$bmnn" --version
-for c in data train eval predict gradcheck dot; do
+for c in data train eval predict gradcheck dot layers convert; do
     expect 0 "$c --help" -- "$bmnn" "$c" --help
     has out.txt "usage: bmnn $c" "$c --help text"
     expect 2 "$c bad option" -- "$bmnn" "$c" --no-such-option
@@ -220,5 +220,50 @@ expect 1 "dot unwritable output" -- "$bmnn" dot full.json -o file.txt/g.dot
 has err.txt "file.txt/g.dot" "dot: unwritable output named"
 expect 1 "data unwritable output under a file" -- "$bmnn" data sine -o file.txt/s.csv
 has err.txt "file.txt/s.csv" "data: output under a file named"
+
+# layers, convert, and a graph model (format 2, tied weights) through every command
+expect 0 "layers" -- "$bmnn" layers
+has out.txt "dense (1 input): x·W + b" "layers: dense and its summary"
+has out.txt "    rate         dropout rate in [0, 1)" "layers: a kind's keys"
+expect 0 "layers --markdown" -- "$bmnn" layers --markdown
+has out.txt "| \`dropout\` | 1 | \`rate\` |" "layers: the Markdown table"
+expect 2 "layers with an argument" -- "$bmnn" layers dense
+expect 0 "convert v1" -- "$bmnn" convert full.json -o conv.json
+has conv.json '"version": 2' "convert writes version 2"
+has conv.json '"nodes": [' "convert writes nodes"
+expect 0 "convert again" -- "$bmnn" convert conv.json -o conv2.json
+cmp -s conv.json conv2.json && ok || bad "converting a converted file changed its bytes"
+expect 0 "eval converted" -- "$bmnn" eval conv.json --data test.csv
+cp out.txt eval_conv.txt
+expect 0 "eval original" -- "$bmnn" eval full.json --data test.csv
+cmp -s out.txt eval_conv.txt && ok || bad "the converted model evaluates differently"
+expect 1 "convert missing" -- "$bmnn" convert missing.json
+has err.txt "missing.json" "convert: missing file named"
+printf '%s' '{"version": 2, "inputs": [{"name": "xy", "shape": [2]}],
+ "nodes": [{"name": "a", "kind": "dense", "inputs": ["xy"], "out": 2, "init": "glorot"},
+  {"name": "t", "kind": "tanh"}, {"name": "b", "kind": "dense", "out": 2, "share": "a"},
+  {"name": "h", "kind": "tanh"}, {"name": "out", "kind": "dense", "out": 3}],
+ "loss": "softmax_cce", "optimizer": {"type": "adam", "lr": 0.02},
+ "training": {"epochs": 5, "batch_size": 32, "seed": 1}}' >tied.json
+expect 0 "train graph" -- "$bmnn" train tied.json --data train.csv -q -o tied_out.json
+has tied_out.json '"share": "a"' "graph checkpoint keeps the tying"
+expect 0 "eval graph" -- "$bmnn" eval tied_out.json --data test.csv
+expect 0 "gradcheck graph" -- "$bmnn" gradcheck --model tied_out.json --data test.csv
+has out.txt "a.weights" "gradcheck graph: named parameters"
+hasnt out.txt "b.weights" "gradcheck graph: a tied tensor once"
+expect 0 "dot graph" -- "$bmnn" dot tied_out.json --collapse
+has out.txt 'b: dense' "dot graph: a node's cluster"
+printf '%s' '{"version": 2, "inputs": [{"name": "xy", "shape": [2]}],
+ "nodes": [{"name": "a", "kind": "dense", "out": 2, "strid": 1}]}' >badkey.json
+expect 1 "graph unknown key" -- "$bmnn" train badkey.json --data train.csv
+has err.txt "badkey.json: nodes[0].strid: unknown key for dense" "graph: unknown key named"
+
+# a sequence model (output [T=2, 3 classes]): predictions, one line per position
+printf '%s' '{"version": 2, "inputs": [{"name": "x", "shape": [2, 1]}],
+ "nodes": [{"name": "d", "kind": "dense", "out": 3}], "training": {"seed": 2}}' >seq.json
+printf '0.5,1\n-1,2\n' >seq.csv
+expect 0 "predict sequence" -- "$bmnn" predict seq.json --data seq.csv
+[ "$(wc -l <out.txt)" -eq 5 ] && ok || bad "sequence predictions: $(wc -l <out.txt) lines, want a header and 4"
+has out.txt "class,p0,p1,p2" "sequence predictions: a class's columns"
 
 cli_summary

@@ -328,6 +328,16 @@ START_TEST(sequence_outputs)
     double loss;
     ck_ok(bm_model_evaluate(m, &ds, &loss, NULL, &e), e);
     ck_near(loss, want, 1e-12);
+    /* bm_model_record reshapes rows [N, 6] to the input's [N, 3, 2] */
+    bm_tape *t = bm_tape_new();
+    bm_tensor *bx = bm_tape_leaf(t, BM_F64, 2, xs, 0);
+    ck_assert_int_eq(bm_tensor_load(bx, ds.x->data, ds.x->size, &e), BM_OK);
+    bm_tensor *probs = bm_model_record(m, t, bx, NULL, 0, NULL);
+    ck_assert_msg(probs != NULL, "%s", bm_tape_error(t));
+    ck_assert_int_eq(probs->rank, 3);
+    for (size_t i = 0; i < probs->size; i++)
+        ck_assert(bm_tensor_get(probs, i) == bm_tensor_get(p, i));
+    bm_tape_free(t);
     /* targets that do not fit the positions, and labels out of range */
     bm_dataset bad = {0};
     size_t bys[2] = {N, 2};
@@ -399,6 +409,168 @@ START_TEST(graph_errors)
 }
 END_TEST
 
+/* ---------------- a kind with a state tensor (as batch norm's running
+ * statistics): y = x * scale + shift, plus a "count" it keeps as state */
+
+static size_t scaled_params(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
+                            bm_param_desc *p)
+{
+    (void)s;
+    (void)n_in;
+    size_t w = in->dim[in->rank - 1];
+    p[0] = (bm_param_desc){.name = "scale", .rank = 1, .shape = {w}, .init = BM_PINIT_ONES,
+                           .role = BM_ROLE_WEIGHT};
+    p[1] = (bm_param_desc){.name = "count", .rank = 1, .shape = {2}, .init = BM_PINIT_ONES,
+                           .role = BM_ROLE_STATE};
+    p[2] = (bm_param_desc){.name = "shift", .rank = 1, .shape = {w}, .init = BM_PINIT_UNIFORM,
+                           .fan_in = 4, .role = BM_ROLE_BIAS};
+    return 3;
+}
+
+static bm_status same_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
+                            bm_shape *out, bm_error *err)
+{
+    (void)s;
+    (void)n_in;
+    (void)err;
+    *out = *in;
+    return BM_OK;
+}
+
+static bm_tensor *scaled_record(bm_tape *t, const bm_layer_call *c)
+{
+    return bm_add(t, bm_mul(t, c->in[0], c->params[0]), c->params[2]);
+}
+
+static bm_tensor *wrong_record(bm_tape *t, const bm_layer_call *c)
+{
+    return bm_sum(t, c->in[0], 1, 0); /* [B] instead of [B, width] */
+}
+
+static const bm_layer_vt scaled_vt = {
+    .name = "scaled", .summary = "x * scale + shift", .min_inputs = 1, .max_inputs = 1,
+    .keys = add2_keys, .infer = same_infer, .params = scaled_params, .record = scaled_record,
+};
+static const char *const odd_keys[] = {"out", "colour", NULL};
+static const bm_layer_vt odd_vt = {
+    .name = "odd", .summary = "lists a key the key table lacks", .min_inputs = 1,
+    .max_inputs = 1, .keys = odd_keys, .infer = same_infer, .params = add2_params,
+    .record = wrong_record,
+};
+static const bm_layer_vt wrong_vt = {
+    .name = "wrong", .summary = "records a shape it did not infer", .min_inputs = 1,
+    .max_inputs = 1, .keys = add2_keys, .infer = same_infer, .params = add2_params,
+    .record = wrong_record,
+};
+
+START_TEST(state_tensors_and_custom_kinds)
+{
+    bm_error e = {0};
+    bm_model *m = bm_model_new(BM_F64, 4, &e);
+    bm_layer_spec none = {0};
+    const char *in = "input", *sc = "sc";
+    ck_ok(bm_model_add_node_vt(m, "sc", &scaled_vt, &none, 1, &in, &e), e);
+    add_dense(m, "out", "sc", 2);
+    ck_ok(bm_model_set_loss(m, BM_LOSS_MSE, &e), e);
+    ck_ok(bm_model_init(m, 3, &e), e);
+    /* state is apart from the trained buffer; ONES / UNIFORM initialisers */
+    ck_assert_uint_eq(bm_model_n_params(m), 4 + 4 + 4 * 2 + 2);
+    ck_assert_uint_eq(bm_model_n_state(m), 2);
+    bm_tensor *count = bm_model_param(m, "sc.count"), *shift = bm_model_param(m, "sc.shift");
+    ck_assert_ptr_eq(count->data, bm_model_state(m));
+    ck_assert_ptr_null(count->grad);
+    ck_assert(bm_tensor_get(count, 1) == 1.0 && bm_tensor_get(bm_model_param(m, "sc.scale"), 3) == 1.0);
+    for (size_t i = 0; i < 4; i++) /* U(±1/√fan_in) = U(±0.5), not all zero */
+        ck_assert(fabs(bm_tensor_get(shift, i)) <= 0.5 && bm_tensor_get(shift, i) != 0.0);
+    ck_assert_ptr_eq(bm_model_biases(m, 0), shift);
+    /* the state reaches checkpoints and comes back */
+    bm_tensor_set(count, 0, 41.5);
+    char *j = bm_model_to_json(m, NULL, &e);
+    ck_assert_msg(j != NULL, "%s", e.msg);
+    const bm_layer_vt *kinds[1] = {&scaled_vt};
+    bm_model_load_opts lo = {.kinds = kinds, .n_kinds = 1};
+    bm_model *m2 = bm_model_from_json_ex(j, strlen(j), "s.json", &lo, NULL, &e);
+    ck_assert_msg(m2 != NULL, "%s", e.msg);
+    ck_assert(bm_tensor_get(bm_model_param(m2, "sc.count"), 0) == 41.5);
+    ck_assert(memcmp(bm_model_params(m), bm_model_params(m2),
+                     bm_model_n_params(m) * sizeof(double)) == 0);
+    /* a clone in f32 keeps the graph, the custom kind and the values */
+    bm_model *c = bm_model_clone(m2, BM_F32, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    ck_assert_ptr_eq(bm_model_node_vt(c, 0), &scaled_vt);
+    ck_assert(bm_tensor_get(bm_model_param(c, "sc.count"), 0) == 41.5f);
+    /* records through bm_model_record_inputs */
+    bm_tape *t = bm_tape_new();
+    size_t xs[2] = {3, 4}, bad[2] = {3, 5};
+    bm_tensor *x = bm_tape_leaf(t, BM_F64, 2, xs, 0), *x5 = bm_tape_leaf(t, BM_F64, 2, bad, 0);
+    ck_assert_ptr_nonnull(bm_model_record_inputs(m2, t, &x, NULL, 0, NULL));
+    ck_assert_ptr_null(bm_model_record_inputs(m2, t, &x5, NULL, 0, NULL));
+    ck_assert_msg(strstr(bm_tape_error(t), "input \"input\" is [3,5]"), "%s", bm_tape_error(t));
+    bm_tape_free(t);
+    /* a kind whose record disagrees with its infer is caught; so are unknown keys */
+    bm_model *w = bm_model_new(BM_F64, 4, &e);
+    ck_assert_int_eq(bm_model_add_node_vt(w, "o", &odd_vt, &none, 1, &in, &e), BM_ERR_ARG);
+    ck_assert_msg(strstr(e.msg, "odd lists the key \"colour\""), "%s", e.msg);
+    ck_ok(bm_model_add_node_vt(w, "sc", &scaled_vt, &none, 1, &in, &e), e);
+    ck_ok(bm_model_add_node_vt(w, "bad", &wrong_vt, &none, 1, &sc, &e), e);
+    ck_ok(bm_model_init(w, 0, &e), e);
+    t = bm_tape_new();
+    x = bm_tape_leaf(t, BM_F64, 2, xs, 0);
+    ck_assert_ptr_null(bm_model_record(w, t, x, NULL, 0, NULL));
+    ck_assert_msg(strstr(bm_tape_error(t), "bad: wrong recorded an output [3]"), "%s",
+                  bm_tape_error(t));
+    bm_tape_free(t);
+    free(j);
+    bm_model_free(w);
+    bm_model_free(c);
+    bm_model_free(m2);
+    bm_model_free(m);
+}
+END_TEST
+
+START_TEST(sequence_model_trains)
+{
+    /* per position t: class = argmax of the two features at t; [T=4, F=2] -> [4, 2] */
+    enum { N = 64, T = 4, F = 2 };
+    bm_error e = {0};
+    bm_model *m = bm_model_new(BM_F32, T * F, &e);
+    bm_shape s = {.rank = 2, .dim = {T, F}};
+    ck_ok(bm_model_set_input_shape(m, &s, &e), e);
+    add_dense(m, "h", "input", 8);
+    bm_layer_spec tanh_ = bm_activation_spec(BM_LAYER_TANH);
+    const char *h = "h";
+    ck_ok(bm_model_add_node(m, "a", &tanh_, 1, &h, &e), e);
+    add_dense(m, "logits", "a", 2);
+    bm_optim_config oc = bm_optim_defaults(BM_OPT_ADAM);
+    oc.lr = 0.05;
+    ck_ok(bm_model_set_optimizer(m, &oc, &e), e);
+    ck_ok(bm_model_init(m, 1, &e), e);
+    ck_assert_uint_eq(bm_model_n_positions(m), T);
+    bm_dataset ds = {0};
+    size_t xs[2] = {N, T * F}, ys[2] = {N, T};
+    ds.x = bm_tensor_new(BM_F32, 2, xs, &e);
+    ds.y = bm_tensor_new(BM_F32, 2, ys, &e);
+    bm_rng g;
+    bm_rng_seed(&g, 2);
+    for (size_t i = 0; i < N * T; i++) {
+        double a = bm_rng_normal(&g), b = bm_rng_normal(&g);
+        bm_tensor_set(ds.x, 2 * i, a);
+        bm_tensor_set(ds.x, 2 * i + 1, b);
+        bm_tensor_set(ds.y, i, b > a);
+    }
+    double l0, l1, acc;
+    ck_ok(bm_model_evaluate(m, &ds, &l0, NULL, &e), e);
+    bm_fit_opts fo = bm_fit_defaults();
+    fo.epochs = 150;
+    fo.batch_size = 16;
+    ck_ok(bm_model_fit(m, &ds, &fo, &e), e);
+    ck_ok(bm_model_evaluate(m, &ds, &l1, &acc, &e), e);
+    ck_assert_msg(l1 < 0.3 * l0 && acc > 0.95, "loss %g -> %g, accuracy %g", l0, l1, acc);
+    bm_dataset_free(&ds);
+    bm_model_free(m);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("model_graph");
@@ -409,6 +581,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, tied_weights);
     tcase_add_test(tc, sequence_outputs);
     tcase_add_test(tc, graph_errors);
+    tcase_add_test(tc, state_tensors_and_custom_kinds);
+    tcase_add_test(tc, sequence_model_trains);
     suite_add_tcase(s, tc);
     return s;
 }

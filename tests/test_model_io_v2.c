@@ -201,6 +201,64 @@ START_TEST(v2_spec_with_inferred_sizes)
 }
 END_TEST
 
+START_TEST(param_groups_in_files)
+{
+    /* "ha" frozen, the head's weights at their own lr; the rest the optimizer's */
+    static const char groups[] = ",\n \"groups\": [{\"nodes\": [\"ha\"], \"frozen\": true},"
+                                 " {\"params\": [\"logits.weights\"], \"lr\": 0.05, "
+                                 "\"weight_decay\": 0.01}]}";
+    char text[sizeof graph_spec + sizeof groups];
+    memcpy(text, graph_spec, sizeof graph_spec);
+    memcpy(text + strlen(graph_spec) - 1, groups, sizeof groups); /* over the final '}' */
+    bm_error e = {0};
+    bm_model *m = bm_model_from_json_ex(text, strlen(text), "g.json", &with_add2, NULL, &e);
+    ck_assert_msg(m != NULL, "%s", e.msg);
+    ck_assert_uint_eq(bm_model_n_param_groups(m), 2);
+    double lr, wd;
+    int frozen;
+    ck_ok(bm_model_param_group_get(m, 1, &lr, &wd, &frozen, &e), e);
+    ck_assert(lr == 0.05 && wd == 0.01 && !frozen);
+    ck_ok(bm_model_param_group_get(m, 0, &lr, &wd, &frozen, &e), e);
+    ck_assert(lr == 0.01 && frozen); /* the optimizer's lr */
+    ck_assert_int_eq(bm_model_param_group_of(m, bm_model_param(m, "ha.biases")), 0);
+    ck_assert_int_eq(bm_model_param_group_of(m, bm_model_param(m, "hb.weights")), -1);
+    bm_tensor *ha = bm_model_param(m, "ha.weights"), *hb = bm_model_param(m, "hb.weights");
+    double ha0 = bm_tensor_get(ha, 0), hb0 = bm_tensor_get(hb, 0);
+    bm_dataset ds = make_data(16);
+    bm_fit_opts fo = bm_fit_defaults();
+    fo.epochs = 2;
+    ck_ok(bm_model_fit(m, &ds, &fo, &e), e);
+    ck_assert(bm_tensor_get(ha, 0) == ha0); /* frozen */
+    ck_assert(bm_tensor_get(hb, 0) != hb0);
+    char *j1 = bm_model_to_json(m, NULL, &e);
+    ck_assert_msg(j1 != NULL, "%s", e.msg);
+    ck_assert_msg(strstr(j1, "\"groups\": [\n    {\"params\": [\"ha.weights\", \"ha.biases\"], "
+                             "\"lr\": 0.01, \"weight_decay\": 0, \"frozen\": true},"), "%s", j1);
+    bm_model *m2 = bm_model_from_json_ex(j1, strlen(j1), "j1", &with_add2, NULL, &e);
+    ck_assert_msg(m2 != NULL, "%s", e.msg);
+    ck_same(m, m2);
+    char *j2 = bm_model_to_json(m2, NULL, &e);
+    ck_assert_str_eq(j1, j2);
+    /* a parameter in two groups, an unknown one */
+    bm_param_group g[2] = {{.nodes = (const char *[]){"ha"}, .n_nodes = 1, .lr = 0.1},
+                           {.params = (const char *[]){"ha.weights"}, .n_params = 1, .lr = 0.1}};
+    ck_assert_int_eq(bm_model_set_param_groups(m2, 2, g, &e), BM_ERR_ARG);
+    ck_assert_msg(strstr(e.msg, "groups[1]: ha.weights is in groups[0] already"), "%s", e.msg);
+    g[1].params = (const char *[]){"ha.weighs"};
+    ck_assert_int_eq(bm_model_set_param_groups(m2, 2, g, &e), BM_ERR_ARG);
+    ck_assert_msg(strstr(e.msg, "groups[1]: no parameter \"ha.weighs\""), "%s", e.msg);
+    ck_assert_uint_eq(bm_model_n_param_groups(m2), 2); /* unchanged */
+    bm_optim_config sgd = bm_optim_defaults(BM_OPT_SGD);
+    ck_ok(bm_model_set_optimizer(m2, &sgd, &e), e);
+    ck_assert_uint_eq(bm_model_n_param_groups(m2), 0); /* a new optimizer drops them */
+    free(j1);
+    free(j2);
+    bm_dataset_free(&ds);
+    bm_model_free(m);
+    bm_model_free(m2);
+}
+END_TEST
+
 /* One bad document and a part of the message it must give. */
 typedef struct bad_case {
     const char *text, *part;
@@ -247,6 +305,13 @@ static const bad_case bad[] = {
     {"{" IN ", \"nodes\": [{\"name\": \"d\", \"kind\": \"relu\"}], \"outputs\": [\"input\"]}",
      "b.json: outputs: output 0 \"input\" is not a node", BM_ERR_ARG},
     {"{" IN ", \"nodes\": []}", "b.json: nodes: expected at least one node", BM_ERR_PARSE},
+    {"{" IN ", \"nodes\": [{\"name\": \"d\", \"kind\": \"dense\", \"out\": 2}], \"groups\": "
+     "[{\"params\": [\"d.w\"]}]}", "b.json: groups: groups[0]: no parameter \"d.w\"", BM_ERR_ARG},
+    {"{" IN ", \"nodes\": [{\"name\": \"d\", \"kind\": \"dense\", \"out\": 2}], \"groups\": "
+     "[{\"nodes\": [\"d\"], \"lr\": -1}]}", "b.json: groups[0].lr: ", BM_ERR_ARG},
+    {"{" IN ", \"nodes\": [{\"name\": \"d\", \"kind\": \"dense\", \"out\": 2}], \"groups\": "
+     "[{\"nodes\": [\"d\"], \"frozen\": 1}]}", "b.json: groups[0].frozen: expected true or false",
+     BM_ERR_PARSE},
     {"{\"version\": 3, " IN ", \"nodes\": [{\"name\": \"d\", \"kind\": \"relu\"}]}",
      "b.json: version: unsupported version 3 for a file of \"nodes\"", BM_ERR_PARSE},
     {"{\"inputs\": [{\"name\": \"input\", \"shape\": [0]}], \"nodes\": []}",
@@ -281,6 +346,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, v1_convert_and_back);
     tcase_add_test(tc, v2_spec_with_inferred_sizes);
     tcase_add_test(tc, v2_errors_name_the_path);
+    tcase_add_test(tc, param_groups_in_files);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -317,6 +317,44 @@ START_TEST(fit_steps_allocate_nothing)
 }
 END_TEST
 
+/* A graph model fits without allocating too: named nodes, a tied layer
+ * (t2 uses t1's tensors), shapes inferred. */
+START_TEST(graph_fit_allocates_nothing)
+{
+    bm_error e = {0};
+    bm_dataset tr;
+    random_data(&tr, 2 * W2_BATCH + 5, W2[0], W2[2], 8);
+    bm_model *m = bm_model_new(BM_F32, W2[0], &e);
+    const char *chain[][2] = {{"d1", "input"}, {"r1", "d1"}, {"t1", "r1"}, {"r2", "t1"},
+                              {"t2", "r2"},    {"r3", "t2"}, {"out", "r3"}};
+    for (size_t i = 0; i < sizeof chain / sizeof chain[0]; i++) {
+        bm_layer_spec sp = chain[i][0][0] == 'r' ? bm_activation_spec(BM_LAYER_RELU)
+                                                 : bm_dense_spec(0, i == 6 ? W2[2] : W2[1]);
+        ck_ok(bm_model_add_node(m, chain[i][0], &sp, 1, &chain[i][1], &e), e);
+    }
+    ck_ok(bm_model_share(m, "t2", "t1", &e), e);
+    bm_optim_config c = bm_optim_defaults(BM_OPT_ADAM);
+    ck_ok(bm_model_set_optimizer(m, &c, &e), e);
+    ck_ok(bm_model_init(m, 9, &e), e);
+    ck_ok(bm_model_set_threads(m, _i, &e), e);
+    bm_fit_opts o = bm_fit_defaults();
+    o.batch_size = W2_BATCH;
+    o.shuffle = 1;
+    ck_ok(bm_model_fit(m, &tr, &o, &e), e); /* records the steps */
+    size_t calls[2];
+    for (int k = 0; k < 2; k++) {
+        o.epochs = k ? 6 : 1;
+        size_t before = allocs();
+        ck_ok(bm_model_fit(m, &tr, &o, &e), e);
+        calls[k] = allocs() - before;
+    }
+    ck_assert_msg(calls[0] == calls[1], "graph fit: %zu calls for 1 epoch, %zu for 6",
+                  calls[0], calls[1]);
+    bm_model_free(m);
+    bm_dataset_free(&tr);
+}
+END_TEST
+
 /* ---------------------------------------------------------- determinism */
 
 /* Train a fresh W2-sized net (products that split across threads) for a few
@@ -434,6 +472,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(mem, 300);
     tcase_add_loop_test(mem, replayed_step_allocates_nothing, 1, 3);
     tcase_add_loop_test(mem, fit_steps_allocate_nothing, 1, 3);
+    tcase_add_loop_test(mem, graph_fit_allocates_nothing, 1, 3);
     suite_add_tcase(s, mem);
     TCase *det = tcase_create("determinism");
     tcase_set_timeout(det, 300);

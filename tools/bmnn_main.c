@@ -17,6 +17,8 @@ static const cli_command commands[] = {
     {"gradcheck", "check every op's (or a model's) gradients numerically", cmd_gradcheck},
     {"generate", "continue a prompt with text drawn from a sequence model", cmd_generate},
     {"dot", "export a model's training-step graph as DOT, SVG, PNG or JSON", cmd_dot},
+    {"layers", "list every layer kind with its inputs and model-file keys", cmd_layers},
+    {"convert", "rewrite a model file (any version) as format version 2", cmd_convert},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -132,10 +132,12 @@ int cmd_dot(int argc, char **argv)
         batch = set.has_batch_size && set.batch_size ? set.batch_size : DEFAULT_DOT_BATCH;
     bm_loss_kind loss = bm_model_loss(m);
     int cls = loss == BM_LOSS_CCE || loss == BM_LOSS_SOFTMAX_CCE;
-    size_t xs[2] = {(size_t)batch, bm_model_n_inputs(m)}, ys[2] = {(size_t)batch, bm_model_n_outputs(m)};
+    size_t T = bm_model_n_positions(m); /* > 1: targets [B,T] of a sequence model */
+    size_t xs[2] = {(size_t)batch, bm_model_n_inputs(m)},
+           ys[2] = {(size_t)batch, T > 1 ? T : bm_model_n_outputs(m)};
     bm_tape *t = bm_tape_new();
     bm_tensor *x = t ? bm_tape_leaf(t, bm_model_dtype(m), 2, xs, 0) : NULL;
-    bm_tensor *y = x ? bm_tape_leaf(t, bm_model_dtype(m), cls ? 1 : 2, ys, 0) : NULL;
+    bm_tensor *y = x ? bm_tape_leaf(t, bm_model_dtype(m), cls && T == 1 ? 1 : 2, ys, 0) : NULL;
     bm_tensor *loss_t = NULL;
     char *text = NULL;
     size_t n = 0;

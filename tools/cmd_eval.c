@@ -242,6 +242,15 @@ int cmd_predict(int argc, char **argv)
         bm_model_predict(m, ds.x, &p, &err) != BM_OK) {
         rc = cli_fail("predict", "%s", err.msg);
     } else {
+        /* rows of the loss's view: one per sample, or per position of a sequence
+         * model's output [T, classes]; the values are contiguous, so only the
+         * shape changes */
+        size_t T = bm_model_n_positions(m), rows = p->shape[0] * T;
+        p->shape[1] = p->size / rows;
+        p->shape[0] = rows;
+        for (int ax = 2; ax < p->rank; ax++)
+            p->shape[ax] = 1; /* unused trailing entries are 1 */
+        p->rank = 2;
         cli_out o;
         rc = cli_out_open(&o, "predict", a.out);
         if (rc == CLI_OK) {

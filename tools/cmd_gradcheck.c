@@ -77,32 +77,6 @@ static int check_ops(const char *name, int order)
     return rc;
 }
 
-/* An f64 copy of m (same layers, loss and parameter values). */
-static bm_model *clone_f64(bm_model *m, bm_error *err)
-{
-    bm_model *c = bm_model_new(BM_F64, bm_model_n_inputs(m), err);
-    if (!c)
-        return NULL;
-    for (size_t i = 0; i < bm_model_n_layers(m); i++)
-        if (bm_model_add(c, bm_model_layer(m, i), err) != BM_OK)
-            goto fail;
-    if (bm_model_set_loss(c, bm_model_loss(m), err) != BM_OK || bm_model_init(c, 0, err) != BM_OK)
-        goto fail;
-    bm_tensor src = {0}, dst = {0};
-    src.dtype = bm_model_dtype(m);
-    src.data = bm_model_params(m);
-    src.size = dst.size = bm_model_n_params(m);
-    dst.dtype = BM_F64;
-    dst.data = bm_model_params(c);
-    for (size_t i = 0; i < bm_model_n_params(m); i++)
-        bm_tensor_set(&dst, i, bm_tensor_get(&src, i));
-    *bm_model_rng(c) = *bm_model_rng(m);
-    return c;
-fail:
-    bm_model_free(c);
-    return NULL;
-}
-
 /* Fill a random batch: features N(0,1), targets fitting the loss. */
 static void random_batch(bm_model *m, bm_tensor *x, bm_tensor *y)
 {
@@ -111,7 +85,7 @@ static void random_batch(bm_model *m, bm_tensor *x, bm_tensor *y)
     for (size_t i = 0; i < x->size; i++)
         bm_tensor_set(x, i, bm_rng_normal(&r));
     bm_loss_kind loss = bm_model_loss(m);
-    size_t K = bm_model_n_outputs(m);
+    size_t K = bm_model_n_outputs(m) / bm_model_n_positions(m);
     for (size_t i = 0; i < y->size; i++) {
         double v = loss == BM_LOSS_MSE || loss == BM_LOSS_MAE ? bm_rng_normal(&r)
                    : loss == BM_LOSS_BCE                      ? (double)(bm_rng_next(&r) & 1)
@@ -127,7 +101,7 @@ static int check_model(const char *path, const char *data, uint64_t batch, int o
     bm_tape *t = NULL;
     bm_dataset ds = {0};
     int rc = CLI_FAIL;
-    if (!m || !(c = clone_f64(m, &err)))
+    if (!m || !(c = bm_model_clone(m, BM_F64, &err)))
         goto fail;
     /* the data must fit the model as for training (the same check): a row
      * shorter than the model's inputs would be read past its end */
@@ -140,10 +114,11 @@ static int check_model(const char *path, const char *data, uint64_t batch, int o
     bm_loss_kind loss = bm_model_loss(c);
     /* class numbers [B] for cce/softmax_cce, unless the data has one-hot rows */
     int labels = (loss == BM_LOSS_CCE || loss == BM_LOSS_SOFTMAX_CCE) && !(data && ds.y->rank == 2);
-    size_t xs[2] = {B, bm_model_n_inputs(c)}, ys[2] = {B, bm_model_n_outputs(c)};
+    size_t T = bm_model_n_positions(c);
+    size_t xs[2] = {B, bm_model_n_inputs(c)}, ys[2] = {B, T > 1 ? T : bm_model_n_outputs(c)};
     t = bm_tape_new();
     bm_tensor *x = t ? bm_tape_leaf(t, BM_F64, 2, xs, 0) : NULL;
-    bm_tensor *y = x ? bm_tape_leaf(t, BM_F64, labels ? 1 : 2, ys, 0) : NULL;
+    bm_tensor *y = x ? bm_tape_leaf(t, BM_F64, labels && T == 1 ? 1 : 2, ys, 0) : NULL;
     if (!y) {
         bm_error_set(&err, BM_ERR_NOMEM, "out of memory for the batch");
         goto fail;
@@ -163,8 +138,13 @@ static int check_model(const char *path, const char *data, uint64_t batch, int o
     size_t failed = 0, checked = 0;
     print_header("parameter");
     for (size_t i = 0; i < bm_model_n_layers(c); i++) {
-        bm_tensor *p[2] = {bm_model_weights(c, i), bm_model_biases(c, i)};
-        for (int k = 0; k < 2 && p[0]; k++) {
+        size_t np = bm_model_node_shares(c, i) ? 0 : bm_model_node_n_params(c, i);
+        bm_tensor *p[BM_LAYER_MAX_PARAMS];
+        size_t n = 0;
+        for (size_t k = 0; k < np; k++) /* the trained ones (no state) */
+            if (bm_model_node_param_desc(c, i, k)->role != BM_ROLE_STATE)
+                p[n++] = bm_model_node_param(c, i, k);
+        for (size_t k = 0; k < n; k++) {
             bm_gradcheck_opts o = bm_gradcheck_defaults();
             bm_gradcheck_result r;
             char shp[32];

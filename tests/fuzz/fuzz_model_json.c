@@ -43,6 +43,25 @@ static double params_asked(const char *data, size_t size)
         if (cJSON_IsNumber(in) && cJSON_IsNumber(out))
             total += fabs(in->valuedouble) * fabs(out->valuedouble) + fabs(out->valuedouble);
     }
+    /* version 2: a node's `in` may be inferred; take the widest input seen so far */
+    const cJSON *nodes = root ? cJSON_GetObjectItemCaseSensitive(root, "nodes") : NULL;
+    const cJSON *inputs = root ? cJSON_GetObjectItemCaseSensitive(root, "inputs") : NULL;
+    double width = 1;
+    cJSON_ArrayForEach(l, inputs)
+    {
+        const cJSON *d, *shape = cJSON_GetObjectItemCaseSensitive(l, "shape");
+        double w = 1;
+        cJSON_ArrayForEach(d, shape) w *= cJSON_IsNumber(d) ? fabs(d->valuedouble) : 1;
+        width = w > width ? w : width;
+    }
+    cJSON_ArrayForEach(l, nodes)
+    {
+        const cJSON *out = cJSON_GetObjectItemCaseSensitive(l, "out");
+        if (!cJSON_IsNumber(out))
+            continue;
+        total += (width + 1) * fabs(out->valuedouble);
+        width = fabs(out->valuedouble) > width ? fabs(out->valuedouble) : width;
+    }
     cJSON_Delete(root);
     return total;
 }
