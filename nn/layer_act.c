@@ -14,7 +14,6 @@
 #define SOFTPLUS_BETA 1.0
 #define SOFTPLUS_THRESHOLD 20.0
 
-static const char *const no_keys[] = {NULL};
 static const char *const alpha_keys[] = {"alpha", NULL};
 
 /* alpha is finite (beta, for softplus, also > 0). */
@@ -51,7 +50,7 @@ static bm_tensor *silu_record(bm_tape *tape, const bm_layer_call *c)
 
 const bm_layer_vt bm_layer_vt_silu = {
     .name = "silu", .summary = "x·σ(x) (torch.nn.SiLU, swish)",
-    .min_inputs = 1, .max_inputs = 1, .keys = no_keys,
+    .min_inputs = 1, .max_inputs = 1, .keys = bm_layer_no_keys,
     .infer = bm_layer_same_shape, .params = bm_layer_no_params, .record = silu_record,
 };
 
@@ -62,7 +61,7 @@ static bm_tensor *log_softmax_record(bm_tape *tape, const bm_layer_call *c)
 
 const bm_layer_vt bm_layer_vt_log_softmax = {
     .name = "log_softmax", .summary = "log softmax over the last axis (torch.nn.LogSoftmax(-1))",
-    .min_inputs = 1, .max_inputs = 1, .keys = no_keys,
+    .min_inputs = 1, .max_inputs = 1, .keys = bm_layer_no_keys,
     .infer = bm_layer_same_shape, .params = bm_layer_no_params, .record = log_softmax_record,
 };
 

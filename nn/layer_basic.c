@@ -78,6 +78,12 @@ static bm_status dense_infer(const bm_layer_spec *s, const bm_shape *in, size_t 
                             width);
     if (s->out == 0 || s->out > BM_MAX_ELEMENTS / width)
         return bm_error_set(err, BM_ERR_SIZE, "dense size %zux%zu is invalid", width, s->out);
+    size_t rows = 1;
+    for (int d = 0; d + 1 < in->rank; d++)
+        rows *= in->dim[d];
+    if (s->out > BM_MAX_ELEMENTS / rows)
+        return bm_error_set(err, BM_ERR_SIZE, "dense: %zu rows of %zu outputs are too many",
+                            rows, s->out);
     *out = *in;
     if (out->rank == 0)
         out->rank = 1;

@@ -1,15 +1,11 @@
 /* layer_misc.c — shape, embedding and merging kinds: flatten, reshape,
  * embedding, add, concat. Shapes are per sample: the batch axis is never
  * flattened, reshaped, broadcast or joined along. */
-#include <string.h>
-
 #include "bm_ops.h"
 #include "layer_util_internal.h"
 
 /* torch.nn.Embedding's initial weights: N(0, 1). */
 #define EMBEDDING_STD 1.0
-
-static const char *const no_keys[] = {NULL};
 
 /* ---------------------------------------------------------------- flatten, reshape */
 
@@ -32,7 +28,7 @@ static bm_tensor *flatten_record(bm_tape *tape, const bm_layer_call *c)
 
 const bm_layer_vt bm_layer_vt_flatten = {
     .name = "flatten", .summary = "[..] -> [product of the sizes] (torch.nn.Flatten)",
-    .min_inputs = 1, .max_inputs = 1, .keys = no_keys, .infer = flatten_infer,
+    .min_inputs = 1, .max_inputs = 1, .keys = bm_layer_no_keys, .infer = flatten_infer,
     .params = bm_layer_no_params, .record = flatten_record,
 };
 
@@ -160,7 +156,7 @@ static bm_status add_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_
         }
         *out = r;
     }
-    return BM_OK;
+    return bm_layer_check_total("add", out, err);
 }
 
 /* x [B, s] as [B, 1.., s] of `rank` per-sample axes (broadcasting aligns
@@ -190,7 +186,8 @@ const bm_layer_vt bm_layer_vt_add = {
     .name = "add",
     .summary = "the sum of 2..16 inputs; per-sample shapes broadcast as NumPy's, aligned at "
                "the last axis ([C,H,W] + [C,1,1])",
-    .min_inputs = 2, .max_inputs = BM_LAYER_MAX_INPUTS, .keys = no_keys, .infer = add_infer,
+    .min_inputs = 2, .max_inputs = BM_LAYER_MAX_INPUTS, .keys = bm_layer_no_keys,
+    .infer = add_infer,
     .params = bm_layer_no_params, .record = add_record,
 };
 
@@ -224,7 +221,7 @@ static bm_status concat_infer(const bm_layer_spec *s, const bm_shape *in, size_t
                                 bm_layer_shape_text(&in[0], b, sizeof b), s->axis);
         out->dim[ax] += in[k].dim[ax];
     }
-    return BM_OK;
+    return bm_layer_check_total("concat", out, err);
 }
 
 static bm_tensor *concat_record(bm_tape *tape, const bm_layer_call *c)

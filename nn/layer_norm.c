@@ -1,5 +1,6 @@
 /* layer_norm.c — normalisation kinds: batch_norm (per channel of [C],
- * [C,L] or [C,H,W]), layer_norm and rms_norm (over the last axis).
+ * [C,L] or [C,H,W]), layer_norm and rms_norm (over the last axis),
+ * group_norm (over groups of channels and the spatial axes).
  *
  * Parameters, in this order where they exist: weights [C] (ones; with
  * affine), biases [C] (zeros; with affine and bias; rms_norm has none),
@@ -7,10 +8,8 @@
  * [C] (ones), as torch.nn.BatchNorm1d/2d. batch_norm in training
  * normalises with the batch's statistics and updates the running ones
  * (momentum 0.1, unbiased variance); in evaluation it uses the running
- * ones. eps is 1e-5 for all three (torch's for batch and layer norm;
+ * ones. eps is 1e-5 for all four (torch's for batch and layer norm;
  * torch.nn.RMSNorm's default is the dtype's machine epsilon instead). */
-#include <math.h>
-
 #include "bm_ops.h"
 #include "layer_util_internal.h"
 
@@ -192,4 +191,54 @@ const bm_layer_vt bm_layer_vt_rms_norm = {
     .min_inputs = 1, .max_inputs = 1, .keys = rms_norm_keys, .defaults = norm_defaults,
     .check = rms_norm_check, .infer = rms_norm_infer, .params = rms_norm_params,
     .record = rms_norm_record, .resolve = bm_layer_resolve_features,
+};
+
+/* ---------------------------------------------------------------- group_norm */
+
+static const char *const group_norm_keys[] = {"in", "groups", "eps", "affine", "bias", NULL};
+
+static bm_status group_norm_check(const bm_layer_spec *s, bm_error *err)
+{
+    bm_status st = bm_layer_check_size("group_norm", "groups", s->groups, BM_MAX_ELEMENTS, err);
+    return st == BM_OK ? bm_layer_check_eps("group_norm", s->eps, err) : st;
+}
+
+/* [C, ...], kept; groups divides C. */
+static bm_status group_norm_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
+                                  bm_shape *out, bm_error *err)
+{
+    (void)n_in;
+    char buf[BM_LAYER_SHAPE_LEN];
+    if (in->rank < 1)
+        return bm_error_set(err, BM_ERR_SHAPE, "group_norm: input %s must be [C, ...]",
+                            bm_layer_shape_text(in, buf, sizeof buf));
+    if (in->dim[0] % s->groups)
+        return bm_error_set(err, BM_ERR_SHAPE, "group_norm: input %s: %zu channels are not "
+                            "divisible by groups %zu", bm_layer_shape_text(in, buf, sizeof buf),
+                            in->dim[0], s->groups);
+    *out = *in;
+    return bm_layer_check_in("group_norm", s, in, in->dim[0], "channels", err);
+}
+
+static size_t group_norm_params(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
+                                bm_param_desc *p)
+{
+    (void)n_in;
+    return affine_params(s, in->dim[0], 1, p);
+}
+
+static bm_tensor *group_norm_record(bm_tape *tape, const bm_layer_call *c)
+{
+    bm_tensor *w, *b;
+    affine_of(c, 1, &w, &b);
+    return bm_group_norm(tape, c->in[0], c->spec->groups, w, b, c->spec->eps);
+}
+
+const bm_layer_vt bm_layer_vt_group_norm = {
+    .name = "group_norm",
+    .summary = "normalisation over groups of C/groups channels and the other axes of [C, ...] "
+               "(torch.nn.GroupNorm); weights, biases [C]",
+    .min_inputs = 1, .max_inputs = 1, .keys = group_norm_keys, .defaults = norm_defaults,
+    .check = group_norm_check, .infer = group_norm_infer, .params = group_norm_params,
+    .record = group_norm_record, .resolve = bm_layer_resolve_channels,
 };

@@ -57,7 +57,7 @@ static bm_status pool_infer(const char *kind, const bm_layer_spec *s, const bm_s
                                 s->kernel[1], s->padding[0], s->padding[1]);
         out->dim[a + 1] = (padded - s->kernel[a]) / pool_stride(s, a) + 1;
     }
-    return BM_OK;
+    return bm_layer_check_total(kind, out, err);
 }
 
 static bm_status max_pool2d_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
@@ -113,8 +113,6 @@ const bm_layer_vt bm_layer_vt_avg_pool2d = {
 
 /* ---------------------------------------------------------------- global_avg_pool */
 
-static const char *const no_keys[] = {NULL};
-
 /* [C, spatial...] -> [C]. */
 static bm_status global_avg_pool_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
                                        bm_shape *out, bm_error *err)
@@ -141,6 +139,6 @@ const bm_layer_vt bm_layer_vt_global_avg_pool = {
     .name = "global_avg_pool",
     .summary = "mean over the spatial axes: [C,H,W] or [C,L] -> [C] "
                "(torch.nn.AdaptiveAvgPool2d(1) then flatten)",
-    .min_inputs = 1, .max_inputs = 1, .keys = no_keys, .infer = global_avg_pool_infer,
+    .min_inputs = 1, .max_inputs = 1, .keys = bm_layer_no_keys, .infer = global_avg_pool_infer,
     .params = bm_layer_no_params, .record = global_avg_pool_record,
 };

@@ -5,6 +5,8 @@
 #include "bm_ops.h"
 #include "layer_util_internal.h"
 
+const char *const bm_layer_no_keys[] = {NULL};
+
 const char *bm_layer_shape_text(const bm_shape *s, char *buf, size_t len)
 {
     size_t pos = 0;
@@ -25,6 +27,20 @@ size_t bm_layer_shape_size(const bm_shape *s)
     for (int d = 0; d < s->rank; d++)
         n *= s->dim[d];
     return n;
+}
+
+bm_status bm_layer_check_total(const char *kind, const bm_shape *s, bm_error *err)
+{
+    char buf[BM_LAYER_SHAPE_LEN];
+    size_t n = 1;
+    for (int d = 0; d < s->rank; d++) {
+        if (s->dim[d] == 0 || s->dim[d] > BM_MAX_ELEMENTS / n)
+            return bm_error_set(err, BM_ERR_SIZE, "%s: output %s is empty or holds more than "
+                                "%zu values", kind, bm_layer_shape_text(s, buf, sizeof buf),
+                                (size_t)BM_MAX_ELEMENTS);
+        n *= s->dim[d];
+    }
+    return BM_OK;
 }
 
 bm_status bm_layer_same_shape(const bm_layer_spec *s, const bm_shape *in, size_t n_in,

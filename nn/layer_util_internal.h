@@ -13,6 +13,13 @@ const char *bm_layer_shape_text(const bm_shape *s, char *buf, size_t len);
 /* Product of a per-sample shape's sizes (1 for rank 0). */
 size_t bm_layer_shape_size(const bm_shape *s);
 
+/* BM_ERR_SIZE naming the kind and the shape when a per-sample shape holds
+ * more than BM_MAX_ELEMENTS values. */
+bm_status bm_layer_check_total(const char *kind, const bm_shape *s, bm_error *err);
+
+/* The key list of the kinds that take none. */
+extern const char *const bm_layer_no_keys[];
+
 /* infer of the kinds that keep their input's shape. */
 bm_status bm_layer_same_shape(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
                               bm_shape *out, bm_error *err);

@@ -244,6 +244,39 @@ START_TEST(conv1d_shapes_and_gradcheck)
 }
 END_TEST
 
+START_TEST(conv_transpose2d_shapes_and_gradcheck)
+{
+    bm_tl_case c = {.spec = conv_spec(BM_LAYER_CONV_TRANSPOSE2D, 6, 3, 2), .n_in = 1,
+                    .in = {BM_TL_SHAPE(4, 3, 4)}};
+    bm_tl_expect_shape(&c.spec, 1, c.in, BM_TL_SHAPE(6, 5, 5)); /* (n-1)·1 + (k-1) + 1 */
+    c.spec.stride[0] = c.spec.stride[1] = 2;
+    c.spec.padding[0] = 1;
+    c.spec.dilation[1] = 2;
+    c.spec.groups = 2;
+    bm_tl_expect_shape(&c.spec, 1, c.in, BM_TL_SHAPE(6, 5, 9)); /* 2·2+2+1-2, 2·3+2+1 */
+    bm_param_desc p[BM_LAYER_MAX_PARAMS];
+    ck_assert_uint_eq(bm_layer_vtable(BM_LAYER_CONV_TRANSPOSE2D)->params(&c.spec, c.in, 1, p), 2);
+    ck_assert_uint_eq(p[0].shape[0], 4); /* torch's layout: [in, out/groups, kh, kw] */
+    ck_assert_uint_eq(p[0].shape[1], 3);
+    ck_assert_uint_eq(p[0].fan_in, 3 * 3 * 2);
+    bm_tl_gradcheck(&c);
+    bm_tl_check_f32(&c, F32_TOL);
+    c.spec = conv_spec(BM_LAYER_CONV_TRANSPOSE2D, 2, 2, 2);
+    c.spec.bias = 0;
+    c.in[0] = BM_TL_SHAPE(3, 2, 3);
+    c.batch = 3;
+    bm_tl_gradcheck(&c);
+    c.spec.padding[0] = 2; /* (2-1)+(2-1)+1 = 3 rows, less 4 */
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SHAPE, "conv_transpose2d: input [3,2,3]: "
+                       "padding 2 leaves no output on axis 1");
+    c.spec.padding[0] = 0;
+    c.spec.groups = 2;
+    c.spec.out = 4;
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SHAPE, "conv_transpose2d: input [3,2,3]: 3 "
+                       "channels are not divisible by groups 2");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- pooling, shape */
 
 START_TEST(pool_shapes_and_errors)
@@ -357,6 +390,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, conv_bad_specs_and_shapes);
     tcase_add_test(tc, conv2d_gradcheck);
     tcase_add_test(tc, conv1d_shapes_and_gradcheck);
+    tcase_add_test(tc, conv_transpose2d_shapes_and_gradcheck);
     suite_add_tcase(s, tc);
     tc = tcase_create("pool");
     tcase_add_test(tc, pool_shapes_and_errors);

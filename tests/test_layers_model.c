@@ -219,12 +219,38 @@ START_TEST(residual_block_with_batch_norm)
 }
 END_TEST
 
+START_TEST(readme_cnn_sequential_shorthand)
+{
+    /* README's "Layer kinds" example, as written there */
+    bm_error err = {0};
+    bm_model *m = bm_model_new(BM_F32, 28 * 28, &err);
+    bm_shape img = {.rank = 3, .dim = {1, 28, 28}};
+    ck_ok(bm_model_set_input_shape(m, &img, &err), err);
+    bm_layer_spec c1 = bm_layer_default(BM_LAYER_CONV2D);
+    bm_layer_spec pool = bm_layer_default(BM_LAYER_MAX_POOL2D);
+    c1.out = 8, c1.kernel[0] = c1.kernel[1] = 3, c1.padding[0] = c1.padding[1] = 1;
+    pool.kernel[0] = pool.kernel[1] = 2;
+    bm_layer_spec relu = bm_layer_default(BM_LAYER_RELU), flat = bm_layer_default(BM_LAYER_FLATTEN);
+    bm_layer_spec fc = bm_dense_spec(0, 10);
+    const bm_layer_spec *specs[5] = {&c1, &relu, &pool, &flat, &fc};
+    for (int k = 0; k < 5; k++)
+        ck_ok(bm_model_add(m, specs[k], &err), err);
+    ck_ok(bm_model_init(m, 1, &err), err);
+    ck_assert_uint_eq(bm_model_layer(m, 4)->in, 8 * 14 * 14);
+    ck_assert_uint_eq(bm_model_n_params(m), (8 * 9 + 8) + (8 * 14 * 14 * 10 + 10));
+    ck_assert_uint_eq(bm_model_n_outputs(m), 10);
+    ck_assert_ptr_nonnull(bm_model_param(m, "layers[0].weights"));
+    bm_model_free(m);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("layers_model");
     TCase *tc = tcase_create("models");
     tcase_add_test(tc, small_cnn_shapes_gradients_and_training);
     tcase_add_test(tc, residual_block_with_batch_norm);
+    tcase_add_test(tc, readme_cnn_sequential_shorthand);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -160,6 +160,46 @@ START_TEST(last_axis_norms)
 }
 END_TEST
 
+START_TEST(group_norm_groups_of_channels)
+{
+    bm_tl_case c = {.spec = bm_tl_spec(BM_LAYER_GROUP_NORM), .n_in = 1,
+                    .in = {BM_TL_SHAPE(6, 3, 2)}};
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SIZE, "group_norm: groups 0 is not in 1..");
+    c.spec.groups = 4;
+    bm_tl_expect_error(&c.spec, 1, c.in, BM_ERR_SHAPE, "group_norm: input [6,3,2]: 6 channels "
+                       "are not divisible by groups 4");
+    c.spec.groups = 3;
+    bm_tl_expect_shape(&c.spec, 1, c.in, BM_TL_SHAPE(6, 3, 2));
+    bm_param_desc p[BM_LAYER_MAX_PARAMS];
+    ck_assert_uint_eq(bm_layer_vtable(BM_LAYER_GROUP_NORM)->params(&c.spec, c.in, 1, p), 2);
+    ck_assert_uint_eq(p[0].shape[0], 6);
+    ck_assert_int_eq(p[1].init, BM_PINIT_ZEROS);
+    bm_tl_gradcheck(&c);
+    bm_tl_check_f32(&c, F32_TOL);
+    c.in[0] = BM_TL_SHAPE(4, 5);
+    c.spec.groups = 2;
+    c.spec.bias = 0;
+    bm_tl_gradcheck(&c);
+    c.spec.affine = 0;
+    bm_tl_gradcheck(&c);
+    /* one group per sample normalises all of it: mean 0, variance ~1 */
+    c.spec.groups = 1;
+    bm_tl_run r;
+    bm_tl_build(&r, &c, BM_F64);
+    for (size_t b = 0; b < BM_TL_BATCH; b++) {
+        double sum = 0, sq = 0;
+        for (size_t i = 0; i < 20; i++) {
+            double v = bm_tensor_get(r.out, b * 20 + i);
+            sum += v;
+            sq += v * v;
+        }
+        ck_near(sum / 20, 0.0, 1e-12);
+        ck_near(sq / 20, 1.0, 1e-4);
+    }
+    bm_tl_free(&r);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- embedding */
 
 START_TEST(embedding_rows_and_gradcheck)
@@ -311,6 +351,81 @@ START_TEST(every_kind_lists_known_keys)
 }
 END_TEST
 
+/* Product of sizes, 0 when it would pass BM_MAX_ELEMENTS. */
+static size_t product(const size_t *dim, int rank)
+{
+    size_t n = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dim[d] == 0 || dim[d] > BM_MAX_ELEMENTS / n)
+            return 0;
+        n *= dim[d];
+    }
+    return n;
+}
+
+/* check → infer → params of one spec on n copies of one input shape: an
+ * error has a message; an accepted node has a sane shape and parameters. */
+static void sweep_one(const bm_layer_vt *vt, const bm_layer_spec *s, const bm_shape *in)
+{
+    bm_shape ins[BM_LAYER_MAX_INPUTS], out;
+    for (size_t k = 0; k < vt->min_inputs; k++)
+        ins[k] = *in;
+    bm_error e = {0};
+    bm_status st = vt->check ? vt->check(s, &e) : BM_OK;
+    if (st == BM_OK)
+        st = vt->infer(s, ins, vt->min_inputs, &out, &e);
+    if (st != BM_OK) {
+        ck_assert_msg(e.code == st && e.msg[0], "%s: status %s without a message", vt->name,
+                      bm_status_name(st));
+        return;
+    }
+    ck_assert_msg(out.rank >= 0 && out.rank <= BM_LAYER_MAX_RANK, "%s: output rank %d",
+                  vt->name, out.rank);
+    ck_assert_msg(product(out.dim, out.rank) > 0, "%s: output of rank %d has a size 0 or "
+                  "over the limit", vt->name, out.rank);
+    bm_param_desc p[BM_LAYER_MAX_PARAMS];
+    size_t n = vt->params(s, ins, vt->min_inputs, p);
+    ck_assert_uint_le(n, BM_LAYER_MAX_PARAMS);
+    for (size_t k = 0; k < n; k++)
+        ck_assert_msg(p[k].name && p[k].rank >= 1 && p[k].rank <= BM_MAX_RANK &&
+                          product(p[k].shape, p[k].rank) > 0,
+                      "%s: parameter %zu (%s) has a bad shape", vt->name, k,
+                      p[k].name ? p[k].name : "?");
+}
+
+START_TEST(every_kind_survives_extreme_specs_and_shapes)
+{
+    const size_t values[] = {0, 1, 2, 3, 5, (size_t)1 << 20, (size_t)1 << 40,
+                             ((size_t)1 << 40) + 1, SIZE_MAX / 2, SIZE_MAX};
+    const size_t big = (size_t)1 << 20, huge = (size_t)1 << 40;
+    const bm_shape shapes[] = {
+        {.rank = 0},          BM_TL_SHAPE(1),        BM_TL_SHAPE(7),
+        BM_TL_SHAPE(3, 7),    BM_TL_SHAPE(4, 6, 5),  BM_TL_SHAPE(1, 1, 1),
+        BM_TL_SHAPE(huge),    BM_TL_SHAPE(big, big), BM_TL_SHAPE(2, big, big / 4),
+        BM_TL_SHAPE(3, 2, huge / 8),
+    };
+    for (int kind = 0; kind < BM_LAYER_KIND_COUNT; kind++) {
+        const bm_layer_vt *vt = bm_layer_vtable(kind);
+        for (int base = 0; base < 2; base++) {
+            bm_layer_spec b = bm_layer_default((bm_layer_kind)kind);
+            b.out = 4, b.kernel[0] = b.kernel[1] = 2, b.heads = 2, b.in = base ? 3 : 0;
+            b.shape = BM_TL_SHAPE(3, 7);
+            for (size_t f = 0; f < 12; f++)
+                for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+                    bm_layer_spec s = b;
+                    size_t *fields[12] = {&s.in,        &s.out,         &s.kernel[0],
+                                          &s.kernel[1], &s.stride[0],   &s.padding[0],
+                                          &s.padding[1], &s.dilation[0], &s.groups,
+                                          &s.heads,     &s.hidden,      &s.shape.dim[1]};
+                    *fields[f] = values[v];
+                    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+                        sweep_one(vt, &s, &shapes[k]);
+                }
+        }
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("layers_norm");
@@ -321,6 +436,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("norms");
     tcase_add_test(tc, last_axis_norms);
+    tcase_add_test(tc, group_norm_groups_of_channels);
     suite_add_tcase(s, tc);
     tc = tcase_create("embedding");
     tcase_add_test(tc, embedding_rows_and_gradcheck);
@@ -330,6 +446,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, add_broadcasts);
     tcase_add_test(tc, concat_along_a_per_sample_axis);
     tcase_add_test(tc, every_kind_lists_known_keys);
+    tcase_add_test(tc, every_kind_survives_extreme_specs_and_shapes);
     suite_add_tcase(s, tc);
     return s;
 }

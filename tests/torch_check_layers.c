@@ -39,6 +39,11 @@ static void conv2d_nobias_setup(bm_layer_spec *s)
 {
     s->out = 4, s->kernel[0] = 2, s->kernel[1] = 3, s->bias = 0;
 }
+static void convt_setup(bm_layer_spec *s)
+{
+    s->out = 6, s->kernel[0] = 3, s->kernel[1] = 2, s->stride[0] = s->stride[1] = 2;
+    s->padding[0] = 1, s->dilation[1] = 2, s->groups = 2;
+}
 static void conv1d_setup(bm_layer_spec *s)
 {
     s->out = 6, s->kernel[0] = 3, s->stride[0] = 2, s->padding[0] = 1, s->dilation[0] = 2;
@@ -60,11 +65,14 @@ static void gelu_tanh_setup(bm_layer_spec *s) { s->approximate = 1; }
 static void leaky_setup(bm_layer_spec *s) { s->alpha = 0.2; }
 static void elu_setup(bm_layer_spec *s) { s->alpha = 0.7; }
 static void softplus_setup(bm_layer_spec *s) { s->alpha = 2.0; }
+static void group3_setup(bm_layer_spec *s) { s->groups = 3; }
+static void group2_setup(bm_layer_spec *s) { s->groups = 2; }
 static void no_setup(bm_layer_spec *s) { (void)s; }
 
 static const lcase cases[] = {
     {"conv2d", BM_LAYER_CONV2D, conv2d_setup, 1, {SHAPE(4, 7, 6)}, 2, 0},
     {"conv2d_nobias", BM_LAYER_CONV2D, conv2d_nobias_setup, 1, {SHAPE(3, 5, 5)}, 2, 0},
+    {"conv_transpose2d", BM_LAYER_CONV_TRANSPOSE2D, convt_setup, 1, {SHAPE(4, 3, 4)}, 2, 0},
     {"conv1d", BM_LAYER_CONV1D, conv1d_setup, 1, {SHAPE(4, 9)}, 2, 0},
     {"max_pool2d", BM_LAYER_MAX_POOL2D, max_pool_setup, 1, {SHAPE(3, 7, 6)}, 2, 0},
     {"avg_pool2d", BM_LAYER_AVG_POOL2D, avg_pool_setup, 1, {SHAPE(3, 7, 6)}, 2, 0},
@@ -77,6 +85,8 @@ static const lcase cases[] = {
     {"batch_norm_eval", BM_LAYER_BATCH_NORM, no_setup, 1, {SHAPE(3, 4, 2)}, 4, 0},
     {"layer_norm", BM_LAYER_LAYER_NORM, no_setup, 1, {SHAPE(3, 5)}, 2, 0},
     {"rms_norm", BM_LAYER_RMS_NORM, no_setup, 1, {SHAPE(3, 5)}, 2, 0},
+    {"group_norm", BM_LAYER_GROUP_NORM, group3_setup, 1, {SHAPE(6, 3, 2)}, 2, 0},
+    {"group_norm_cl", BM_LAYER_GROUP_NORM, group2_setup, 1, {SHAPE(4, 5)}, 3, 0},
     {"embedding", BM_LAYER_EMBEDDING, embedding_setup, 1, {SHAPE(4)}, 2, 0},
     {"add", BM_LAYER_ADD, no_setup, 3, {SHAPE(3, 2, 4), SHAPE(3, 1, 1), SHAPE(4)}, 2, 0},
     {"concat", BM_LAYER_CONCAT, concat_setup, 2, {SHAPE(2, 3), SHAPE(2, 2)}, 2, 0},

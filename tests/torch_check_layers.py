@@ -51,6 +51,9 @@ def add3(a, b, c):  # per-sample [3,2,4] + [3,1,1] + [4], the batch axis apart
 CASES = {
     "conv2d": ([(4, 7, 6)], 2, lambda: nn.Conv2d(4, 6, 3, (2, 1), (1, 2), (1, 2), 2), False),
     "conv2d_nobias": ([(3, 5, 5)], 2, lambda: nn.Conv2d(3, 4, (2, 3), bias=False), False),
+    "conv_transpose2d": ([(4, 3, 4)], 2,
+                         lambda: nn.ConvTranspose2d(4, 6, (3, 2), 2, (1, 0), groups=2,
+                                                    dilation=(1, 2)), False),
     "conv1d": ([(4, 9)], 2, lambda: nn.Conv1d(4, 6, 3, 2, 1, 2, 2), False),
     "max_pool2d": ([(3, 7, 6)], 2, lambda: nn.MaxPool2d(3, 2, 1), False),
     "avg_pool2d": ([(3, 7, 6)], 2, lambda: nn.AvgPool2d((3, 2), padding=1), False),
@@ -64,6 +67,8 @@ CASES = {
     "batch_norm_eval": ([(3, 4, 2)], 4, lambda: nn.BatchNorm2d(3), False),
     "layer_norm": ([(3, 5)], 2, lambda: nn.LayerNorm(5), False),
     "rms_norm": ([(3, 5)], 2, lambda: RMSNorm(5, 1e-5), False),
+    "group_norm": ([(6, 3, 2)], 2, lambda: nn.GroupNorm(3, 6), False),
+    "group_norm_cl": ([(4, 5)], 3, lambda: nn.GroupNorm(2, 4), False),
     "embedding": ([(4,)], 2, lambda: nn.Embedding(7, 3), False),
     "add": ([(3, 2, 4), (3, 1, 1), (4,)], 2, lambda: Fn(add3), False),
     "concat": ([(2, 3), (2, 2)], 2, lambda: Fn(lambda a, b: torch.cat([a, b], -1)), False),
