@@ -7,14 +7,15 @@
  * from U(±1/√H); the state starts at zero. Per sample the input is [T,F],
  * the output [T,H] (sequences) or the last step's [H].
  *
- * Speed: the input projections of all T steps are one product
- * x·W_ihᵀ + b over [T·B, F] rows in step-major order, so that step t's
- * rows are the contiguous [t·B, (t+1)·B). They are split into the steps
- * by a balanced tree of row slices, not by T slices of the whole: each
- * slice's gradient is a zero-padded tensor of its source's size, so T
- * slices of one [T·B, G·H] tensor would cost O(T²·B·H) in the backward
- * (and as much memory), the tree O(T·log T·B·H). W_hh is transposed once;
- * each step then records one product with the state and a few
+ * Speed: the input [B,T,F] is laid out step-major once ([T·B, F], step t
+ * the contiguous rows [t·B, (t+1)·B)) and split into the steps by a
+ * balanced tree of row slices, not by T slices of the whole: each slice's
+ * gradient is a zero-padded tensor of its source's size, so T slices of
+ * one tensor would cost O(T²) in the backward (and as much memory), the
+ * tree O(T·log T) (nothing when the input needs no gradient). The weights
+ * are transposed once; an rnn or lstm step is then one product
+ * [x_t, h]·[W_ihᵀ; W_hhᵀ] + b (a gru step x_t·W_ihᵀ + b_ih and
+ * h·W_hhᵀ + b_hh, as its n gate needs them apart) and a few
  * elementwise ops. Truncated BPTT (`bptt` k > 0) detaches the state before
  * steps k, 2k, ...: the forward is unchanged, no gradient crosses those
  * boundaries. */
@@ -35,13 +36,14 @@ enum { GRU_R = 0, GRU_Z = 1, GRU_N = 2 };
 /* Parameters, in the order of the descriptors. */
 enum { P_W_IH = 0, P_W_HH = 1, P_B_IH = 2, P_B_HH = 3, P_COUNT_BIAS = 4, P_COUNT_NOBIAS = 2 };
 
-/* What one step reads: the input projections of every step, the recurrent
- * weights, the sizes. */
+/* What one step reads: the weights, transposed once for the products. */
 typedef struct rnn_ctx {
-    bm_tensor **xw;  /* T steps of [B, G·H]: x·W_ihᵀ + bias (gru: + bias_ih only) */
-    bm_tensor *whh;  /* [H, G·H]: W_hhᵀ */
+    bm_tensor *wih;  /* [F, G·H]: W_ihᵀ */
+    bm_tensor *wcat; /* rnn, lstm: [F + H, G·H]: W_ihᵀ over W_hhᵀ (one product of [x_t, h]) */
+    bm_tensor *whh;  /* gru: [H, G·H]: W_hhᵀ */
+    bm_tensor *b;    /* [G·H]: bias_ih + bias_hh (gru: bias_ih), or NULL */
     bm_tensor *bhh;  /* gru: bias_hh [G·H], or NULL */
-    size_t B, H;
+    size_t H;
 } rnn_ctx;
 
 /* The recurrent state: h [B,H] (NULL before the first step: zero), c [B,H]
@@ -50,8 +52,8 @@ typedef struct rnn_state {
     bm_tensor *h, *c;
 } rnn_state;
 
-/* One step of a kind on its input projections xw_t [B, G·H]. */
-typedef void (*rnn_step_fn)(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s);
+/* One step of a kind on its input x_t [B,F]. */
+typedef void (*rnn_step_fn)(bm_tape *t, const rnn_ctx *x, bm_tensor *x_t, rnn_state *s);
 
 /* One recurrent kind. */
 typedef struct rnn_cell {
@@ -61,23 +63,26 @@ typedef struct rnn_cell {
     rnn_step_fn step;
 } rnn_cell;
 
-/* h·W_hhᵀ added to the step's pre-activations xw_t (just xw_t at h = 0). */
-static bm_tensor *with_recurrent(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, bm_tensor *h)
+/* The pre-activations x_t·W_ihᵀ + h·W_hhᵀ + b as one product [x_t, h]·W_cat
+ * + b (just x_t·W_ihᵀ + b at h = 0). */
+static bm_tensor *pre_activations(bm_tape *t, const rnn_ctx *x, bm_tensor *x_t, bm_tensor *h)
 {
-    return h ? bm_add(t, xw_t, bm_matmul(t, h, x->whh)) : xw_t;
+    if (!h)
+        return bm_linear(t, x_t, x->wih, x->b);
+    return bm_linear(t, bm_concat(t, 2, (bm_tensor *[]){x_t, h}, 1), x->wcat, x->b);
 }
 
 /* rnn: h = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh). */
-static void rnn_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s)
+static void rnn_step(bm_tape *t, const rnn_ctx *x, bm_tensor *x_t, rnn_state *s)
 {
-    s->h = bm_tanh(t, with_recurrent(t, x, xw_t, s->h));
+    s->h = bm_tanh(t, pre_activations(t, x, x_t, s->h));
 }
 
 /* lstm: i, f, o = σ(..), g = tanh(..); c = f·c + i·g; h = o·tanh(c). */
-static void lstm_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s)
+static void lstm_step(bm_tape *t, const rnn_ctx *x, bm_tensor *x_t, rnn_state *s)
 {
     const size_t H = x->H;
-    bm_tensor *pre = with_recurrent(t, x, xw_t, s->h);
+    bm_tensor *pre = pre_activations(t, x, x_t, s->h);
     bm_tensor *sg = bm_sigmoid(t, pre); /* the g block of it goes unused */
     bm_tensor *i = bm_seq_cols(t, sg, LSTM_I * H, (LSTM_I + 1) * H);
     bm_tensor *g = bm_tanh(t, bm_seq_cols(t, pre, LSTM_G * H, (LSTM_G + 1) * H));
@@ -94,9 +99,10 @@ static void lstm_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *
 
 /* gru: r, z = σ(x_rz + h·W_rzᵀ + b_hrz); n = tanh(x_n + r·(h·W_nᵀ + b_hn));
  * h' = (1 − z)·n + z·h = n + z·(h − n). */
-static void gru_step(bm_tape *t, const rnn_ctx *x, bm_tensor *xw_t, rnn_state *s)
+static void gru_step(bm_tape *t, const rnn_ctx *x, bm_tensor *x_t, rnn_state *s)
 {
     const size_t H = x->H;
+    bm_tensor *xw_t = bm_linear(t, x_t, x->wih, x->b);
     bm_tensor *x_rz = bm_seq_cols(t, xw_t, GRU_R * H, (GRU_Z + 1) * H);
     bm_tensor *x_n = bm_seq_cols(t, xw_t, GRU_N * H, (GRU_N + 1) * H);
     bm_tensor *h_rz = NULL, *h_n = NULL;
@@ -228,35 +234,39 @@ static bm_tensor *cell_record(const rnn_cell *cell, bm_tape *t, const bm_layer_c
     }
     const size_t B = x->shape[0], T = x->shape[1], F = x->shape[2], H = s->out;
     bm_tensor *const *p = c->params;
-    bm_tensor *b = NULL, *bhh = NULL;
+    rnn_ctx ctx = {.wih = bm_transpose(t, p[P_W_IH]), .H = H};
+    bm_tensor *whh = bm_transpose(t, p[P_W_HH]);
+    if (cell->fold_bias)
+        ctx.wcat = bm_concat(t, 2, (bm_tensor *[]){ctx.wih, whh}, 0);
+    else
+        ctx.whh = whh;
     if (s->bias && c->n_params >= P_COUNT_BIAS) {
-        b = cell->fold_bias ? bm_add(t, p[P_B_IH], p[P_B_HH]) : p[P_B_IH];
-        bhh = cell->fold_bias ? NULL : p[P_B_HH];
+        ctx.b = cell->fold_bias ? bm_add(t, p[P_B_IH], p[P_B_HH]) : p[P_B_IH];
+        ctx.bhh = cell->fold_bias ? NULL : p[P_B_HH];
     }
     /* step-major rows: row t·B + b is sample b at step t */
     bm_tensor *xs = B > 1 ? bm_permute(t, x, 3, (int[]){1, 0, 2}) : x;
     bm_tensor *x2 = bm_reshape(t, xs, 2, (size_t[]){T * B, F});
-    /* xw[0..T): the steps' input projections, outs[0..T): their outputs */
-    bm_tensor **xw = calloc(2 * T, sizeof *xw), **outs = xw ? xw + T : NULL;
-    if (!xw) {
+    /* xt[0..T): the steps' inputs [B,F], outs[0..T): their outputs */
+    bm_tensor **xt = calloc(2 * T, sizeof *xt), **outs = xt ? xt + T : NULL;
+    if (!xt) {
         bm_tape_fail(t, BM_ERR_NOMEM, "%s: out of memory for %zu steps", cell->name, T);
         return NULL;
     }
-    rnn_ctx ctx = {.xw = xw, .whh = bm_transpose(t, p[P_W_HH]), .bhh = bhh, .B = B, .H = H};
-    split_steps(t, bm_linear(t, x2, bm_transpose(t, p[P_W_IH]), b), 0, T, B, xw);
+    split_steps(t, x2, 0, T, B, xt);
     rnn_state st = {NULL, NULL};
     for (size_t k = 0; k < T && bm_tape_status(t) == BM_OK; k++) {
         if (k && s->bptt && k % s->bptt == 0) { /* truncate: no gradient into earlier steps */
             st.h = bm_detach(t, st.h);
             st.c = st.c ? bm_detach(t, st.c) : NULL;
         }
-        cell->step(t, &ctx, xw[k], &st);
+        cell->step(t, &ctx, xt[k], &st);
         outs[k] = st.h;
     }
     bm_tensor *y = NULL;
     if (bm_tape_status(t) == BM_OK)
         y = s->sequences ? stack_steps(t, outs, T) : st.h;
-    free(xw);
+    free(xt);
     return y;
 }
 

@@ -73,4 +73,13 @@ expect 2 "spiral --context" -- "$bmnn" data spiral --context 3 -o x.csv
 expect 0 "train on text windows" -- "$bmnn" train "$src/tests/data/cli_text.json" --data t.csv --val t-val.csv -q -o m.json
 has out.txt "saved m.json" "trained on text windows"
 
+# a char LSTM (embedding -> lstm, last step -> dense) learns a repetitive
+# text's next characters (12 distinct ones) from the windows' CSV
+for k in $(seq 20); do printf 'the cat sat on the mat. the cat ate the rat. '; done >cat.txt
+expect 0 "text windows for the LSTM" -- "$bmnn" data text cat.txt --context 8 --stride 6 --utf8 -o cat.csv
+has out.txt "149 training windows of 8 tokens, vocabulary 12" "LSTM windows"
+expect 0 "train a char LSTM" -- "$bmnn" train "$src/tests/data/cli_text_lstm.json" --data cat.csv -q -o lstm.json
+expect 0 "evaluate the char LSTM" -- "$bmnn" eval lstm.json --data cat.csv --json
+py "char LSTM accuracy" "import json; a = json.load(open('out.txt'))['accuracy']; assert a > 0.8, a"
+
 cli_summary

@@ -166,6 +166,27 @@ START_TEST(bptt_cuts_the_gradient)
 }
 END_TEST
 
+/* More steps than one stack op takes (its input limit): runs of steps
+ * stacked and concatenated, in order. With F = H = 1 every step is
+ * h = tanh(x·w_ih + b_ih + b_hh + h·w_hh), computed here directly. */
+START_TEST(long_sequence_outputs)
+{
+    enum { T = BM_OP_MAX_INPUTS + 6 };
+    bm_tl_case c = seq_case(VT(RNN), BM_TL_SHAPE(T, 1), 1);
+    c.spec.out = 1;
+    bm_tl_run r;
+    bm_tl_build(&r, &c, BM_F64); /* asserts the output is [1,T,1] */
+    const double w_ih = bm_tensor_get(r.params[0], 0), w_hh = bm_tensor_get(r.params[1], 0);
+    const double b = bm_tensor_get(r.params[2], 0) + bm_tensor_get(r.params[3], 0);
+    double h = 0.0;
+    for (size_t k = 0; k < T; k++) {
+        h = tanh(bm_tensor_get(r.in[0], k) * w_ih + b + h * w_hh);
+        ck_near(bm_tensor_get(r.out, k), h, 1e-12);
+    }
+    bm_tl_free(&r);
+}
+END_TEST
+
 START_TEST(attention_shapes_and_errors)
 {
     const bm_layer_vt *vt = VT(ATTENTION);
@@ -365,6 +386,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, recurrent_bad_specs, 0, N_RECURRENT);
     tcase_add_loop_test(tc, recurrent_gradcheck, 0, N_RECURRENT);
     tcase_add_loop_test(tc, bptt_cuts_the_gradient, 0, N_RECURRENT);
+    tcase_add_test(tc, long_sequence_outputs);
     tcase_add_test(tc, attention_shapes_and_errors);
     tcase_add_test(tc, attention_gradcheck);
     tcase_add_test(tc, transformer_shapes_and_errors);

@@ -1,10 +1,12 @@
 /* test_layers_seq_model.c — the sequence kinds inside graph models on a
  * character text (nn/bm_text.h windows: x [N,T] token ids, y [N,T] the next
- * tokens): a char LSTM (embedding → lstm → dense) and a tiny GPT (embedding
- * → position → two transformer blocks → layer_norm → dense), each
- * gradchecked (and gradgradchecked) through the whole model in F64 with
- * respect to every trained parameter, and trained in F32 until the loss
- * falls. */
+ * tokens): a char LSTM (embedding → lstm → dense), a tiny GPT (embedding →
+ * position → two transformer blocks → layer_norm → dense) and a stack of
+ * gru, rnn and causal attention, each gradchecked (and gradgradchecked)
+ * through the whole model in F64 with respect to every trained parameter;
+ * the LSTM and GPT trained in F32 until the loss falls, saved and loaded
+ * back bit for bit; version 2 spec files naming the
+ * kinds and their keys. */
 #include "test_util.h"
 
 #define ck_ok(s, e) ck_assert_msg((s) == BM_OK, "%s", (e).msg)
@@ -179,6 +181,30 @@ START_TEST(tiny_gpt_gradients_through_the_model)
 }
 END_TEST
 
+/* The other kinds through a model: embedding → gru → rnn → attention
+ * (causal) → dense. */
+START_TEST(gru_rnn_attention_gradients_through_the_model)
+{
+    size_t vocab;
+    bm_dataset ds = windows(BM_F64, 0, &vocab);
+    bm_model *m = token_model(BM_F64, vocab, 3);
+    bm_layer_spec g = bm_layer_default(BM_LAYER_GRU), r = bm_layer_default(BM_LAYER_RNN);
+    bm_layer_spec a = bm_layer_default(BM_LAYER_ATTENTION);
+    g.out = 3;
+    r.out = 4;
+    a.heads = 2;
+    a.causal = 1;
+    add_node(m, "gru", g, "emb");
+    add_node(m, "rnn", r, "gru");
+    add_node(m, "attn", a, "rnn");
+    finish(m, "attn", vocab);
+    /* embedding, gru, rnn, attention, dense */
+    ck_assert_uint_eq(gradcheck_model(m, &ds, 2), 1 + 4 + 4 + 4 + 2);
+    bm_model_free(m);
+    bm_dataset_free(&ds);
+}
+END_TEST
+
 START_TEST(char_lstm_learns_the_text)
 {
     size_t vocab;
@@ -226,15 +252,108 @@ START_TEST(bptt_in_a_model)
 }
 END_TEST
 
+/* to_json → from_json → to_json gives the same text, and the loaded
+ * model predicts the same bits. */
+static void round_trip(bm_model *m, const bm_dataset *ds)
+{
+    bm_error e = {0};
+    char *a = bm_model_to_json(m, NULL, &e);
+    ck_assert_msg(a != NULL, "%s", e.msg);
+    bm_model *back = bm_model_from_json(a, strlen(a), "saved", NULL, &e);
+    ck_assert_msg(back != NULL, "%s", e.msg);
+    char *b = bm_model_to_json(back, NULL, &e);
+    ck_assert_msg(b != NULL, "%s", e.msg);
+    ck_assert_msg(strcmp(a, b) == 0, "the loaded model saves differently");
+    bm_tensor *p = NULL, *q = NULL;
+    ck_ok(bm_model_predict(m, ds->x, &p, &e), e);
+    ck_ok(bm_model_predict(back, ds->x, &q, &e), e);
+    ck_assert_uint_eq(p->size, q->size);
+    for (size_t i = 0; i < p->size; i++)
+        ck_assert(bm_tensor_get(p, i) == bm_tensor_get(q, i));
+    bm_tensor_free(p);
+    bm_tensor_free(q);
+    bm_model_free(back);
+    free(a);
+    free(b);
+}
+
+START_TEST(trained_models_save_and_load)
+{
+    size_t vocab;
+    bm_dataset ds = windows(BM_F32, 32, &vocab);
+    bm_model *lstm = char_lstm(BM_F32, vocab, 8), *gpt = tiny_gpt(BM_F32, vocab, 8, 12);
+    fit_and_fall(lstm, &ds, 3, 1.0);
+    fit_and_fall(gpt, &ds, 3, 1.0);
+    round_trip(lstm, &ds);
+    round_trip(gpt, &ds);
+    bm_model_free(lstm);
+    bm_model_free(gpt);
+    bm_dataset_free(&ds);
+}
+END_TEST
+
+/* A char GPT and a truncated-BPTT GRU as version 2 spec files. */
+static const char GPT_SPEC[] =
+    "{\"version\": 2, \"inputs\": [{\"name\": \"tokens\", \"shape\": [6]}],\n"
+    " \"nodes\": [\n"
+    "  {\"name\": \"wte\", \"kind\": \"embedding\", \"in\": 20, \"out\": 8},\n"
+    "  {\"name\": \"wpe\", \"kind\": \"position\", \"in\": 16},\n"
+    "  {\"name\": \"h0\", \"kind\": \"transformer\", \"heads\": 2, \"rate\": 0.1},\n"
+    "  {\"name\": \"ln_f\", \"kind\": \"layer_norm\"},\n"
+    "  {\"name\": \"head\", \"kind\": \"dense\", \"out\": 20}],\n"
+    " \"loss\": \"softmax_cce\", \"optimizer\": {\"type\": \"adam\", \"lr\": 0.001}}";
+static const char GRU_SPEC[] =
+    "{\"version\": 2, \"inputs\": [{\"name\": \"x\", \"shape\": [7, 3]}],\n"
+    " \"nodes\": [\n"
+    "  {\"name\": \"rnn\", \"kind\": \"gru\", \"out\": 5, \"bptt\": 3, \"sequences\": false},\n"
+    "  {\"name\": \"fc\", \"kind\": \"dense\", \"out\": 2}],\n"
+    " \"loss\": \"softmax_cce\"}";
+
+START_TEST(spec_files_name_the_kinds)
+{
+    bm_error e = {0};
+    bm_model *m = bm_model_from_json(GPT_SPEC, sizeof GPT_SPEC - 1, "gpt.json", NULL, &e);
+    ck_assert_msg(m != NULL, "%s", e.msg);
+    size_t h0 = bm_model_node_find(m, "h0");
+    ck_assert_uint_eq(bm_model_node_n_params(m, h0), 12);
+    ck_assert_uint_eq(bm_model_node_param_desc(m, h0, 8)->shape[1], 32); /* hidden 4 x 8 */
+    ck_assert_int_eq(bm_model_layer(m, h0)->causal, 1);                  /* the default */
+    ck_assert(bm_model_layer(m, h0)->rate == 0.1);
+    ck_assert_uint_eq(bm_model_node_param_desc(m, bm_model_node_find(m, "wpe"), 0)->shape[0], 16);
+    bm_model_free(m);
+    m = bm_model_from_json(GRU_SPEC, sizeof GRU_SPEC - 1, "gru.json", NULL, &e);
+    ck_assert_msg(m != NULL, "%s", e.msg);
+    ck_assert_uint_eq(bm_model_layer(m, 0)->bptt, 3);
+    ck_assert_uint_eq(bm_model_layer(m, 0)->in, 3); /* inferred */
+    ck_assert_int_eq(bm_model_node_shape(m, 0)->rank, 1);
+    bm_model_free(m);
+    /* a key the kind does not take, and a sequence longer than the table */
+    char bad[sizeof GPT_SPEC + sizeof GRU_SPEC];
+    snprintf(bad, sizeof bad, "%s", GRU_SPEC);
+    char *at = strstr(bad, "\"bptt\"");
+    memcpy(at, "\"head\"", 6);
+    ck_assert_ptr_null(bm_model_from_json(bad, strlen(bad), "gru.json", NULL, &e));
+    ck_assert_msg(strstr(e.msg, "nodes[0]") && strstr(e.msg, "head"), "%s", e.msg);
+    snprintf(bad, sizeof bad, "%s", GPT_SPEC);
+    memcpy(strstr(bad, "\"in\": 16"), "\"in\":  5", 8);
+    ck_assert_ptr_null(bm_model_from_json(bad, strlen(bad), "gpt.json", NULL, &e));
+    ck_assert_msg(strstr(e.msg, "position: input [6,8] has 6 steps, more than the table's in = 5"),
+                  "%s", e.msg);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("layers_seq_model");
     TCase *tc = tcase_create("models");
     tcase_add_test(tc, char_lstm_gradients_through_the_model);
     tcase_add_test(tc, tiny_gpt_gradients_through_the_model);
+    tcase_add_test(tc, gru_rnn_attention_gradients_through_the_model);
     tcase_add_test(tc, char_lstm_learns_the_text);
     tcase_add_test(tc, tiny_gpt_learns_the_text);
     tcase_add_test(tc, bptt_in_a_model);
+    tcase_add_test(tc, trained_models_save_and_load);
+    tcase_add_test(tc, spec_files_name_the_kinds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,6 +28,17 @@
 #define NAME "fuzz.json"
 #define NAME_RT "roundtrip.json"
 
+/* Per kind, of the parameters a node asks for: the recurrent kinds'
+ * gates·H·(F + H + 2) (gates; 0: not recurrent), width² terms (attention's
+ * 4·E², a transformer block's 12·E² with room), and a table of `in` rows of
+ * the width (position). */
+static const struct {
+    const char *kind;
+    double gates, squared;
+    int rows;
+} KINDS[] = {{"rnn", 1, 0, 0},       {"lstm", 4, 0, 0},         {"gru", 3, 0, 0},
+             {"attention", 0, 4, 0}, {"transformer", 0, 16, 0}, {"position", 0, 0, 1}};
+
 /* Parameters the dense layers of a parsed document ask for (best effort:
  * the reader validates properly; this only keeps huge valid specs out). */
 static double params_asked(const char *data, size_t size)
@@ -57,9 +68,21 @@ static double params_asked(const char *data, size_t size)
     cJSON_ArrayForEach(l, nodes)
     {
         const cJSON *out = cJSON_GetObjectItemCaseSensitive(l, "out");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(l, "kind");
+        const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(l, "hidden");
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(l, "in");
+        double gates = 0, squared = 0;
+        int rows = 0;
+        for (size_t k = 0; cJSON_IsString(kind) && k < sizeof KINDS / sizeof KINDS[0]; k++)
+            if (strcmp(kind->valuestring, KINDS[k].kind) == 0)
+                gates = KINDS[k].gates, squared = KINDS[k].squared, rows = KINDS[k].rows;
+        total += squared * width * width +
+                 (squared && cJSON_IsNumber(hidden) ? 2 * fabs(hidden->valuedouble) * width : 0) +
+                 (rows && cJSON_IsNumber(in) ? fabs(in->valuedouble) * width : 0);
         if (!cJSON_IsNumber(out))
             continue;
-        total += (width + 1) * fabs(out->valuedouble);
+        double h = fabs(out->valuedouble);
+        total += gates ? gates * (width + h + 2) * h : (width + 1) * h;
         width = fabs(out->valuedouble) > width ? fabs(out->valuedouble) : width;
     }
     cJSON_Delete(root);

@@ -1,7 +1,7 @@
 /* bench.c — bmnn-bench: µs per training step, tape overhead, SGEMM GFLOP/s
  * and memory, as a table and (with --json FILE) as JSON for peer.py.
  *
- *   bmnn-bench [--quick] [--threads N] [--only W1,W2,W3,W4,G,O,Z] [--json FILE]
+ *   bmnn-bench [--quick] [--threads N] [--only W1,W2,W3,W4,G,O,S,Z] [--json FILE]
  *              [--reps N] [--min-time S] [--seed N] [--gemm-index I]
  *
  * This machine is shared and noisy: compare figures only with a peer
@@ -50,7 +50,7 @@ static const struct {
     unsigned bit;
 } WORKLOADS[] = {{"W1", BENCH_W1}, {"W2", BENCH_W2}, {"W3", BENCH_W3},
                  {"W4", BENCH_W4}, {"G", BENCH_G}, {"O", BENCH_O},
-                 {"Z", BENCH_Z}};
+                 {"S", BENCH_S}, {"Z", BENCH_Z}};
 
 static void usage(FILE *f)
 {
@@ -63,6 +63,7 @@ static void usage(FILE *f)
             "  W4  1000-op elementwise chain on 1x16   (ns per op, record and replay)\n"
             "  G   bm_gemm_f32 at n = 64, 256, 1024 and the W1-W3 products (GFLOP/s)\n"
             "  O   conv2d, layer_norm, bmm forward + backward (us per step)\n"
+            "  S   lstm, gru, transformer layers forward + backward (us per step)\n"
             "  --threads N   W1-W3 and G on N threads (default 1)\n"
             "  --only W1,G   run these workloads (default: all)\n"
             "  --quick       3 short runs per figure instead of 7 runs of >= 0.2 s\n"
@@ -83,7 +84,7 @@ static int parse_only(const char *s, unsigned *out)
             if (strcasecmp(tok, WORKLOADS[i].name) == 0)
                 bit = WORKLOADS[i].bit;
         if (!bit) {
-            fprintf(stderr, "bmnn-bench: --only: unknown workload '%s' (W1,W2,W3,W4,G,O,Z)\n", tok);
+            fprintf(stderr, "bmnn-bench: --only: unknown workload '%s' (W1,W2,W3,W4,G,O,S,Z)\n", tok);
             return -1;
         }
         *out |= bit;
@@ -344,6 +345,7 @@ int main(int argc, char **argv)
         ((o.only & BENCH_W4) && bench_chain(rep, &o) != 0) ||
         ((o.only & BENCH_G) && bench_gemm(rep, &o) != 0) ||
         ((o.only & BENCH_O) && bench_ops(rep, &o) != 0) ||
+        ((o.only & BENCH_S) && bench_seq(rep, &o) != 0) ||
         ((o.only & BENCH_Z) && bench_zoo(rep, &o) != 0))
         rc = EXIT_FAIL;
     print_rows(rep, ROW_STEP, "Training steps, softmax-CE + Adam, f32 (replay = the step time)");

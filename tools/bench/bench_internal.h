@@ -42,8 +42,9 @@ enum {
     BENCH_W4 = 1u << 3,
     BENCH_G = 1u << 4,
     BENCH_O = 1u << 5,
-    BENCH_Z = 1u << 6,
-    BENCH_ALL = (1u << 7) - 1
+    BENCH_S = 1u << 6,
+    BENCH_Z = 1u << 7,
+    BENCH_ALL = (1u << 8) - 1
 };
 
 /* Seconds per iteration over the timed runs. */
@@ -128,5 +129,6 @@ int bench_chain(bench_report *r, const bench_opts *o);
 int bench_zoo(bench_report *r, const bench_opts *o);
 int bench_gemm(bench_report *r, const bench_opts *o);
 int bench_ops(bench_report *r, const bench_opts *o);
+int bench_seq(bench_report *r, const bench_opts *o);
 
 #endif
