@@ -109,9 +109,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
-int cmd_generate(int argc, char **argv);
 
 /* Progress of a training run: a bar on a terminal, plain lines otherwise. */
 typedef struct cli_progress {
