@@ -47,7 +47,8 @@ bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
                         bm_dataset *ds, bm_error *err);
 /* Load features to predict on for model m into ds (y NULL): a CSV of
  * exactly the model's inputs columns, or of one more (a label last,
- * dropped); IDX images alone (no label file read). */
+ * dropped; a sequence model's T target columns likewise); IDX images alone
+ * (no label file read). */
 bm_status cli_load_features(const char *path, const bm_model *m, bm_dataset *ds,
                             bm_error *err);
 
