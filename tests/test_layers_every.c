@@ -43,9 +43,11 @@ enum { MODE_TRAIN = 1, MODE_EVAL = 2 };
 /* Switches a case turns off (bits of tweak.off). */
 enum { OFF_BIAS = 1, OFF_AFFINE = 2, OFF_CAUSAL = 4 };
 
-/* Spec fields a case sets (a zero field keeps the kind's default). */
+/* Spec fields a case sets (a zero field keeps the kind's default; a
+ * window's second axis 0 takes its first: {3} is 3 × 3). */
 typedef struct tweak {
-    size_t in, out, kernel, stride, padding, dilation, groups, heads, hidden;
+    size_t in, out, groups, heads, hidden;
+    size_t kernel[2], stride[2], padding[2], dilation[2];
     int causal, sequences, approximate, axis;
     unsigned off;           /* OFF_* bits */
     double rate, alpha;
@@ -86,16 +88,23 @@ static const every_case CASES[] = {
     {"softplus", 1, {SHAPE(5)}, {0}, 0, 0},
     {"softplus", 1, {SHAPE(5)}, {.alpha = 2.5}, 0, 0},
     {"log_softmax", 1, {SHAPE(2, 5)}, {0}, 0, 0},
-    {"conv1d", 1, {SHAPE(2, 7)}, {.out = 3, .kernel = 3, .padding = 1}, 0, 0},
+    {"conv1d", 1, {SHAPE(2, 7)}, {.out = 3, .kernel = {3}, .padding = {1}}, 0, 0},
     {"conv1d", 1, {SHAPE(4, 9)},
-     {.out = 2, .kernel = 2, .stride = 2, .dilation = 2, .groups = 2, .off = OFF_BIAS}, 0, 0},
-    {"conv2d", 1, {SHAPE(2, 5, 4)}, {.out = 3, .kernel = 3, .stride = 2}, 0, 0},
+     {.out = 2, .kernel = {2}, .stride = {2}, .dilation = {2}, .groups = 2, .off = OFF_BIAS}, 0, 0},
+    {"conv2d", 1, {SHAPE(2, 5, 4)}, {.out = 3, .kernel = {3}, .stride = {2}}, 0, 0},
+    {"conv2d", 1, {SHAPE(1, 6, 7)},
+     {.out = 2, .kernel = {3, 2}, .stride = {1, 2}, .padding = {0, 1}, .dilation = {2, 1}}, 0, 0},
     {"conv2d", 1, {SHAPE(4, 7, 6)},
-     {.out = 2, .kernel = 2, .padding = 1, .dilation = 2, .groups = 2, .off = OFF_BIAS}, 0, 0},
-    {"max_pool2d", 1, {SHAPE(2, 5, 5)}, {.kernel = 2}, 0, 0},
-    {"max_pool2d", 1, {SHAPE(1, 5, 4)}, {.kernel = 3, .stride = 1, .padding = 1}, 0, 0},
-    {"avg_pool2d", 1, {SHAPE(2, 5, 5)}, {.kernel = 3, .stride = 2, .padding = 1}, 0, 0},
-    {"avg_pool2d", 1, {SHAPE(1, 4, 5)}, {.kernel = 2}, 0, 0},
+     {.out = 2, .kernel = {2}, .padding = {1}, .dilation = {2}, .groups = 2, .off = OFF_BIAS},
+     0, 0},
+    {"max_pool2d", 1, {SHAPE(2, 5, 5)}, {.kernel = {2}}, 0, 0},
+    {"max_pool2d", 1, {SHAPE(2, 6, 5)}, {.kernel = {3, 2}, .stride = {2, 1}, .padding = {1, 0}},
+     0, 0},
+    {"max_pool2d", 1, {SHAPE(1, 5, 4)}, {.kernel = {3}, .stride = {1}, .padding = {1}}, 0, 0},
+    {"avg_pool2d", 1, {SHAPE(2, 5, 5)}, {.kernel = {3}, .stride = {2}, .padding = {1}}, 0, 0},
+    {"avg_pool2d", 1, {SHAPE(2, 6, 5)}, {.kernel = {2, 3}, .stride = {1, 2}, .padding = {0, 1}},
+     0, 0},
+    {"avg_pool2d", 1, {SHAPE(1, 4, 5)}, {.kernel = {2}}, 0, 0},
     {"global_avg_pool", 1, {SHAPE(3, 4, 5)}, {0}, 0, 0},
     {"flatten", 1, {SHAPE(2, 3, 2)}, {0}, 0, 0},
     {"reshape", 1, {SHAPE(6)}, {.shape = SHAPE(2, 3)}, 0, 0},
@@ -115,9 +124,12 @@ static const every_case CASES[] = {
     {"concat", 2, {SHAPE(2, 3), SHAPE(2, 4)}, {.axis = -1}, 0, 0},
     {"group_norm", 1, {SHAPE(4, 5)}, {.groups = 2}, 0, 0},
     {"group_norm", 1, {SHAPE(6, 2, 3)}, {.groups = 3, .off = OFF_BIAS}, 0, 0},
-    {"conv_transpose2d", 1, {SHAPE(2, 3, 2)}, {.out = 2, .kernel = 3, .stride = 2}, 0, 0},
+    {"conv_transpose2d", 1, {SHAPE(2, 3, 2)}, {.out = 2, .kernel = {3}, .stride = {2}}, 0, 0},
+    {"conv_transpose2d", 1, {SHAPE(1, 2, 3)},
+     {.out = 3, .kernel = {2, 3}, .stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}}, 0, 0},
     {"conv_transpose2d", 1, {SHAPE(4, 3, 3)},
-     {.out = 2, .kernel = 2, .padding = 1, .dilation = 2, .groups = 2, .off = OFF_BIAS}, 0, 0},
+     {.out = 2, .kernel = {2}, .padding = {1}, .dilation = {2}, .groups = 2, .off = OFF_BIAS},
+     0, 0},
     {"rnn", 1, {SHAPE(4, 3)}, {.out = 3}, 0, 0},
     {"rnn", 1, {SHAPE(3, 2)}, {.out = 2, .sequences = 1, .off = OFF_BIAS}, 0, 0},
     {"lstm", 1, {SHAPE(4, 3)}, {.out = 3, .sequences = 1}, 0, 0},
@@ -157,14 +169,14 @@ static bm_layer_spec case_spec(bm_layer_kind k, const tweak *t)
     for (size_t i = 0; i < sizeof flag_values / sizeof flag_values[0]; i++)
         if (flag_values[i])
             *flags[i] = flag_values[i];
-    if (t->kernel)
-        s.kernel[0] = s.kernel[1] = t->kernel;
-    if (t->stride)
-        s.stride[0] = s.stride[1] = t->stride;
-    if (t->padding)
-        s.padding[0] = s.padding[1] = t->padding;
-    if (t->dilation)
-        s.dilation[0] = s.dilation[1] = t->dilation;
+    struct { size_t *to; const size_t *from; } windows[] = {
+        {s.kernel, t->kernel}, {s.stride, t->stride}, {s.padding, t->padding},
+        {s.dilation, t->dilation}};
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++)
+        if (windows[i].from[0]) {
+            windows[i].to[0] = windows[i].from[0];
+            windows[i].to[1] = windows[i].from[1] ? windows[i].from[1] : windows[i].from[0];
+        }
     if (t->rate > 0)
         s.rate = t->rate;
     if (t->alpha > 0)

@@ -24,6 +24,8 @@ static inline void bm_tm_check_leaf(bm_tape *t, bm_tensor *loss, bm_tensor *w, c
     ck_assert_msg(res.passed, "%s: %s (element %zu: %g vs %g)", what, res.message,
                   res.worst_index, res.worst_analytic, res.worst_numeric);
     ck_assert_msg(res.warning[0] == '\0', "%s: %s", what, res.warning);
+    ck_assert_msg(res.skipped < res.checked, "%s: %zu of %zu elements skipped as kinks", what,
+                  res.skipped, res.checked);
     o.atol = o.rtol = BM_TM_GG_TOL;
     ck_assert_msg(bm_gradgradcheck(t, loss, &w, 1, &o, &res) == BM_OK,
                   "%s: gradgradcheck: %s", what, res.error.msg);
