@@ -1,12 +1,15 @@
 /* test_layers_every.c — every built-in layer kind gradchecked through a
  * model. For each kind 0 .. BM_LAYER_KIND_COUNT-1 (its name from its
  * vtable) the case table below gives per-sample input shapes and spec
- * tweaks; the test builds a graph model through the public API (the
- * inputs, the node under test, flatten when its output has several axes,
- * a dense head to 2 classes, softmax_cce) in F64, records its loss on a
- * tape for a batch of 3 and runs bm_gradcheck AND bm_gradgradcheck w.r.t.
- * every trained parameter and w.r.t. the input (not for embedding's token
- * ids), in each training mode of the case. It also asserts that the
+ * tweaks (a kind may have several cases: its options); the test builds a
+ * graph model through the public API (the inputs, the node under test,
+ * flatten when its output has several axes, a dense head to 2 classes,
+ * softmax_cce; or, for a case marked last, a dense to 2 classes before the
+ * node, which then feeds the loss) in F64, records its loss on a tape for
+ * a batch of 3 and runs bm_gradcheck AND bm_gradgradcheck w.r.t. every
+ * trained parameter and w.r.t. the input (not for embedding's token ids),
+ * in training mode (batch statistics, dropout) and in evaluation mode
+ * (running statistics, no dropout). It also asserts that the
  * model's prediction has the shape the kind's infer gives, and that a
  * version 2 save/load round trip predicts the same bits.
  *
@@ -37,9 +40,6 @@
 /* Dropout's rate in its cases. */
 #define DROP_RATE 0.4
 
-/* Training modes a case runs in (bits). */
-enum { MODE_TRAIN = 1, MODE_EVAL = 2 };
-
 /* Switches a case turns off (bits of tweak.off). */
 enum { OFF_BIAS = 1, OFF_AFFINE = 2, OFF_CAUSAL = 4 };
 
@@ -60,7 +60,8 @@ typedef struct every_case {
     size_t n_in;            /* model inputs the node reads (add, concat: 2) */
     bm_shape in[2];         /* their per-sample shapes */
     tweak set;
-    unsigned modes;         /* MODE_* bits; 0: MODE_TRAIN */
+    int last;               /* 1: the node is the output, after a dense to CLASSES,
+                             * straight into the loss (a softmax there is fused) */
     int ids;                /* 1: the input holds token ids in [0, VOCAB) */
 } every_case;
 
@@ -71,13 +72,17 @@ typedef struct every_case {
  * the first of each kind mostly with its defaults, later ones its options. */
 static const every_case CASES[] = {
     {"dense", 1, {SHAPE(5)}, {.out = 3}, 0, 0},
+    {"dense", 1, {SHAPE(5)}, {.out = CLASSES}, 1, 0},
     {"relu", 1, {SHAPE(5)}, {0}, 0, 0},
     {"sigmoid", 1, {SHAPE(5)}, {0}, 0, 0},
+    {"sigmoid", 1, {SHAPE(5)}, {0}, 1, 0},
     {"tanh", 1, {SHAPE(5)}, {0}, 0, 0},
     {"softmax", 1, {SHAPE(5)}, {0}, 0, 0},
     {"softmax", 1, {SHAPE(3, 2)}, {0}, 0, 0},
+    {"softmax", 1, {SHAPE(5)}, {0}, 1, 0},
     {"identity", 1, {SHAPE(5)}, {0}, 0, 0},
-    {"dropout", 1, {SHAPE(5)}, {.rate = DROP_RATE}, MODE_TRAIN | MODE_EVAL, 0},
+    {"identity", 1, {SHAPE(5)}, {0}, 1, 0},
+    {"dropout", 1, {SHAPE(5)}, {.rate = DROP_RATE}, 0, 0},
     {"gelu", 1, {SHAPE(5)}, {0}, 0, 0},
     {"gelu", 1, {SHAPE(5)}, {.approximate = 1}, 0, 0},
     {"silu", 1, {SHAPE(5)}, {0}, 0, 0},
@@ -88,6 +93,7 @@ static const every_case CASES[] = {
     {"softplus", 1, {SHAPE(5)}, {0}, 0, 0},
     {"softplus", 1, {SHAPE(5)}, {.alpha = 2.5}, 0, 0},
     {"log_softmax", 1, {SHAPE(2, 5)}, {0}, 0, 0},
+    {"log_softmax", 1, {SHAPE(5)}, {0}, 1, 0},
     {"conv1d", 1, {SHAPE(2, 7)}, {.out = 3, .kernel = {3}, .padding = {1}}, 0, 0},
     {"conv1d", 1, {SHAPE(4, 9)},
      {.out = 2, .kernel = {2}, .stride = {2}, .dilation = {2}, .groups = 2, .off = OFF_BIAS}, 0, 0},
@@ -109,9 +115,9 @@ static const every_case CASES[] = {
     {"flatten", 1, {SHAPE(2, 3, 2)}, {0}, 0, 0},
     {"reshape", 1, {SHAPE(6)}, {.shape = SHAPE(2, 3)}, 0, 0},
     {"reshape", 1, {SHAPE(2, 3, 2)}, {.shape = SHAPE(3, 4)}, 0, 0},
-    {"batch_norm", 1, {SHAPE(3, 5)}, {0}, MODE_TRAIN | MODE_EVAL, 0},
-    {"batch_norm", 1, {SHAPE(2, 3, 3)}, {.off = OFF_AFFINE}, MODE_TRAIN | MODE_EVAL, 0},
-    {"batch_norm", 1, {SHAPE(3)}, {.off = OFF_BIAS}, MODE_TRAIN | MODE_EVAL, 0},
+    {"batch_norm", 1, {SHAPE(3, 5)}, {0}, 0, 0},
+    {"batch_norm", 1, {SHAPE(2, 3, 3)}, {.off = OFF_AFFINE}, 0, 0},
+    {"batch_norm", 1, {SHAPE(3)}, {.off = OFF_BIAS}, 0, 0},
     {"layer_norm", 1, {SHAPE(2, 5)}, {0}, 0, 0},
     {"layer_norm", 1, {SHAPE(5)}, {.off = OFF_BIAS}, 0, 0},
     {"rms_norm", 1, {SHAPE(2, 5)}, {0}, 0, 0},
@@ -141,7 +147,7 @@ static const every_case CASES[] = {
     {"transformer", 1, {SHAPE(3, 4)}, {.heads = 2, .hidden = 5}, 0, 0},
     {"transformer", 1, {SHAPE(3, 4)},
      {.hidden = 3, .approximate = 1, .rate = DROP_RATE, .off = OFF_CAUSAL | OFF_BIAS},
-     MODE_TRAIN | MODE_EVAL, 0},
+     0, 0},
     {"position", 1, {SHAPE(3, 4)}, {.in = 5}, 0, 0},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
@@ -203,9 +209,18 @@ static size_t shape_size(const bm_shape *s)
 /* The model inputs of case c: "input" and, for two, "other". */
 static const char *const INPUT_NAMES[2] = {"input", "other"};
 
+/* Add node `name` of spec s reading the n nodes or inputs in `from`. */
+static void add(bm_model *m, const char *name, bm_layer_spec s, size_t n,
+                const char *const *from)
+{
+    bm_error e = {0};
+    ck_ok(bm_model_add_node(m, name, &s, n, from, &e), e);
+}
+
 /* The case's inputs, node "layer", flatten when needed and the dense head
- * to CLASSES with softmax_cce; initialised. As a probe, the outputs are
- * "layer" then the head and the loss is mse (on output 0, the node). */
+ * to CLASSES with softmax_cce; initialised. For a case that is last, a
+ * dense "pre" to CLASSES then "layer". As a probe, the loss is mse on
+ * "layer" (output 0; the head, when there is one, output 1). */
 static bm_model *build(const every_case *c, bm_layer_kind k, int probe)
 {
     bm_error e = {0};
@@ -214,18 +229,23 @@ static bm_model *build(const every_case *c, bm_layer_kind k, int probe)
     ck_ok(bm_model_set_input_shape(m, &c->in[0], &e), e);
     for (size_t i = 1; i < c->n_in; i++)
         ck_ok(bm_model_add_input(m, INPUT_NAMES[i], &c->in[i], &e), e);
-    bm_layer_spec s = case_spec(k, &c->set);
-    ck_ok(bm_model_add_node(m, "layer", &s, c->n_in, INPUT_NAMES, &e), e);
-    const char *from = "layer";
-    if (bm_model_node_shape(m, 0)->rank != 1) {
-        bm_layer_spec flat = bm_layer_default(BM_LAYER_FLATTEN);
-        ck_ok(bm_model_add_node(m, "flat", &flat, 1, &from, &e), e);
-        from = "flat";
+    bm_layer_spec dense = bm_dense_spec(0, CLASSES);
+    dense.init = BM_INIT_GLOROT;
+    const char *const *from = INPUT_NAMES, *pre = "pre", *layer = "layer", *flat = "flat";
+    if (c->last) {
+        add(m, pre, dense, 1, from);
+        from = &pre;
     }
-    bm_layer_spec fc = bm_dense_spec(0, CLASSES);
-    fc.init = BM_INIT_GLOROT;
-    ck_ok(bm_model_add_node(m, "fc", &fc, 1, &from, &e), e);
-    if (probe) {
+    add(m, layer, case_spec(k, &c->set), c->n_in, from);
+    if (!c->last) {
+        from = &layer;
+        if (bm_model_node_shape(m, 0)->rank != 1) {
+            add(m, flat, bm_layer_default(BM_LAYER_FLATTEN), 1, from);
+            from = &flat;
+        }
+        add(m, "fc", dense, 1, from);
+    }
+    if (probe && !c->last) {
         const char *outs[2] = {"layer", "fc"};
         ck_ok(bm_model_set_outputs(m, 2, outs, &e), e);
     }
@@ -285,8 +305,8 @@ static void assert_infer_shape(bm_model *probe, const every_case *c, bm_layer_ki
 {
     bm_error e = {0};
     bm_layer_spec s = case_spec(k, &c->set);
-    bm_shape want;
-    ck_ok(vt->infer(&s, c->in, c->n_in, &want, &e), e);
+    bm_shape want, pre = {.rank = 1, .dim = {CLASSES}};
+    ck_ok(vt->infer(&s, c->last ? &pre : c->in, c->n_in, &want, &e), e);
     bm_tensor *x = batch_x(c, bm_model_n_inputs(probe)), *out = NULL;
     ck_ok(bm_model_predict(probe, x, &out, &e), e);
     ck_assert_msg(out->rank == want.rank + 1 && out->shape[0] == BATCH,
@@ -354,11 +374,8 @@ static void run_case(const every_case *c, size_t row, bm_layer_kind k)
     assert_infer_shape(probe, c, k, vt);
     bm_model_free(probe);
     bm_model *m = build(c, k, 0);
-    unsigned modes = c->modes ? c->modes : MODE_TRAIN;
-    if (modes & MODE_TRAIN)
-        gradcheck_case(m, c, 1, name);
-    if (modes & MODE_EVAL)
-        gradcheck_case(m, c, 0, name);
+    gradcheck_case(m, c, 1, name);
+    gradcheck_case(m, c, 0, name);
     if (c->set.rate > 0)
         assert_dropout_redraws(m, c);
     assert_round_trip(m, c, name);
