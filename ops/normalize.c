@@ -119,9 +119,11 @@ static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     const void *w = n->n_in > 2 ? n->in[2]->data : NULL;
     if (x->dtype == BM_F64)
-        bm_vec()->f64.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n),
+                                      n->accumulate);
     else
-        bm_vec()->f32.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C,
+                                      (float)eps_of(n), n->accumulate);
 }
 
 /* Row mean, kept as [..,1]. */
@@ -215,6 +217,7 @@ const bm_op bm_op_layer_norm = {
 };
 const bm_op bm_op_layer_norm_grad = {
     .name = "layer_norm_grad", .arity = BM_OP_VARIADIC, .params_size = sizeof(norm_params),
+    .flags = BM_OP_ACCUMULATES, /* adds into a leaf's gradient in place */
     .infer = norm_grad_infer, .forward = layer_norm_grad_forward, .vjp = layer_norm_grad_vjp,
     .describe = eps_describe,
 };

@@ -186,9 +186,9 @@ START_TEST(norm_rows)
         ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
         /* the input gradient r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂)), ĝ = g·w */
         for (int with_w = 0; with_w < 2; with_w++) {
-            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->od, R, C, EPS);
-            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->of, R, C, (float)EPS);
-            p->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS);
+            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->od, R, C, EPS, 0);
+            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->of, R, C, (float)EPS, 0);
+            p->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS, 0);
             for (size_t r = 0; r < R; r++) {
                 const double *x = b->xd + r * C, *g = b->gd + r * C;
                 double mean, rstd, m1 = 0, m2 = 0;
@@ -206,6 +206,19 @@ START_TEST(norm_rows)
                 }
             }
             ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+            /* acc adds into what dx held: exactly old + the stored result */
+            for (size_t i = 0; i < n; i++) {
+                b->pd[i] = b->gd[n - 1 - i];
+                b->pf[i] = b->gf[n - 1 - i];
+            }
+            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->pd, R, C, EPS, 1);
+            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS, 1);
+            for (size_t i = 0; i < n; i++) {
+                ck_assert_msg(b->pd[i] == b->gd[n - 1 - i] + b->od[i],
+                              "layer_norm_grad acc C %zu at %zu", C, i);
+                ck_assert_msg(b->pf[i] == b->gf[n - 1 - i] + b->of[i],
+                              "layer_norm_grad acc f32 C %zu at %zu", C, i);
+            }
         }
         /* the weight gradient Σ_rows g·x̂ */
         k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, R, C, EPS);
