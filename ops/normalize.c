@@ -10,20 +10,25 @@
 typedef struct norm_params {
     double eps;
     int stats; /* the gradient ops: 1 when the last input is the forward's stats [R,2] */
+    int bias;  /* layer_norm_wgrad: 1 when it also sums the bias gradient (out [2,C]) */
 } norm_params;
 
 /* Entries per row of layer_norm's saved statistics: the mean and 1/√(var + eps). */
 enum { NORM_STATS = 2 };
 
-/* Parameters eps (and stats), padding zeroed. */
-static norm_params params_of(double eps, int stats)
+/* Parameters eps, stats and bias, padding zeroed. */
+static norm_params params_of(double eps, int stats, int bias)
 {
     norm_params p;
     memset(&p, 0, sizeof p);
     p.eps = eps;
     p.stats = stats;
+    p.bias = bias;
     return p;
 }
+
+/* Does this layer_norm_wgrad node also sum the bias gradient? */
+static int with_bias(const bm_node *n) { return ((const norm_params *)n->params)->bias; }
 
 /* The gradient ops' inputs before the optional stats (x, g and maybe w). */
 static int base_inputs(const bm_node *n)
@@ -137,7 +142,7 @@ static int norm_grad_infer(bm_tape *tape, bm_node *n)
     return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
 }
 
-/* x [..,C] and g x's shape (then stats) -> [C]. */
+/* x [..,C] and g x's shape (then stats) -> [C] (bias: [2,C], dw then db). */
 static int wgrad_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *g = n->in[1];
@@ -152,10 +157,13 @@ static int wgrad_infer(bm_tape *tape, bm_node *n)
                      n->op->name, BM_SHP(x, sx), BM_SHP(g, sg));
         return -1;
     }
-    size_t C = x->shape[x->rank - 1];
+    size_t shape[2] = {2, x->shape[x->rank - 1]};
     if (!stats_ok(tape, n))
         return -1;
-    return bm_op_set_output(tape, n, x->dtype, 1, &C) == BM_OK ? 0 : -1;
+    return bm_op_set_output(tape, n, x->dtype, with_bias(n) ? 2 : 1, shape + !with_bias(n)) ==
+                   BM_OK
+               ? 0
+               : -1;
 }
 
 static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
@@ -163,12 +171,15 @@ static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
     (void)tape;
     const bm_tensor *x = n->in[0];
     size_t C = x->shape[x->rank - 1], R = x->size / C;
-    if (x->dtype == BM_F64)
-        bm_vec()->f64.layer_norm_wgrad(x->data, n->in[1]->data, n->out->data, R, C, eps_of(n),
-                                       stats_in(n));
-    else
-        bm_vec()->f32.layer_norm_wgrad(x->data, n->in[1]->data, n->out->data, R, C,
-                                       (float)eps_of(n), stats_in(n));
+    if (x->dtype == BM_F64) {
+        double *dw = n->out->data;
+        bm_vec()->f64.layer_norm_wgrad(x->data, n->in[1]->data, dw, with_bias(n) ? dw + C : NULL,
+                                       R, C, eps_of(n), stats_in(n));
+    } else {
+        float *dw = n->out->data;
+        bm_vec()->f32.layer_norm_wgrad(x->data, n->in[1]->data, dw, with_bias(n) ? dw + C : NULL,
+                                       R, C, (float)eps_of(n), stats_in(n));
+    }
 }
 
 static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
@@ -196,21 +207,32 @@ static bm_tensor *xhat_of(bm_tape *t, bm_tensor *x, double eps)
 
 extern const bm_op bm_op_layer_norm_grad, bm_op_layer_norm_wgrad;
 
+/* Row i of m [2,C] as a [C] tensor. */
+static bm_tensor *row_of(bm_tape *t, bm_tensor *m, long i)
+{
+    size_t C = m->shape[1];
+    return bm_reshape(t, bm_slice_axis(t, m, 0, i, i + 1, 1), 1, &C);
+}
+
 /* dX = layer_norm_grad(x, G, w), dW = layer_norm_wgrad(x, G) = Σ_rows G·x̂
  * (both fused, reading the forward's saved row statistics rather than
  * recomputing them: a constant input, their vjps differentiate through x),
- * dB = Σ_rows G. */
+ * dB = Σ_rows G (with dW in the same pass over G where both are wanted). */
 static bm_status layer_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     bm_tensor *x = n->in[0], *w = n->n_in > 1 ? n->in[1] : NULL;
     size_t shape[2] = {rows_of(x), NORM_STATS};
-    norm_params p = params_of(eps_of(n), 1);
+    int want_w = w && bm_op_wants_grad(t, n, 1), want_b = n->n_in > 2 && bm_op_wants_grad(t, n, 2);
+    norm_params p = params_of(eps_of(n), 1, want_w && want_b);
     bm_tensor *st = bm_op_saved_tensor(t, n, 0, x->dtype, 2, shape);
-    if (w && bm_op_wants_grad(t, n, 1)) {
+    if (want_w) {
         bm_tensor *in[3] = {x, g, st};
-        dx[1] = bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 3, &p);
+        bm_tensor *wb = bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 3, &p);
+        dx[1] = p.bias ? row_of(t, wb, 0) : wb;
+        dx[2] = p.bias ? row_of(t, wb, 1) : NULL;
     }
-    if (n->n_in > 2 && bm_op_wants_grad(t, n, 2))
+    p.bias = 0;
+    if (want_b && !want_w)
         dx[2] = bm_grad_to(t, g, n->in[2]);
     if (bm_op_wants_grad(t, n, 0)) {
         bm_tensor *in[4] = {x, g, w ? w : st, st};
@@ -264,14 +286,20 @@ static bm_status rms_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **
 }
 
 /* out = Σ_rows g·x̂: with H [C] incoming, dg = x̂·H and dx = the input
- * gradient of Σ_rows <g·H, x̂> = layer_norm_grad(x, g, H). */
+ * gradient of Σ_rows <g·H, x̂> = layer_norm_grad(x, g, H). With the bias
+ * row (out [2,C] = [Σ g·x̂; Σ g]) and H = [H0; H1]: dg = x̂·H0 + H1, and dx
+ * as for H0 (Σ g does not depend on x). */
 static bm_status layer_norm_wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *h, bm_tensor **dx)
 {
     bm_tensor *x = n->in[0], *g = n->in[1];
-    if (bm_op_wants_grad(t, n, 1))
-        dx[1] = bm_mul(t, xhat_of(t, x, eps_of(n)), h);
+    bm_tensor *h0 = with_bias(n) ? row_of(t, h, 0) : h;
+    if (bm_op_wants_grad(t, n, 1)) {
+        dx[1] = bm_mul(t, xhat_of(t, x, eps_of(n)), h0);
+        if (with_bias(n))
+            dx[1] = bm_add(t, dx[1], row_of(t, h, 1));
+    }
     if (bm_op_wants_grad(t, n, 0))
-        dx[0] = bm_layer_norm_grad(t, x, g, h, eps_of(n));
+        dx[0] = bm_layer_norm_grad(t, x, g, h0, eps_of(n));
     return bm_tape_status(t);
 }
 
@@ -313,7 +341,7 @@ static int eps_ok(bm_tape *t, const char *fn, double eps)
 
 bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps)
 {
-    norm_params p = params_of(eps, 0);
+    norm_params p = params_of(eps, 0, 0);
     if (!w && b) {
         bm_tape_fail(t, BM_ERR_ARG, "bm_layer_norm: a bias needs a weight");
         return NULL;
@@ -326,7 +354,7 @@ bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, d
 
 bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps)
 {
-    norm_params p = params_of(eps, 0);
+    norm_params p = params_of(eps, 0, 0);
     bm_tensor *in[3] = {x, g, w};
     return eps_ok(t, "bm_layer_norm_grad", eps)
                ? bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 3 : 2, &p)
@@ -335,7 +363,7 @@ bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor 
 
 bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps)
 {
-    norm_params p = params_of(eps, 0);
+    norm_params p = params_of(eps, 0, 0);
     bm_tensor *in[2] = {x, g};
     return eps_ok(t, "bm_layer_norm_wgrad", eps)
                ? bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 2, &p)
@@ -344,7 +372,7 @@ bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double ep
 
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps)
 {
-    norm_params p = params_of(eps, 0);
+    norm_params p = params_of(eps, 0, 0);
     bm_tensor *in[2] = {x, w};
     return eps_ok(t, "bm_rms_norm", eps) ? bm_tape_apply(t, &bm_op_rms_norm, in, w ? 2 : 1, &p)
                                          : NULL;

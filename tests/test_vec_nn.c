@@ -166,12 +166,29 @@ static void stats_rows(const bm_vec_kernels *k, bufs *b, const double *wd, const
         k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS, 0, sf);
         ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
     }
-    k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, R, C, EPS, NULL);
-    k->f64.layer_norm_wgrad(b->xd, b->gd, b->pd, R, C, EPS, sd);
+    k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, NULL, R, C, EPS, NULL);
+    k->f64.layer_norm_wgrad(b->xd, b->gd, b->pd, NULL, R, C, EPS, sd);
     ck_assert(memcmp(b->od, b->pd, C * sizeof(double)) == 0);
-    k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, R, C, (float)EPS, NULL);
-    k->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, R, C, (float)EPS, sf);
+    k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, NULL, R, C, (float)EPS, NULL);
+    k->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, NULL, R, C, (float)EPS, sf);
     ck_assert(memcmp(b->of, b->pf, C * sizeof(float)) == 0);
+    /* with the bias gradient Σ_rows g in the same pass: dw unchanged, db
+     * the row-order sum */
+    double *dbd = b->pd + C;
+    float *dbf = b->pf + C;
+    k->f64.layer_norm_wgrad(b->xd, b->gd, b->pd, dbd, R, C, EPS, sd);
+    k->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, dbf, R, C, (float)EPS, sf);
+    ck_assert(memcmp(b->od, b->pd, C * sizeof(double)) == 0);
+    ck_assert(memcmp(b->of, b->pf, C * sizeof(float)) == 0);
+    for (size_t j = 0; j < C; j++) {
+        double sd64 = 0;
+        float sf32 = 0;
+        for (size_t r = 0; r < R; r++) {
+            sd64 += b->gd[r * C + j];
+            sf32 += b->gf[r * C + j];
+        }
+        ck_assert_msg(dbd[j] == sd64 && dbf[j] == sf32, "layer_norm_wgrad db C %zu at %zu", C, j);
+    }
 }
 
 START_TEST(norm_rows)
@@ -258,9 +275,9 @@ START_TEST(norm_rows)
             }
         }
         /* the weight gradient Σ_rows g·x̂ */
-        k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, R, C, EPS, NULL);
-        k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, R, C, (float)EPS, NULL);
-        p->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, R, C, (float)EPS, NULL);
+        k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, NULL, R, C, EPS, NULL);
+        k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, NULL, R, C, (float)EPS, NULL);
+        p->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, NULL, R, C, (float)EPS, NULL);
         for (size_t j = 0; j < C; j++) {
             double want = 0;
             for (size_t r = 0; r < R; r++) {
