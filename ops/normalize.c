@@ -1,8 +1,11 @@
 /* normalize.c — layer_norm and rms_norm over the last axis (issue 10).
  * out: x's shape [..,C]   in: x, then optional w [C] (and b [C] for
  * layer_norm); eps. The forward is fused (one pass for the statistics, one
- * for the output); the vjp is written in ops (the statistics recomputed),
- * so it differentiates again. */
+ * for the output) and layer_norm keeps each row's mean and rstd as saved
+ * values; its vjp is two fused gradient ops (layer_norm_grad, which adds
+ * into a leaf's gradient in place, and layer_norm_wgrad, dW with dB in the
+ * same pass) that read them, and their own vjps are written in ops (the
+ * statistics recomputed from x), so it differentiates again. */
 #include <stdio.h>
 
 #include "vec_internal.h"
