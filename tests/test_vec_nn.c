@@ -67,10 +67,10 @@ START_TEST(map_kernels)
         const map_case *m = &MAPS[c];
         map32 f32, p32;
         map64 f64, p64;
-        memcpy(&f32, (const char *)&k->f32 + m->off32, sizeof f32);
-        memcpy(&p32, (const char *)&p->f32 + m->off32, sizeof p32);
-        memcpy(&f64, (const char *)&k->f64 + m->off64, sizeof f64);
-        memcpy(&p64, (const char *)&p->f64 + m->off64, sizeof p64);
+        kernel_at(&f32, sizeof f32, &k->f32, m->off32);
+        kernel_at(&p32, sizeof p32, &p->f32, m->off32);
+        kernel_at(&f64, sizeof f64, &k->f64, m->off64);
+        kernel_at(&p64, sizeof p64, &p->f64, m->off64);
         for (size_t s = 0; s < N_SIZES; s++) {
             size_t n = SIZES[s];
             fill(b->xd, b->xf, n, m->scale, m->shift, c * 100 + s);
@@ -82,10 +82,7 @@ START_TEST(map_kernels)
                 near(m->name, n, i, b->of[i], m->ref(b->xd[i], &m->p), TOL32);
                 near(m->name, n, i, b->od[i], m->ref(b->xd[i], &m->p), TOL64);
             }
-            ck_assert_msg(memcmp(b->of, b->pf, n * sizeof(float)) == 0,
-                          "%s f32 n=%zu: path %s differs from portable", m->name, n, k->name);
-            ck_assert_msg(memcmp(b->od, b->pd, n * sizeof(double)) == 0,
-                          "%s f64 n=%zu: path %s differs from portable", m->name, n, k->name);
+            same_as_portable(m->name, n, k->name, b);
         }
     }
     free(b);
