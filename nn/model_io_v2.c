@@ -490,7 +490,6 @@ static bm_status read_header(bm_io_reader *r, const cJSON *root, bm_io_plan *p)
     static const char *const keys[] = {"format", "version", "dtype",  "inputs",   "nodes",
                                        "outputs", "loss",   "groups", "optimizer", "training", "state"};
     uint64_t version = BM_MODEL_FORMAT_VERSION;
-    const char *dtype;
     bm_status s = check_keys(r, root, keys, sizeof keys / sizeof *keys, "a model file");
     if (s != BM_OK)
         return s;
@@ -515,15 +514,8 @@ static bm_status read_header(bm_io_reader *r, const cJSON *root, bm_io_plan *p)
                           "(this library reads %d)", (unsigned long long)version,
                           BM_MODEL_FORMAT_VERSION);
     }
-    if ((s = bm_io_get_string(r, root, "dtype", 0, &dtype)) != BM_OK)
+    if ((s = bm_io_get_dtype(r, root, &p->dt)) != BM_OK)
         return s;
-    p->dt = BM_F32;
-    if (dtype && strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0) {
-        bm_io_push_key(r, "dtype");
-        return bm_io_fail(r, BM_ERR_PARSE, "unknown dtype '%.40s' (expected f32 or f64)", dtype);
-    }
-    if (dtype && strcmp(dtype, "f64") == 0)
-        p->dt = BM_F64;
     return BM_OK;
 }
 
