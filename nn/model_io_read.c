@@ -126,11 +126,9 @@ static bm_status parse_layer(bm_io_reader *r, const cJSON *j, plan *p, layer_pla
 static bm_status parse_layers(bm_io_reader *r, const cJSON *root, plan *p)
 {
     const cJSON *a;
-    bm_status s = bm_io_member(r, root, "layers", 1, &a);
+    size_t top = 0;
+    bm_status s = bm_io_get_array(r, root, "layers", 1, "an array of layers", &a, &top);
     if (s != BM_OK)
-        return s;
-    size_t top = bm_io_push_key(r, "layers");
-    if ((s = bm_io_want(r, a, cJSON_Array, "an array of layers")) != BM_OK)
         return s;
     p->n_layers = bm_io_count(a);
     if (p->n_layers == 0)
@@ -339,6 +337,16 @@ bm_status bm_io_parse_state(bm_io_reader *r, const cJSON *root, plan *p)
 }
 
 /* ----------------------------------------------------------------- root */
+
+bm_status bm_io_get_array(bm_io_reader *r, const cJSON *obj, const char *key, int required,
+                          const char *what, const cJSON **out, size_t *top)
+{
+    bm_status s = bm_io_member(r, obj, key, required, out);
+    if (s != BM_OK || !*out)
+        return s;
+    *top = bm_io_push_key(r, key);
+    return bm_io_want(r, *out, cJSON_Array, what);
+}
 
 bm_status bm_io_get_dtype(bm_io_reader *r, const cJSON *root, bm_dtype *dt)
 {

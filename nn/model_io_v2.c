@@ -205,11 +205,9 @@ static bm_status read_inputs(bm_io_reader *r, const cJSON *root, bm_dtype dt, bm
 {
     static const char *const keys[] = {"name", "shape"};
     const cJSON *a;
-    bm_status s = bm_io_member(r, root, "inputs", 1, &a);
+    size_t top = 0, i = 0;
+    bm_status s = bm_io_get_array(r, root, "inputs", 1, "an array of inputs", &a, &top);
     if (s != BM_OK)
-        return s;
-    size_t top = bm_io_push_key(r, "inputs"), i = 0;
-    if ((s = bm_io_want(r, a, cJSON_Array, "an array of inputs")) != BM_OK)
         return s;
     if (bm_io_count(a) == 0 || bm_io_count(a) > BM_MODEL_MAX_INPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "expected 1..%d inputs, got %zu", BM_MODEL_MAX_INPUTS,
@@ -437,11 +435,9 @@ static bm_status read_nodes(bm_io_reader *r, const cJSON *root, bm_model *m,
                             const bm_model_load_opts *opts, bm_io_plan *p, v2_nodes *nodes)
 {
     const cJSON *a;
-    bm_status s = bm_io_member(r, root, "nodes", 1, &a);
+    size_t top = 0, i = 0;
+    bm_status s = bm_io_get_array(r, root, "nodes", 1, "an array of nodes", &a, &top);
     if (s != BM_OK)
-        return s;
-    size_t top = bm_io_push_key(r, "nodes"), i = 0;
-    if ((s = bm_io_want(r, a, cJSON_Array, "an array of nodes")) != BM_OK)
         return s;
     if ((nodes->n = bm_io_count(a)) == 0)
         return bm_io_fail(r, BM_ERR_PARSE, "expected at least one node");
@@ -459,14 +455,12 @@ static bm_status read_nodes(bm_io_reader *r, const cJSON *root, bm_model *m,
 
 static bm_status read_outputs(bm_io_reader *r, const cJSON *root, bm_model *m)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "outputs");
+    const cJSON *a;
     const char *names[BM_MODEL_MAX_OUTPUTS];
     bm_error e = {0};
-    if (!a)
-        return BM_OK;
-    size_t top = bm_io_push_key(r, "outputs"), i = 0;
-    bm_status s = bm_io_want(r, a, cJSON_Array, "an array of node names");
-    if (s != BM_OK)
+    size_t top = 0, i = 0;
+    bm_status s = bm_io_get_array(r, root, "outputs", 0, "an array of node names", &a, &top);
+    if (s != BM_OK || !a)
         return s;
     if (bm_io_count(a) == 0 || bm_io_count(a) > BM_MODEL_MAX_OUTPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "expected 1..%d outputs, got %zu",
