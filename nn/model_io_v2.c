@@ -304,30 +304,41 @@ static bm_status read_spec(bm_io_reader *r, const cJSON *j, const bm_layer_vt *v
     return BM_OK;
 }
 
+/* The strings of the array a (path at it) into names; what says what each
+ * must be in an error. */
+static bm_status read_names(bm_io_reader *r, const cJSON *a, const char *what, const char **names)
+{
+    size_t i = 0;
+    for (const cJSON *c = a->child; c; c = c->next, i++) {
+        size_t old = bm_io_push_index(r, i);
+        bm_status s = bm_io_want(r, c, cJSON_String, what);
+        if (s != BM_OK)
+            return s;
+        names[i] = c->valuestring;
+        bm_io_pop(r, old);
+    }
+    return BM_OK;
+}
+
 /* j.inputs as names (absent: the previous node, or the first input). */
 static bm_status read_node_inputs(bm_io_reader *r, const cJSON *j, const bm_model *m,
                                   const char **names, size_t *n)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "inputs");
+    const cJSON *a;
+    size_t top = 0;
+    bm_status s = bm_io_get_array(r, j, "inputs", 0, "an array of names", &a, &top);
+    if (s != BM_OK)
+        return s;
     if (!a) {
         names[0] = m->n_layers ? m->layers[m->n_layers - 1].name : m->inputs[0].name;
         *n = 1;
         return BM_OK;
     }
-    size_t top = bm_io_push_key(r, "inputs"), i = 0;
-    bm_status s = bm_io_want(r, a, cJSON_Array, "an array of names");
-    if (s != BM_OK)
-        return s;
     if (bm_io_count(a) > BM_LAYER_MAX_INPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "more than %d inputs", BM_LAYER_MAX_INPUTS);
-    for (const cJSON *c = a->child; c; c = c->next, i++) {
-        size_t old = bm_io_push_index(r, i);
-        if ((s = bm_io_want(r, c, cJSON_String, "a name")) != BM_OK)
-            return s;
-        names[i] = c->valuestring;
-        bm_io_pop(r, old);
-    }
-    *n = i;
+    if ((s = read_names(r, a, "a name", names)) != BM_OK)
+        return s;
+    *n = bm_io_count(a);
     bm_io_pop(r, top);
     return BM_OK;
 }
@@ -458,21 +469,16 @@ static bm_status read_outputs(bm_io_reader *r, const cJSON *root, bm_model *m)
     const cJSON *a;
     const char *names[BM_MODEL_MAX_OUTPUTS];
     bm_error e = {0};
-    size_t top = 0, i = 0;
+    size_t top = 0;
     bm_status s = bm_io_get_array(r, root, "outputs", 0, "an array of node names", &a, &top);
     if (s != BM_OK || !a)
         return s;
     if (bm_io_count(a) == 0 || bm_io_count(a) > BM_MODEL_MAX_OUTPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "expected 1..%d outputs, got %zu",
                           BM_MODEL_MAX_OUTPUTS, bm_io_count(a));
-    for (const cJSON *c = a->child; c; c = c->next, i++) {
-        size_t old = bm_io_push_index(r, i);
-        if ((s = bm_io_want(r, c, cJSON_String, "a node's name")) != BM_OK)
-            return s;
-        names[i] = c->valuestring;
-        bm_io_pop(r, old);
-    }
-    if (bm_model_set_outputs(m, i, names, &e) != BM_OK)
+    if ((s = read_names(r, a, "a node's name", names)) != BM_OK)
+        return s;
+    if (bm_model_set_outputs(m, bm_io_count(a), names, &e) != BM_OK)
         return bm_io_fail(r, e.code, "%s", bm_io_unprefixed(e.msg));
     bm_io_pop(r, top);
     return BM_OK;
