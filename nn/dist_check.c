@@ -82,16 +82,8 @@ bm_status bm_dist_collective(bm_comm *c, bm_status local, bm_error *err)
         return s;
     }
     if (local == BM_OK) {
-        char list[BM_ERR_LEN] = "";
-        size_t len = 0, count = 0;
-        for (int r = 0; r < N; r++) {
-            if (failed[r] == 0.0)
-                continue;
-            int w = snprintf(list + len, sizeof list - len, "%s%d", count ? ", " : "", r);
-            if (w > 0 && (size_t)w < sizeof list - len)
-                len += (size_t)w;
-            count++;
-        }
+        char list[BM_ERR_LEN];
+        size_t count = bm_dist_rank_list(failed, N, list, sizeof list);
         if (count)
             local = bm_error_set(err, BM_ERR_STATE, "bm_dist_fit: rank%s %s failed before "
                                  "training (see %s message)", count > 1 ? "s" : "", list,

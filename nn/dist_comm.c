@@ -82,6 +82,22 @@ static bm_status ensure_scratch(bm_comm *c, size_t bytes, bm_error *err)
     return BM_OK;
 }
 
+size_t bm_dist_rank_list(const double *flags, int n, char *list, size_t size)
+{
+    size_t len = 0, count = 0;
+    if (size)
+        list[0] = '\0';
+    for (int r = 0; r < n; r++) {
+        if (flags[r] == 0.0)
+            continue;
+        int w = snprintf(list + len, size - len, "%s%d", count ? ", " : "", r);
+        if (w > 0 && (size_t)w < size - len)
+            len += (size_t)w;
+        count++;
+    }
+    return count;
+}
+
 void bm_dist_add(bm_dtype dt, void *acc, const void *v, size_t n)
 {
     if (dt == BM_F64) {
@@ -254,16 +270,8 @@ bm_status bm_dist_agree(bm_comm *c, uint64_t value, const char *what, bm_error *
     if (st == BM_OK)
         st = bm_dist_sum(c, differs, (size_t)N, BM_F64, 0, err);
     if (st == BM_OK) {
-        char list[BM_ERR_LEN] = "";
-        size_t len = 0, count = 0;
-        for (int r = 0; r < N; r++) {
-            if (differs[r] == 0.0)
-                continue;
-            int w = snprintf(list + len, sizeof list - len, "%s%d", count ? ", " : "", r);
-            if (w > 0 && (size_t)w < sizeof list - len)
-                len += (size_t)w;
-            count++;
-        }
+        char list[BM_ERR_LEN];
+        size_t count = bm_dist_rank_list(differs, N, list, sizeof list);
         if (count)
             st = bm_error_set(err, BM_ERR_ARG, "%s: rank%s %s differ%s from rank 0's (every rank "
                               "must be given the same)", name, count > 1 ? "s" : "", list,

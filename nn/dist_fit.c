@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "dist_internal.h"
+#include "fit_shared_internal.h"
 
 /* Per-shard statistics summed before the gradients: total, data and
  * regularisation loss, accuracy; then each rank's stop flag and failure
@@ -244,16 +245,6 @@ static bm_status step(dist_run *R, size_t start, size_t B, double *tot, bm_error
     return s;
 }
 
-static void shuffle(size_t *p, size_t n, bm_rng *rng)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)bm_rng_below(rng, i);
-        size_t t = p[i - 1];
-        p[i - 1] = p[j];
-        p[j] = t;
-    }
-}
-
 /* One pass over the rows (as bm_model_fit's): fills st's losses and accuracy. */
 static bm_status run_epoch(dist_run *R, bm_epoch_stats *st, int *stop, bm_error *err)
 {
@@ -263,7 +254,7 @@ static bm_status run_epoch(dist_run *R, bm_epoch_stats *st, int *stop, bm_error 
     for (size_t i = 0; i < R->n; i++)
         R->perm[i] = i;
     if (o->shuffle)
-        shuffle(R->perm, R->n, bm_model_rng(m));
+        bm_fit_shuffle(R->perm, R->n, bm_model_rng(m));
     for (size_t start = 0; start < R->n; start += R->bs) {
         size_t B = R->n - start < R->bs ? R->n - start : R->bs;
         st->lr = bm_optim_lr(bm_model_optim(m));
@@ -301,20 +292,6 @@ bm_dist_opts bm_dist_defaults(void)
     memset(&o, 0, sizeof o);
     o.fit = bm_fit_defaults();
     return o;
-}
-
-/* Population standard deviation of t's elements (the regression tolerance). */
-static double std_of(const bm_tensor *t)
-{
-    double mean = 0, var = 0;
-    for (size_t i = 0; i < t->size; i++)
-        mean += bm_tensor_get(t, i);
-    mean /= (double)t->size;
-    for (size_t i = 0; i < t->size; i++) {
-        double d = bm_tensor_get(t, i) - mean;
-        var += d * d;
-    }
-    return sqrt(var / (double)t->size);
 }
 
 /* Whether all n_params parameters are finite. */
@@ -452,7 +429,7 @@ bm_status bm_dist_fit(bm_model *m, const bm_dataset *train, const bm_dist_opts *
     R.np = bm_model_n_params(m);
     R.ns = bm_model_n_state(m);
     R.nv = R.np + R.ns;
-    R.tol = std_of(train->y) / DIST_TOL_DIV;
+    R.tol = bm_tensor_std(train->y) / DIST_TOL_DIV;
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->shards = R.S;

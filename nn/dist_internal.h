@@ -28,6 +28,9 @@ struct bm_comm {
 
 /* Wall-clock seconds. */
 double bm_dist_now(void);
+/* The ranks r < n whose flags[r] is not 0, as "1, 3" into list (size
+ * bytes, cut short when full); returns how many there are. */
+size_t bm_dist_rank_list(const double *flags, int n, char *list, size_t size);
 /* acc[i] += v[i] for n values of dt (f32 or f64). */
 void bm_dist_add(bm_dtype dt, void *acc, const void *v, size_t n);
 /* The transport's allreduce_sum (the fast, non-deterministic reduction);

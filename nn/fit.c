@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bm_ops.h"
+#include "fit_shared_internal.h"
 #include "model_internal.h"
 
 bm_fit_opts bm_fit_defaults(void)
@@ -161,16 +162,6 @@ static bm_status ensure_perm(bm_model *m, size_t n, bm_error *err)
     return BM_OK;
 }
 
-static void shuffle(size_t *p, size_t n, bm_rng *rng)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)bm_rng_below(rng, i);
-        size_t t = p[i - 1];
-        p[i - 1] = p[j];
-        p[j] = t;
-    }
-}
-
 /* Index of the first NaN/Inf of the n values of dt at p; n when none. The
  * common all-finite case is one branch-free pass. */
 static size_t first_nonfinite(bm_dtype dt, const void *p, size_t n)
@@ -246,7 +237,7 @@ static bm_status run_epoch(bm_model *m, const bm_dataset *tr, size_t n, size_t b
     for (size_t i = 0; i < n; i++)
         m->perm[i] = i;
     if (o->shuffle)
-        shuffle(m->perm, n, &m->rng);
+        bm_fit_shuffle(m->perm, n, &m->rng);
     for (size_t start = 0; start < n; start += bs) {
         size_t B = n - start < bs ? n - start : bs;
         bm_step_graph *g = NULL;

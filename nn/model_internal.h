@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "bm_model.h"
+#include "fit_shared_internal.h"
 
 /* Recorded training graphs kept for replay: full batches and the last,
  * shorter batch of an epoch. */
@@ -104,8 +105,6 @@ typedef struct bm_loss_layout {
 /* Drop the model's parameter groups (the optimizer is replaced). */
 void bm_model_drop_groups(bm_model *m);
 
-/* Population standard deviation of t's elements. */
-double bm_tensor_std(const bm_tensor *t);
 /* Width of output 0 (its per-sample element count). */
 size_t bm_model_width(const bm_model *m);
 /* Index of output k's node. */

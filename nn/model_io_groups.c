@@ -45,12 +45,10 @@ static size_t count_names(const cJSON *a)
 bm_status bm_io_read_groups(bm_io_reader *r, const cJSON *root, bm_model *m)
 {
     static const char *const keys[] = {"params", "nodes", "lr", "weight_decay", "frozen"};
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "groups");
-    if (!a)
-        return BM_OK;
-    size_t top = bm_io_push_key(r, "groups"), i = 0;
-    bm_status s = bm_io_want(r, a, cJSON_Array, "an array of parameter groups");
-    if (s != BM_OK)
+    const cJSON *a;
+    size_t top = 0, i = 0;
+    bm_status s = bm_io_get_array(r, root, "groups", 0, "an array of parameter groups", &a, &top);
+    if (s != BM_OK || !a)
         return s;
     size_t n = bm_io_count(a), used = 0;
     if (n == 0 || n > BM_OPTIM_MAX_GROUPS)

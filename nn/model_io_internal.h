@@ -207,6 +207,13 @@ bm_status bm_io_get_uint(bm_io_reader *r, const struct cJSON *obj, const char *k
  * belongs to the cJSON tree). */
 bm_status bm_io_get_string(bm_io_reader *r, const struct cJSON *obj, const char *key,
                            int required, const char **out);
+/* obj.key as an array described by what (*out NULL when absent and not
+ * required); when there, the path is left at key and *top is what to pop
+ * back to. */
+bm_status bm_io_get_array(bm_io_reader *r, const struct cJSON *obj, const char *key,
+                          int required, const char *what, const struct cJSON **out, size_t *top);
+/* The optional root.dtype ("f32", the default, or "f64") into *dt. */
+bm_status bm_io_get_dtype(bm_io_reader *r, const struct cJSON *root, bm_dtype *dt);
 /* A library name parser's failure e, reported at key. */
 bm_status bm_io_bad_name(bm_io_reader *r, const char *key, const bm_error *e);
 /* An array of exactly n numbers, each finite in dt. */

@@ -126,11 +126,9 @@ static bm_status parse_layer(bm_io_reader *r, const cJSON *j, plan *p, layer_pla
 static bm_status parse_layers(bm_io_reader *r, const cJSON *root, plan *p)
 {
     const cJSON *a;
-    bm_status s = bm_io_member(r, root, "layers", 1, &a);
+    size_t top = 0;
+    bm_status s = bm_io_get_array(r, root, "layers", 1, "an array of layers", &a, &top);
     if (s != BM_OK)
-        return s;
-    size_t top = bm_io_push_key(r, "layers");
-    if ((s = bm_io_want(r, a, cJSON_Array, "an array of layers")) != BM_OK)
         return s;
     p->n_layers = bm_io_count(a);
     if (p->n_layers == 0)
@@ -340,11 +338,37 @@ bm_status bm_io_parse_state(bm_io_reader *r, const cJSON *root, plan *p)
 
 /* ----------------------------------------------------------------- root */
 
+bm_status bm_io_get_array(bm_io_reader *r, const cJSON *obj, const char *key, int required,
+                          const char *what, const cJSON **out, size_t *top)
+{
+    bm_status s = bm_io_member(r, obj, key, required, out);
+    if (s != BM_OK || !*out)
+        return s;
+    *top = bm_io_push_key(r, key);
+    return bm_io_want(r, *out, cJSON_Array, what);
+}
+
+bm_status bm_io_get_dtype(bm_io_reader *r, const cJSON *root, bm_dtype *dt)
+{
+    const char *dtype;
+    bm_status s = bm_io_get_string(r, root, "dtype", 0, &dtype);
+    if (s != BM_OK)
+        return s;
+    *dt = BM_F32;
+    if (dtype && strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0) {
+        bm_io_push_key(r, "dtype");
+        return bm_io_fail(r, BM_ERR_PARSE, "unknown dtype '%.40s' (expected f32 or f64)", dtype);
+    }
+    if (dtype && strcmp(dtype, "f64") == 0)
+        *dt = BM_F64;
+    return BM_OK;
+}
+
 static bm_status parse_root(bm_io_reader *r, const cJSON *root, plan *p)
 {
     static const char *const keys[] = {"format", "version",   "dtype",    "inputs", "layers",
                                        "loss",   "optimizer", "training", "state"};
-    const char *format, *dtype, *loss;
+    const char *format, *loss;
     uint64_t version = BM_MODEL_FORMAT_V1, inputs = 0;
     bm_error e = {0};
     bm_status s;
@@ -369,15 +393,8 @@ static bm_status parse_root(bm_io_reader *r, const cJSON *root, plan *p)
                           (unsigned long long)version, BM_MODEL_FORMAT_V1,
                           BM_MODEL_FORMAT_VERSION);
     }
-    if ((s = bm_io_get_string(r, root, "dtype", 0, &dtype)) != BM_OK)
+    if ((s = bm_io_get_dtype(r, root, &p->dt)) != BM_OK)
         return s;
-    p->dt = BM_F32;
-    if (dtype && strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0) {
-        bm_io_push_key(r, "dtype");
-        return bm_io_fail(r, BM_ERR_PARSE, "unknown dtype '%.40s' (expected f32 or f64)", dtype);
-    }
-    if (dtype && strcmp(dtype, "f64") == 0)
-        p->dt = BM_F64;
     if ((s = bm_io_get_uint(r, root, "inputs", 1, 1, BM_MODEL_MAX_PARAMS, BM_ERR_SIZE, &inputs,
                             NULL)) != BM_OK)
         return s;

@@ -205,11 +205,9 @@ static bm_status read_inputs(bm_io_reader *r, const cJSON *root, bm_dtype dt, bm
 {
     static const char *const keys[] = {"name", "shape"};
     const cJSON *a;
-    bm_status s = bm_io_member(r, root, "inputs", 1, &a);
+    size_t top = 0, i = 0;
+    bm_status s = bm_io_get_array(r, root, "inputs", 1, "an array of inputs", &a, &top);
     if (s != BM_OK)
-        return s;
-    size_t top = bm_io_push_key(r, "inputs"), i = 0;
-    if ((s = bm_io_want(r, a, cJSON_Array, "an array of inputs")) != BM_OK)
         return s;
     if (bm_io_count(a) == 0 || bm_io_count(a) > BM_MODEL_MAX_INPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "expected 1..%d inputs, got %zu", BM_MODEL_MAX_INPUTS,
@@ -306,30 +304,41 @@ static bm_status read_spec(bm_io_reader *r, const cJSON *j, const bm_layer_vt *v
     return BM_OK;
 }
 
+/* The strings of the array a (path at it) into names; what says what each
+ * must be in an error. */
+static bm_status read_names(bm_io_reader *r, const cJSON *a, const char *what, const char **names)
+{
+    size_t i = 0;
+    for (const cJSON *c = a->child; c; c = c->next, i++) {
+        size_t old = bm_io_push_index(r, i);
+        bm_status s = bm_io_want(r, c, cJSON_String, what);
+        if (s != BM_OK)
+            return s;
+        names[i] = c->valuestring;
+        bm_io_pop(r, old);
+    }
+    return BM_OK;
+}
+
 /* j.inputs as names (absent: the previous node, or the first input). */
 static bm_status read_node_inputs(bm_io_reader *r, const cJSON *j, const bm_model *m,
                                   const char **names, size_t *n)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "inputs");
+    const cJSON *a;
+    size_t top = 0;
+    bm_status s = bm_io_get_array(r, j, "inputs", 0, "an array of names", &a, &top);
+    if (s != BM_OK)
+        return s;
     if (!a) {
         names[0] = m->n_layers ? m->layers[m->n_layers - 1].name : m->inputs[0].name;
         *n = 1;
         return BM_OK;
     }
-    size_t top = bm_io_push_key(r, "inputs"), i = 0;
-    bm_status s = bm_io_want(r, a, cJSON_Array, "an array of names");
-    if (s != BM_OK)
-        return s;
     if (bm_io_count(a) > BM_LAYER_MAX_INPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "more than %d inputs", BM_LAYER_MAX_INPUTS);
-    for (const cJSON *c = a->child; c; c = c->next, i++) {
-        size_t old = bm_io_push_index(r, i);
-        if ((s = bm_io_want(r, c, cJSON_String, "a name")) != BM_OK)
-            return s;
-        names[i] = c->valuestring;
-        bm_io_pop(r, old);
-    }
-    *n = i;
+    if ((s = read_names(r, a, "a name", names)) != BM_OK)
+        return s;
+    *n = bm_io_count(a);
     bm_io_pop(r, top);
     return BM_OK;
 }
@@ -437,11 +446,9 @@ static bm_status read_nodes(bm_io_reader *r, const cJSON *root, bm_model *m,
                             const bm_model_load_opts *opts, bm_io_plan *p, v2_nodes *nodes)
 {
     const cJSON *a;
-    bm_status s = bm_io_member(r, root, "nodes", 1, &a);
+    size_t top = 0, i = 0;
+    bm_status s = bm_io_get_array(r, root, "nodes", 1, "an array of nodes", &a, &top);
     if (s != BM_OK)
-        return s;
-    size_t top = bm_io_push_key(r, "nodes"), i = 0;
-    if ((s = bm_io_want(r, a, cJSON_Array, "an array of nodes")) != BM_OK)
         return s;
     if ((nodes->n = bm_io_count(a)) == 0)
         return bm_io_fail(r, BM_ERR_PARSE, "expected at least one node");
@@ -459,26 +466,19 @@ static bm_status read_nodes(bm_io_reader *r, const cJSON *root, bm_model *m,
 
 static bm_status read_outputs(bm_io_reader *r, const cJSON *root, bm_model *m)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "outputs");
+    const cJSON *a;
     const char *names[BM_MODEL_MAX_OUTPUTS];
     bm_error e = {0};
-    if (!a)
-        return BM_OK;
-    size_t top = bm_io_push_key(r, "outputs"), i = 0;
-    bm_status s = bm_io_want(r, a, cJSON_Array, "an array of node names");
-    if (s != BM_OK)
+    size_t top = 0;
+    bm_status s = bm_io_get_array(r, root, "outputs", 0, "an array of node names", &a, &top);
+    if (s != BM_OK || !a)
         return s;
     if (bm_io_count(a) == 0 || bm_io_count(a) > BM_MODEL_MAX_OUTPUTS)
         return bm_io_fail(r, BM_ERR_PARSE, "expected 1..%d outputs, got %zu",
                           BM_MODEL_MAX_OUTPUTS, bm_io_count(a));
-    for (const cJSON *c = a->child; c; c = c->next, i++) {
-        size_t old = bm_io_push_index(r, i);
-        if ((s = bm_io_want(r, c, cJSON_String, "a node's name")) != BM_OK)
-            return s;
-        names[i] = c->valuestring;
-        bm_io_pop(r, old);
-    }
-    if (bm_model_set_outputs(m, i, names, &e) != BM_OK)
+    if ((s = read_names(r, a, "a node's name", names)) != BM_OK)
+        return s;
+    if (bm_model_set_outputs(m, bm_io_count(a), names, &e) != BM_OK)
         return bm_io_fail(r, e.code, "%s", bm_io_unprefixed(e.msg));
     bm_io_pop(r, top);
     return BM_OK;
@@ -490,7 +490,6 @@ static bm_status read_header(bm_io_reader *r, const cJSON *root, bm_io_plan *p)
     static const char *const keys[] = {"format", "version", "dtype",  "inputs",   "nodes",
                                        "outputs", "loss",   "groups", "optimizer", "training", "state"};
     uint64_t version = BM_MODEL_FORMAT_VERSION;
-    const char *dtype;
     bm_status s = check_keys(r, root, keys, sizeof keys / sizeof *keys, "a model file");
     if (s != BM_OK)
         return s;
@@ -515,15 +514,8 @@ static bm_status read_header(bm_io_reader *r, const cJSON *root, bm_io_plan *p)
                           "(this library reads %d)", (unsigned long long)version,
                           BM_MODEL_FORMAT_VERSION);
     }
-    if ((s = bm_io_get_string(r, root, "dtype", 0, &dtype)) != BM_OK)
+    if ((s = bm_io_get_dtype(r, root, &p->dt)) != BM_OK)
         return s;
-    p->dt = BM_F32;
-    if (dtype && strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0) {
-        bm_io_push_key(r, "dtype");
-        return bm_io_fail(r, BM_ERR_PARSE, "unknown dtype '%.40s' (expected f32 or f64)", dtype);
-    }
-    if (dtype && strcmp(dtype, "f64") == 0)
-        p->dt = BM_F64;
     return BM_OK;
 }
 

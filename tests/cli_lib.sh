@@ -1,15 +1,31 @@
-# cli_lib.sh — what every CLI test script shares; sourced after setting
-# $bmnn (the program) and $work (the script's temporary directory, the cwd).
+# cli_lib.sh — what every CLI test script shares. A script run as
+# `SCRIPT BMNN SRCDIR` sources it and calls cli_setup "$@"; one that sets
+# $bmnn (the program) and $work (its temporary directory, the cwd) itself
+# sources it after doing so.
 #   BMNN_WRAP="valgrind ..." runs every bmnn under that command (.ci/run does
 #   so with memcheck): $bmnn becomes a script in $work that execs it.
 #   CLI_LIMIT=S: expect stops a command after S seconds (exit 124), so one
 #   that would block forever fails its case instead of hanging the test.
 # Counts checks in $pass/$fail; end a script with cli_summary.
-if [ -n "${BMNN_WRAP:-}" ]; then
-    printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
-    chmod +x "$work/bmnn-wrapped"
-    bmnn="$work/bmnn-wrapped"
-fi
+# cli_wrap: $bmnn under $BMNN_WRAP, when set
+cli_wrap() {
+    if [ -n "${BMNN_WRAP:-}" ]; then
+        printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' "$BMNN_WRAP" "$bmnn" >"$work/bmnn-wrapped"
+        chmod +x "$work/bmnn-wrapped"
+        bmnn="$work/bmnn-wrapped"
+    fi
+}
+# cli_setup BMNN SRCDIR: $bmnn and $src as absolute paths, a fresh $work
+# (removed on exit) as the cwd, $bmnn wrapped
+cli_setup() {
+    bmnn=$(realpath "$1")
+    src=$(realpath "$2")
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    cd "$work" || exit 1
+    cli_wrap
+}
+[ -n "${bmnn:-}" ] && cli_wrap
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }

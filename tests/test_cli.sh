@@ -4,12 +4,8 @@
 # subcommand on a small case, exact continuation of a checkpoint, a golden
 # DOT file. Ends with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-. "$src/tests/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 cp "$src/tests/data/cli_small.json" small.json
 
 expect 2 "no arguments" -- "$bmnn"

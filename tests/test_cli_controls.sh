@@ -4,13 +4,9 @@
 # into the model file and resumed exactly, early stopping and --best, and
 # `bmnn predict` on data without labels. Ends with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 command -v python3 >/dev/null || { echo "SKIP: python3 reads the JSON and CSV"; exit 77; }
-. "$src/tests/cli_lib.sh"
 
 "$bmnn" data spiral --samples 50 --classes 3 --seed 1 -o train.csv >/dev/null
 "$bmnn" data spiral --samples 20 --classes 3 --seed 2 -o val.csv >/dev/null

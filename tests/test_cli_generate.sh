@@ -5,12 +5,8 @@
 # the vocabulary of `bmnn data text --vocab`; bad input with its exit status
 # and message. Ends with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-. "$src/tests/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 text="$src/tests/data/text_small.txt" # 113 bytes, 102 code points, 35 distinct
 same() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi; }
 gen() { "$bmnn" generate m.json --prompt "The " "$@"; }

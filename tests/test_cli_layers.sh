@@ -5,12 +5,8 @@
 # drawn with its layers as boxes, listed by `bmnn layers`, and a bad kernel
 # named at its node. Ends with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-. "$src/tests/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 
 cat >cnn.json <<'JSON'
 {"format": 2, "dtype": "f32",

@@ -6,13 +6,9 @@
 # `train --history FILE.csv` and `eval --json` in full precision.
 # Ends with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 command -v python3 >/dev/null || { echo "SKIP: python3 reads the CSV and JSON"; exit 77; }
-. "$src/tests/cli_lib.sh"
 
 cp "$src/tests/data/cli_small.json" small.json
 "$bmnn" data spiral --samples 50 --classes 3 --seed 1 -o train.csv >/dev/null || bad "data spiral"

@@ -4,12 +4,8 @@
 # makes, and a total; profiling changes no bit of the trained model. Ends
 # with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-. "$src/tests/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 # run DESCRIPTION command...: must exit 0 (stdout in out.txt)
 run() {
     local what=$1

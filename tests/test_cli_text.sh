@@ -4,12 +4,8 @@
 # vocabulary), seeded random windows, bad input with its exit status and
 # message, and `bmnn train` reading what it wrote. Ends with "N passed, N failed".
 set -u
-bmnn=$(realpath "$1")
-src=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-. "$src/tests/cli_lib.sh"
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup "$@"
 text="$src/tests/data/text_small.txt" # 113 bytes, 102 code points, 35 distinct
 same() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi; }
 

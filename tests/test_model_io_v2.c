@@ -7,41 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_add2_kind.h"
 #include "test_util.h"
 
-/* ------------------------------------------- a custom kind: a + b */
-
-static bm_status add2_infer(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
-                            bm_shape *out, bm_error *err)
-{
-    (void)s;
-    (void)n_in;
-    if (in[0].rank != in[1].rank || in[0].dim[0] != in[1].dim[0])
-        return bm_error_set(err, BM_ERR_SHAPE, "add2: inputs of different shapes");
-    *out = in[0];
-    return BM_OK;
-}
-
-static size_t add2_params(const bm_layer_spec *s, const bm_shape *in, size_t n_in,
-                          bm_param_desc *out)
-{
-    (void)s;
-    (void)in;
-    (void)n_in;
-    (void)out;
-    return 0;
-}
-
-static bm_tensor *add2_record(bm_tape *t, const bm_layer_call *c)
-{
-    return bm_add(t, c->in[0], c->in[1]);
-}
-
-static const char *const add2_keys[] = {NULL};
-static const bm_layer_vt add2_vt = {
-    .name = "add2", .summary = "a + b", .min_inputs = 2, .max_inputs = 2, .keys = add2_keys,
-    .infer = add2_infer, .params = add2_params, .record = add2_record,
-};
+/* The add2 kind, for loading the graph models below. */
 static const bm_layer_vt *const custom[] = {&add2_vt};
 static const bm_model_load_opts with_add2 = {.kinds = custom, .n_kinds = 1};
 

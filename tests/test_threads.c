@@ -7,8 +7,8 @@
  * Allocations are counted by the linker: this binary is linked with
  * -Wl,--wrap=malloc,... (tests/meson.build), so every call to those
  * functions from the test and from the static libbmnn lands in the
- * __wrap_ functions below. Their counter is a process-wide global: fine in
- * a test binary, and the library itself has none. */
+ * __wrap_ functions of test_alloc_wrap.h. Their counter is a process-wide
+ * global: fine in a test binary, and the library itself has none. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdatomic.h>
@@ -23,50 +23,7 @@
 
 /* ------------------------------------------------ counting the allocator */
 
-static atomic_size_t n_allocs; /* test-only global: calls of the wrapped allocators */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t k, size_t n);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t k, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-int __wrap_posix_memalign(void **p, size_t a, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-    atomic_fetch_add(&n_allocs, 1);
-    return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t k, size_t n)
-{
-    atomic_fetch_add(&n_allocs, 1);
-    return __real_calloc(k, n);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    atomic_fetch_add(&n_allocs, 1);
-    return __real_realloc(p, n);
-}
-
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-    atomic_fetch_add(&n_allocs, 1);
-    return __real_aligned_alloc(a, n);
-}
-
-int __wrap_posix_memalign(void **p, size_t a, size_t n)
-{
-    atomic_fetch_add(&n_allocs, 1);
-    return __real_posix_memalign(p, a, n);
-}
-
-static size_t allocs(void) { return atomic_load(&n_allocs); }
+#include "test_alloc_wrap.h"
 
 #define ck_ok(s, err) ck_assert_msg((s) == BM_OK, "%s: %s", #s, (err).msg)
 

@@ -172,10 +172,10 @@ START_TEST(unary_kernels)
         const unary_case *u = &UNARY[c];
         un32 f32, p32;
         un64 f64, p64;
-        memcpy(&f32, (const char *)&k->f32 + u->off32, sizeof f32);
-        memcpy(&p32, (const char *)&p->f32 + u->off32, sizeof p32);
-        memcpy(&f64, (const char *)&k->f64 + u->off64, sizeof f64);
-        memcpy(&p64, (const char *)&p->f64 + u->off64, sizeof p64);
+        kernel_at(&f32, sizeof f32, &k->f32, u->off32);
+        kernel_at(&p32, sizeof p32, &p->f32, u->off32);
+        kernel_at(&f64, sizeof f64, &k->f64, u->off64);
+        kernel_at(&p64, sizeof p64, &p->f64, u->off64);
         for (size_t s = 0; s < N_SIZES; s++) {
             size_t n = SIZES[s];
             fill(b->xd, b->xf, n, u->scale, u->shift, c * 100 + s);
@@ -188,10 +188,7 @@ START_TEST(unary_kernels)
                 near(u->name, n, i, b->of[i], want32, TOL32);
                 near(u->name, n, i, b->od[i], u->ref(b->xd[i], u->a), TOL64);
             }
-            ck_assert_msg(memcmp(b->of, b->pf, n * sizeof(float)) == 0,
-                          "%s f32 n=%zu: path %s differs from portable", u->name, n, k->name);
-            ck_assert_msg(memcmp(b->od, b->pd, n * sizeof(double)) == 0,
-                          "%s f64 n=%zu: path %s differs from portable", u->name, n, k->name);
+            same_as_portable(u->name, n, k->name, b);
         }
     }
     free(b);

@@ -62,6 +62,22 @@ typedef struct bufs {
     float xf[MAXN], yf[MAXN], gf[MAXN], of[MAXN], pf[MAXN];
 } bufs;
 
+/* The kernel at byte offset off of a kernel table, copied into *fn (size bytes). */
+static inline void kernel_at(void *fn, size_t size, const void *table, size_t off)
+{
+    memcpy(fn, (const char *)table + off, size);
+}
+
+/* The path's outputs of n values (of, od) equal the portable path's (pf, pd) bit for bit. */
+static inline void same_as_portable(const char *what, size_t n, const char *path_name,
+                                    const bufs *b)
+{
+    ck_assert_msg(memcmp(b->of, b->pf, n * sizeof(float)) == 0,
+                  "%s f32 n=%zu: path %s differs from portable", what, n, path_name);
+    ck_assert_msg(memcmp(b->od, b->pd, n * sizeof(double)) == 0,
+                  "%s f64 n=%zu: path %s differs from portable", what, n, path_name);
+}
+
 /* The paths, and the test case of each (all but portable need the CPU). */
 static const struct {
     bm_vec_isa isa;

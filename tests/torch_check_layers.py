@@ -6,18 +6,13 @@ torch.nn's modules holding the same weights (f64). Exit 77 (skip) when
 PyTorch is missing; 1 on a difference beyond TOL.
 Usage: torch_check_layers.py PROGRAM"""
 import math
-import subprocess
 import sys
 
-try:
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-except ImportError:
-    print("PyTorch is not installed: skipped")
-    sys.exit(77)
+from torch_check_util import compare_cases, need_torch
 
-TOL = 1e-12
+torch = need_torch()
+import torch.nn as nn  # noqa: E402 (after the skip)
+import torch.nn.functional as F  # noqa: E402
 D = torch.float64
 
 
@@ -136,28 +131,4 @@ def reference(name):
     return parts
 
 
-out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
-worst, seen, failed = 0.0, 0, []
-for line in out.splitlines():
-    name, rest = line.split(" ", 1)
-    mine = [[float(v) for v in part.split()] for part in rest.split("|")]
-    ref = reference(name)
-    errs = []
-    if len(mine) != len(ref):
-        errs.append(math.inf)
-    for a, b in zip(mine, ref):
-        if len(a) != len(b):
-            errs.append(math.inf)
-        else:
-            errs.append(max((abs(u - v) / max(1.0, abs(v)) for u, v in zip(a, b)), default=0.0))
-    worst = max(worst, *errs)
-    seen += 1
-    if max(errs) > TOL:
-        failed.append(name)
-    print(f"{name:22s} " + "  ".join(f"{k} {e:.1e}" for k, e in
-                                     zip(["value", "grad", "2nd", "stats+eval"], errs)))
-if seen != len(CASES):
-    failed.append(f"{len(CASES) - seen} cases missing")
-print(f"worst difference {worst:.2e} over {seen} cases (tolerance {TOL:g}, relative above 1)")
-print(f"{seen - len(failed)} passed, {len(failed)} failed {' '.join(failed)}")
-sys.exit(1 if failed else 0)
+compare_cases(sys.argv[1], reference, len(CASES), ['value', 'grad', '2nd', 'stats+eval'], 22)

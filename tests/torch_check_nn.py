@@ -5,17 +5,12 @@ pooling, batch_norm (training, evaluation), group_norm and attention
 (causal). Exit 77 (skip) when PyTorch is missing; 1 on a difference beyond
 TOL. Usage: torch_check_nn.py PROGRAM"""
 import math
-import subprocess
 import sys
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:
-    print("PyTorch is not installed: skipped")
-    sys.exit(77)
+from torch_check_util import compare_cases, need_torch
 
-TOL = 1e-12
+torch = need_torch()
+import torch.nn.functional as F  # noqa: E402 (after the skip)
 D = torch.float64
 
 # name: (input shapes, function of the inputs (and the running stats), channels of stats, training)
@@ -98,25 +93,4 @@ def reference(name):
     return y.detach().flatten().tolist(), extra, flat(gs), flat(hs)
 
 
-out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
-worst, seen, failed = 0.0, 0, []
-for line in out.splitlines():
-    name, rest = line.split(" ", 1)
-    mine = [[float(v) for v in part.split()] for part in rest.split("|")]
-    ref = reference(name)
-    errs = []
-    for a, b in zip(mine, ref):
-        if len(a) != len(b):
-            errs.append(math.inf)
-        else:
-            errs.append(max((abs(u - v) / max(1.0, abs(v)) for u, v in zip(a, b)), default=0.0))
-    worst = max(worst, *errs)
-    seen += 1
-    if max(errs) > TOL:
-        failed.append(name)
-    print(f"{name:30s} value {errs[0]:.1e}  stats {errs[1]:.1e}  grad {errs[2]:.1e}  2nd {errs[3]:.1e}")
-if seen != len(CASES):
-    failed.append(f"{len(CASES) - seen} cases missing")
-print(f"worst difference {worst:.2e} over {seen} cases (tolerance {TOL:g}, relative above 1)")
-print(f"{seen - len(failed)} passed, {len(failed)} failed {' '.join(failed)}")
-sys.exit(1 if failed else 0)
+compare_cases(sys.argv[1], reference, len(CASES), ['value', 'stats', 'grad', '2nd'], 30)

@@ -8,17 +8,12 @@ x·W + b with W [E,3E], columns q | k | v, head-major). Exit 77 (skip) when
 PyTorch is missing; 1 on a difference beyond TOL. Usage: torch_check_seq.py
 PROGRAM"""
 import math
-import subprocess
 import sys
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:
-    print("PyTorch is not installed: skipped")
-    sys.exit(77)
+from torch_check_util import compare_cases, need_torch
 
-TOL = 1e-12
+torch = need_torch()
+import torch.nn.functional as F  # noqa: E402 (after the skip)
 D = torch.float64
 
 # name: (module class, B, T, F, H, bias, sequences) for the recurrent cases
@@ -130,26 +125,5 @@ def reference(name):
     return y.detach().flatten().tolist(), flat(gs), flat(hs)
 
 
-out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
-n_cases = len(RECURRENT) + len(ATTENTION) + len(TRANSFORMER) + len(POSITION)
-worst, seen, failed = 0.0, 0, []
-for line in out.splitlines():
-    name, rest = line.split(" ", 1)
-    mine = [[float(v) for v in part.split()] for part in rest.split("|")]
-    ref = reference(name)
-    errs = []
-    for a, b in zip(mine, ref):
-        if len(a) != len(b):
-            errs.append(math.inf)
-        else:
-            errs.append(max((abs(u - v) / max(1.0, abs(v)) for u, v in zip(a, b)), default=0.0))
-    worst = max(worst, *errs)
-    seen += 1
-    if max(errs) > TOL:
-        failed.append(name)
-    print(f"{name:26s} value {errs[0]:.1e}  grad {errs[1]:.1e}  2nd {errs[2]:.1e}")
-if seen != n_cases:
-    failed.append(f"{n_cases - seen} cases missing")
-print(f"worst difference {worst:.2e} over {seen} cases (tolerance {TOL:g}, relative above 1)")
-print(f"{seen - len(failed)} passed, {len(failed)} failed {' '.join(failed)}")
-sys.exit(1 if failed else 0)
+N_CASES = len(RECURRENT) + len(ATTENTION) + len(TRANSFORMER) + len(POSITION)
+compare_cases(sys.argv[1], reference, N_CASES, ['value', 'grad', '2nd'], 26)

@@ -10,13 +10,9 @@ import subprocess
 import sys
 import warnings
 
-try:
-    import torch
-except ImportError:
-    print("PyTorch is not installed: skipped")
-    sys.exit(77)
+from torch_check_util import TOL, need_torch
 
-TOL = 1e-12
+torch = need_torch()
 # SequentialLR steps the next scheduler with an epoch argument at the milestone
 warnings.filterwarnings("ignore", message="The epoch parameter")
 NA, NB = 2, 3
