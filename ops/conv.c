@@ -88,8 +88,10 @@ static conv_dims dims_of(const conv_params *p, const bm_tensor *x, size_t N, siz
     return d;
 }
 
-/* Scratch: the column matrix [K, nb·L], the gathered rows [og, nb·L] of
- * nb images, then the product's workspace. */
+/* Scratch: one slot per thread that runs chunks of images — the column
+ * matrix [K, nb·L], the gathered rows [og, nb·L] of nb images, then a
+ * product's workspace — and, for conv2d_wgrad, CONV_PARTS partial weight
+ * gradients after the slots. */
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 {
@@ -98,6 +100,33 @@ static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 static size_t rows_bytes(const conv_dims *d, bm_dtype dt)
 {
     return align64(d->og * d->nb * d->L * bm_dtype_size(dt));
+}
+
+/* conv2d_wgrad sums its chunks into this many partial gradients, a fixed
+ * split of the batch (chunks in order within each, the partials in order
+ * after), so every thread count adds in the same order. */
+#define CONV_PARTS 8
+
+static size_t n_chunks(const conv_dims *d) { return (d->N + d->nb - 1) / d->nb; }
+static size_t n_parts(const conv_dims *d)
+{
+    size_t c = n_chunks(d);
+    return c < CONV_PARTS ? c : CONV_PARTS;
+}
+
+/* Slots (threads running chunks) and the bytes of one: the product's
+ * workspace for one thread or, when the chunks run one by one, for all. */
+static size_t slot_bytes(const bm_tape *tape, const conv_dims *d, bm_dtype dt, int ta, int tb,
+                         size_t M, size_t N, size_t K)
+{
+    size_t w1 = bm_gemm_workspace_bytes(dt, ta, tb, M, N, K, 1);
+    size_t wt = bm_matmul_workspace(tape, dt, ta, tb, M, N, K);
+    return cols_bytes(d, dt) + rows_bytes(d, dt) + align64(w1 > wt ? w1 : wt);
+}
+static size_t n_slots(const bm_tape *tape, const conv_dims *d)
+{
+    size_t t = (size_t)bm_tape_threads(tape), c = n_chunks(d);
+    return t < c ? t : c;
 }
 
 static int check_params(bm_tape *tape, const bm_node *n)
@@ -172,8 +201,8 @@ static int conv2d_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
-    n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
-                       bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk);
+    n->scratch_bytes = n_slots(tape, &d) *
+                       slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk);
     return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
@@ -199,8 +228,8 @@ static int convt_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
-    n->scratch_bytes = cols_bytes(&d, y->dtype) + rows_bytes(&d, y->dtype) +
-                       bm_matmul_workspace(tape, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og);
+    n->scratch_bytes = n_slots(tape, &d) *
+                       slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og);
     return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -222,24 +251,70 @@ static int wgrad_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
-    n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
-                       bm_matmul_workspace(tape, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L);
+    n->scratch_bytes = n_slots(tape, &d) *
+                           slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L) +
+                       n_parts(&d) * align64(d.O * d.cg * d.kk * bm_dtype_size(x->dtype));
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
-/* One GEMM of the node on its threads, with the workspace after the columns. */
-static void gemm(bm_tape *tape, const bm_node *n, size_t cb, int ta, int tb, size_t M, size_t N,
-                 size_t K, const void *A, size_t lda, const void *B, size_t ldb, double beta,
-                 void *C, size_t ldc)
+/* One chunk's job: the node, its sizes, where its slots are. */
+typedef struct conv_job {
+    bm_tape *tape;
+    bm_node *n;
+    conv_dims d;
+    size_t slot;       /* bytes of one slot */
+    bm_pool *pool;     /* the products' threads: NULL when the chunks run in parallel */
+    unsigned char *ws; /* the slot of the chunk running (serial runs: slot 0) */
+    size_t wsb;        /* its workspace's bytes */
+} conv_job;
+
+/* One GEMM of a chunk, with the workspace after its slot's columns and rows. */
+static void gemm(const conv_job *j, int ta, int tb, size_t M, size_t N, size_t K, const void *A,
+                 size_t lda, const void *B, size_t ldb, double beta, void *C, size_t ldc)
 {
-    void *ws = (unsigned char *)n->scratch + cb;
-    size_t wsb = n->scratch_bytes - cb; /* cb: the bytes before the workspace */
-    if (n->out->dtype == BM_F64)
-        bm_gemm_f64_ex(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc, bm_tape_pool(tape), ws,
-                       wsb);
+    if (j->n->out->dtype == BM_F64)
+        bm_gemm_f64_ex(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc, j->pool, j->ws,
+                       j->wsb);
     else
-        bm_gemm_f32_ex(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, (float)beta, C, ldc,
-                       bm_tape_pool(tape), ws, wsb);
+        bm_gemm_f32_ex(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, (float)beta, C, ldc, j->pool,
+                       j->ws, j->wsb);
+}
+
+/* What one task does: chunk (or part) t with slot s's memory (cols, rows). */
+typedef void (*conv_task_fn)(const conv_job *j, size_t t, unsigned char *cols,
+                             unsigned char *rows);
+
+typedef struct conv_run {
+    conv_job job;
+    conv_task_fn fn;
+} conv_run;
+
+/* A task on the pool: the worker's slot (bm_pool_fn). */
+static void conv_task(void *ctx, size_t t, int worker)
+{
+    const conv_run *r = ctx;
+    conv_job j = r->job;
+    unsigned char *slot = (unsigned char *)j.n->scratch + (size_t)worker * j.slot;
+    bm_dtype dt = j.n->out->dtype;
+    size_t cb = cols_bytes(&j.d, dt), rb = rows_bytes(&j.d, dt);
+    j.ws = slot + cb + rb;
+    j.wsb = j.slot - cb - rb;
+    r->fn(&j, t, slot, slot + cb);
+}
+
+/* Run tasks 0..tasks-1: in parallel over the batch, one slot per thread,
+ * when there are enough tasks and slots for the tape's threads; else one by
+ * one, each product on all the threads. Either way every task does the same
+ * arithmetic: the bits do not depend on the thread count. */
+static void conv_run_tasks(bm_tape *tape, bm_node *n, const conv_dims *d, size_t slot,
+                           size_t avail, size_t tasks, conv_task_fn fn)
+{
+    bm_pool *pool = bm_tape_pool(tape);
+    size_t threads = (size_t)bm_pool_threads(pool);
+    int par = threads > 1 && tasks >= threads && threads * slot <= avail;
+    conv_run r = {.job = {.tape = tape, .n = n, .d = *d, .slot = slot, .pool = par ? NULL : pool},
+                  .fn = fn};
+    bm_pool_run(par ? pool : NULL, tasks, conv_task, &r);
 }
 
 /* The columns of images i0..i0+nb of group grp side by side: cols [K, nb·L]. */
@@ -282,73 +357,119 @@ static void scatter(const conv_dims *d, bm_dtype dt, const void *rows, void *y, 
                          d->og, d->L);
 }
 
-/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L]; then + b[o]. */
+/* Images i0..i0+nb of chunk t. */
+static size_t chunk_of(const conv_dims *d, size_t t, size_t *nb)
+{
+    size_t i0 = t * d->nb;
+    *nb = d->N - i0 < d->nb ? d->N - i0 : d->nb;
+    return i0;
+}
+
+/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L] for chunk t. */
+static void conv2d_chunk(const conv_job *j, size_t t, unsigned char *cols, unsigned char *rows)
+{
+    const conv_dims dj = j->d, *d = &dj; /* a local copy: no stores alias it */
+    const bm_node *n = j->n;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), K = d->cg * d->kk, nb, i0 = chunk_of(d, t, &nb);
+    size_t cols_n = nb * d->L;
+    const unsigned char *W = n->in[1]->data;
+    unsigned char *Y = n->out->data;
+    for (size_t grp = 0; grp < d->groups; grp++) {
+        im2col_chunk(d, dt, n->in[0]->data, cols, i0, nb, grp);
+        /* one image: straight into its output block */
+        void *dst = nb == 1 ? Y + ((i0 * d->O + grp * d->og) * d->L) * esz : (void *)rows;
+        gemm(j, 0, 0, d->og, cols_n, K, W + grp * d->og * K * esz, K, cols, cols_n, 0.0, dst,
+             cols_n);
+        if (nb > 1)
+            scatter(d, dt, rows, Y, i0, nb, grp);
+    }
+}
+
+/* conv2d: the chunks, then + b[o]. */
 static void conv2d_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
     bm_tensor *o = n->out;
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
-    bm_dtype dt = x->dtype;
-    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
-    size_t wb = cb + rows_bytes(&d, dt);
-    const unsigned char *W = w->data;
-    unsigned char *Y = o->data, *rows = (unsigned char *)n->scratch + cb;
-    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
-        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
-        for (size_t grp = 0; grp < d.groups; grp++) {
-            im2col_chunk(&d, dt, x->data, n->scratch, i0, nb, grp);
-            /* one image: straight into its output block */
-            void *dst = nb == 1 ? Y + ((i0 * d.O + grp * d.og) * d.L) * esz : (void *)rows;
-            gemm(tape, n, wb, 0, 0, d.og, cols_n, K, W + grp * d.og * K * esz, K, n->scratch,
-                 cols_n, 0.0, dst, cols_n);
-            if (nb > 1)
-                scatter(&d, dt, rows, Y, i0, nb, grp);
-        }
-    }
+    conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L,
+                                           d.cg * d.kk), n->scratch_bytes, n_chunks(&d),
+                   conv2d_chunk);
     if (n->n_in == 3 && o->dtype == BM_F64)
         add_bias_f64(o->data, n->in[2]->data, d.N, d.O, d.L);
     else if (n->n_in == 3)
         add_bias_f32(o->data, n->in[2]->data, d.N, d.O, d.L);
 }
 
-/* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols). */
-static void convt_forward(bm_tape *tape, bm_node *n)
+/* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols) for chunk t. */
+static void convt_chunk(const conv_job *j, size_t t, unsigned char *cols, unsigned char *rows)
 {
-    const bm_tensor *y = n->in[0], *w = n->in[1];
-    bm_tensor *o = n->out;
-    const conv_params *p = cp_of(n);
-    conv_dims d = dims_of(p, NULL, y->shape[0], o->shape[1], p->size[0], p->size[1], w->shape[0],
-                          w->shape[2], w->shape[3]);
-    bm_dtype dt = y->dtype;
-    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
-    size_t wb = cb + rows_bytes(&d, dt), hw = d.g.h * d.g.w;
-    const unsigned char *Yi = y->data, *W = w->data;
-    unsigned char *X = o->data, *rows = (unsigned char *)n->scratch + cb;
-    memset(X, 0, o->size * esz);
-    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
-        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
-        for (size_t grp = 0; grp < d.groups; grp++) {
-            const void *src = Yi + ((i0 * d.O + grp * d.og) * d.L) * esz;
-            if (nb > 1) {
-                gather(&d, dt, Yi, rows, i0, nb, grp);
-                src = rows;
-            }
-            gemm(tape, n, wb, 1, 0, K, cols_n, d.og, W + grp * d.og * K * esz, K, src, cols_n,
-                 0.0, n->scratch, cols_n);
-            for (size_t b = 0; b < nb; b++) {
-                unsigned char *xo = X + ((i0 + b) * d.C + grp * d.cg) * hw * esz;
-                const unsigned char *cs = (const unsigned char *)n->scratch + b * d.L * esz;
-                if (dt == BM_F64)
-                    col2im_f64((const double *)cs, cols_n, (double *)xo, d.cg, &d.g);
-                else
-                    col2im_f32((const float *)cs, cols_n, (float *)xo, d.cg, &d.g);
-            }
+    const conv_dims dj = j->d, *d = &dj; /* a local copy: no stores alias it */
+    const bm_node *n = j->n;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), K = d->cg * d->kk, hw = d->g.h * d->g.w, nb;
+    size_t i0 = chunk_of(d, t, &nb), cols_n = nb * d->L;
+    const unsigned char *Yi = n->in[0]->data, *W = n->in[1]->data;
+    unsigned char *X = n->out->data;
+    memset(X + i0 * d->C * hw * esz, 0, nb * d->C * hw * esz);
+    for (size_t grp = 0; grp < d->groups; grp++) {
+        const void *src = Yi + ((i0 * d->O + grp * d->og) * d->L) * esz;
+        if (nb > 1) {
+            gather(d, dt, Yi, rows, i0, nb, grp);
+            src = rows;
+        }
+        gemm(j, 1, 0, K, cols_n, d->og, W + grp * d->og * K * esz, K, src, cols_n, 0.0, cols,
+             cols_n);
+        for (size_t b = 0; b < nb; b++) {
+            unsigned char *xo = X + ((i0 + b) * d->C + grp * d->cg) * hw * esz;
+            const unsigned char *cs = cols + b * d->L * esz;
+            if (dt == BM_F64)
+                col2im_f64((const double *)cs, cols_n, (double *)xo, d->cg, &d->g);
+            else
+                col2im_f32((const float *)cs, cols_n, (float *)xo, d->cg, &d->g);
         }
     }
 }
 
-/* dW_group [Og, Cg·kk] (+)= Σ_n y[n, group] [Og, L] · cols(x[n, group])ᵀ. */
+static void convt_forward(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *y = n->in[0], *w = n->in[1];
+    const conv_params *p = cp_of(n);
+    conv_dims d = dims_of(p, NULL, y->shape[0], n->out->shape[1], p->size[0], p->size[1],
+                          w->shape[0], w->shape[2], w->shape[3]);
+    conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L,
+                                           d.og), n->scratch_bytes, n_chunks(&d), convt_chunk);
+}
+
+/* Part t of wgrad: P_t [O, Cg·kk] = Σ over its chunks, in order, of
+ * y[chunk, group] [Og, nb·L] · cols(x[chunk, group])ᵀ. */
+static void wgrad_part(const conv_job *j, size_t t, unsigned char *cols, unsigned char *rows)
+{
+    const conv_dims dj = j->d, *d = &dj; /* a local copy: no stores alias it */
+    const bm_node *n = j->n;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), K = d->cg * d->kk, chunks = n_chunks(d), parts = n_parts(d);
+    size_t pb = align64(d->O * K * esz); /* the parts: the scratch's last parts·pb bytes */
+    unsigned char *P = (unsigned char *)n->scratch + n->scratch_bytes - (parts - t) * pb;
+    const unsigned char *Yi = n->in[1]->data;
+    for (size_t c = t * chunks / parts; c < (t + 1) * chunks / parts; c++) {
+        size_t nb, i0 = chunk_of(d, c, &nb), cols_n = nb * d->L;
+        double beta = c == t * chunks / parts ? 0.0 : 1.0;
+        for (size_t grp = 0; grp < d->groups; grp++) {
+            im2col_chunk(d, dt, n->in[0]->data, cols, i0, nb, grp);
+            const void *src = Yi + ((i0 * d->O + grp * d->og) * d->L) * esz;
+            if (nb > 1) {
+                gather(d, dt, Yi, rows, i0, nb, grp);
+                src = rows;
+            }
+            gemm(j, 0, 1, d->og, K, cols_n, src, cols_n, cols, cols_n, beta,
+                 P + grp * d->og * K * esz, K);
+        }
+    }
+}
+
+/* dW (+)= P_0 + P_1 + ... in order. */
 static void wgrad_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *y = n->in[1];
@@ -356,26 +477,17 @@ static void wgrad_forward(bm_tape *tape, bm_node *n)
     const conv_params *p = cp_of(n);
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
                           p->size[0], p->size[1]);
-    bm_dtype dt = x->dtype;
-    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
-    size_t wb = cb + rows_bytes(&d, dt);
-    const unsigned char *Yi = y->data;
-    unsigned char *W = o->data, *rows = (unsigned char *)n->scratch + cb;
+    size_t slot = slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L);
+    size_t parts = n_parts(&d), pb = align64(o->size * bm_dtype_size(o->dtype));
+    conv_run_tasks(tape, n, &d, slot, n->scratch_bytes - parts * pb, parts, wgrad_part);
+    const unsigned char *P = (const unsigned char *)n->scratch + n->scratch_bytes - parts * pb;
     if (!n->accumulate)
-        memset(W, 0, o->size * esz);
-    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
-        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
-        for (size_t grp = 0; grp < d.groups; grp++) {
-            im2col_chunk(&d, dt, x->data, n->scratch, i0, nb, grp);
-            const void *src = Yi + ((i0 * d.O + grp * d.og) * d.L) * esz;
-            if (nb > 1) {
-                gather(&d, dt, Yi, rows, i0, nb, grp);
-                src = rows;
-            }
-            gemm(tape, n, wb, 0, 1, d.og, K, cols_n, src, cols_n, n->scratch, cols_n, 1.0,
-                 W + grp * d.og * K * esz, K);
-        }
-    }
+        memset(o->data, 0, o->size * bm_dtype_size(o->dtype));
+    for (size_t t = 0; t < parts; t++)
+        if (o->dtype == BM_F64)
+            add_run_f64(o->data, (const double *)(P + t * pb), o->size);
+        else
+            add_run_f32(o->data, (const float *)(P + t * pb), o->size);
 }
 
 /* ---- builders and vjps --------------------------------------------------- */
