@@ -113,14 +113,27 @@ static size_t n_parts(const conv_dims *d)
     return c < CONV_PARTS ? c : CONV_PARTS;
 }
 
-/* Slots (threads running chunks) and the bytes of one: the product's
- * workspace for one thread or, when the chunks run one by one, for all. */
-static size_t slot_bytes(const bm_tape *tape, const conv_dims *d, bm_dtype dt, int ta, int tb,
-                         size_t M, size_t N, size_t K)
+/* Workspace of an M×N×K product for one thread or, when the chunks run
+ * one by one, for all of them. */
+static size_t ws_bytes(const bm_tape *tape, bm_dtype dt, int ta, int tb, size_t M, size_t N,
+                       size_t K)
 {
     size_t w1 = bm_gemm_workspace_bytes(dt, ta, tb, M, N, K, 1);
     size_t wt = bm_matmul_workspace(tape, dt, ta, tb, M, N, K);
-    return cols_bytes(d, dt) + rows_bytes(d, dt) + align64(w1 > wt ? w1 : wt);
+    return w1 > wt ? w1 : wt;
+}
+
+/* The bytes of one slot, for the products of a whole chunk (nb·L columns:
+ * N, or K when cols_k) and of the last, shorter one (its blocks can be
+ * wider: the GEMM cuts N into equal blocks). */
+static size_t slot_bytes(const bm_tape *tape, const conv_dims *d, bm_dtype dt, int ta, int tb,
+                         size_t M, size_t N, size_t K, int cols_k)
+{
+    size_t tail = (d->N - (n_chunks(d) - 1) * d->nb) * d->L;
+    size_t full = ws_bytes(tape, dt, ta, tb, M, N, K);
+    size_t last = cols_k ? ws_bytes(tape, dt, ta, tb, M, N, tail)
+                         : ws_bytes(tape, dt, ta, tb, M, tail, K);
+    return cols_bytes(d, dt) + rows_bytes(d, dt) + align64(full > last ? full : last);
 }
 static size_t n_slots(const bm_tape *tape, const conv_dims *d)
 {
@@ -201,7 +214,7 @@ int bm_conv_conv2d_infer(bm_tape *tape, bm_node *n)
     }
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
     n->scratch_bytes = n_slots(tape, &d) *
-                       slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk);
+                       slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk, 0);
     return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
@@ -228,7 +241,7 @@ int bm_conv_convt_infer(bm_tape *tape, bm_node *n)
     }
     size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
     n->scratch_bytes = n_slots(tape, &d) *
-                       slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og);
+                       slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og, 0);
     return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -251,7 +264,7 @@ int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n)
     }
     size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
     n->scratch_bytes = n_slots(tape, &d) *
-                           slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L) +
+                           slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1) +
                        n_parts(&d) * align64(d.O * d.cg * d.kk * bm_dtype_size(x->dtype));
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
@@ -393,7 +406,7 @@ void bm_conv_conv2d_forward(bm_tape *tape, bm_node *n)
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
     conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L,
-                                           d.cg * d.kk), n->scratch_bytes, n_chunks(&d),
+                                           d.cg * d.kk, 0), n->scratch_bytes, n_chunks(&d),
                    conv2d_chunk);
     if (n->n_in == 3 && o->dtype == BM_F64)
         add_bias_f64(o->data, n->in[2]->data, d.N, d.O, d.L);
@@ -438,7 +451,7 @@ void bm_conv_convt_forward(bm_tape *tape, bm_node *n)
     conv_dims d = dims_of(p, NULL, y->shape[0], n->out->shape[1], p->size[0], p->size[1],
                           w->shape[0], w->shape[2], w->shape[3]);
     conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L,
-                                           d.og), n->scratch_bytes, n_chunks(&d), convt_chunk);
+                                           d.og, 0), n->scratch_bytes, n_chunks(&d), convt_chunk);
 }
 
 /* Part t of wgrad: P_t [O, Cg·kk] = Σ over its chunks, in order, of
@@ -476,7 +489,7 @@ void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n)
     const conv_params *p = cp_of(n);
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
                           p->size[0], p->size[1]);
-    size_t slot = slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L);
+    size_t slot = slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1);
     size_t parts = n_parts(&d), pb = align64(o->size * bm_dtype_size(o->dtype));
     conv_run_tasks(tape, n, &d, slot, n->scratch_bytes - parts * pb, parts, wgrad_part);
     const unsigned char *P = (const unsigned char *)n->scratch + n->scratch_bytes - parts * pb;
