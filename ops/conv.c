@@ -394,8 +394,15 @@ static void conv2d_chunk(const conv_job *j, size_t t, unsigned char *cols, unsig
         im2col_chunk(d, dt, n->in[0]->data, cols, i0, nb, grp);
         /* one image: straight into its output block */
         void *dst = nb == 1 ? Y + ((i0 * d->O + grp * d->og) * d->L) * esz : (void *)rows;
-        gemm(j, 0, 0, d->og, cols_n, K, W + grp * d->og * K * esz, K, cols, cols_n, 0.0, dst,
-             cols_n);
+        /* Several small images: their column matrix sits in L2, so one
+         * product per strip of output channels, each reading it in place,
+         * costs less than packing it once (LeNet-2: 5 %). The same sums. */
+        size_t strip = nb > 1 ? bm_gemm_strip_rows(dt) : d->og;
+        for (size_t r0 = 0; r0 < d->og; r0 += strip) {
+            size_t mr = d->og - r0 < strip ? d->og - r0 : strip;
+            gemm(j, 0, 0, mr, cols_n, K, W + (grp * d->og + r0) * K * esz, K, cols, cols_n, 0.0,
+                 (unsigned char *)dst + r0 * cols_n * esz, cols_n);
+        }
         if (nb > 1)
             scatter(d, dt, rows, Y, i0, nb, grp);
     }
