@@ -327,6 +327,8 @@ static void conv_run_tasks(bm_tape *tape, bm_node *n, const conv_dims *d, size_t
     bm_pool *pool = bm_tape_pool(tape);
     size_t threads = (size_t)bm_pool_threads(pool);
     int par = threads > 1 && tasks >= threads && threads * slot <= avail;
+    if (slot > avail) /* threads raised after recording: one slot, what there is of it */
+        slot = avail;
     conv_run r = {.job = {.tape = tape, .n = n, .d = *d, .slot = slot, .pool = par ? NULL : pool},
                   .fn = fn};
     bm_pool_run(par ? pool : NULL, tasks, conv_task, &r);

@@ -191,6 +191,47 @@ static void run_case(const conv_case *c, bm_dtype dt)
     free(r.y), free(r.gx), free(r.gw), free(r.gb);
 }
 
+/* Threads raised after recording (the scratch has one slot): the same bits. */
+START_TEST(conv2d_threads_raised_after_recording)
+{
+    const conv_case *c = &CASES[_i];
+    size_t xs[4] = {c->N, c->C, c->H, c->W}, ws[4] = {c->O, c->C / c->groups, c->kh, c->kw};
+    bm_rng rng;
+    bm_rng_seed(&rng, 5);
+    bm_tape *t = bm_tape_new();
+    bm_tensor *x = bm_tape_leaf(t, BM_F32, 4, xs, BM_REQUIRES_GRAD);
+    bm_tensor *w = bm_tape_leaf(t, BM_F32, 4, ws, BM_REQUIRES_GRAD);
+    ck_assert(x && w);
+    for (size_t i = 0; i < x->size; i++)
+        bm_tensor_set(x, i, bm_rng_normal(&rng));
+    for (size_t i = 0; i < w->size; i++)
+        bm_tensor_set(w, i, bm_rng_normal(&rng));
+    bm_conv_opts o = bm_conv_defaults();
+    for (int a = 0; a < 2; a++) {
+        o.stride[a] = c->stride[a];
+        o.pad[a] = c->pad[a];
+        o.dilation[a] = c->dil[a];
+    }
+    o.groups = c->groups;
+    bm_tensor *y = bm_conv2d(t, x, w, NULL, &o);
+    bm_tensor *loss = y ? bm_sum(t, bm_square(t, y), BM_AXIS_ALL, 0) : NULL;
+    ck_assert_msg(loss && bm_tape_backward(t, loss, NULL) == BM_OK, "%s", bm_tape_error(t));
+    bm_tensor *all[3] = {y, x, w};
+    size_t b1, b3;
+    unsigned char *one = snapshot(all, 3, &b1);
+    ck_assert_int_eq(bm_tape_set_threads(t, MAX_THREADS_TRIED, NULL), BM_OK);
+    bm_tape_zero_grad(t);
+    ck_assert_int_eq(bm_tape_forward(t), BM_OK);
+    ck_assert_int_eq(bm_tape_backward(t, loss, NULL), BM_OK);
+    unsigned char *three = snapshot(all, 3, &b3);
+    ck_assert_msg(b1 == b3 && memcmp(one, three, b1) == 0,
+                  "conv2d case %d: other bits after raising the threads", _i);
+    free(one);
+    free(three);
+    bm_tape_free(t);
+}
+END_TEST
+
 START_TEST(conv2d_matches_reference_on_any_thread_count)
 {
     run_case(&CASES[_i / 2], _i % 2 ? BM_F64 : BM_F32);
@@ -203,6 +244,8 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("conv");
     tcase_add_loop_test(tc, conv2d_matches_reference_on_any_thread_count, 0,
                         (int)(2 * sizeof CASES / sizeof CASES[0]));
+    tcase_add_loop_test(tc, conv2d_threads_raised_after_recording, 0,
+                        (int)(sizeof CASES / sizeof CASES[0]));
     suite_add_tcase(s, tc);
     return s;
 }
