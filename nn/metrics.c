@@ -1,10 +1,10 @@
 /* metrics.c — accuracy, and the names of layers, initialisers and losses. */
+#include <stdint.h>
 #include <string.h>
 
 #include "model_internal.h"
 
 /* Room for the list of every kind's name in a message. */
-#define KIND_LIST_LEN 600
 /* Old names of layer kinds that model files may still use. */
 static const struct {
     const char *name;
@@ -56,27 +56,62 @@ const char *bm_layer_kind_name(bm_layer_kind k)
     return vt ? vt->name : "unknown";
 }
 
+/* Longest name compared by edit_distance (a longer one matches nothing). */
+#define EDIT_MAX_LEN 64
+
+/* Levenshtein distance of a and b, SIZE_MAX when either is longer than
+ * EDIT_MAX_LEN: for the "did you mean" of an unknown kind. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > EDIT_MAX_LEN || lb > EDIT_MAX_LEN)
+        return SIZE_MAX;
+    size_t row[EDIT_MAX_LEN + 1];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t sub = diag + (a[i - 1] != b[j - 1]);
+            size_t del = up + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
 bm_status bm_layer_kind_parse(const char *s, bm_layer_kind *k, bm_error *err)
 {
-    char buf[KIND_LIST_LEN];
-    size_t pos = 0;
     for (size_t i = 0; s && k && i < N_OF(layer_aliases); i++)
         if (strcmp(layer_aliases[i].name, s) == 0) {
             *k = layer_aliases[i].kind;
             return BM_OK;
         }
-    buf[0] = '\0';
+    const char *closest = NULL;
+    size_t best = SIZE_MAX;
     for (int i = 0; i < BM_LAYER_KIND_COUNT; i++) {
         const char *name = bm_layer_vtable(i)->name;
         if (s && k && strcmp(name, s) == 0) {
             *k = (bm_layer_kind)i;
             return BM_OK;
         }
-        if (pos < sizeof buf)
-            pos += (size_t)snprintf(buf + pos, sizeof buf - pos, i ? ", %s" : "%s", name);
+        size_t d = s ? edit_distance(s, name) : SIZE_MAX;
+        if (d < best) {
+            best = d;
+            closest = name;
+        }
     }
-    return bm_error_set(err, BM_ERR_ARG, "unknown layer type '%s' (expected one of %s)",
-                        s ? s : "(null)", buf);
+    /* The kinds outgrow an error message: name the closest, point to the list. */
+    if (closest && best <= strlen(s) / 2 + 1)
+        return bm_error_set(err, BM_ERR_ARG, "unknown layer type '%s' (did you mean '%s'? "
+                            "`bmnn layers` lists the %d kinds)", s, closest,
+                            (int)BM_LAYER_KIND_COUNT);
+    return bm_error_set(err, BM_ERR_ARG, "unknown layer type '%s' (`bmnn layers` lists the %d "
+                        "kinds: dense, conv2d, lstm, transformer, ...)", s ? s : "(null)",
+                        (int)BM_LAYER_KIND_COUNT);
 }
 
 const char *bm_init_name(bm_init i)

@@ -1,15 +1,67 @@
 /* normalize.c — layer_norm and rms_norm over the last axis (issue 10).
  * out: x's shape [..,C]   in: x, then optional w [C] (and b [C] for
  * layer_norm); eps. The forward is fused (one pass for the statistics, one
- * for the output); the vjp is written in ops (the statistics recomputed),
- * so it differentiates again. */
+ * for the output) and layer_norm keeps each row's mean and rstd as saved
+ * values; its vjp is two fused gradient ops (layer_norm_grad, which adds
+ * into a leaf's gradient in place, and layer_norm_wgrad, dW with dB in the
+ * same pass) that read them, and their own vjps are written in ops (the
+ * statistics recomputed from x), so it differentiates again. */
 #include <stdio.h>
 
 #include "vec_internal.h"
 
 typedef struct norm_params {
     double eps;
+    int stats; /* the gradient ops: 1 when the last input is the forward's stats [R,2] */
+    int bias;  /* layer_norm_wgrad: 1 when it also sums the bias gradient (out [2,C]) */
 } norm_params;
+
+/* Entries per row of layer_norm's saved statistics: the mean and 1/√(var + eps). */
+enum { NORM_STATS = 2 };
+
+/* Parameters eps, stats and bias, padding zeroed. */
+static norm_params params_of(double eps, int stats, int bias)
+{
+    norm_params p;
+    memset(&p, 0, sizeof p);
+    p.eps = eps;
+    p.stats = stats;
+    p.bias = bias;
+    return p;
+}
+
+/* Does this layer_norm_wgrad node also sum the bias gradient? */
+static int with_bias(const bm_node *n) { return ((const norm_params *)n->params)->bias; }
+
+/* The gradient ops' inputs before the optional stats (x, g and maybe w). */
+static int base_inputs(const bm_node *n)
+{
+    return n->n_in - ((const norm_params *)n->params)->stats;
+}
+
+/* Rows of x [..,C]. */
+static size_t rows_of(const bm_tensor *x) { return x->size / x->shape[x->rank - 1]; }
+
+/* The stats input of a gradient node (NULL without). */
+static const void *stats_in(const bm_node *n)
+{
+    return ((const norm_params *)n->params)->stats ? n->in[n->n_in - 1]->data : NULL;
+}
+
+/* A gradient node's stats input (if any) must be [R,2] for x's R rows. */
+static int stats_ok(bm_tape *tape, const bm_node *n)
+{
+    const bm_tensor *x = n->in[0], *st;
+    char sx[64], ss[64];
+    if (!((const norm_params *)n->params)->stats)
+        return 1;
+    st = n->in[n->n_in - 1];
+    if (st->rank == 2 && st->shape[0] == rows_of(x) && st->shape[1] == NORM_STATS)
+        return 1;
+    bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s: stats %s must be [%zu,%d]", n->op->name,
+                 BM_SHP(x, sx), BM_SHP(st, ss), rows_of(x), (int)NORM_STATS);
+    return 0;
+}
 
 
 static double eps_of(const bm_node *n) { return ((const norm_params *)n->params)->eps; }
@@ -36,6 +88,8 @@ static int norm_infer(bm_tape *tape, bm_node *n)
                          BM_SHP(x, sx), k == 1 ? "weight" : "bias", BM_SHP(n->in[k], sp), C);
             return -1;
         }
+    if (most == 3) /* layer_norm keeps each row's mean and rstd for its vjp */
+        bm_op_set_saved(n, NORM_STATS * rows_of(x) * bm_dtype_size(x->dtype));
     return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
 }
 
@@ -46,9 +100,10 @@ static void layer_norm_forward(bm_tape *tape, bm_node *n)
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     const void *w = n->n_in > 1 ? n->in[1]->data : NULL, *b = n->n_in > 2 ? n->in[2]->data : NULL;
     if (x->dtype == BM_F64)
-        bm_vec()->f64.layer_norm(x->data, w, b, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.layer_norm(x->data, w, b, n->out->data, R, C, eps_of(n), bm_op_saved(n));
     else
-        bm_vec()->f32.layer_norm(x->data, w, b, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.layer_norm(x->data, w, b, n->out->data, R, C, (float)eps_of(n),
+                                 bm_op_saved(n));
 }
 
 static void rms_norm_forward(bm_tape *tape, bm_node *n)
@@ -63,12 +118,13 @@ static void rms_norm_forward(bm_tape *tape, bm_node *n)
         bm_vec()->f32.rms_norm(x->data, w, n->out->data, R, C, (float)eps_of(n));
 }
 
-/* x [..,C], g x's shape, then optional w [C]. */
+/* x [..,C], g x's shape, then optional w [C] (then stats). */
 static int norm_grad_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *g = n->in[1];
     char sx[64], sg[64];
-    if (n->n_in < 2 || n->n_in > 3) {
+    int base = base_inputs(n);
+    if (base < 2 || base > 3) {
         bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes x, g and an optional w, got %d inputs",
                      n->op->name, n->n_in);
         return -1;
@@ -79,26 +135,38 @@ static int norm_grad_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t C = x->shape[x->rank - 1];
-    if (n->n_in > 2 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != C)) {
+    if (base > 2 && (n->in[2]->rank != 1 || n->in[2]->shape[0] != C)) {
         bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s: weight %s must be [%zu]", n->op->name,
                      BM_SHP(x, sx), BM_SHP(n->in[2], sg), C);
         return -1;
     }
+    if (!stats_ok(tape, n))
+        return -1;
     return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
 }
 
-/* x [..,C] and g x's shape -> [C]. */
+/* x [..,C] and g x's shape (then stats) -> [C] (bias: [2,C], dw then db). */
 static int wgrad_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *g = n->in[1];
     char sx[64], sg[64];
+    if (base_inputs(n) != 2) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: takes x and g, got %d inputs", n->op->name,
+                     base_inputs(n));
+        return -1;
+    }
     if (x->rank < 1 || g->rank != x->rank || memcmp(g->shape, x->shape, sizeof x->shape) != 0) {
         bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s and g %s must have one shape of rank >= 1",
                      n->op->name, BM_SHP(x, sx), BM_SHP(g, sg));
         return -1;
     }
-    size_t C = x->shape[x->rank - 1];
-    return bm_op_set_output(tape, n, x->dtype, 1, &C) == BM_OK ? 0 : -1;
+    size_t shape[2] = {2, x->shape[x->rank - 1]};
+    if (!stats_ok(tape, n))
+        return -1;
+    return bm_op_set_output(tape, n, x->dtype, with_bias(n) ? 2 : 1, shape + !with_bias(n)) ==
+                   BM_OK
+               ? 0
+               : -1;
 }
 
 static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
@@ -106,10 +174,15 @@ static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
     (void)tape;
     const bm_tensor *x = n->in[0];
     size_t C = x->shape[x->rank - 1], R = x->size / C;
-    if (x->dtype == BM_F64)
-        bm_vec()->f64.layer_norm_wgrad(x->data, n->in[1]->data, n->out->data, R, C, eps_of(n));
-    else
-        bm_vec()->f32.layer_norm_wgrad(x->data, n->in[1]->data, n->out->data, R, C, (float)eps_of(n));
+    if (x->dtype == BM_F64) {
+        double *dw = n->out->data;
+        bm_vec()->f64.layer_norm_wgrad(x->data, n->in[1]->data, dw, with_bias(n) ? dw + C : NULL,
+                                       R, C, eps_of(n), stats_in(n));
+    } else {
+        float *dw = n->out->data;
+        bm_vec()->f32.layer_norm_wgrad(x->data, n->in[1]->data, dw, with_bias(n) ? dw + C : NULL,
+                                       R, C, (float)eps_of(n), stats_in(n));
+    }
 }
 
 static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
@@ -117,11 +190,13 @@ static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
     (void)tape;
     const bm_tensor *x = n->in[0];
     size_t C = x->shape[x->rank - 1], R = x->size / C;
-    const void *w = n->n_in > 2 ? n->in[2]->data : NULL;
+    const void *w = base_inputs(n) > 2 ? n->in[2]->data : NULL;
     if (x->dtype == BM_F64)
-        bm_vec()->f64.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n));
+        bm_vec()->f64.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n),
+                                      n->accumulate, stats_in(n));
     else
-        bm_vec()->f32.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, (float)eps_of(n));
+        bm_vec()->f32.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C,
+                                      (float)eps_of(n), n->accumulate, stats_in(n));
 }
 
 /* Row mean, kept as [..,1]. */
@@ -133,17 +208,39 @@ static bm_tensor *xhat_of(bm_tape *t, bm_tensor *x, double eps)
     return bm_layer_norm(t, x, NULL, NULL, eps);
 }
 
+extern const bm_op bm_op_layer_norm_grad, bm_op_layer_norm_wgrad;
+
+/* Row i of m [2,C] as a [C] tensor. */
+static bm_tensor *row_of(bm_tape *t, bm_tensor *m, long i)
+{
+    size_t C = m->shape[1];
+    return bm_reshape(t, bm_slice_axis(t, m, 0, i, i + 1, 1), 1, &C);
+}
+
 /* dX = layer_norm_grad(x, G, w), dW = layer_norm_wgrad(x, G) = Σ_rows G·x̂
- * (both fused), dB = Σ_rows G. */
+ * (both fused, reading the forward's saved row statistics rather than
+ * recomputing them: a constant input, their vjps differentiate through x),
+ * dB = Σ_rows G (with dW in the same pass over G where both are wanted). */
 static bm_status layer_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
     bm_tensor *x = n->in[0], *w = n->n_in > 1 ? n->in[1] : NULL;
-    if (w && bm_op_wants_grad(t, n, 1))
-        dx[1] = bm_layer_norm_wgrad(t, x, g, eps_of(n));
-    if (n->n_in > 2 && bm_op_wants_grad(t, n, 2))
+    size_t shape[2] = {rows_of(x), NORM_STATS};
+    int want_w = w && bm_op_wants_grad(t, n, 1), want_b = n->n_in > 2 && bm_op_wants_grad(t, n, 2);
+    norm_params p = params_of(eps_of(n), 1, want_w && want_b);
+    bm_tensor *st = bm_op_saved_tensor(t, n, 0, x->dtype, 2, shape);
+    if (want_w) {
+        bm_tensor *in[3] = {x, g, st};
+        bm_tensor *wb = bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 3, &p);
+        dx[1] = p.bias ? row_of(t, wb, 0) : wb;
+        dx[2] = p.bias ? row_of(t, wb, 1) : NULL;
+    }
+    p.bias = 0;
+    if (want_b && !want_w)
         dx[2] = bm_grad_to(t, g, n->in[2]);
-    if (bm_op_wants_grad(t, n, 0))
-        dx[0] = bm_layer_norm_grad(t, x, g, w, eps_of(n));
+    if (bm_op_wants_grad(t, n, 0)) {
+        bm_tensor *in[4] = {x, g, w ? w : st, st};
+        dx[0] = bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 4 : 3, &p);
+    }
     return bm_tape_status(t);
 }
 
@@ -154,7 +251,7 @@ static bm_status layer_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor 
  *   dx = −r·(x̂·mean(H·E) + mean(ĝ·x̂)·Q + mean(H·x̂)·E). */
 static bm_status layer_norm_grad_vjp(bm_tape *t, bm_node *n, bm_tensor *h, bm_tensor **dx)
 {
-    bm_tensor *x = n->in[0], *g = n->in[1], *w = n->n_in > 2 ? n->in[2] : NULL;
+    bm_tensor *x = n->in[0], *g = n->in[1], *w = base_inputs(n) > 2 ? n->in[2] : NULL;
     double eps = eps_of(n);
     int want_x = bm_op_wants_grad(t, n, 0), want_g = bm_op_wants_grad(t, n, 1);
     int want_w = w && bm_op_wants_grad(t, n, 2);
@@ -192,14 +289,20 @@ static bm_status rms_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **
 }
 
 /* out = Σ_rows g·x̂: with H [C] incoming, dg = x̂·H and dx = the input
- * gradient of Σ_rows <g·H, x̂> = layer_norm_grad(x, g, H). */
+ * gradient of Σ_rows <g·H, x̂> = layer_norm_grad(x, g, H). With the bias
+ * row (out [2,C] = [Σ g·x̂; Σ g]) and H = [H0; H1]: dg = x̂·H0 + H1, and dx
+ * as for H0 (Σ g does not depend on x). */
 static bm_status layer_norm_wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *h, bm_tensor **dx)
 {
     bm_tensor *x = n->in[0], *g = n->in[1];
-    if (bm_op_wants_grad(t, n, 1))
-        dx[1] = bm_mul(t, xhat_of(t, x, eps_of(n)), h);
+    bm_tensor *h0 = with_bias(n) ? row_of(t, h, 0) : h;
+    if (bm_op_wants_grad(t, n, 1)) {
+        dx[1] = bm_mul(t, xhat_of(t, x, eps_of(n)), h0);
+        if (with_bias(n))
+            dx[1] = bm_add(t, dx[1], row_of(t, h, 1));
+    }
     if (bm_op_wants_grad(t, n, 0))
-        dx[0] = bm_layer_norm_grad(t, x, g, h, eps_of(n));
+        dx[0] = bm_layer_norm_grad(t, x, g, h0, eps_of(n));
     return bm_tape_status(t);
 }
 
@@ -215,11 +318,12 @@ const bm_op bm_op_layer_norm = {
 };
 const bm_op bm_op_layer_norm_grad = {
     .name = "layer_norm_grad", .arity = BM_OP_VARIADIC, .params_size = sizeof(norm_params),
+    .flags = BM_OP_ACCUMULATES, /* adds into a leaf's gradient in place */
     .infer = norm_grad_infer, .forward = layer_norm_grad_forward, .vjp = layer_norm_grad_vjp,
     .describe = eps_describe,
 };
 const bm_op bm_op_layer_norm_wgrad = {
-    .name = "layer_norm_wgrad", .arity = 2, .params_size = sizeof(norm_params),
+    .name = "layer_norm_wgrad", .arity = BM_OP_VARIADIC, .params_size = sizeof(norm_params),
     .infer = wgrad_infer, .forward = layer_norm_wgrad_forward, .vjp = layer_norm_wgrad_vjp,
     .describe = eps_describe,
 };
@@ -240,7 +344,7 @@ static int eps_ok(bm_tape *t, const char *fn, double eps)
 
 bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, double eps)
 {
-    norm_params p = {.eps = eps};
+    norm_params p = params_of(eps, 0, 0);
     if (!w && b) {
         bm_tape_fail(t, BM_ERR_ARG, "bm_layer_norm: a bias needs a weight");
         return NULL;
@@ -253,7 +357,7 @@ bm_tensor *bm_layer_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, d
 
 bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor *w, double eps)
 {
-    norm_params p = {.eps = eps};
+    norm_params p = params_of(eps, 0, 0);
     bm_tensor *in[3] = {x, g, w};
     return eps_ok(t, "bm_layer_norm_grad", eps)
                ? bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 3 : 2, &p)
@@ -262,7 +366,7 @@ bm_tensor *bm_layer_norm_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, bm_tensor 
 
 bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double eps)
 {
-    norm_params p = {.eps = eps};
+    norm_params p = params_of(eps, 0, 0);
     bm_tensor *in[2] = {x, g};
     return eps_ok(t, "bm_layer_norm_wgrad", eps)
                ? bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 2, &p)
@@ -271,7 +375,7 @@ bm_tensor *bm_layer_norm_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *g, double ep
 
 bm_tensor *bm_rms_norm(bm_tape *t, bm_tensor *x, bm_tensor *w, double eps)
 {
-    norm_params p = {.eps = eps};
+    norm_params p = params_of(eps, 0, 0);
     bm_tensor *in[2] = {x, w};
     return eps_ok(t, "bm_rms_norm", eps) ? bm_tape_apply(t, &bm_op_rms_norm, in, w ? 2 : 1, &p)
                                          : NULL;

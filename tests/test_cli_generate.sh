@@ -72,6 +72,22 @@ v = set(open('$text', encoding='utf-8').read())
 assert len(t) == 54, len(t)
 assert set(t) <= v, set(t) - v"
 
+# a sequence model (output [T,V]: embedding then a dense head at every position), untrained
+cat >seq.json <<'JSON'
+{"format": 2, "inputs": [{"name": "input", "shape": [4]}],
+ "nodes": [{"name": "emb", "kind": "embedding", "in": 256, "out": 8},
+           {"name": "head", "kind": "dense", "out": 256}],
+ "outputs": ["head"], "loss": "softmax_cce", "optimizer": {"type": "adam", "lr": 0.01},
+ "training": {"seed": 1}}
+JSON
+expect 0 "sequence model, greedy" -- "$bmnn" generate seq.json --prompt "ab" --tokens 10 --temperature 0
+cp out.txt seq1.txt
+same "$(wc -c <seq1.txt | tr -d ' ')" 12 "sequence model: prompt + 10 bytes"
+expect 0 "sequence model, greedy again" -- "$bmnn" generate seq.json --prompt "ab" --tokens 10 --temperature 0
+if cmp -s out.txt seq1.txt; then ok; else bad "sequence model: two greedy runs differ"; fi
+expect 1 "sequence model, top-k over V" -- "$bmnn" generate seq.json --prompt "ab" --top-k 300
+has err.txt "top_k 300 is more than the 256 scores" "sequence model top-k message"
+
 # bad input
 expect 2 "no prompt" -- "$bmnn" generate m.json --tokens 3
 has err.txt "--prompt TEXT is required" "no prompt message"

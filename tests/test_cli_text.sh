@@ -82,4 +82,23 @@ expect 0 "train a char LSTM" -- "$bmnn" train "$src/tests/data/cli_text_lstm.jso
 expect 0 "evaluate the char LSTM" -- "$bmnn" eval lstm.json --data cat.csv --json
 py "char LSTM accuracy" "import json; a = json.load(open('out.txt'))['accuracy']; assert a > 0.8, a"
 
+# a sequence model (every position's next character, lstm sequences: true)
+# reads `--sequence` windows: 8 token columns, then 8 target columns
+sed 's/"sequences": false/"sequences": true/' "$src/tests/data/cli_text_lstm.json" >seq.json
+expect 0 "sequence windows" -- "$bmnn" data text cat.txt --context 8 --stride 6 --utf8 --sequence -o seq.csv
+has out.txt "149 training windows of 8 tokens, vocabulary 12" "sequence windows"
+py "sequence windows: x then y columns" "
+rows = [l.rstrip().split(',') for l in open('seq.csv')]
+assert rows[0][:2] == ['x0', 'x1'] and rows[0][8:10] == ['y0', 'y1'] and len(rows[0]) == 16, rows[0]
+r = rows[1]
+assert r[1:8] == r[8:15], r  # y is x shifted by one position
+"
+expect 0 "train a sequence LSTM" -- "$bmnn" train seq.json --data seq.csv -q -o seq-m.json
+expect 0 "evaluate the sequence LSTM" -- "$bmnn" eval seq-m.json --data seq.csv --json
+py "sequence LSTM accuracy (every position)" "import json; a = json.load(open('out.txt'))['accuracy']; assert a > 0.6, a"
+expect 0 "predict on sequence windows (targets unused)" -- "$bmnn" predict seq-m.json --data seq.csv -o pred.csv
+expect 1 "a sequence model on one-label windows" -- "$bmnn" train seq.json --data cat.csv -q -o x.json
+has err.txt "cat.csv: 9 columns, but the sequence model takes 8 features and 8 targets" "columns named"
+expect 2 "spiral --sequence" -- "$bmnn" data spiral --sequence -o x.csv
+
 cli_summary

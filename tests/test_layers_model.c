@@ -4,10 +4,8 @@
  * global_avg_pool → dense) gradchecked through the model, trained until the
  * loss falls, batch_norm's running statistics in the state buffer updated by
  * training and used by evaluation. */
-#include "test_util.h"
+#include "test_model_grad.h"
 
-/* gradgradcheck's tolerances through a whole model. */
-#define GG_TOL 1e-4
 /* Images of the toy task: one channel, SIDE × SIDE. */
 #define SIDE 6
 /* Brightness added to the lit half of an image. */
@@ -117,22 +115,7 @@ static void gradcheck_model(bm_model *m, size_t width, int training)
         bm_tensor_set(y, i, (double)(i % 2));
     bm_tensor *loss = bm_model_record(m, t, x, y, training, NULL);
     ck_assert_msg(loss != NULL, "%s", bm_tape_error(t));
-    size_t checked = 0;
-    for (size_t i = 0; i < bm_model_n_layers(m); i++)
-        for (size_t k = 0; k < bm_model_node_n_params(m, i); k++) {
-            if (bm_model_node_param_desc(m, i, k)->role == BM_ROLE_STATE)
-                continue;
-            bm_tensor *w = bm_model_node_param(m, i, k);
-            bm_gradcheck_opts o = bm_gradcheck_defaults();
-            bm_gradcheck_result res;
-            ck_assert_int_eq(bm_gradcheck(t, loss, &w, 1, &o, &res), BM_OK);
-            ck_assert_msg(res.passed, "%s: %s", w->name, res.message);
-            o.atol = o.rtol = GG_TOL;
-            ck_assert_int_eq(bm_gradgradcheck(t, loss, &w, 1, &o, &res), BM_OK);
-            ck_assert_msg(res.passed, "%s (2nd order): %s", w->name, res.message);
-            checked++;
-        }
-    ck_assert_uint_gt(checked, 0);
+    ck_assert_uint_gt(bm_tm_check_params(m, t, loss), 0);
     bm_tape_free(t);
 }
 

@@ -7,12 +7,10 @@
  * the LSTM and GPT trained in F32 until the loss falls, saved and loaded
  * back bit for bit; version 2 spec files naming the
  * kinds and their keys. */
-#include "test_util.h"
+#include "test_model_grad.h"
 
 #define ck_ok(s, e) ck_assert_msg((s) == BM_OK, "%s", (e).msg)
 
-/* gradgradcheck's tolerances through a whole model. */
-#define GG_TOL 1e-4
 /* Context of the windows. */
 #define CONTEXT 6
 /* The text: short and repetitive, so a small model learns it quickly. */
@@ -114,21 +112,7 @@ static size_t gradcheck_model(bm_model *m, const bm_dataset *ds, size_t rows)
     }
     bm_tensor *loss = bm_model_record(m, t, x, y, 1, NULL);
     ck_assert_msg(loss != NULL, "%s", bm_tape_error(t));
-    size_t checked = 0;
-    for (size_t i = 0; i < bm_model_n_layers(m); i++)
-        for (size_t k = 0; k < bm_model_node_n_params(m, i); k++) {
-            bm_tensor *w = bm_model_node_param(m, i, k);
-            bm_gradcheck_opts o = bm_gradcheck_defaults();
-            bm_gradcheck_result res;
-            ck_assert_int_eq(bm_gradcheck(t, loss, &w, 1, &o, &res), BM_OK);
-            ck_assert_msg(res.passed, "%s.%s: %s", bm_model_node_name(m, i),
-                          bm_model_node_param_desc(m, i, k)->name, res.message);
-            o.atol = o.rtol = GG_TOL;
-            ck_assert_int_eq(bm_gradgradcheck(t, loss, &w, 1, &o, &res), BM_OK);
-            ck_assert_msg(res.passed, "%s.%s (2nd order): %s", bm_model_node_name(m, i),
-                          bm_model_node_param_desc(m, i, k)->name, res.message);
-            checked++;
-        }
+    size_t checked = bm_tm_check_params(m, t, loss);
     bm_tape_free(t);
     return checked;
 }

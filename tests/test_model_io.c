@@ -116,8 +116,8 @@ START_TEST(messages_name_file_and_path)
          "model.json: layers[0].weights: expected 2x3, got 2x2"},
         {"{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, \"out\": 3}, "
          "{\"type\": \"relux\"}]}",
-         "model.json: layers[1].type: unknown layer type 'relux' (expected one of dense, relu, "
-         "sigmoid, tanh, softmax, identity, dropout, gelu, silu, leaky_relu"},
+         "model.json: layers[1].type: unknown layer type 'relux' (did you mean 'relu'? `bmnn "
+         "layers` lists the "},
         {"{\"inputs\": 2, \"layers\": [{\"type\": \"dense\", \"in\": 2, \"out\": 3}], "
          "\"optimizer\": {\"lr\": \"fast\"}}",
          "model.json: optimizer.lr: expected a number, got a string"},

@@ -8,7 +8,8 @@
 # the message on every rank within a time limit, and a rank SIGKILLed
 # mid-run ending the job with an error within a bounded time while the
 # checkpoint on disk stays loadable and resumes to the same bits; with
-# DIST_SPIRAL (examples/dist_spiral.c), its line on 1, 2 and 4 ranks.
+# DIST_SPIRAL (examples/dist_spiral.c), its line on 1, 2 and 4 ranks; the
+# zoo's MNIST CNN and character GPT byte-identical on 1, 2 and 4 ranks too.
 # Skips (77) without mpirun or in a build without MPI. BM_MPI_KILLS sets
 # the kills (default 4). Ends with "N passed, N failed".
 set -u
@@ -64,16 +65,30 @@ same_bits() {
 }
 same_bits spiral "$model" "${args[@]}"
 cp spiral-one.json one.json
-# The zoo's models (issue 11: the MNIST CNN, the GPT) join here once they
-# exist: BM_MPI_ZOO="MODEL.json|DATA|ARGS;..." (ARGS with --shards, e.g.
-# "examples/zoo/mnist_cnn.json|$HOME/mnist/train-images-idx3-ubyte|--epochs 1 --shards 4").
-IFS=';' read -r -a zoo <<<"${BM_MPI_ZOO:-}"
-for entry in "${zoo[@]}"; do
+# The zoo's models, as committed, on small data: the MNIST CNN on 32
+# synthetic 28x28 images (a bright row band per class), the character GPT
+# on 64 windows of 128 bytes (of a committed text repeated) with a target per position (`bmnn data text
+# --sequence`); one epoch of 4-shard batches. BM_MPI_ZOO="MODEL.json|DATA|
+# ARGS;..." adds runs of one's own (e.g. the CNN on the MNIST sample).
+awk 'BEGIN { srand(5); for (r = 0; r < 32; r++) { c = r % 10; line = "";
+      for (i = 0; i < 784; i++) line = line sprintf("%.3f,", (int(i / 28) % 10 == c) ? 0.5 + rand() / 2 : rand() / 5);
+      print line c } }' >images.csv
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do cat "$src/tests/data/text_small.txt"; done >text.txt
+"$bmnn" data text text.txt --context 128 --random 64 --seed 2 --sequence -o windows.csv >/dev/null || exit 1
+zoo=("examples/zoo/mnist_cnn.json|images.csv|--epochs 1 --batch 16 --shards 4"
+     "examples/zoo/char_gpt.json|windows.csv|--epochs 1 --batch 32 --shards 4")
+IFS=';' read -r -a extra <<<"${BM_MPI_ZOO:-}"
+for entry in "${zoo[@]}" "${extra[@]}"; do
     IFS='|' read -r zmodel zdata zargs <<<"$entry"
     [ -e "$zmodel" ] || zmodel="$src/$zmodel"
     # shellcheck disable=SC2086  # ARGS are words
-    [ -e "$zmodel" ] && [ -e "$zdata" ] && same_bits "zoo-$(basename "$zmodel" .json)" "$zmodel" --data "$zdata" -q $zargs
+    same_bits "zoo-$(basename "$zmodel" .json)" "$zmodel" --data "$zdata" -q $zargs
 done
+# the GPT has no dropout: --shards 1 is plain training, bit for bit
+gpt="$src/examples/zoo/char_gpt.json"
+expect 0 "zoo-char_gpt: plain" -- "$bmnn" train "$gpt" --data windows.csv --epochs 1 --batch 32 -q -o gpt-plain.json
+expect 0 "zoo-char_gpt: --shards 1" -- "$bmnn" train "$gpt" --data windows.csv --epochs 1 --batch 32 -q --shards 1 -o gpt-s1.json
+if cmp -s gpt-plain.json gpt-s1.json; then ok; else bad "zoo-char_gpt: --shards 1 differs from plain training"; fi
 expect 0 "--shards 2" -- "$bmnn" train "$model" --data train.csv --epochs "$EPOCHS" --shuffle -q --shards 2 -o two.json
 if cmp -s one.json two.json; then bad "2 and 4 shards gave the same checkpoint"; else ok; fi
 # only rank 0 writes: one 'saved' line

@@ -407,6 +407,46 @@ START_TEST(intermediate_grad_follows_the_last_backward)
 }
 END_TEST
 
+/* layer_norm_grad writes a leaf's gradient in place (BM_OP_ACCUMULATES):
+ * after the first backward it stores into a zeroed x.grad or adds into a
+ * kept one, bit for bit what one call gives and twice that. */
+START_TEST(layer_norm_grad_accumulates_in_place)
+{
+    enum { R = 3, C = 7, CALLS = 3 };
+    bm_tape *t = bm_tape_new();
+    double xv[R * C], wv[C], bv[C], sv[R * C];
+    for (int i = 0; i < R * C; i++) {
+        xv[i] = sin(1.0 + i) * (1 + i % 3);
+        sv[i] = cos(0.5 * i);
+    }
+    for (int j = 0; j < C; j++) {
+        wv[j] = 1.0 + 0.25 * j;
+        bv[j] = -0.5 + 0.125 * j;
+    }
+    size_t sx[2] = {R, C}, sc = C;
+    bm_tensor *x = leaf(t, 2, sx, xv, BM_REQUIRES_GRAD);
+    bm_tensor *w = leaf(t, 1, &sc, wv, BM_REQUIRES_GRAD);
+    bm_tensor *b = leaf(t, 1, &sc, bv, BM_REQUIRES_GRAD);
+    bm_tensor *y = bm_layer_norm(t, x, w, b, 1e-5);
+    bm_tensor *seed = leaf(t, 2, sx, sv, 0);
+    double first[R * C];
+    for (int c = 0; c < CALLS; c++) {
+        bm_tape_zero_grad(t);
+        ck_assert_int_eq(bm_tape_backward(t, y, seed), BM_OK);
+        for (int i = 0; i < R * C; i++) {
+            if (c == 0)
+                first[i] = bm_tensor_grad_get(x, i);
+            ck_assert_double_eq(bm_tensor_grad_get(x, i), first[i]);
+        }
+        ck_assert_int_eq(bm_tape_backward(t, y, seed), BM_OK);
+        for (int i = 0; i < R * C; i++)
+            ck_assert_double_eq(bm_tensor_grad_get(x, i), first[i] + first[i]);
+    }
+    ck_assert(first[0] != 0);
+    bm_tape_free(t);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("tape");
@@ -414,6 +454,7 @@ static Suite *make_suite(void)
     tcase_add_test(g, accumulates_over_paths);
     tcase_add_test(g, zero_grad_is_explicit);
     tcase_add_test(g, backward_twice);
+    tcase_add_test(g, layer_norm_grad_accumulates_in_place);
     tcase_add_test(g, no_grad_records_nothing);
     suite_add_tcase(s, g);
     TCase *m = tcase_create("memory_and_replay");

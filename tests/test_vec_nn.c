@@ -137,6 +137,60 @@ static void ref_stats(const double *x, size_t C, double eps, double *mean, doubl
 static const size_t WIDTHS[] = {1, 3, 16, 17, 50};
 static const double EPS = 1e-5;
 
+/* layer_norm's saved row statistics (mean, rstd per row): near the
+ * reference, and the gradient kernels reading them give the bits they give
+ * recomputing them (so keeping them changes no result). */
+static void stats_rows(const bm_vec_kernels *k, bufs *b, const double *wd, const float *wf,
+                       size_t R, size_t C)
+{
+    enum { ROWS_MAX = 64 };
+    double sd[2 * ROWS_MAX];
+    float sf[2 * ROWS_MAX];
+    size_t n = R * C;
+    ck_assert(R <= ROWS_MAX);
+    k->f64.layer_norm(b->xd, wd, NULL, b->od, R, C, EPS, sd);
+    k->f32.layer_norm(b->xf, wf, NULL, b->of, R, C, (float)EPS, sf);
+    for (size_t r = 0; r < R; r++) {
+        double mean, rstd;
+        ref_stats(b->xd + r * C, C, EPS, &mean, &rstd);
+        near("layer_norm stats mean", C, r, sd[2 * r], mean, TOL64);
+        near("layer_norm stats rstd", C, r, sd[2 * r + 1], rstd, TOL64 * rstd);
+        near("layer_norm stats mean f32", C, r, sf[2 * r], mean, 20 * TOL32);
+        near("layer_norm stats rstd f32", C, r, sf[2 * r + 1], rstd, 20 * TOL32 * rstd);
+    }
+    for (int with_w = 0; with_w < 2; with_w++) {
+        k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->od, R, C, EPS, 0, NULL);
+        k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->pd, R, C, EPS, 0, sd);
+        ck_assert(memcmp(b->od, b->pd, n * sizeof(double)) == 0);
+        k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->of, R, C, (float)EPS, 0, NULL);
+        k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS, 0, sf);
+        ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+    }
+    k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, NULL, R, C, EPS, NULL);
+    k->f64.layer_norm_wgrad(b->xd, b->gd, b->pd, NULL, R, C, EPS, sd);
+    ck_assert(memcmp(b->od, b->pd, C * sizeof(double)) == 0);
+    k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, NULL, R, C, (float)EPS, NULL);
+    k->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, NULL, R, C, (float)EPS, sf);
+    ck_assert(memcmp(b->of, b->pf, C * sizeof(float)) == 0);
+    /* with the bias gradient Σ_rows g in the same pass: dw unchanged, db
+     * the row-order sum */
+    double *dbd = b->pd + C;
+    float *dbf = b->pf + C;
+    k->f64.layer_norm_wgrad(b->xd, b->gd, b->pd, dbd, R, C, EPS, sd);
+    k->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, dbf, R, C, (float)EPS, sf);
+    ck_assert(memcmp(b->od, b->pd, C * sizeof(double)) == 0);
+    ck_assert(memcmp(b->of, b->pf, C * sizeof(float)) == 0);
+    for (size_t j = 0; j < C; j++) {
+        double sd64 = 0;
+        float sf32 = 0;
+        for (size_t r = 0; r < R; r++) {
+            sd64 += b->gd[r * C + j];
+            sf32 += b->gf[r * C + j];
+        }
+        ck_assert_msg(dbd[j] == sd64 && dbf[j] == sf32, "layer_norm_wgrad db C %zu at %zu", C, j);
+    }
+}
+
 START_TEST(norm_rows)
 {
     const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
@@ -153,9 +207,9 @@ START_TEST(norm_rows)
         for (int form = 0; form < 3; form++) { /* w and b, w only, neither */
             const double *w64 = form < 2 ? wd : NULL, *b64 = form == 0 ? bd : NULL;
             const float *w32 = form < 2 ? wf : NULL, *b32 = form == 0 ? bf : NULL;
-            k->f64.layer_norm(b->xd, w64, b64, b->od, R, C, EPS);
-            k->f32.layer_norm(b->xf, w32, b32, b->of, R, C, (float)EPS);
-            p->f32.layer_norm(b->xf, w32, b32, b->pf, R, C, (float)EPS);
+            k->f64.layer_norm(b->xd, w64, b64, b->od, R, C, EPS, NULL);
+            k->f32.layer_norm(b->xf, w32, b32, b->of, R, C, (float)EPS, NULL);
+            p->f32.layer_norm(b->xf, w32, b32, b->pf, R, C, (float)EPS, NULL);
             for (size_t r = 0; r < R; r++) {
                 double mean, rstd;
                 ref_stats(b->xd + r * C, C, EPS, &mean, &rstd);
@@ -186,9 +240,9 @@ START_TEST(norm_rows)
         ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
         /* the input gradient r·(ĝ − mean ĝ − x̂·mean(ĝ·x̂)), ĝ = g·w */
         for (int with_w = 0; with_w < 2; with_w++) {
-            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->od, R, C, EPS);
-            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->of, R, C, (float)EPS);
-            p->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS);
+            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->od, R, C, EPS, 0, NULL);
+            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->of, R, C, (float)EPS, 0, NULL);
+            p->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS, 0, NULL);
             for (size_t r = 0; r < R; r++) {
                 const double *x = b->xd + r * C, *g = b->gd + r * C;
                 double mean, rstd, m1 = 0, m2 = 0;
@@ -206,11 +260,24 @@ START_TEST(norm_rows)
                 }
             }
             ck_assert(memcmp(b->of, b->pf, n * sizeof(float)) == 0);
+            /* acc adds into what dx held: exactly old + the stored result */
+            for (size_t i = 0; i < n; i++) {
+                b->pd[i] = b->gd[n - 1 - i];
+                b->pf[i] = b->gf[n - 1 - i];
+            }
+            k->f64.layer_norm_grad(b->xd, b->gd, with_w ? wd : NULL, b->pd, R, C, EPS, 1, NULL);
+            k->f32.layer_norm_grad(b->xf, b->gf, with_w ? wf : NULL, b->pf, R, C, (float)EPS, 1, NULL);
+            for (size_t i = 0; i < n; i++) {
+                ck_assert_msg(b->pd[i] == b->gd[n - 1 - i] + b->od[i],
+                              "layer_norm_grad acc C %zu at %zu", C, i);
+                ck_assert_msg(b->pf[i] == b->gf[n - 1 - i] + b->of[i],
+                              "layer_norm_grad acc f32 C %zu at %zu", C, i);
+            }
         }
         /* the weight gradient Σ_rows g·x̂ */
-        k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, R, C, EPS);
-        k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, R, C, (float)EPS);
-        p->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, R, C, (float)EPS);
+        k->f64.layer_norm_wgrad(b->xd, b->gd, b->od, NULL, R, C, EPS, NULL);
+        k->f32.layer_norm_wgrad(b->xf, b->gf, b->of, NULL, R, C, (float)EPS, NULL);
+        p->f32.layer_norm_wgrad(b->xf, b->gf, b->pf, NULL, R, C, (float)EPS, NULL);
         for (size_t j = 0; j < C; j++) {
             double want = 0;
             for (size_t r = 0; r < R; r++) {
@@ -222,6 +289,7 @@ START_TEST(norm_rows)
             near("layer_norm_wgrad", C, j, b->of[j], want, 1e-3);
         }
         ck_assert(memcmp(b->of, b->pf, C * sizeof(float)) == 0);
+        stats_rows(k, b, wd, wf, R, C);
     }
     free(wd);
     free(bd);

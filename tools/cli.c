@@ -137,10 +137,51 @@ const char *cli_metric_name(const bm_model *m)
     return cli_is_regression(m) ? "within_tol" : "accuracy";
 }
 
+/* A sequence model's CSV (`bmnn data text --sequence`): F feature columns,
+ * then T target columns (class numbers, one per position): x [N,F], y [N,T],
+ * n_classes the output's classes. */
+static bm_status load_sequence_csv(const char *path, const bm_model *m, bm_dataset *ds,
+                                   bm_error *err)
+{
+    bm_csv_opts o = bm_csv_defaults();
+    o.no_label = 1;
+    bm_dataset all = {0};
+    bm_status s = bm_data_load_csv(&all, path, &o, bm_model_dtype(m), err);
+    if (s != BM_OK)
+        return s;
+    size_t N = all.x->shape[0], C = all.x->shape[1], F = bm_model_n_inputs(m);
+    size_t T = bm_model_n_positions(m);
+    if (C != F + T) {
+        bm_dataset_free(&all);
+        return bm_error_set(err, BM_ERR_SHAPE, "%s: %zu columns, but the sequence model takes "
+                            "%zu features and %zu targets, one per position (write them with "
+                            "`bmnn data text --sequence`)", path, C, F, T);
+    }
+    size_t xs[2] = {N, F}, ys[2] = {N, T};
+    ds->x = bm_tensor_new(bm_model_dtype(m), 2, xs, err);
+    ds->y = ds->x ? bm_tensor_new(bm_model_dtype(m), 2, ys, err) : NULL;
+    if (!ds->y) {
+        bm_dataset_free(&all);
+        bm_dataset_free(ds);
+        return err ? err->code : BM_ERR_NOMEM;
+    }
+    size_t esz = bm_dtype_size(bm_model_dtype(m));
+    for (size_t r = 0; r < N; r++) {
+        const char *row = (const char *)all.x->data + r * C * esz;
+        memcpy((char *)ds->x->data + r * F * esz, row, F * esz);
+        memcpy((char *)ds->y->data + r * T * esz, row + F * esz, T * esz);
+    }
+    ds->n_classes = bm_model_n_outputs(m) / T;
+    bm_dataset_free(&all);
+    return BM_OK;
+}
+
 bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
                         bm_dataset *ds, bm_error *err)
 {
     if (cli_ends_with(path, ".csv") || cli_ends_with(path, ".CSV")) {
+        if (bm_model_n_positions(m) > 1)
+            return load_sequence_csv(path, m, ds, err);
         bm_csv_opts o = bm_csv_defaults();
         o.regression = cli_is_regression(m);
         return bm_data_load_csv(ds, path, &o, bm_model_dtype(m), err);
@@ -185,8 +226,9 @@ bm_status cli_load_features(const char *path, const bm_model *m, bm_dataset *ds,
     if (s != BM_OK)
         return s;
     size_t C = ds->x->shape[1], F = bm_model_n_inputs(m);
-    if (C == F + 1)
-        return keep_columns(ds, F, err); /* the training layout: the label last, unused */
+    size_t T = bm_model_n_positions(m);
+    if (C == F + (T > 1 ? T : 1))
+        return keep_columns(ds, F, err); /* the training layout: the label(s) last, unused */
     if (C == F)
         return BM_OK;
     bm_dataset_free(ds);

@@ -47,7 +47,8 @@ bm_status cli_load_data(const char *path, const char *labels, const bm_model *m,
                         bm_dataset *ds, bm_error *err);
 /* Load features to predict on for model m into ds (y NULL): a CSV of
  * exactly the model's inputs columns, or of one more (a label last,
- * dropped); IDX images alone (no label file read). */
+ * dropped; a sequence model's T target columns likewise); IDX images alone
+ * (no label file read). */
 bm_status cli_load_features(const char *path, const bm_model *m, bm_dataset *ds,
                             bm_error *err);
 
@@ -109,9 +110,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
-int cmd_generate(int argc, char **argv);
 
 /* Progress of a training run: a bar on a terminal, plain lines otherwise. */
 typedef struct cli_progress {

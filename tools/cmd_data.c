@@ -10,13 +10,14 @@
 enum { DEFAULT_SAMPLES = 100, DEFAULT_CLASSES = 3 };
 /* Long options without a short form. */
 enum { OPT_CONTEXT = 256, OPT_STRIDE, OPT_VAL_SPLIT, OPT_VAL_OUTPUT, OPT_UTF8, OPT_RANDOM,
-       OPT_VOCAB };
+       OPT_SEQUENCE, OPT_VOCAB };
 
 static const char help[] =
     "usage: bmnn data spiral|vertical|sine [--samples N] [--classes K] [--seed S]\n"
     "                 -o FILE.csv\n"
     "       bmnn data text FILE --context T [--stride S | --random N [--seed S]]\n"
-    "                 [--val-split F [--val-output VAL.csv]] [--utf8] [--vocab V.csv]\n"
+    "                 [--val-split F [--val-output VAL.csv]] [--utf8] [--sequence]\n"
+    "                 [--vocab V.csv]\n"
     "                 -o FILE.csv\n\n"
     "Write one of the walk-through's data sets as CSV (features x0,x1,..., then label).\n"
     "  spiral    K arms of N points each (nnfs spiral_data)\n"
@@ -39,6 +40,8 @@ static const char help[] =
     "  --val-output FILE where they go [FILE.csv's name with -val.csv]\n"
     "  --utf8            tokens are UTF-8 code points (invalid UTF-8 is refused with\n"
     "                    its byte offset)\n"
+    "  --sequence        targets for sequence models: T more columns y0..y(T-1), the\n"
+    "                    next token at every position, instead of one label\n"
     "  --vocab FILE      write the vocabulary as CSV: id,symbol (byte or code point)\n";
 
 /* Is the option one of `data text`'s? */
@@ -58,6 +61,7 @@ int cmd_data(int argc, char **argv)
         {"val-output", required_argument, NULL, OPT_VAL_OUTPUT},
         {"utf8", no_argument, NULL, OPT_UTF8},
         {"random", required_argument, NULL, OPT_RANDOM},
+        {"sequence", no_argument, NULL, OPT_SEQUENCE},
         {"vocab", required_argument, NULL, OPT_VOCAB},
         {NULL, 0, NULL, 0}};
     uint64_t samples = DEFAULT_SAMPLES, classes = DEFAULT_CLASSES, seed = 0;
@@ -112,6 +116,9 @@ int cmd_data(int argc, char **argv)
         case OPT_UTF8:
             ta.utf8 = 1;
             break;
+        case OPT_SEQUENCE:
+            ta.sequence = 1;
+            break;
         case OPT_VOCAB:
             ta.vocab = optarg;
             break;
@@ -144,7 +151,7 @@ int cmd_data(int argc, char **argv)
     }
     if (text_opts)
         return cli_usage_error("data", "--context, --stride, --random, --val-split, --val-output, "
-                                       "--utf8 and --vocab are for data text only");
+                                       "--utf8, --sequence and --vocab are for data text only");
     bm_dataset ds = {0};
     bm_error err = {0};
     bm_rng rng;

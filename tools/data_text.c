@@ -1,7 +1,9 @@
 /* data_text.c — `bmnn data text FILE --context T ... -o OUT.csv`: the
  * context windows of a text as CSV, T feature columns of token ids and the
- * next token as the label (the layout `bmnn train` reads), split by
- * position into training and validation files (bm_text.h). */
+ * next token as the label, or (--sequence) T target columns y0..y(T-1) with
+ * the next token of every position — the layouts `bmnn train` reads for a
+ * classifier and for a sequence model — split by position into training
+ * and validation files (bm_text.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,11 @@ static bm_status save(const bm_dataset *ds, const char *path, bm_error *err)
 {
     sigset_t held;
     cli_hold_signals(&held); /* no temporary left by a signal */
-    bm_status s = bm_data_save_csv(ds, path, err);
+    /* sequence targets are written as target columns y0..y(T-1) */
+    bm_dataset cols = *ds;
+    if (ds->y && ds->y->rank == 2)
+        cols.n_classes = 0;
+    bm_status s = bm_data_save_csv(&cols, path, err);
     cli_release_signals(&held);
     return s;
 }
@@ -85,7 +91,7 @@ int data_text_run(const data_text_args *a)
     bm_rng_seed(&rng, a->seed);
     bm_text_window_opts w = bm_text_window_defaults((size_t)a->context);
     w.stride = (size_t)a->stride;
-    w.target = BM_TEXT_TARGET_NEXT;
+    w.target = a->sequence ? BM_TEXT_TARGET_SEQUENCE : BM_TEXT_TARGET_NEXT;
     w.dtype = BM_F64;
     if (a->random) {
         w.rng = &rng;

@@ -17,6 +17,7 @@ typedef struct data_text_args {
     uint64_t seed;        /* --seed */
     double val_split;     /* --val-split F in [0, 1) */
     int utf8;             /* --utf8: code points, not bytes */
+    int sequence;         /* --sequence: T target columns (every position's next token) */
 } data_text_args;
 
 /* Run it; a CLI_* exit status, the message printed. */

@@ -10,7 +10,9 @@
 # Usage: tools/zoo.sh [MODEL...]   (cnn lstm gpt; default: all)
 # Environment: BUILD (default build), OUT (default out/zoo), PYTHON
 # (default /usr/bin/python3, with torch), TIME_STEPS (steps timed per
-# thread count, default 30). Minutes per model on a 2-core machine.
+# thread count, default 30); ZOO_EPOCHS / ZOO_STEPS override the CNN's epochs
+# and the text models' steps on both sides (a quick check of the script).
+# Minutes per model on a 2-core machine.
 set -euo pipefail
 
 BUILD="${BUILD:-build}"
@@ -35,9 +37,10 @@ setting() { "$PYTHON" tools/zoo_torch.py "$1" --print-config | sed -n "s/^$2=//p
 
 run_cnn() {
     tools/fetch_mnist.sh "$MNIST"
-    local spec=examples/zoo/mnist_cnn.json
+    local spec=examples/zoo/mnist_cnn.json epochs=()
+    [[ -z "${ZOO_EPOCHS:-}" ]] || epochs=(--epochs "$ZOO_EPOCHS")
     echo "zoo: cnn: bmnn, 1 thread"
-    "$bmnn" train "$spec" --data "$MNIST/train-images-idx3-ubyte" --shuffle --threads 1 \
+    "$bmnn" train "$spec" --data "$MNIST/train-images-idx3-ubyte" --shuffle --threads 1 "${epochs[@]}" \
         --history "$OUT/cnn_history.csv" -q -o "$OUT/mnist_cnn.trained.json" | tee "$OUT/cnn_train.txt"
     "$bmnn" eval "$OUT/mnist_cnn.trained.json" --data "$MNIST/test-images-idx3-ubyte" --json \
         >"$OUT/cnn_eval.json"
@@ -45,7 +48,7 @@ run_cnn() {
     "$bmnn" train "$spec" --data "$MNIST/train-images-idx3-ubyte" --shuffle --threads 2 \
         --epochs 1 --history "$OUT/cnn_history_2t.csv" -q -o "$OUT/cnn_2t.json" >/dev/null
     echo "zoo: cnn: torch"
-    "$PYTHON" tools/zoo_torch.py cnn --mnist "$MNIST" --threads 1,2 --threads-train 1 \
+    "$PYTHON" tools/zoo_torch.py cnn --mnist "$MNIST" --threads 1,2 --threads-train 1 "${epochs[@]}" \
         --time-steps "$TIME_STEPS" --json >"$OUT/cnn_torch.json"
 }
 
@@ -53,14 +56,14 @@ run_text() { # lstm|gpt
     local m=$1 spec="examples/zoo/char_$1.json"
     [[ -f "$spec" ]] || { echo "zoo: $spec is missing" >&2; return 1; }
     local steps batch
-    steps=$(setting "$m" steps)
+    steps=${ZOO_STEPS:-$(setting "$m" steps)}
     batch=$(setting "$m" batch)
     echo "zoo: $m: bmnn, 1 thread, $steps steps of $batch"
     "$zoo_text" "$spec" "$TEXT" "$steps" "$batch" 1 "$OUT/char_$m.trained.json" >"$OUT/${m}_bmnn.txt"
     echo "zoo: $m: bmnn, 2 threads, $TIME_STEPS steps"
     "$zoo_text" "$spec" "$TEXT" "$TIME_STEPS" "$batch" 2 >"$OUT/${m}_bmnn_2t.txt"
     echo "zoo: $m: torch"
-    "$PYTHON" tools/zoo_torch.py "$m" --text "$TEXT" --threads 1,2 --threads-train 1 \
+    "$PYTHON" tools/zoo_torch.py "$m" --text "$TEXT" --threads 1,2 --threads-train 1 --steps "$steps" \
         --time-steps "$TIME_STEPS" --json >"$OUT/${m}_torch.json"
 }
 

@@ -49,6 +49,8 @@ ZOO = {
                 layers=4),
 }
 VAL_SPLIT = 0.1
+# Std of GPT-2's initialisation (bmnn's attention/transformer/position kinds use it).
+GPT_INIT_STD = 0.02
 
 
 # ------------------------------------------------------------------ data
@@ -163,6 +165,16 @@ class CharGPT(nn.Module):
         self.blocks = nn.Sequential(*[Block(width, heads) for _ in range(layers)])
         self.ln = nn.LayerNorm(width)
         self.head = nn.Linear(width, VOCAB)
+        # initialised as bmnn's kinds are: the blocks' products and the
+        # positions N(0, 0.02) (GPT-2's), biases 0, the head Glorot-uniform
+        # (char_gpt.json's "init": "glorot"), the token embedding N(0, 1)
+        for b in self.blocks:
+            for lin in (b.qkv, b.proj, b.fc, b.out):
+                nn.init.normal_(lin.weight, 0.0, GPT_INIT_STD)
+                nn.init.zeros_(lin.bias)
+        nn.init.normal_(self.pos.weight, 0.0, GPT_INIT_STD)
+        nn.init.xavier_uniform_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
     def forward(self, x):
         h = self.tok(x) + self.pos(torch.arange(x.shape[1]))

@@ -41,9 +41,11 @@ def bmnn_rows(bench, threads):
 
 def torch_step(model, threads, steps):
     """(wall s, cpu s) per step of zoo_torch.py's model."""
+    # OpenBLAS's own threads follow the setting too (they start at launch)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "zoo_torch.py"), model,
                         "--no-train", "--threads", str(threads), "--time-steps", str(steps),
-                        "--json"], check=True, capture_output=True, text=True, cwd=ROOT)
+                        "--json"], check=True, capture_output=True, text=True, cwd=ROOT, env=env)
     d = json.loads(p.stdout)
     return d["step_s"][str(threads)], d["step_cpu_s"][str(threads)]
 
