@@ -9,17 +9,16 @@
  *                     (conv2d's kernels on x as [N,C,W,1], w as [O,C/g,k,1];
  *                     its vjp the 2-D adjoints on those views)
  * stride, padding, dilation per axis, groups g. Each is im2col (or col2im)
- * per image and group plus one product on the own GEMM (threaded), with
- * the column matrix and the product's workspace in the node's scratch. */
+ * per chunk of images and group plus one product on the own GEMM, with the
+ * column matrix and the product's workspace in the node's scratch. On
+ * several threads the chunks run in parallel (a scratch slot per thread);
+ * wgrad's fixed split into partial sums keeps the bits the same on any
+ * thread count. The vjps, op tables and builders are in conv_grad.c. */
 #include <limits.h>
 #include <stdio.h>
 
+#include "conv_internal.h"
 #include "ops_internal.h"
-
-typedef struct conv_params {
-    size_t stride[2], pad[2], dilation[2], groups;
-    size_t size[2];   /* conv_transpose2d: the output's H, W; wgrad: kh, kw */
-} conv_params;
 
 /* One image's geometry. */
 typedef struct conv_geom {
@@ -63,10 +62,13 @@ typedef struct conv_dims {
     conv_geom g;
 } conv_dims;
 
-/* Images are batched into one product until it has this many columns ... */
-#define CONV_TARGET_COLS 1024
-/* ... or its column matrix this many bytes. */
-#define CONV_MAX_COLS_BYTES ((size_t)8 << 20)
+/* Small images are batched side by side into one product of at most this
+ * many columns (one of the GEMM's B̃ blocks, so op(A) is packed once) ... */
+#define CONV_MAX_COLS 512
+/* ... and a column matrix of at most this many bytes in double (half in
+ * float: it stays in L2 between im2col and the product's packing; measured
+ * on LeNet-2, 4 images: 16 % faster than 11, which spilled it). */
+#define CONV_MAX_COLS_BYTES ((size_t)512 << 10)
 
 /* Dims from x [N,C,H,W] and w [O,C/g,kh,kw] (conv2d, wgrad: x is input 0;
  * conv_transpose2d: x is the output). */
@@ -81,15 +83,17 @@ static conv_dims dims_of(const conv_params *p, const bm_tensor *x, size_t N, siz
     d.g = geom(p, h, w, kh, kw);
     d.L = d.g.oh * d.g.ow;
     size_t K = d.cg * d.kk, per_image = K * d.L * sizeof(double);
-    d.nb = d.L ? (CONV_TARGET_COLS + d.L - 1) / d.L : 1;
+    d.nb = d.L ? CONV_MAX_COLS / d.L : 1;
     if (per_image && d.nb > CONV_MAX_COLS_BYTES / per_image)
         d.nb = CONV_MAX_COLS_BYTES / per_image;
     d.nb = d.nb < 1 ? 1 : d.nb > N ? (N ? N : 1) : d.nb;
     return d;
 }
 
-/* Scratch: the column matrix [K, nb·L], the gathered rows [og, nb·L] of
- * nb images, then the product's workspace. */
+/* Scratch: one slot per thread that runs chunks of images — the column
+ * matrix [K, nb·L], the gathered rows [og, nb·L] of nb images, then a
+ * product's workspace — and, for conv2d_wgrad, CONV_PARTS partial weight
+ * gradients after the slots. */
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 {
@@ -98,6 +102,46 @@ static size_t cols_bytes(const conv_dims *d, bm_dtype dt)
 static size_t rows_bytes(const conv_dims *d, bm_dtype dt)
 {
     return align64(d->og * d->nb * d->L * bm_dtype_size(dt));
+}
+
+/* conv2d_wgrad sums its chunks into this many partial gradients, a fixed
+ * split of the batch (chunks in order within each, the partials in order
+ * after), so every thread count adds in the same order. */
+#define CONV_PARTS 8
+
+static size_t n_chunks(const conv_dims *d) { return (d->N + d->nb - 1) / d->nb; }
+static size_t n_parts(const conv_dims *d)
+{
+    size_t c = n_chunks(d);
+    return c < CONV_PARTS ? c : CONV_PARTS;
+}
+
+/* Workspace of an M×N×K product for one thread or, when the chunks run
+ * one by one, for all of them. */
+static size_t ws_bytes(const bm_tape *tape, bm_dtype dt, int ta, int tb, size_t M, size_t N,
+                       size_t K)
+{
+    size_t w1 = bm_gemm_workspace_bytes(dt, ta, tb, M, N, K, 1);
+    size_t wt = bm_matmul_workspace(tape, dt, ta, tb, M, N, K);
+    return w1 > wt ? w1 : wt;
+}
+
+/* The bytes of one slot, for the products of a whole chunk (nb·L columns:
+ * N, or K when cols_k) and of the last, shorter one (its blocks can be
+ * wider: the GEMM cuts N into equal blocks). */
+static size_t slot_bytes(const bm_tape *tape, const conv_dims *d, bm_dtype dt, int ta, int tb,
+                         size_t M, size_t N, size_t K, int cols_k)
+{
+    size_t tail = (d->N - (n_chunks(d) - 1) * d->nb) * d->L;
+    size_t full = ws_bytes(tape, dt, ta, tb, M, N, K);
+    size_t last = cols_k ? ws_bytes(tape, dt, ta, tb, M, N, tail)
+                         : ws_bytes(tape, dt, ta, tb, M, tail, K);
+    return cols_bytes(d, dt) + rows_bytes(d, dt) + align64(full > last ? full : last);
+}
+static size_t n_slots(const bm_tape *tape, const conv_dims *d)
+{
+    size_t t = (size_t)bm_tape_threads(tape), c = n_chunks(d);
+    return t < c ? t : c;
 }
 
 static int check_params(bm_tape *tape, const bm_node *n)
@@ -148,7 +192,7 @@ static int check_xw(bm_tape *tape, const bm_node *n, const bm_tensor *x, const b
 
 /* conv2d, and conv1d as conv2d of [N,C,W,1] (a rank-3 tensor's unused
  * trailing size is 1): the output [N,O,OH,OW], or [N,O,OW]. */
-static int conv2d_infer(bm_tape *tape, bm_node *n)
+int bm_conv_conv2d_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
     const char *name = n->op->name;
@@ -172,12 +216,12 @@ static int conv2d_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
-    n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
-                       bm_matmul_workspace(tape, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk);
+    n->scratch_bytes = n_slots(tape, &d) *
+                       slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk, 0);
     return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
-static int convt_infer(bm_tape *tape, bm_node *n)
+int bm_conv_convt_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *y = n->in[0], *w = n->in[1];
     const conv_params *p = cp_of(n);
@@ -199,12 +243,12 @@ static int convt_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
-    n->scratch_bytes = cols_bytes(&d, y->dtype) + rows_bytes(&d, y->dtype) +
-                       bm_matmul_workspace(tape, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og);
+    n->scratch_bytes = n_slots(tape, &d) *
+                       slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og, 0);
     return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
-static int wgrad_infer(bm_tape *tape, bm_node *n)
+int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *y = n->in[1];
     const conv_params *p = cp_of(n);
@@ -222,24 +266,72 @@ static int wgrad_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
-    n->scratch_bytes = cols_bytes(&d, x->dtype) + rows_bytes(&d, x->dtype) +
-                       bm_matmul_workspace(tape, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L);
+    n->scratch_bytes = n_slots(tape, &d) *
+                           slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1) +
+                       n_parts(&d) * align64(d.O * d.cg * d.kk * bm_dtype_size(x->dtype));
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
-/* One GEMM of the node on its threads, with the workspace after the columns. */
-static void gemm(bm_tape *tape, const bm_node *n, size_t cb, int ta, int tb, size_t M, size_t N,
-                 size_t K, const void *A, size_t lda, const void *B, size_t ldb, double beta,
-                 void *C, size_t ldc)
+/* One chunk's job: the node, its sizes, where its slots are. */
+typedef struct conv_job {
+    bm_tape *tape;
+    bm_node *n;
+    conv_dims d;
+    size_t slot;       /* bytes of one slot */
+    bm_pool *pool;     /* the products' threads: NULL when the chunks run in parallel */
+    unsigned char *ws; /* the slot of the chunk running (serial runs: slot 0) */
+    size_t wsb;        /* its workspace's bytes */
+} conv_job;
+
+/* One GEMM of a chunk, with the workspace after its slot's columns and rows. */
+static void gemm(const conv_job *j, int ta, int tb, size_t M, size_t N, size_t K, const void *A,
+                 size_t lda, const void *B, size_t ldb, double beta, void *C, size_t ldc)
 {
-    void *ws = (unsigned char *)n->scratch + cb;
-    size_t wsb = n->scratch_bytes - cb; /* cb: the bytes before the workspace */
-    if (n->out->dtype == BM_F64)
-        bm_gemm_f64_ex(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc, bm_tape_pool(tape), ws,
-                       wsb);
+    if (j->n->out->dtype == BM_F64)
+        bm_gemm_f64_ex(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc, j->pool, j->ws,
+                       j->wsb);
     else
-        bm_gemm_f32_ex(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, (float)beta, C, ldc,
-                       bm_tape_pool(tape), ws, wsb);
+        bm_gemm_f32_ex(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, (float)beta, C, ldc, j->pool,
+                       j->ws, j->wsb);
+}
+
+/* What one task does: chunk (or part) t with slot s's memory (cols, rows). */
+typedef void (*conv_task_fn)(const conv_job *j, size_t t, unsigned char *cols,
+                             unsigned char *rows);
+
+typedef struct conv_run {
+    conv_job job;
+    conv_task_fn fn;
+} conv_run;
+
+/* A task on the pool: the worker's slot (bm_pool_fn). */
+static void conv_task(void *ctx, size_t t, int worker)
+{
+    const conv_run *r = ctx;
+    conv_job j = r->job;
+    unsigned char *slot = (unsigned char *)j.n->scratch + (size_t)worker * j.slot;
+    bm_dtype dt = j.n->out->dtype;
+    size_t cb = cols_bytes(&j.d, dt), rb = rows_bytes(&j.d, dt);
+    j.ws = slot + cb + rb;
+    j.wsb = j.slot - cb - rb;
+    r->fn(&j, t, slot, slot + cb);
+}
+
+/* Run tasks 0..tasks-1: in parallel over the batch, one slot per thread,
+ * when there are enough tasks and slots for the tape's threads; else one by
+ * one, each product on all the threads. Either way every task does the same
+ * arithmetic: the bits do not depend on the thread count. */
+static void conv_run_tasks(bm_tape *tape, bm_node *n, const conv_dims *d, size_t slot,
+                           size_t avail, size_t tasks, conv_task_fn fn)
+{
+    bm_pool *pool = bm_tape_pool(tape);
+    size_t threads = (size_t)bm_pool_threads(pool);
+    int par = threads > 1 && tasks >= threads && threads * slot <= avail;
+    if (slot > avail) /* threads raised after recording: one slot, what there is of it */
+        slot = avail;
+    conv_run r = {.job = {.tape = tape, .n = n, .d = *d, .slot = slot, .pool = par ? NULL : pool},
+                  .fn = fn};
+    bm_pool_run(par ? pool : NULL, tasks, conv_task, &r);
 }
 
 /* The columns of images i0..i0+nb of group grp side by side: cols [K, nb·L]. */
@@ -282,288 +374,142 @@ static void scatter(const conv_dims *d, bm_dtype dt, const void *rows, void *y, 
                          d->og, d->L);
 }
 
-/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L]; then + b[o]. */
-static void conv2d_forward(bm_tape *tape, bm_node *n)
+/* Images i0..i0+nb of chunk t. */
+static size_t chunk_of(const conv_dims *d, size_t t, size_t *nb)
+{
+    size_t i0 = t * d->nb;
+    *nb = d->N - i0 < d->nb ? d->N - i0 : d->nb;
+    return i0;
+}
+
+/* out[n, group] = W_group [Og, Cg·kk] · cols [Cg·kk, L] for chunk t. */
+static void conv2d_chunk(const conv_job *j, size_t t, unsigned char *cols, unsigned char *rows)
+{
+    const conv_dims dj = j->d, *d = &dj; /* a local copy: no stores alias it */
+    const bm_node *n = j->n;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), K = d->cg * d->kk, nb, i0 = chunk_of(d, t, &nb);
+    size_t cols_n = nb * d->L;
+    const unsigned char *W = n->in[1]->data;
+    unsigned char *Y = n->out->data;
+    for (size_t grp = 0; grp < d->groups; grp++) {
+        im2col_chunk(d, dt, n->in[0]->data, cols, i0, nb, grp);
+        /* one image: straight into its output block */
+        void *dst = nb == 1 ? Y + ((i0 * d->O + grp * d->og) * d->L) * esz : (void *)rows;
+        /* Several small images: their column matrix sits in L2, so one
+         * product per strip of output channels, each reading it in place,
+         * costs less than packing it once (LeNet-2: 5 %). The same sums. */
+        size_t strip = nb > 1 ? bm_gemm_strip_rows(dt) : d->og;
+        for (size_t r0 = 0; r0 < d->og; r0 += strip) {
+            size_t mr = d->og - r0 < strip ? d->og - r0 : strip;
+            gemm(j, 0, 0, mr, cols_n, K, W + (grp * d->og + r0) * K * esz, K, cols, cols_n, 0.0,
+                 (unsigned char *)dst + r0 * cols_n * esz, cols_n);
+        }
+        if (nb > 1)
+            scatter(d, dt, rows, Y, i0, nb, grp);
+    }
+}
+
+/* conv2d: the chunks, then + b[o]. */
+void bm_conv_conv2d_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
     bm_tensor *o = n->out;
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
-    bm_dtype dt = x->dtype;
-    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
-    size_t wb = cb + rows_bytes(&d, dt);
-    const unsigned char *W = w->data;
-    unsigned char *Y = o->data, *rows = (unsigned char *)n->scratch + cb;
-    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
-        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
-        for (size_t grp = 0; grp < d.groups; grp++) {
-            im2col_chunk(&d, dt, x->data, n->scratch, i0, nb, grp);
-            /* one image: straight into its output block */
-            void *dst = nb == 1 ? Y + ((i0 * d.O + grp * d.og) * d.L) * esz : (void *)rows;
-            gemm(tape, n, wb, 0, 0, d.og, cols_n, K, W + grp * d.og * K * esz, K, n->scratch,
-                 cols_n, 0.0, dst, cols_n);
-            if (nb > 1)
-                scatter(&d, dt, rows, Y, i0, nb, grp);
-        }
-    }
+    conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L,
+                                           d.cg * d.kk, 0), n->scratch_bytes, n_chunks(&d),
+                   conv2d_chunk);
     if (n->n_in == 3 && o->dtype == BM_F64)
         add_bias_f64(o->data, n->in[2]->data, d.N, d.O, d.L);
     else if (n->n_in == 3)
         add_bias_f32(o->data, n->in[2]->data, d.N, d.O, d.L);
 }
 
-/* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols). */
-static void convt_forward(bm_tape *tape, bm_node *n)
+/* cols = W_groupᵀ · y[n, group]; out[n, group] = col2im(cols) for chunk t. */
+static void convt_chunk(const conv_job *j, size_t t, unsigned char *cols, unsigned char *rows)
 {
-    const bm_tensor *y = n->in[0], *w = n->in[1];
-    bm_tensor *o = n->out;
-    const conv_params *p = cp_of(n);
-    conv_dims d = dims_of(p, NULL, y->shape[0], o->shape[1], p->size[0], p->size[1], w->shape[0],
-                          w->shape[2], w->shape[3]);
-    bm_dtype dt = y->dtype;
-    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
-    size_t wb = cb + rows_bytes(&d, dt), hw = d.g.h * d.g.w;
-    const unsigned char *Yi = y->data, *W = w->data;
-    unsigned char *X = o->data, *rows = (unsigned char *)n->scratch + cb;
-    memset(X, 0, o->size * esz);
-    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
-        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
-        for (size_t grp = 0; grp < d.groups; grp++) {
-            const void *src = Yi + ((i0 * d.O + grp * d.og) * d.L) * esz;
-            if (nb > 1) {
-                gather(&d, dt, Yi, rows, i0, nb, grp);
-                src = rows;
-            }
-            gemm(tape, n, wb, 1, 0, K, cols_n, d.og, W + grp * d.og * K * esz, K, src, cols_n,
-                 0.0, n->scratch, cols_n);
-            for (size_t b = 0; b < nb; b++) {
-                unsigned char *xo = X + ((i0 + b) * d.C + grp * d.cg) * hw * esz;
-                const unsigned char *cs = (const unsigned char *)n->scratch + b * d.L * esz;
-                if (dt == BM_F64)
-                    col2im_f64((const double *)cs, cols_n, (double *)xo, d.cg, &d.g);
-                else
-                    col2im_f32((const float *)cs, cols_n, (float *)xo, d.cg, &d.g);
-            }
+    const conv_dims dj = j->d, *d = &dj; /* a local copy: no stores alias it */
+    const bm_node *n = j->n;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), K = d->cg * d->kk, hw = d->g.h * d->g.w, nb;
+    size_t i0 = chunk_of(d, t, &nb), cols_n = nb * d->L;
+    const unsigned char *Yi = n->in[0]->data, *W = n->in[1]->data;
+    unsigned char *X = n->out->data;
+    memset(X + i0 * d->C * hw * esz, 0, nb * d->C * hw * esz);
+    for (size_t grp = 0; grp < d->groups; grp++) {
+        const void *src = Yi + ((i0 * d->O + grp * d->og) * d->L) * esz;
+        if (nb > 1) {
+            gather(d, dt, Yi, rows, i0, nb, grp);
+            src = rows;
+        }
+        gemm(j, 1, 0, K, cols_n, d->og, W + grp * d->og * K * esz, K, src, cols_n, 0.0, cols,
+             cols_n);
+        for (size_t b = 0; b < nb; b++) {
+            unsigned char *xo = X + ((i0 + b) * d->C + grp * d->cg) * hw * esz;
+            const unsigned char *cs = cols + b * d->L * esz;
+            if (dt == BM_F64)
+                col2im_f64((const double *)cs, cols_n, (double *)xo, d->cg, &d->g);
+            else
+                col2im_f32((const float *)cs, cols_n, (float *)xo, d->cg, &d->g);
         }
     }
 }
 
-/* dW_group [Og, Cg·kk] (+)= Σ_n y[n, group] [Og, L] · cols(x[n, group])ᵀ. */
-static void wgrad_forward(bm_tape *tape, bm_node *n)
+void bm_conv_convt_forward(bm_tape *tape, bm_node *n)
+{
+    const bm_tensor *y = n->in[0], *w = n->in[1];
+    const conv_params *p = cp_of(n);
+    conv_dims d = dims_of(p, NULL, y->shape[0], n->out->shape[1], p->size[0], p->size[1],
+                          w->shape[0], w->shape[2], w->shape[3]);
+    conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L,
+                                           d.og, 0), n->scratch_bytes, n_chunks(&d), convt_chunk);
+}
+
+/* Part t of wgrad: P_t [O, Cg·kk] = Σ over its chunks, in order, of
+ * y[chunk, group] [Og, nb·L] · cols(x[chunk, group])ᵀ. */
+static void wgrad_part(const conv_job *j, size_t t, unsigned char *cols, unsigned char *rows)
+{
+    const conv_dims dj = j->d, *d = &dj; /* a local copy: no stores alias it */
+    const bm_node *n = j->n;
+    bm_dtype dt = n->out->dtype;
+    size_t esz = bm_dtype_size(dt), K = d->cg * d->kk, chunks = n_chunks(d), parts = n_parts(d);
+    size_t pb = align64(d->O * K * esz); /* the parts: the scratch's last parts·pb bytes */
+    unsigned char *P = (unsigned char *)n->scratch + n->scratch_bytes - (parts - t) * pb;
+    const unsigned char *Yi = n->in[1]->data;
+    for (size_t c = t * chunks / parts; c < (t + 1) * chunks / parts; c++) {
+        size_t nb, i0 = chunk_of(d, c, &nb), cols_n = nb * d->L;
+        double beta = c == t * chunks / parts ? 0.0 : 1.0;
+        for (size_t grp = 0; grp < d->groups; grp++) {
+            im2col_chunk(d, dt, n->in[0]->data, cols, i0, nb, grp);
+            const void *src = Yi + ((i0 * d->O + grp * d->og) * d->L) * esz;
+            if (nb > 1) {
+                gather(d, dt, Yi, rows, i0, nb, grp);
+                src = rows;
+            }
+            gemm(j, 0, 1, d->og, K, cols_n, src, cols_n, cols, cols_n, beta,
+                 P + grp * d->og * K * esz, K);
+        }
+    }
+}
+
+/* dW (+)= P_0 + P_1 + ... in order. */
+void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *y = n->in[1];
     bm_tensor *o = n->out;
     const conv_params *p = cp_of(n);
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
                           p->size[0], p->size[1]);
-    bm_dtype dt = x->dtype;
-    size_t esz = bm_dtype_size(dt), K = d.cg * d.kk, cb = cols_bytes(&d, dt);
-    size_t wb = cb + rows_bytes(&d, dt);
-    const unsigned char *Yi = y->data;
-    unsigned char *W = o->data, *rows = (unsigned char *)n->scratch + cb;
+    size_t slot = slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1);
+    size_t parts = n_parts(&d), pb = align64(o->size * bm_dtype_size(o->dtype));
+    conv_run_tasks(tape, n, &d, slot, n->scratch_bytes - parts * pb, parts, wgrad_part);
+    const unsigned char *P = (const unsigned char *)n->scratch + n->scratch_bytes - parts * pb;
     if (!n->accumulate)
-        memset(W, 0, o->size * esz);
-    for (size_t i0 = 0; i0 < d.N; i0 += d.nb) {
-        size_t nb = d.N - i0 < d.nb ? d.N - i0 : d.nb, cols_n = nb * d.L;
-        for (size_t grp = 0; grp < d.groups; grp++) {
-            im2col_chunk(&d, dt, x->data, n->scratch, i0, nb, grp);
-            const void *src = Yi + ((i0 * d.O + grp * d.og) * d.L) * esz;
-            if (nb > 1) {
-                gather(&d, dt, Yi, rows, i0, nb, grp);
-                src = rows;
-            }
-            gemm(tape, n, wb, 0, 1, d.og, K, cols_n, src, cols_n, n->scratch, cols_n, 1.0,
-                 W + grp * d.og * K * esz, K);
-        }
-    }
-}
-
-/* ---- builders and vjps --------------------------------------------------- */
-
-extern const bm_op bm_op_conv2d, bm_op_conv_transpose2d, bm_op_conv2d_wgrad;
-
-/* The same geometry with size[] set (output H, W or kernel kh, kw). */
-static conv_params with_size(const conv_params *p, size_t a, size_t b)
-{
-    conv_params q = *p;
-    q.size[0] = a;
-    q.size[1] = b;
-    return q;
-}
-
-static bm_tensor *rec2(bm_tape *t, const bm_op *op, bm_tensor *a, bm_tensor *b,
-                       const conv_params *p)
-{
-    bm_tensor *in[2] = {a, b};
-    return bm_tape_apply(t, op, in, 2, p);
-}
-
-/* dX = conv_transpose2d(G, w), dW = wgrad(x, G), db = Σ over N, H, W. */
-static bm_status conv2d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
-{
-    bm_tensor *x = n->in[0], *w = n->in[1];
-    const conv_params *p = cp_of(n);
-    conv_params px = with_size(p, x->shape[2], x->shape[3]), pw = with_size(p, w->shape[2], w->shape[3]);
-    if (bm_op_wants_grad(t, n, 0))
-        dx[0] = rec2(t, &bm_op_conv_transpose2d, g, w, &px);
-    if (bm_op_wants_grad(t, n, 1))
-        dx[1] = rec2(t, &bm_op_conv2d_wgrad, x, g, &pw);
-    if (n->n_in == 3 && bm_op_wants_grad(t, n, 2)) {
-        size_t O = w->shape[0];
-        dx[2] = bm_reshape(t, bm_sum_to(t, g, 4, (size_t[]){1, O, 1, 1}), 1, &O);
-    }
-    return bm_tape_status(t);
-}
-
-/* out = convT(y, w): dY = conv2d(U, w), dW = wgrad(U, y). */
-static bm_status convt_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
-{
-    bm_tensor *y = n->in[0], *w = n->in[1];
-    const conv_params *p = cp_of(n);
-    conv_params pw = with_size(p, w->shape[2], w->shape[3]);
-    if (bm_op_wants_grad(t, n, 0))
-        dx[0] = rec2(t, &bm_op_conv2d, u, w, &pw);
-    if (bm_op_wants_grad(t, n, 1))
-        dx[1] = rec2(t, &bm_op_conv2d_wgrad, u, y, &pw);
-    return bm_tape_status(t);
-}
-
-/* out = wgrad(x, y): dX = convT(y, U), dY = conv2d(x, U). */
-static bm_status wgrad_vjp(bm_tape *t, bm_node *n, bm_tensor *u, bm_tensor **dx)
-{
-    bm_tensor *x = n->in[0], *y = n->in[1];
-    const conv_params *p = cp_of(n);
-    conv_params px = with_size(p, x->shape[2], x->shape[3]);
-    if (bm_op_wants_grad(t, n, 0))
-        dx[0] = rec2(t, &bm_op_conv_transpose2d, y, u, &px);
-    if (bm_op_wants_grad(t, n, 1))
-        dx[1] = rec2(t, &bm_op_conv2d, x, u, &px);
-    return bm_tape_status(t);
-}
-
-/* v [A,B,L] viewed as [A,B,L,1], and back. */
-static bm_tensor *as4(bm_tape *t, bm_tensor *v)
-{
-    return bm_reshape(t, v, 4, (size_t[]){v->shape[0], v->shape[1], v->shape[2], 1});
-}
-static bm_tensor *as3(bm_tape *t, bm_tensor *v)
-{
-    return v ? bm_reshape(t, v, 3, v->shape) : NULL;
-}
-
-/* conv1d is conv2d on [.., W, 1] views: the 2-D vjps on those views. */
-static bm_status conv1d_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
-{
-    bm_tensor *x = n->in[0], *w = n->in[1], *g4 = as4(t, g);
-    const conv_params *p = cp_of(n);
-    conv_params px = with_size(p, x->shape[2], 1), pw = with_size(p, w->shape[2], 1);
-    if (bm_op_wants_grad(t, n, 0))
-        dx[0] = as3(t, rec2(t, &bm_op_conv_transpose2d, g4, as4(t, w), &px));
-    if (bm_op_wants_grad(t, n, 1))
-        dx[1] = as3(t, rec2(t, &bm_op_conv2d_wgrad, as4(t, x), g4, &pw));
-    if (n->n_in == 3 && bm_op_wants_grad(t, n, 2)) {
-        size_t O = w->shape[0];
-        dx[2] = bm_reshape(t, bm_sum_to(t, g, 3, (size_t[]){1, O, 1}), 1, &O);
-    }
-    return bm_tape_status(t);
-}
-
-/* FLOPs of a product between the [N,O,OH,OW] side y and the kernel w
- * [O,C/g,kh,kw]: a multiply and an add per output element per tap. */
-static double conv_flops(const bm_tensor *y, const bm_tensor *w)
-{
-    return 2.0 * (double)y->size * (double)(w->size / w->shape[0]);
-}
-
-static double conv2d_flops(const bm_node *n)
-{
-    return conv_flops(n->out, n->in[1]) + (n->n_in == 3 ? (double)n->out->size : 0.0);
-}
-
-static double convt_flops(const bm_node *n) { return conv_flops(n->in[0], n->in[1]); }
-
-static double wgrad_flops(const bm_node *n) { return conv_flops(n->in[1], n->out); }
-
-static void conv_describe(const bm_node *n, char *buf, size_t len)
-{
-    const conv_params *p = n->params;
-    snprintf(buf, len, "stride %zux%zu, pad %zux%zu, dilation %zux%zu, groups %zu", p->stride[0],
-             p->stride[1], p->pad[0], p->pad[1], p->dilation[0], p->dilation[1], p->groups);
-}
-
-const bm_op bm_op_conv2d = {
-    .name = "conv2d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
-    .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv2d_vjp,
-    .describe = conv_describe, .flops = conv2d_flops,
-};
-const bm_op bm_op_conv1d = {
-    .name = "conv1d", .arity = BM_OP_VARIADIC, .params_size = sizeof(conv_params),
-    .infer = conv2d_infer, .forward = conv2d_forward, .vjp = conv1d_vjp,
-    .describe = conv_describe, .flops = conv2d_flops,
-};
-const bm_op bm_op_conv_transpose2d = {
-    .name = "conv_transpose2d", .arity = 2, .params_size = sizeof(conv_params),
-    .infer = convt_infer, .forward = convt_forward, .vjp = convt_vjp, .describe = conv_describe,
-    .flops = convt_flops,
-};
-const bm_op bm_op_conv2d_wgrad = {
-    .name = "conv2d_wgrad", .arity = 2, .params_size = sizeof(conv_params),
-    .flags = BM_OP_ACCUMULATES, .infer = wgrad_infer, .forward = wgrad_forward,
-    .vjp = wgrad_vjp, .describe = conv_describe, .flops = wgrad_flops,
-};
-
-static conv_params make_params(const bm_conv_opts *o)
-{
-    bm_conv_opts d = o ? *o : bm_conv_defaults();
-    conv_params p = {.stride = {d.stride[0], d.stride[1]}, .pad = {d.pad[0], d.pad[1]},
-                     .dilation = {d.dilation[0], d.dilation[1]}, .groups = d.groups};
-    return p;
-}
-
-bm_conv_opts bm_conv_defaults(void)
-{
-    bm_conv_opts o = {.stride = {1, 1}, .pad = {0, 0}, .dilation = {1, 1}, .groups = 1,
-                      .output_pad = {0, 0}};
-    return o;
-}
-
-bm_tensor *bm_conv2d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, const bm_conv_opts *o)
-{
-    conv_params p = make_params(o);
-    bm_tensor *in[3] = {x, w, b};
-    return bm_tape_apply(t, &bm_op_conv2d, in, b ? 3 : 2, &p);
-}
-
-bm_tensor *bm_conv_transpose2d(bm_tape *t, bm_tensor *x, bm_tensor *w, const bm_conv_opts *o)
-{
-    conv_params p = make_params(o);
-    bm_conv_opts d = o ? *o : bm_conv_defaults();
-    if (x && w && x->rank == 4 && w->rank == 4)
-        for (int a = 0; a < 2; a++) {
-            /* torch: (in − 1)·s − 2p + d(k − 1) + output_pad + 1 */
-            size_t full = (x->shape[2 + a] - 1) * d.stride[a] + d.dilation[a] * (w->shape[2 + a] - 1) +
-                          d.output_pad[a] + 1;
-            p.size[a] = full > 2 * d.pad[a] ? full - 2 * d.pad[a] : 0;
-        }
-    bm_tensor *in[2] = {x, w};
-    return bm_tape_apply(t, &bm_op_conv_transpose2d, in, 2, &p);
-}
-
-bm_tensor *bm_conv2d_wgrad(bm_tape *t, bm_tensor *x, bm_tensor *y, size_t kh, size_t kw,
-                           const bm_conv_opts *o)
-{
-    conv_params p = make_params(o);
-    p.size[0] = kh;
-    p.size[1] = kw;
-    return rec2(t, &bm_op_conv2d_wgrad, x, y, &p);
-}
-
-bm_tensor *bm_conv1d(bm_tape *t, bm_tensor *x, bm_tensor *w, bm_tensor *b, size_t stride,
-                     size_t pad, size_t dilation, size_t groups)
-{
-    /* the length is conv2d's H of [N,C,W,1] */
-    conv_params p = {.stride = {stride, 1}, .pad = {pad, 0}, .dilation = {dilation, 1},
-                     .groups = groups};
-    bm_tensor *in[3] = {x, w, b};
-    return bm_tape_apply(t, &bm_op_conv1d, in, b ? 3 : 2, &p);
+        memset(o->data, 0, o->size * bm_dtype_size(o->dtype));
+    for (size_t t = 0; t < parts; t++)
+        if (o->dtype == BM_F64)
+            add_run_f64(o->data, (const double *)(P + t * pb), o->size);
+        else
+            add_run_f32(o->data, (const float *)(P + t * pb), o->size);
 }

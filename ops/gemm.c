@@ -476,6 +476,12 @@ size_t bm_gemm_workspace_bytes_isa(bm_gemm_isa isa, bm_dtype dt, int ta, int tb,
     return most;
 }
 
+size_t bm_gemm_strip_rows(bm_dtype dt)
+{
+    const bm_gemm_kernel *kd = kernel_for(BM_GEMM_AUTO, dt == BM_F64);
+    return kd ? kd->mr : 1;
+}
+
 size_t bm_gemm_workspace_bytes(bm_dtype dt, int ta, int tb, size_t M, size_t N, size_t K,
                                int threads)
 {

@@ -67,6 +67,11 @@ void bm_gemm_f64(int ta, int tb, size_t M, size_t N, size_t K, double alpha, con
 size_t bm_gemm_workspace_bytes(bm_dtype dt, int ta, int tb, size_t M, size_t N, size_t K,
                                int threads);
 
+/* Rows of C one micro-kernel strip covers on the path bm_gemm_*_ex takes
+ * for dt (its MR). A product of at most this many rows with tb 0 reads op(B)
+ * in place, unpacked. */
+size_t bm_gemm_strip_rows(bm_dtype dt);
+
 /* bm_gemm_f32/f64 on the threads of `pool` (NULL: the caller's only), with
  * scratch memory ws of ws_bytes (any alignment). ws NULL, or smaller than
  * the workspace of even one thread, allocates as bm_gemm_f32 does; a ws that

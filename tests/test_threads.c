@@ -217,6 +217,41 @@ START_TEST(replayed_step_allocates_nothing)
 }
 END_TEST
 
+/* A conv2d forward + backward (LeNet-2's shapes, 6 chunks of images run in
+ * parallel over the threads, wgrad's partial sums) replayed: no allocator
+ * call, its scratch slots sized when recorded. */
+START_TEST(conv_replay_allocates_nothing)
+{
+    int threads = _i;
+    bm_error e = {0};
+    bm_tape *t = bm_tape_new();
+    ck_ok(bm_tape_set_threads(t, threads, &e), e);
+    size_t xs[4] = {64, 6, 14, 14}, ws[4] = {16, 6, 5, 5}, bs[1] = {16};
+    bm_tensor *x = bm_tape_leaf(t, BM_F32, 4, xs, BM_REQUIRES_GRAD);
+    bm_tensor *w = bm_tape_leaf(t, BM_F32, 4, ws, BM_REQUIRES_GRAD);
+    bm_tensor *b = bm_tape_leaf(t, BM_F32, 1, bs, BM_REQUIRES_GRAD);
+    ck_assert(x && w && b);
+    for (size_t i = 0; i < x->size; i++)
+        bm_tensor_set(x, i, (double)(i % 7) - 3.0);
+    for (size_t i = 0; i < w->size; i++)
+        bm_tensor_set(w, i, (double)(i % 5) - 2.0);
+    bm_tensor *y = bm_conv2d(t, x, w, b, NULL);
+    bm_tensor *loss = y ? bm_sum(t, bm_square(t, y), BM_AXIS_ALL, 0) : NULL;
+    ck_assert_msg(loss && bm_tape_backward(t, loss, NULL) == BM_OK, "%s", bm_tape_error(t));
+    size_t before = allocs();
+    int bad = 0;
+    for (int step = 0; step < STEPS; step++) {
+        bad |= bm_tape_forward(t) != BM_OK;
+        bad |= bm_tape_backward(t, loss, NULL) != BM_OK;
+    }
+    size_t n = allocs() - before;
+    ck_assert_msg(!bad, "a replayed conv step failed: %s", bm_tape_error(t));
+    ck_assert_msg(n == 0, "%zu allocator calls in %d replayed conv steps on %d threads", n, STEPS,
+                  threads);
+    bm_tape_free(t);
+}
+END_TEST
+
 /* Allocator calls seen at each epoch's end (the fit callback). */
 typedef struct epoch_allocs {
     size_t at[32];
@@ -428,6 +463,7 @@ static Suite *make_suite(void)
     TCase *mem = tcase_create("allocations");
     tcase_set_timeout(mem, 300);
     tcase_add_loop_test(mem, replayed_step_allocates_nothing, 1, 3);
+    tcase_add_loop_test(mem, conv_replay_allocates_nothing, 1, 4);
     tcase_add_loop_test(mem, fit_steps_allocate_nothing, 1, 3);
     tcase_add_loop_test(mem, graph_fit_allocates_nothing, 1, 3);
     suite_add_tcase(s, mem);

@@ -1,0 +1,24 @@
+/* conv_internal.h — shared by conv.c (shapes, kernels) and conv_grad.c
+ * (vjps, op tables, builders); not installed. */
+#ifndef BM_CONV_INTERNAL_H
+#define BM_CONV_INTERNAL_H
+
+#include <stddef.h>
+
+#include "bm_op.h"
+
+/* The geometry of a convolution node. */
+typedef struct conv_params {
+    size_t stride[2], pad[2], dilation[2], groups;
+    size_t size[2];   /* conv_transpose2d: the output's H, W; wgrad: kh, kw */
+} conv_params;
+
+/* infer and forward of conv2d (and conv1d), conv_transpose2d, conv2d_wgrad. */
+int bm_conv_conv2d_infer(bm_tape *tape, bm_node *n);
+void bm_conv_conv2d_forward(bm_tape *tape, bm_node *n);
+int bm_conv_convt_infer(bm_tape *tape, bm_node *n);
+void bm_conv_convt_forward(bm_tape *tape, bm_node *n);
+int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n);
+void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n);
+
+#endif
