@@ -30,6 +30,7 @@ source "$src/tests/cli_lib.sh"
 
 LIMIT=120        # seconds any one launch may take (a hang fails, not blocks)
 KILL_LIMIT=30    # seconds from a rank's SIGKILL to the job's end
+ZOO_LIMIT=600    # seconds one launch of a zoo model may take (ASan, 4 ranks on 2 cores)
 EPOCHS=12
 SHARDS=4
 # Under ASan, LeakSanitizer's check of the MPI runs is off: OpenMPI's plugins
@@ -65,18 +66,20 @@ same_bits() {
 }
 same_bits spiral "$model" "${args[@]}"
 cp spiral-one.json one.json
-# The zoo's models, as committed, on small data: the MNIST CNN on 32
+# The zoo's models, as committed, on small data: the MNIST CNN on 16
 # synthetic 28x28 images (a bright row band per class), the character GPT
-# on 64 windows of 128 bytes (of a committed text repeated) with a target per position (`bmnn data text
-# --sequence`); one epoch of 4-shard batches. BM_MPI_ZOO="MODEL.json|DATA|
+# on 16 windows of 128 bytes (of a committed text repeated) with a target per position (`bmnn data text
+# --sequence`); one 4-shard batch each (a GPT step under ASan on 4
+# oversubscribed ranks takes tens of seconds: ZOO_LIMIT per launch). BM_MPI_ZOO="MODEL.json|DATA|
 # ARGS;..." adds runs of one's own (e.g. the CNN on the MNIST sample).
-awk 'BEGIN { srand(5); for (r = 0; r < 32; r++) { c = r % 10; line = "";
+awk 'BEGIN { srand(5); for (r = 0; r < 16; r++) { c = r % 10; line = "";
       for (i = 0; i < 784; i++) line = line sprintf("%.3f,", (int(i / 28) % 10 == c) ? 0.5 + rand() / 2 : rand() / 5);
       print line c } }' >images.csv
 for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do cat "$src/tests/data/text_small.txt"; done >text.txt
-"$bmnn" data text text.txt --context 128 --random 64 --seed 2 --sequence -o windows.csv >/dev/null || exit 1
+"$bmnn" data text text.txt --context 128 --random 16 --seed 2 --sequence -o windows.csv >/dev/null || exit 1
 zoo=("examples/zoo/mnist_cnn.json|images.csv|--epochs 1 --batch 16 --shards 4"
-     "examples/zoo/char_gpt.json|windows.csv|--epochs 1 --batch 32 --shards 4")
+     "examples/zoo/char_gpt.json|windows.csv|--epochs 1 --batch 16 --shards 4")
+CLI_LIMIT=$ZOO_LIMIT
 IFS=';' read -r -a extra <<<"${BM_MPI_ZOO:-}"
 for entry in "${zoo[@]}" "${extra[@]}"; do
     IFS='|' read -r zmodel zdata zargs <<<"$entry"
@@ -86,9 +89,10 @@ for entry in "${zoo[@]}" "${extra[@]}"; do
 done
 # the GPT has no dropout: --shards 1 is plain training, bit for bit
 gpt="$src/examples/zoo/char_gpt.json"
-expect 0 "zoo-char_gpt: plain" -- "$bmnn" train "$gpt" --data windows.csv --epochs 1 --batch 32 -q -o gpt-plain.json
-expect 0 "zoo-char_gpt: --shards 1" -- "$bmnn" train "$gpt" --data windows.csv --epochs 1 --batch 32 -q --shards 1 -o gpt-s1.json
+expect 0 "zoo-char_gpt: plain" -- "$bmnn" train "$gpt" --data windows.csv --epochs 1 --batch 16 -q -o gpt-plain.json
+expect 0 "zoo-char_gpt: --shards 1" -- "$bmnn" train "$gpt" --data windows.csv --epochs 1 --batch 16 -q --shards 1 -o gpt-s1.json
 if cmp -s gpt-plain.json gpt-s1.json; then ok; else bad "zoo-char_gpt: --shards 1 differs from plain training"; fi
+CLI_LIMIT=$LIMIT
 expect 0 "--shards 2" -- "$bmnn" train "$model" --data train.csv --epochs "$EPOCHS" --shuffle -q --shards 2 -o two.json
 if cmp -s one.json two.json; then bad "2 and 4 shards gave the same checkpoint"; else ok; fi
 # only rank 0 writes: one 'saved' line
