@@ -174,9 +174,9 @@ static bm_tensor *conv1d_record(bm_tape *tape, const bm_layer_call *c)
                      s->stride[0], s->padding[0], s->dilation[0], s->groups);
 }
 
-static bm_tensor *conv2d_record(bm_tape *tape, const bm_layer_call *c)
+/* The op's options from a 2-D kind's spec (conv2d, conv_transpose2d). */
+static bm_conv_opts conv2d_opts(const bm_layer_spec *s)
 {
-    const bm_layer_spec *s = c->spec;
     bm_conv_opts o = bm_conv_defaults();
     for (int a = 0; a < 2; a++) {
         o.stride[a] = s->stride[a];
@@ -184,6 +184,13 @@ static bm_tensor *conv2d_record(bm_tape *tape, const bm_layer_call *c)
         o.dilation[a] = s->dilation[a];
     }
     o.groups = s->groups;
+    return o;
+}
+
+static bm_tensor *conv2d_record(bm_tape *tape, const bm_layer_call *c)
+{
+    const bm_layer_spec *s = c->spec;
+    bm_conv_opts o = conv2d_opts(s);
     return bm_conv2d(tape, c->in[0], c->params[0], c->n_params > 1 ? c->params[1] : NULL, &o);
 }
 
@@ -281,13 +288,7 @@ static size_t conv_transpose2d_params(const bm_layer_spec *s, const bm_shape *in
 static bm_tensor *conv_transpose2d_record(bm_tape *tape, const bm_layer_call *c)
 {
     const bm_layer_spec *s = c->spec;
-    bm_conv_opts o = bm_conv_defaults();
-    for (int a = 0; a < 2; a++) {
-        o.stride[a] = s->stride[a];
-        o.pad[a] = s->padding[a];
-        o.dilation[a] = s->dilation[a];
-    }
-    o.groups = s->groups;
+    bm_conv_opts o = conv2d_opts(s);
     bm_tensor *y = bm_conv_transpose2d(tape, c->in[0], c->params[0], &o);
     if (c->n_params < 2)
         return y;
