@@ -218,6 +218,7 @@ int bm_conv_conv2d_infer(bm_tape *tape, bm_node *n)
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
     n->scratch_bytes = n_slots(tape, &d) *
                        slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk, 0);
+    bm_conv_direct_size(tape, n, BM_CONV_DIRECT_FWD);
     return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
@@ -245,6 +246,7 @@ int bm_conv_convt_infer(bm_tape *tape, bm_node *n)
     size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
     n->scratch_bytes = n_slots(tape, &d) *
                        slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og, 0);
+    bm_conv_direct_size(tape, n, BM_CONV_DIRECT_DX);
     return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -269,6 +271,7 @@ int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n)
     n->scratch_bytes = n_slots(tape, &d) *
                            slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1) +
                        n_parts(&d) * align64(d.O * d.cg * d.kk * bm_dtype_size(x->dtype));
+    bm_conv_direct_size(tape, n, BM_CONV_DIRECT_DW);
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -417,9 +420,10 @@ void bm_conv_conv2d_forward(bm_tape *tape, bm_node *n)
     bm_tensor *o = n->out;
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
-    conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L,
-                                           d.cg * d.kk, 0), n->scratch_bytes, n_chunks(&d),
-                   conv2d_chunk);
+    if (!bm_conv_direct_run(tape, n, BM_CONV_DIRECT_FWD))
+        conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L,
+                                               d.cg * d.kk, 0), n->scratch_bytes,
+                       n_chunks(&d), conv2d_chunk);
     if (n->n_in == 3 && o->dtype == BM_F64)
         add_bias_f64(o->data, n->in[2]->data, d.N, d.O, d.L);
     else if (n->n_in == 3)
@@ -460,6 +464,8 @@ void bm_conv_convt_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *y = n->in[0], *w = n->in[1];
     const conv_params *p = cp_of(n);
+    if (bm_conv_direct_run(tape, n, BM_CONV_DIRECT_DX))
+        return;
     conv_dims d = dims_of(p, NULL, y->shape[0], n->out->shape[1], p->size[0], p->size[1],
                           w->shape[0], w->shape[2], w->shape[3]);
     conv_run_tasks(tape, n, &d, slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L,
@@ -499,6 +505,8 @@ void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0], *y = n->in[1];
     bm_tensor *o = n->out;
     const conv_params *p = cp_of(n);
+    if (bm_conv_direct_run(tape, n, BM_CONV_DIRECT_DW))
+        return;
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
                           p->size[0], p->size[1]);
     size_t slot = slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1);

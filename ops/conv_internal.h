@@ -21,4 +21,14 @@ void bm_conv_convt_forward(bm_tape *tape, bm_node *n);
 int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n);
 void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n);
 
+/* The kernels of conv_direct.c (few input channels, batch-lane layout), for
+ * the node kinds: */
+enum { BM_CONV_DIRECT_FWD, BM_CONV_DIRECT_DX, BM_CONV_DIRECT_DW };
+/* Set n->scratch_bytes for the direct path when it takes node n as kind
+ * (conv2d, conv_transpose2d, conv2d_wgrad); else leave it. */
+void bm_conv_direct_size(const bm_tape *tape, bm_node *n, int kind);
+/* Run node n on the direct path: 1 if it did (its scratch sized by
+ * bm_conv_direct_size), 0 when the GEMM path must. */
+int bm_conv_direct_run(bm_tape *tape, bm_node *n, int kind);
+
 #endif

@@ -19,6 +19,14 @@ static const conv_case CASES[] = {
     {9, 6, 40, 40, 9, 3, 3, {2, 2}, {1, 1}, {2, 2}, 3, 1},
     {5, 2, 33, 31, 3, 5, 2, {3, 1}, {0, 1}, {1, 3}, 1, 0},
     {1, 8, 20, 20, 16, 3, 3, {1, 1}, {1, 1}, {1, 1}, 2, 1},
+    /* batches the direct kernels take (ops/conv_direct.c: whole 8-float or
+     * 4-double blocks of images, or a last block at least ~3/4 full, few
+     * taps): LeNet-2's geometry; odd sizes, a partial last block, strides,
+     * padding, dilation and 2 groups; 1 → 6 channels (conv2d and wgrad
+     * direct, conv_transpose2d on the GEMM path). */
+    {16, 6, 14, 14, 16, 5, 5, {1, 1}, {0, 0}, {1, 1}, 1, 1},
+    {13, 6, 11, 9, 8, 3, 2, {2, 1}, {1, 0}, {1, 2}, 2, 1},
+    {12, 1, 17, 15, 6, 5, 5, {1, 1}, {2, 1}, {1, 1}, 1, 0},
 };
 
 enum { MAX_THREADS_TRIED = 3 };
