@@ -186,6 +186,15 @@ static int fills(size_t a, size_t m)
     return a && round_up(a, m) * DIRECT_FILL_DEN <= a * DIRECT_FILL_NUM;
 }
 
+int bm_conv_direct_fits(bm_dtype dt, int kind, size_t N, size_t cg, size_t og, size_t K)
+{
+    size_t vl = dt == BM_F64 ? 4 : 8;
+    int chan_ok = kind == BM_CONV_DIRECT_DX ? fills(cg, DIRECT_RC) : fills(og, DIRECT_RO);
+    return (dt == BM_F32 || dt == BM_F64) && K && K <= DIRECT_MAX_K && fills(N, vl) && chan_ok;
+}
+
+int bm_conv_direct_cpu(void) { return direct_cpu(); }
+
 /* The plan of node n as kind, or 0 when the direct path does not take it. */
 static int plan_of(const bm_tape *tape, const bm_node *n, int kind, direct_plan *P)
 {
@@ -224,8 +233,7 @@ static int plan_of(const bm_tape *tape, const bm_node *n, int kind, direct_plan 
     P->kk = g->kh * g->kw, P->K = P->cg * P->kk;
     P->cgp = round_up(P->cg, DIRECT_RC), P->ogp = round_up(P->og, DIRECT_RO);
     P->nblk = (P->N + P->vl - 1) / P->vl;
-    int chan_ok = kind == BM_CONV_DIRECT_DX ? fills(P->cg, DIRECT_RC) : fills(P->og, DIRECT_RO);
-    if (!P->K || P->K > DIRECT_MAX_K || !fills(P->N, P->vl) || !chan_ok)
+    if (!bm_conv_direct_fits(P->dt, kind, P->N, P->cg, P->og, P->K))
         return 0;
     size_t E = P->esz, V1 = P->vl, hw = g->hp * g->wp, tasks = P->nblk;
     size_t threads = (size_t)bm_tape_threads(tape);

@@ -24,6 +24,11 @@ void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n);
 /* The kernels of conv_direct.c (few input channels, batch-lane layout), for
  * the node kinds: */
 enum { BM_CONV_DIRECT_FWD, BM_CONV_DIRECT_DX, BM_CONV_DIRECT_DW };
+/* 1 if the direct path takes a node of kind with these sizes (images,
+ * channels per group in and out, taps C/g·kh·kw) in dt on a CPU it runs on. */
+int bm_conv_direct_fits(bm_dtype dt, int kind, size_t N, size_t cg, size_t og, size_t K);
+/* 1 if this build and CPU run the direct path (x86 with AVX2 and FMA). */
+int bm_conv_direct_cpu(void);
 /* Set n->scratch_bytes for the direct path when it takes node n as kind
  * (conv2d, conv_transpose2d, conv2d_wgrad); else leave it. */
 void bm_conv_direct_size(const bm_tape *tape, bm_node *n, int kind);

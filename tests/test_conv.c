@@ -6,6 +6,8 @@
  * fixed order); and a second backward accumulating onto the first. */
 #include "test_util.h"
 
+#include "conv_internal.h"
+
 /* One geometry: x [N,C,H,W], w [O,C/g,kh,kw], b [O] when bias. */
 typedef struct conv_case {
     size_t N, C, H, W, O, kh, kw, stride[2], pad[2], dil[2], groups;
@@ -240,6 +242,29 @@ START_TEST(conv2d_threads_raised_after_recording)
 }
 END_TEST
 
+/* The cases after the first DIRECT_FIRST are there for ops/conv_direct.c:
+ * they must stay on it (conv2d and wgrad; conv_transpose2d where the input
+ * channels fill its tiles), or the reference checks above miss its kernels. */
+enum { DIRECT_FIRST = 4, DIRECT_DX_CASES = 2 };
+START_TEST(conv2d_direct_cases_take_the_direct_path)
+{
+    const conv_case *c = &CASES[DIRECT_FIRST + _i];
+    size_t cg = c->C / c->groups, og = c->O / c->groups, K = cg * c->kh * c->kw;
+    const bm_dtype types[2] = {BM_F32, BM_F64};
+    for (int k = 0; k < 2; k++) {
+        ck_assert(bm_conv_direct_fits(types[k], BM_CONV_DIRECT_FWD, c->N, cg, og, K));
+        ck_assert(bm_conv_direct_fits(types[k], BM_CONV_DIRECT_DW, c->N, cg, og, K));
+        ck_assert_int_eq(bm_conv_direct_fits(types[k], BM_CONV_DIRECT_DX, c->N, cg, og, K),
+                         _i < DIRECT_DX_CASES);
+    }
+    /* one image, or many taps: the GEMM path */
+    ck_assert(!bm_conv_direct_fits(BM_F32, BM_CONV_DIRECT_FWD, 1, cg, og, K));
+    ck_assert(!bm_conv_direct_fits(BM_F32, BM_CONV_DIRECT_FWD, c->N, 64, og, 64 * 9));
+    if (!bm_conv_direct_cpu())
+        fprintf(stderr, "test_conv: no AVX2 + FMA: the direct cases ran on the GEMM path\n");
+}
+END_TEST
+
 START_TEST(conv2d_matches_reference_on_any_thread_count)
 {
     run_case(&CASES[_i / 2], _i % 2 ? BM_F64 : BM_F32);
@@ -254,6 +279,8 @@ static Suite *make_suite(void)
                         (int)(2 * sizeof CASES / sizeof CASES[0]));
     tcase_add_loop_test(tc, conv2d_threads_raised_after_recording, 0,
                         (int)(sizeof CASES / sizeof CASES[0]));
+    tcase_add_loop_test(tc, conv2d_direct_cases_take_the_direct_path, 0,
+                        (int)(sizeof CASES / sizeof CASES[0]) - DIRECT_FIRST);
     suite_add_tcase(s, tc);
     return s;
 }
