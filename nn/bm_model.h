@@ -193,7 +193,9 @@ typedef struct bm_param_group {
 /* Train in parameter groups (after bm_model_init, with an optimizer set):
  * the optimizer becomes one over these groups (a parameter in at most one;
  * the others keep the optimizer's lr and weight decay), keeping its
- * config, schedule and clipping; its state starts again at zero. Model
+ * config, schedule, clipping, step count and every parameter's state
+ * (Adam's moments, momentum): setting groups again, with the same or new
+ * settings, trains on as bm_optim_group_set would, bit for bit. Model
  * files store the groups ("groups"). BM_ERR_ARG naming the group and the
  * parameter or node for an unknown or repeated one; nothing changes on error. */
 bm_status bm_model_set_param_groups(bm_model *m, size_t n, const bm_param_group *groups,
