@@ -494,7 +494,8 @@ typedef struct bm_gradcheck_opts {
     double rtol;
     uint64_t seed;     /* seeds the output weighting and projections */
     int projections;   /* directions in projection mode (8) */
-    double kink_tol;   /* one-sided slopes differing more are kinks (1e-3) */
+    double kink_tol;   /* one-sided slopes differing more are kinks (1e-3), unless a
+                        * 4x wider step shows the difference is curvature */
 } bm_gradcheck_opts;
 
 /* What gradcheck found. */
