@@ -391,7 +391,8 @@ typedef struct bm_fit_opts {
                               * training tapes; read with bm_model_profile_print); 0 by default */
     int plan_memory;         /* 1: plan the training tapes' memory (bm_tape_set_memory_plan:
                               * buffers whose lifetimes do not overlap share memory, the same
-                              * bits, less memory held from the first replayed step); 0 by
+                              * bits; with replay the step is recorded dry and planned before
+                              * it runs, so even the first step holds only the plan); 0 by
                               * default. The step's losses, output and targets stay readable. */
     bm_fit_step_hook step_hook; /* after every update (NULL: none) */
     void *step_hook_ud;
