@@ -242,7 +242,8 @@ static int finish_plan(bm_tape *tape, bm_plan *p, pass_state *ps)
                    !read_by(&p->nodes, g) && !is_view(p, g);
         for (bm_leaf_add *o = ps->leaves; fold && o; o = o->next)
             fold = o == e || o->leaf->gacc != g;
-        add_into(leaf, g->data); /* this run's contribution */
+        if (!tape->mem.dry)
+            add_into(leaf, g->data); /* this run's contribution (none when dry) */
         if (fold) {
             g->data = leaf->grad;
             gn->accumulate = 1;
@@ -351,14 +352,14 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
         return s;
     }
     p->views = ps.views;
-    for (bm_node *n = p->nodes.head; n && s == BM_OK; n = n->next)
+    for (bm_node *n = p->nodes.head; n && s == BM_OK && !tape->mem.dry; n = n->next)
         s = check_node(tape, n);
     if (s == BM_OK && finish_plan(tape, p, &ps) != 0)
         s = tape->err.code;
     end_pass(&ps);
     if (s != BM_OK)
         return s;
-    for (bm_leaf_add *a = p->adds; a; a = a->next)
+    for (bm_leaf_add *a = p->adds; a && !tape->mem.dry; a = a->next)
         if (tape->detect_anomaly && bm_anomaly_leaf(tape, a->leaf, a->g) != BM_OK)
             return tape->err.code;
     set_views(tape, p);
@@ -403,6 +404,8 @@ bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed)
     if (seed && tape->detect_anomaly && bm_anomaly_seed(tape, out, seed) != BM_OK)
         return tape->err.code;
     bm_plan *p = find_plan(tape, out, seed != NULL);
+    if (p && tape->mem.dry)
+        return BM_OK; /* dry: built already, nothing to run */
     if (tape->mem.enabled && p && !tape->mem.planned && bm_memplan_run(tape) != BM_OK)
         return tape->err.code; /* the first replay: place the buffers first */
     if (bm_memplan_fresh(tape) != BM_OK)

@@ -343,6 +343,8 @@ int bm_tape_threads(const bm_tape *tape);
 /* Defined where the memory planner below exists (code that builds against
  * older libraries tests it). */
 #define BMNN_HAS_MEMORY_PLAN 1
+/* bm_tape_set_dry_run exists (a planned step that never holds the unplanned buffers). */
+#define BMNN_HAS_DRY_RUN 1
 
 /* Where a tape's memory is (bm_tape_memory). Buffers are the recorded
  * nodes' outputs and saved blocks, the memory the planner places. */
@@ -398,6 +400,18 @@ bm_status bm_tape_memory(const bm_tape *tape, bm_tape_memory_stats *st);
 int bm_tape_set_memory_plan(bm_tape *tape, int on);
 /* Is memory planning on? (0 for a NULL tape.) */
 int bm_tape_memory_plan(const bm_tape *tape);
+/* Dry run (off by default; kept across bm_tape_reset): while on, recorded ops
+ * get their shapes and buffers but run no kernel, and bm_tape_backward builds
+ * its gradient graph without running it (nor adding into leaves' .grad; a
+ * backward whose graph exists does nothing). Recorded values are undefined
+ * until the next bm_tape_forward, which a bm_tape_backward after the dry run
+ * runs first when none has (random ops drawing as a recording would). With
+ * memory planning, a step recorded and its backward built dry, then planned
+ * (bm_tape_plan_memory) before the first forward, never writes the unplanned
+ * buffers: the process's peak memory is the plan's, not the first step's
+ * (fit does this with bm_fit_opts.plan_memory). Returns the previous setting
+ * (0 for NULL). */
+int bm_tape_set_dry_run(bm_tape *tape, int on);
 /* Plan the memory of what is recorded now (see bm_tape_set_memory_plan),
  * once per recording: a second call does nothing. The tape's sticky error
  * if set; BM_ERR_NOMEM when the slab cannot be allocated (the graph stays as
@@ -494,7 +508,8 @@ typedef struct bm_gradcheck_opts {
     double rtol;
     uint64_t seed;     /* seeds the output weighting and projections */
     int projections;   /* directions in projection mode (8) */
-    double kink_tol;   /* one-sided slopes differing more are kinks (1e-3) */
+    double kink_tol;   /* one-sided slopes differing more are kinks (1e-3), unless a
+                        * 4x wider step shows the difference is curvature */
 } bm_gradcheck_opts;
 
 /* What gradcheck found. */

@@ -70,6 +70,9 @@ typedef struct bm_memplan {
     int shared_fwd;          /* the backward reuses memory of values it reads */
     int stale;               /* a gradient graph ran since the last forward (and
                               * shared_fwd): forward values may be overwritten */
+    int dry;                 /* record without running kernels (bm_tape_set_dry_run) */
+    int undefined;           /* nodes were recorded dry since the last forward:
+                              * their values are not computed */
     bm_keep *keeps;
 } bm_memplan;
 

@@ -3,7 +3,9 @@
  * The recorded F64 graph is replayed with each input nudged by ±eps; the
  * output is reduced to a scalar f = Σ w·out with a seeded random weighting w,
  * which is also the seed gradient of the analytic pass. Points where the
- * one-sided slopes disagree (ReLU at 0, |x| at 0) are kinks and skipped. */
+ * one-sided slopes disagree (ReLU at 0, |x| at 0) are kinks and skipped —
+ * unless differences over a wider step show the disagreement is curvature
+ * (a smooth point whose slope is far below its curvature times eps). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,26 @@ static int is_kink(double f0, double fp, double fm, double eps, double tol)
     double sp = (fp - f0) / eps, sm = (f0 - fm) / eps, d = fabs(sp - sm);
     double noise = EVAL_REL_NOISE * fmax(1.0, fabs(f0)) / eps;
     return d > noise && d > tol * fmax(fabs(sp), fabs(sm));
+}
+
+/* The wider step that tells a kink from curvature, in eps. */
+#define KINK_WIDE 4.0
+/* How far (relative) the wider differences may stray from a smooth f's. */
+#define KINK_SMOOTH_TOL 0.1
+
+/* Is a point is_kink flagged smooth after all? fpw, fmw are f at ±KINK_WIDE·eps.
+ * A smooth f's second difference grows with the step squared and its
+ * central difference stays (S(H) = (H/eps)²·S(eps), D(H) = D(eps), up to
+ * higher-order terms); a kink's second difference grows at most linearly and,
+ * off its centre, moves the central difference by a fraction of the jump. */
+static int smooth_after_all(double f0, double fp, double fm, double fpw, double fmw, double eps)
+{
+    const double wide = KINK_WIDE * eps, noise = EVAL_REL_NOISE * fmax(1.0, fabs(f0));
+    double s1 = fp - 2.0 * f0 + fm, sw = fpw - 2.0 * f0 + fmw;
+    double d1 = (fp - fm) / (2.0 * eps), dw = (fpw - fmw) / (2.0 * wide);
+    int curved = fabs(sw - KINK_WIDE * KINK_WIDE * s1) <= KINK_SMOOTH_TOL * fabs(sw) + noise;
+    int level = fabs(dw - d1) <= KINK_SMOOTH_TOL * fabs(sw) / wide + noise / eps;
+    return curved && level;
 }
 
 /* Record one comparison in res; returns 1 when it is within tolerance. */
@@ -178,6 +200,66 @@ done:
     free(dep);
 }
 
+static void nudge(bm_tensor *const *in, size_t n, double *const *v, double *const *x0, double h)
+{
+    for (size_t k = 0; k < n; k++) {
+        double *x = in[k]->data;
+        for (size_t j = 0; j < in[k]->size; j++)
+            x[j] = x0[k][j] + h * v[k][j];
+    }
+}
+
+/* f at x0 ± h along direction v (or element j of input k when v is NULL)
+ * into *fp, *fm; the inputs are left at x0. */
+static bm_status pair(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *v,
+                      double *const *x0, size_t k, size_t j, double h, double *fp, double *fm)
+{
+    bm_status s;
+    if (v) {
+        nudge(in, n, v, x0, h);
+        s = eval(c, fp);
+        nudge(in, n, v, x0, -h);
+        if (s == BM_OK)
+            s = eval(c, fm);
+        nudge(in, n, v, x0, 0.0);
+    } else {
+        double *x = in[k]->data, keep = x[j];
+        x[j] = keep + h;
+        s = eval(c, fp);
+        x[j] = keep - h;
+        if (s == BM_OK)
+            s = eval(c, fm);
+        x[j] = keep;
+    }
+    return s;
+}
+
+/* Central difference of f along direction v (or element j of input k when
+ * v is NULL) with step h. */
+static bm_status central(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *v,
+                         double *const *x0, size_t k, size_t j, double h, double *d)
+{
+    double fp = 0.0, fm = 0.0;
+    bm_status s = pair(c, in, n, v, x0, k, j, h, &fp, &fm);
+    *d = (fp - fm) / (2.0 * h);
+    return s;
+}
+
+/* Whether the point f0, fp, fm (at ±eps along v, or element j of input k)
+ * is a kink: is_kink's verdict, checked over the wider step when it says so. */
+static bm_status kink_at(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *v,
+                         double *const *x0, size_t k, size_t j, double eps, double tol,
+                         const double f[3], int *kink)
+{
+    double fpw = 0.0, fmw = 0.0;
+    *kink = is_kink(f[0], f[1], f[2], eps, tol);
+    if (!*kink)
+        return BM_OK;
+    bm_status s = pair(c, in, n, v, x0, k, j, KINK_WIDE * eps, &fpw, &fmw);
+    *kink = s != BM_OK || !smooth_after_all(f[0], f[1], f[2], fpw, fmw, eps);
+    return s;
+}
+
 static bm_status run_exhaustive(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *ga,
                                 const bm_gradcheck_opts *o, double f0, bm_gradcheck_result *r,
                                 int *all_ok, double *max_grad)
@@ -187,15 +269,19 @@ static bm_status run_exhaustive(gc_ctx *c, bm_tensor *const *in, size_t n, doubl
         for (size_t j = 0; j < in[k]->size; j++) {
             double keep = x[j], fp = 0.0, fm = 0.0;
             bm_status s;
+            int kink = 0;
             x[j] = keep + o->eps;
             s = eval(c, &fp);
             x[j] = keep - o->eps;
             if (s == BM_OK)
                 s = eval(c, &fm);
             x[j] = keep;
+            if (s == BM_OK)
+                s = kink_at(c, in, n, NULL, NULL, k, j, o->eps, o->kink_tol,
+                            (const double[3]){f0, fp, fm}, &kink);
             if (s != BM_OK)
                 return s;
-            if (is_kink(f0, fp, fm, o->eps, o->kink_tol)) {
+            if (kink) {
                 r->skipped++;
                 continue;
             }
@@ -206,15 +292,6 @@ static bm_status run_exhaustive(gc_ctx *c, bm_tensor *const *in, size_t n, doubl
         }
     }
     return BM_OK;
-}
-
-static void nudge(bm_tensor *const *in, size_t n, double *const *v, double *const *x0, double h)
-{
-    for (size_t k = 0; k < n; k++) {
-        double *x = in[k]->data;
-        for (size_t j = 0; j < in[k]->size; j++)
-            x[j] = x0[k][j] + h * v[k][j];
-    }
 }
 
 static bm_status run_projection(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *ga,
@@ -235,9 +312,13 @@ static bm_status run_projection(gc_ctx *c, bm_tensor *const *in, size_t n, doubl
         if (s == BM_OK)
             s = eval(c, &fm);
         nudge(in, n, v, x0, 0.0);
+        int kink = 0;
+        if (s == BM_OK)
+            s = kink_at(c, in, n, v, x0, 0, 0, o->eps, o->kink_tol,
+                        (const double[3]){f0, fp, fm}, &kink);
         if (s != BM_OK)
             return s;
-        if (is_kink(f0, fp, fm, o->eps, o->kink_tol)) {
+        if (kink) {
             r->skipped++;
             continue;
         }
@@ -250,33 +331,6 @@ static bm_status run_projection(gc_ctx *c, bm_tensor *const *in, size_t n, doubl
                 memcpy(vbest[k], v[k], in[k]->size * sizeof(double));
     }
     return BM_OK;
-}
-
-/* Central difference of f along direction v (or element j of input k when
- * v is NULL) with step h. */
-static bm_status central(gc_ctx *c, bm_tensor *const *in, size_t n, double *const *v,
-                         double *const *x0, size_t k, size_t j, double h, double *d)
-{
-    double fp = 0.0, fm = 0.0;
-    bm_status s;
-    if (v) {
-        nudge(in, n, v, x0, h);
-        s = eval(c, &fp);
-        nudge(in, n, v, x0, -h);
-        if (s == BM_OK)
-            s = eval(c, &fm);
-        nudge(in, n, v, x0, 0.0);
-    } else {
-        double *x = in[k]->data, keep = x[j];
-        x[j] = keep + h;
-        s = eval(c, &fp);
-        x[j] = keep - h;
-        if (s == BM_OK)
-            s = eval(c, &fm);
-        x[j] = keep;
-    }
-    *d = (fp - fm) / (2.0 * h);
-    return s;
 }
 
 /* Richardson estimate of the worst element's finite-difference error: a

@@ -281,8 +281,8 @@ static void move_into(bm_tape *tape, const sched *s, chunk *c)
     for (size_t i = 0; i < m->n_bufs; i++) {
         bm_buf *b = &m->bufs[i];
         b->at = c->base + (size_t)(uintptr_t)b->at;
-        if (b->pinned || (b->def < s->first_plan && b->last >= s->first_plan))
-            memcpy(b->at, b->old, b->bytes);
+        if (!m->undefined && (b->pinned || (b->def < s->first_plan && b->last >= s->first_plan)))
+            memcpy(b->at, b->old, b->bytes); /* (values recorded dry are not there yet) */
     }
     for_nodes(tape, s, remap_node, NULL);
     bm_arena_release(tape, &tape->data);
@@ -347,6 +347,8 @@ bm_status bm_memplan_run(bm_tape *tape)
 
 bm_status bm_memplan_fresh(bm_tape *tape)
 {
+    if (tape->mem.undefined && !tape->mem.dry)
+        return bm_tape_forward(tape); /* recorded dry: the first forward, as recorded */
     if (!tape->mem.planned || !tape->mem.stale)
         return tape->err.code;
     int frozen = bm_tape_freeze_random(tape, 1);
@@ -410,6 +412,15 @@ int bm_tape_set_memory_plan(bm_tape *tape, int on)
 }
 
 int bm_tape_memory_plan(const bm_tape *tape) { return tape ? tape->mem.enabled : 0; }
+
+int bm_tape_set_dry_run(bm_tape *tape, int on)
+{
+    if (!tape)
+        return 0;
+    int was = tape->mem.dry;
+    tape->mem.dry = on != 0;
+    return was;
+}
 
 bm_status bm_tape_plan_memory(bm_tape *tape) { return tape ? bm_memplan_run(tape) : BM_ERR_NULL; }
 

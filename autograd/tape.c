@@ -66,7 +66,7 @@ void bm_tape_reset(bm_tape *tape)
         return;
     bm_arena_rewind(&tape->meta);
     bm_arena_rewind(&tape->data);
-    tape->mem = (bm_memplan){.enabled = tape->mem.enabled};
+    tape->mem = (bm_memplan){.enabled = tape->mem.enabled, .dry = tape->mem.dry};
     memset(&tape->main, 0, sizeof tape->main);
     tape->rec = &tape->main;
     tape->rec_plan = 0;
@@ -366,11 +366,15 @@ bm_tensor *bm_tape_record(bm_tape *tape, const bm_op *op, bm_tensor *const *in, 
     n->index = tape->rec->count; /* its position (if recorded): anomaly messages name it */
     if (tape->prof.on && bm_prof_assign(tape, n) != 0)
         return NULL;
-    bm_run_node(tape, n);
-    if (tape->err.code != BM_OK)
-        return NULL; /* the forward rejected a value (e.g. a class index) */
-    if (!tape->rec_plan && tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
-        return NULL;
+    if (record && tape->mem.dry) {
+        tape->mem.undefined = 1; /* computed by the next forward (or a plan's replay) */
+    } else {
+        bm_run_node(tape, n);
+        if (tape->err.code != BM_OK)
+            return NULL; /* the forward rejected a value (e.g. a class index) */
+        if (!tape->rec_plan && tape->detect_anomaly && bm_anomaly_forward(tape, n) != BM_OK)
+            return NULL;
+    }
     if (!record) {
         out->flags |= BM_CONST; /* no-grad: a constant result, nothing recorded */
         return out;
@@ -398,7 +402,7 @@ bm_status bm_tape_forward(bm_tape *tape)
             break; /* stop at the first non-finite output */
     }
     if (tape->err.code == BM_OK)
-        tape->mem.stale = 0; /* every forward value is fresh */
+        tape->mem.stale = tape->mem.undefined = 0; /* every forward value is fresh */
     return tape->err.code;
 }
 

@@ -193,7 +193,9 @@ typedef struct bm_param_group {
 /* Train in parameter groups (after bm_model_init, with an optimizer set):
  * the optimizer becomes one over these groups (a parameter in at most one;
  * the others keep the optimizer's lr and weight decay), keeping its
- * config, schedule and clipping; its state starts again at zero. Model
+ * config, schedule, clipping, step count and every parameter's state
+ * (Adam's moments, momentum): setting groups again, with the same or new
+ * settings, trains on as bm_optim_group_set would, bit for bit. Model
  * files store the groups ("groups"). BM_ERR_ARG naming the group and the
  * parameter or node for an unknown or repeated one; nothing changes on error. */
 bm_status bm_model_set_param_groups(bm_model *m, size_t n, const bm_param_group *groups,
@@ -389,7 +391,8 @@ typedef struct bm_fit_opts {
                               * training tapes; read with bm_model_profile_print); 0 by default */
     int plan_memory;         /* 1: plan the training tapes' memory (bm_tape_set_memory_plan:
                               * buffers whose lifetimes do not overlap share memory, the same
-                              * bits, less memory held from the first replayed step); 0 by
+                              * bits; with replay the step is recorded dry and planned before
+                              * it runs, so even the first step holds only the plan); 0 by
                               * default. The step's losses, output and targets stay readable. */
     bm_fit_step_hook step_hook; /* after every update (NULL: none) */
     void *step_hook_ud;

@@ -133,10 +133,19 @@ static bm_status train_step(bm_model *m, const bm_dataset *ds, const size_t *idx
     gather_inputs(m, g->xs, ds->x, idx, start, B);
     gather(g->y, ds->y, idx, start, B);
     if (fresh) {
+        /* planned and replayed: record and build the backward dry, then plan,
+         * so that even the first step runs in the plan's memory */
+        int dry = o->plan_memory && o->replay;
         memset(&g->losses, 0, sizeof g->losses);
-        if (!bm_model_record_leaves(m, g->tape, g->xs, g->y, 1, &g->losses))
-            return tape_error(g->tape, err);
-        bm_status s = keep_losses(g, o->plan_memory, err);
+        bm_tape_set_dry_run(g->tape, dry);
+        bm_status s = bm_model_record_leaves(m, g->tape, g->xs, g->y, 1, &g->losses)
+                          ? keep_losses(g, o->plan_memory, err)
+                          : tape_error(g->tape, err);
+        if (s == BM_OK && dry && bm_tape_backward(g->tape, g->losses.total, NULL) != BM_OK)
+            s = tape_error(g->tape, err);
+        bm_tape_set_dry_run(g->tape, 0);
+        if (s == BM_OK && dry && bm_tape_plan_memory(g->tape) != BM_OK)
+            s = tape_error(g->tape, err);
         if (s != BM_OK)
             return s;
         g->batch = B;

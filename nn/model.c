@@ -284,18 +284,39 @@ bm_status bm_model_add_input(bm_model *m, const char *name, const bm_shape *shap
 
 /* ------------------------------------------------------------ nodes */
 
+/* The key of vt that message msg is about: "KEY: ..." (*lead set) or
+ * "KIND: KEY ..." (the way the kinds' checks write them); NULL when none. */
+static const char *msg_key(const bm_layer_vt *vt, const char *msg, int *lead)
+{
+    size_t kl = strlen(vt->name);
+    const char *at[2] = {msg, NULL};
+    if (strncmp(msg, vt->name, kl) == 0 && msg[kl] == ':' && msg[kl + 1] == ' ')
+        at[1] = msg + kl + 2;
+    for (int w = 0; w < 2; w++)
+        for (size_t k = 0; at[w] && vt->keys && vt->keys[k]; k++) {
+            size_t n = strlen(vt->keys[k]);
+            char after = at[w][n];
+            *lead = !w;
+            if (strncmp(at[w], vt->keys[k], n) == 0 && (after == ':' || (w && after == ' ')))
+                return vt->keys[k];
+        }
+    return NULL;
+}
+
 /* Report a vtable's message e at the node: "PREFIX.KEY: ..." when it starts
- * with one of the kind's keys and ':', else "PREFIX: ...". */
-static bm_status at_node(const char *prefix, const bm_layer_vt *vt, const bm_error *e,
+ * with one of the kind's keys and ':', else "PREFIX: ...". At a JSON path
+ * (json set) a message "KIND: KEY ..." is put at PREFIX.KEY too. */
+static bm_status at_node(const char *prefix, const bm_layer_vt *vt, int json, const bm_error *e,
                          bm_error *err)
 {
-    const char *msg = e->msg, *colon = strchr(msg, ':');
-    int key = 0;
-    for (size_t k = 0; colon && vt->keys && vt->keys[k]; k++)
-        key |= strlen(vt->keys[k]) == (size_t)(colon - msg) &&
-               strncmp(vt->keys[k], msg, (size_t)(colon - msg)) == 0;
-    return bm_error_set(err, e->code != BM_OK ? e->code : BM_ERR_ARG, "%s%s%s", prefix,
-                        key ? "." : ": ", msg);
+    int lead = 0;
+    const char *msg = e->msg, *key = msg_key(vt, msg, &lead);
+    bm_status code = e->code != BM_OK ? e->code : BM_ERR_ARG;
+    if (key && lead)
+        return bm_error_set(err, code, "%s.%s", prefix, msg);
+    if (key && json)
+        return bm_error_set(err, code, "%s.%s: %s", prefix, key, msg);
+    return bm_error_set(err, code, "%s: %s", prefix, msg);
 }
 
 /* Every key a kind lists must be one of the key table's (model files read
@@ -329,11 +350,14 @@ static bm_status grow(bm_model *m, bm_error *err)
 }
 
 /* Add a node; prefix names it in messages ("layers[2]", "nodes[2] \"conv1\""). */
+/* Add node name; messages start with prefix, a label or (json set) the
+ * node's JSON path, whose name and inputs then get paths of their own. */
 static bm_status add_node(bm_model *m, const char *prefix, const char *name,
                           const bm_layer_vt *vt, const bm_layer_spec *spec, size_t n_in,
-                          const char *const *inputs, bm_error *err)
+                          const char *const *inputs, int json, bm_error *err)
 {
     bm_error e = {0};
+    char name_at[BM_LAYER_NAME_LEN];
     bm_shape shapes[BM_LAYER_MAX_INPUTS];
     bm_node_src src[BM_LAYER_MAX_INPUTS];
     if (m->params)
@@ -343,7 +367,8 @@ static bm_status add_node(bm_model *m, const char *prefix, const char *name,
                             (int)spec->kind);
     if (m->n_layers >= (size_t)INT32_MAX)
         return bm_error_set(err, BM_ERR_SIZE, "%s: too many nodes", prefix);
-    bm_status s = check_name(m, prefix, name, err);
+    snprintf(name_at, sizeof name_at, "%s%s", prefix, json ? ".name" : "");
+    bm_status s = check_name(m, name_at, name, err);
     if (s != BM_OK || (s = check_vt_keys(prefix, vt, err)) != BM_OK)
         return s;
     if (n_in < vt->min_inputs || n_in > vt->max_inputs || n_in > BM_LAYER_MAX_INPUTS)
@@ -352,6 +377,10 @@ static bm_status add_node(bm_model *m, const char *prefix, const char *name,
     for (size_t k = 0; k < n_in; k++) {
         int found = 0;
         src[k] = inputs[k] ? find_src(m, inputs[k], &found) : 0;
+        if (!found && json)
+            return bm_error_set(err, BM_ERR_ARG, "%s.inputs[%zu]: \"%s\" is neither an earlier "
+                                "node nor a model input", prefix, k,
+                                inputs[k] ? inputs[k] : "(null)");
         if (!found)
             return bm_error_set(err, BM_ERR_ARG, "%s: input %zu \"%s\" is neither an earlier "
                                 "node nor a model input", prefix, k,
@@ -361,11 +390,11 @@ static bm_status add_node(bm_model *m, const char *prefix, const char *name,
     bm_layer_spec sp = *spec;
     bm_shape out = {0};
     if (vt->check && vt->check(&sp, &e) != BM_OK)
-        return at_node(prefix, vt, &e, err);
+        return at_node(prefix, vt, json, &e, err);
     if (vt->infer(&sp, shapes, n_in, &out, &e) != BM_OK)
-        return at_node(prefix, vt, &e, err);
+        return at_node(prefix, vt, json, &e, err);
     if (check_shape(vt->name, &out, &e) != BM_OK)
-        return at_node(prefix, vt, &e, err);
+        return at_node(prefix, vt, json, &e, err);
     if (vt->resolve)
         vt->resolve(&sp, shapes, n_in);
     bm_param_desc pd[BM_LAYER_MAX_PARAMS];
@@ -414,7 +443,23 @@ bm_status bm_model_add_node_vt(bm_model *m, const char *name, const bm_layer_vt 
     if (!m || !name || !vt || !spec || (n_in && !inputs))
         return bm_error_set(err, BM_ERR_NULL, "bm_model_add_node: NULL argument");
     snprintf(prefix, sizeof prefix, "nodes[%zu] \"%.*s\"", m->n_layers, BM_NODE_NAME_MAX, name);
-    return add_node(m, prefix, name, vt, spec, n_in, inputs, err);
+    return add_node(m, prefix, name, vt, spec, n_in, inputs, 0, err);
+}
+
+bm_status bm_model_add_node_at(bm_model *m, const char *path, const char *name,
+                               const bm_layer_vt *vt, const bm_layer_spec *spec, size_t n_in,
+                               const char *const *inputs, bm_error *err)
+{
+    bm_error e = {0};
+    char name_at[BM_LAYER_NAME_LEN];
+    if (!m || !path || !name || !vt || !spec || (n_in && !inputs))
+        return bm_error_set(err, BM_ERR_NULL, "bm_model_add_node_at: NULL argument");
+    if (add_node(m, path, name, vt, spec, n_in, inputs, 1, &e) == BM_OK)
+        return BM_OK;
+    snprintf(name_at, sizeof name_at, "%s.name: ", path);
+    if (strncmp(e.msg, name_at, strlen(name_at)) == 0) /* the message names it */
+        return bm_error_set(err, e.code, "%s", e.msg);
+    return bm_error_set(err, e.code, "%s (node \"%.*s\")", e.msg, BM_NODE_NAME_MAX, name);
 }
 
 bm_status bm_model_add_node(bm_model *m, const char *name, const bm_layer_spec *spec,
@@ -439,7 +484,7 @@ bm_status bm_model_add(bm_model *m, const bm_layer_spec *spec, bm_error *err)
     const bm_layer_vt *vt = bm_layer_vtable((int)spec->kind);
     if (!vt)
         return bm_error_set(err, BM_ERR_ARG, "%s: unknown layer kind %d", name, (int)spec->kind);
-    return add_node(m, name, name, vt, spec, 1, &in, err);
+    return add_node(m, name, name, vt, spec, 1, &in, 0, err);
 }
 
 bm_status bm_model_set_outputs(bm_model *m, size_t n, const char *const *names, bm_error *err)

@@ -89,6 +89,18 @@ static bm_status assign_all(bm_model *m, size_t n, const bm_param_group *gs, bm_
     return BM_OK;
 }
 
+/* The new optimizer o goes on where old stopped: the same iteration count
+ * (schedule, bias correction) and every element's state (both are flat over
+ * the model's parameters, with one config). */
+static void keep_state(bm_optim *o, bm_optim *old)
+{
+    size_t bytes = bm_optim_size(o) * bm_dtype_size(bm_optim_dtype(o));
+    bm_optim_set_iterations(o, bm_optim_iterations(old));
+    for (int k = 0; k < bm_optim_state_count(o) && k < bm_optim_state_count(old); k++)
+        if (bm_optim_size(old) == bm_optim_size(o))
+            memcpy(bm_optim_state(o, k), bm_optim_state(old, k), bytes);
+}
+
 bm_status bm_model_set_param_groups(bm_model *m, size_t n, const bm_param_group *groups,
                                     bm_error *err)
 {
@@ -142,6 +154,8 @@ bm_status bm_model_set_param_groups(bm_model *m, size_t n, const bm_param_group 
                          nr, BM_OPTIM_MAX_GROUPS);
     if (s == BM_OK && !(o = bm_optim_new_groups(&m->ocfg, m->dtype, m->n_params, rs, nr, err)))
         s = err ? err->code : BM_ERR_ARG;
+    if (s == BM_OK)
+        keep_state(o, m->opt);
     double norm, value;
     bm_optim_get_clip(m->opt, &norm, &value);
     if (s == BM_OK && ((s = bm_optim_set_schedule(o, bm_optim_get_schedule(m->opt), err)) !=

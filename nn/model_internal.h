@@ -105,6 +105,13 @@ typedef struct bm_loss_layout {
 /* Drop the model's parameter groups (the optimizer is replaced). */
 void bm_model_drop_groups(bm_model *m);
 
+/* bm_model_add_node_vt for a model file: messages start with the node's
+ * JSON path (path, e.g. "nodes[3]"; ".name", ".inputs[k]" or ".KEY" added
+ * where the problem is) and end with the node's name. */
+bm_status bm_model_add_node_at(bm_model *m, const char *path, const char *name,
+                               const bm_layer_vt *vt, const bm_layer_spec *spec, size_t n_in,
+                               const char *const *inputs, bm_error *err);
+
 /* Width of output 0 (its per-sample element count). */
 size_t bm_model_width(const bm_model *m);
 /* Index of output k's node. */

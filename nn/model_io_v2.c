@@ -420,8 +420,8 @@ static bm_status read_node(bm_io_reader *r, const cJSON *j, bm_model *m, size_t 
     if ((s = read_spec(r, j, vt, &sp)) != BM_OK ||
         (s = read_node_inputs(r, j, m, in, &n_in)) != BM_OK)
         return s;
-    if (bm_model_add_node_vt(m, nm, vt, &sp, n_in, in, &e) != BM_OK) {
-        r->plen = 0; /* the message names the node */
+    if (bm_model_add_node_at(m, r->path, nm, vt, &sp, n_in, in, &e) != BM_OK) {
+        r->plen = 0; /* the message starts with the path */
         r->path[0] = '\0';
         return bm_io_fail(r, e.code, "%s", e.msg);
     }

@@ -61,5 +61,6 @@ has graph.dot "conv1: conv2d" "the conv layer's box"
 has graph.dot "bn2: batch_norm" "the batch norm's box"
 sed 's/"kernel": 3, "padding": 1, "bias"/"kernel": 9, "bias"/' cnn.json >bad.json
 expect 1 "a kernel larger than the input" -- "$bmnn" train bad.json --data img.csv -e 1 -q
-has err.txt 'nodes[3] "conv2": conv2d: input [3,6,6]: kernel 9' "the node and the shapes named"
+has err.txt 'nodes[3]: conv2d: input [3,6,6]: kernel 9' "the node's JSON path and the shapes named"
+has err.txt '(node "conv2")' "and the node's name"
 cli_summary

@@ -351,6 +351,50 @@ START_TEST(gradcheck_tells_a_bug_from_step_noise)
 }
 END_TEST
 
+/* Positions of a kink near the checked point, in eps (both sides). */
+#define KINK_OFFSETS 19
+
+START_TEST(gradcheck_tells_curvature_from_a_kink)
+{
+    bm_gradcheck_opts o = bm_gradcheck_defaults();
+    bm_gradcheck_result r;
+    /* smooth points whose slope is far below curvature·eps: x² + 1e-9·x near 0
+     * (one-sided slopes ±eps apart around 1e-9), exhaustive and projected */
+    const double at[3] = {0.0, 1e-12, -3e-10};
+    for (int mode = 0; mode < 2; mode++)
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+            bm_tape *t = bm_tape_new();
+            bm_tensor *x = leaf64(t, 1, (size_t[]){1}, &at[i], BM_REQUIRES_GRAD);
+            bm_tensor *y = bm_add(t, bm_mul(t, x, x), bm_scale(t, x, 1e-9));
+            o.mode = mode ? BM_GRADCHECK_PROJECTION : BM_GRADCHECK_EXHAUSTIVE;
+            ck_assert_int_eq(bm_gradcheck(t, y, &x, 1, &o, &r), BM_OK);
+            ck_assert_msg(r.passed && r.skipped == 0 && r.checked > 0, "x = %g, mode %d: %s",
+                          at[i], mode, r.message);
+            bm_tape_free(t);
+        }
+    /* real kinks stay kinks: relu and |x| at 0 and with the kink anywhere
+     * within eps of the point (never compared, so never a false failure) */
+    o = bm_gradcheck_defaults();
+    for (int op = 0; op < 2; op++)
+        for (int k = -KINK_OFFSETS; k <= KINK_OFFSETS; k++) {
+            double x0 = o.eps * k / (KINK_OFFSETS + 1.0);
+            bm_tape *t = bm_tape_new();
+            bm_tensor *x = leaf64(t, 1, (size_t[]){1}, &x0, BM_REQUIRES_GRAD);
+            bm_tensor *y = op ? bm_abs(t, x) : bm_relu(t, x);
+            ck_assert_int_eq(bm_gradcheck(t, y, &x, 1, &o, &r), BM_OK);
+            ck_assert_msg(r.skipped == 1, "%s at %g: %s", op ? "abs" : "relu", x0, r.message);
+            bm_tape_free(t);
+        }
+    /* a kink plus curvature (x² + relu(x) at 0) is still a kink */
+    bm_tape *t = bm_tape_new();
+    bm_tensor *x = leaf64(t, 1, (size_t[]){1}, (double[]){0.0}, BM_REQUIRES_GRAD);
+    bm_tensor *y = bm_add(t, bm_mul(t, x, x), bm_relu(t, x));
+    ck_assert_int_eq(bm_gradcheck(t, y, &x, 1, &o, &r), BM_OK);
+    ck_assert_uint_eq(r.skipped, 1);
+    bm_tape_free(t);
+}
+END_TEST
+
 START_TEST(batched_and_outer_products)
 {
     /* [2,2,3] x [3,2] broadcasts the matrix over the batch; outer is [M]x[N] */
@@ -395,6 +439,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, bm_grad_errors);
     tcase_add_test(tc, create_graph_costs_one_recording);
     tcase_add_test(tc, gradcheck_tells_a_bug_from_step_noise);
+    tcase_add_test(tc, gradcheck_tells_curvature_from_a_kink);
     tcase_add_test(tc, batched_and_outer_products);
     suite_add_tcase(s, tc);
     return s;

@@ -206,7 +206,7 @@ START_TEST(bad_layer_keys_are_named)
     static const struct {
         const char *node, *msg;
     } cases[] = {
-        {"{\"name\": \"c\", \"kind\": \"conv2d\", \"out\": 2}", "nodes[0] \"c\": conv2d: kernel 0"},
+        {"{\"name\": \"c\", \"kind\": \"conv2d\", \"out\": 2}", "bad.json: nodes[0].kernel: conv2d: kernel 0"},
         {"{\"name\": \"c\", \"kind\": \"conv2d\", \"out\": 2, \"kernel\": 9}",
          "conv2d: input [1,6,6]: kernel 9"},
         {"{\"name\": \"b\", \"kind\": \"batch_norm\", \"momentum\": 2}",

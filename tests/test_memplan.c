@@ -3,7 +3,9 @@
  * planner on gives the same bits as without it (an MLP, a conv net, an
  * attention block, a gradient penalty recorded with create_graph), holds
  * less memory, allocates nothing per replayed step, and refuses to read
- * memory it reused. */
+ * memory it reused; the same with the step recorded and its backward built
+ * dry (bm_tape_set_dry_run) and planned before the first step, which adds
+ * nothing into the parameters' gradients. */
 #include "test_util.h"
 
 /* Training steps compared, and the SGD step of the hand-written update. */
@@ -169,12 +171,20 @@ static bm_tensor *penalty(bm_tape *t, net *n)
 /* Counting allocator: calls since the last look. */
 typedef struct counter {
     size_t calls;
+    int poison; /* fill new memory with POISON_BYTE (what a dry run must not read) */
 } counter;
+
+/* Bytes of new memory when poisoned: floats and doubles of about 3e38 / 1e306. */
+#define POISON_BYTE 0x7f
 
 static void *count_alloc(void *ud, size_t n)
 {
-    ((counter *)ud)->calls++;
-    return malloc(n);
+    counter *c = ud;
+    c->calls++;
+    void *p = malloc(n);
+    if (p && c->poison)
+        memset(p, POISON_BYTE, n);
+    return p;
 }
 
 static void count_free(void *ud, void *p)
@@ -192,25 +202,55 @@ typedef struct run {
     size_t allocs_after_plan; /* allocator calls over the replayed steps after planning */
 } run;
 
+/* How train records: unplanned, planned at the first replay, or dry and
+ * planned before the first step (whose forward the backward then runs). */
+enum { PLAN_OFF, PLAN_ON, PLAN_DRY };
+/* A gradient value no step writes: the dry backward must leave it. */
+#define UNTOUCHED 12345.0
+
+/* The dry run's record, backward and plan, before the first step. */
+static void build_dry(bm_tape *t, net *n)
+{
+    for (size_t i = 0; i < n->n_p; i++)
+        for (size_t j = 0; j < n->p[i]->size; j++) {
+            bm_tensor *p = n->p[i];
+            if (p->dtype == BM_F64)
+                ((double *)p->grad)[j] = UNTOUCHED;
+            else
+                ((float *)p->grad)[j] = (float)UNTOUCHED;
+        }
+    ck_assert_msg(bm_tape_backward(t, n->loss, NULL) == BM_OK, "%s", bm_tape_error(t));
+    ck_assert_int_eq(bm_tape_backward(t, n->loss, NULL), BM_OK); /* built: runs nothing */
+    ck_assert_int_eq(bm_tape_set_dry_run(t, 0), 1);
+    for (size_t i = 0; i < n->n_p; i++)
+        for (size_t j = 0; j < n->p[i]->size; j++)
+            ck_assert(bm_tensor_grad_get(n->p[i], j) == UNTOUCHED);
+    ck_assert_msg(bm_tape_plan_memory(t) == BM_OK, "%s", bm_tape_error(t));
+}
+
 /* Train STEPS steps of plain SGD on fresh batches (recorded once,
- * replayed); plan: the planner on. */
+ * replayed); plan: PLAN_OFF, PLAN_ON or PLAN_DRY. */
 static void train(build_fn build, bm_dtype dt, size_t classes, int plan, run *out)
 {
-    counter cnt = {0};
+    counter cnt = {.calls = 0, .poison = plan == PLAN_DRY};
     bm_allocator a = {.alloc = count_alloc, .free = count_free, .ud = &cnt};
     bm_tape *t = bm_tape_new_ex(&a);
     ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(bm_tape_set_memory_plan(t, plan), 0);
-    ck_assert_int_eq(bm_tape_memory_plan(t), plan);
+    ck_assert_int_eq(bm_tape_set_memory_plan(t, plan != PLAN_OFF), 0);
+    ck_assert_int_eq(bm_tape_memory_plan(t), plan != PLAN_OFF);
+    ck_assert_int_eq(bm_tape_set_dry_run(t, plan == PLAN_DRY), 0);
     net n = {.dt = dt};
     bm_rng data;
     bm_rng_seed(&data, DATA_SEED);
     n.loss = build(t, &n);
     ck_assert_msg(n.loss != NULL, "%s", bm_tape_error(t));
+    if (plan == PLAN_DRY)
+        build_dry(t, &n);
     size_t after = 0;
     for (int s = 0; s < STEPS; s++) {
         fill_batch(&n, &data, classes);
-        ck_assert_int_eq(bm_tape_forward(t), BM_OK);
+        if (s > 0 || plan != PLAN_DRY) /* dry: the first backward runs the forward */
+            ck_assert_int_eq(bm_tape_forward(t), BM_OK);
         for (size_t i = 0; i < n.n_p; i++)
             bm_tensor_zero_grad(n.p[i]);
         ck_assert_msg(bm_tape_backward(t, n.loss, NULL) == BM_OK, "%s", bm_tape_error(t));
@@ -219,8 +259,8 @@ static void train(build_fn build, bm_dtype dt, size_t classes, int plan, run *ou
             for (size_t j = 0; j < n.p[i]->size; j++)
                 bm_tensor_set(n.p[i], j, bm_tensor_get(n.p[i], j) -
                                              LR * bm_tensor_grad_get(n.p[i], j));
-        if (s == 1)
-            after = cnt.calls; /* the first replay planned */
+        if (s == (plan == PLAN_DRY ? 0 : 1))
+            after = cnt.calls; /* planned (dry: before the first step) */
     }
     out->allocs_after_plan = cnt.calls - after;
     ck_assert_int_eq(bm_tape_memory(t, &out->mem), BM_OK);
@@ -239,8 +279,16 @@ static void train(build_fn build, bm_dtype dt, size_t classes, int plan, run *ou
 /* Train with and without the planner: the same bits, less memory. */
 static void compare(build_fn build, bm_dtype dt, size_t classes, run *off, run *on)
 {
-    train(build, dt, classes, 0, off);
-    train(build, dt, classes, 1, on);
+    run dry;
+    train(build, dt, classes, PLAN_DRY, &dry);
+    train(build, dt, classes, PLAN_OFF, off);
+    ck_assert(memcmp(dry.loss, off->loss, sizeof dry.loss) == 0);
+    ck_assert_uint_eq(dry.n_values, off->n_values);
+    ck_assert(memcmp(dry.params, off->params, off->n_values * sizeof(double)) == 0);
+    ck_assert_uint_eq(dry.allocs_after_plan, 0);
+    ck_assert_int_eq(dry.mem.planned, 1);
+    free(dry.params);
+    train(build, dt, classes, PLAN_ON, on);
     ck_assert_int_eq(off->mem.planned, 0);
     ck_assert_int_eq(on->mem.planned, 1);
     for (int s = 0; s < STEPS; s++)

@@ -2,7 +2,8 @@
  * for every kind, clip, schedule: round trips, bytes of older files, errors
  * naming the JSON path, a scheduled and clipped checkpoint resuming
  * exactly), fit's early stopping and on_best callback, CSV files without
- * labels. (.npy/.npz: test_npz.c.) */
+ * labels, parameter groups set again mid-training keeping the optimizer's
+ * state. (.npy/.npz: test_npz.c.) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,89 @@ START_TEST(csv_without_labels)
 }
 END_TEST
 
+/* ------------------------------------------------- groups set again */
+
+/* The second group's lr in the groups test. */
+#define GROUP_LR1 0.03
+
+/* Train m in two groups: layers[0] at lr0, layers[2] at GROUP_LR1. */
+static void set_two_groups(bm_model *m, double lr0)
+{
+    bm_error e = {0};
+    const char *n0[] = {"layers[0]"}, *n1[] = {"layers[2]"};
+    bm_param_group g[2] = {{.nodes = n0, .n_nodes = 1, .lr = lr0},
+                           {.nodes = n1, .n_nodes = 1, .lr = GROUP_LR1}};
+    ck_assert_msg(bm_model_set_param_groups(m, 2, g, &e) == BM_OK, "%s", e.msg);
+    ck_assert_uint_eq(bm_optim_n_groups(bm_model_optim(m)), 2); /* one range each */
+}
+
+/* A small model of kind k (SGD with momentum) in two groups. */
+static bm_model *grouped_model(bm_optim_kind k, bm_dataset *ds)
+{
+    bm_error e = {0};
+    bm_model *m = bm_test_small_model(k, ds);
+    bm_optim_config c = *bm_optim_get_config(bm_model_optim(m));
+    c.momentum = k == BM_OPT_SGD ? 0.9 : c.momentum;
+    ck_assert_msg(bm_model_set_optimizer(m, &c, &e) == BM_OK, "%s", e.msg);
+    set_two_groups(m, c.lr);
+    return m;
+}
+
+/* Same parameters, step count and optimizer state, bit for bit. */
+static int same_training(bm_model *a, bm_model *b)
+{
+    bm_optim *oa = bm_model_optim(a), *ob = bm_model_optim(b);
+    size_t bytes = bm_model_n_params(a) * sizeof(double);
+    int same = !memcmp(bm_model_params(a), bm_model_params(b), bytes) &&
+               bm_optim_iterations(oa) == bm_optim_iterations(ob) &&
+               bm_optim_state_count(oa) == bm_optim_state_count(ob);
+    for (int k = 0; same && k < bm_optim_state_count(oa); k++)
+        same = !memcmp(bm_optim_state(oa, k), bm_optim_state(ob, k), bytes);
+    return same;
+}
+
+START_TEST(regrouping_keeps_state)
+{
+    static const bm_optim_kind kinds[] = {BM_OPT_SGD, BM_OPT_ADAM, BM_OPT_ADAMW};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        for (int change = 0; change < 2; change++) {
+            bm_dataset ds, ds_b, ds_c;
+            bm_error e = {0};
+            bm_model *a = grouped_model(kinds[i], &ds), *b = grouped_model(kinds[i], &ds_b);
+            bm_model *c = grouped_model(kinds[i], &ds_c);
+            double lr0 = bm_optim_group_lr(bm_model_optim(a), 0), lr1 = change ? 0.5 * lr0 : lr0;
+            fit(a, &ds, RESUME_EPOCHS);
+            fit(b, &ds, RESUME_EPOCHS);
+            fit(c, &ds, RESUME_EPOCHS);
+            ck_assert(bm_optim_state_count(bm_model_optim(b)) > 0);
+            /* a: the uninterrupted run, its lr changed in place */
+            ck_assert_msg(bm_optim_group_set(bm_model_optim(a), 0, lr1, 0, 0, &e) == BM_OK,
+                          "%s", e.msg);
+            set_two_groups(b, lr1); /* b: the groups set again */
+            /* c: a new optimizer, then the groups (its state starts at zero) */
+            bm_optim_config cfg = *bm_optim_get_config(bm_model_optim(c));
+            ck_assert(bm_model_set_optimizer(c, &cfg, &e) == BM_OK);
+            set_two_groups(c, lr1);
+            ck_assert_uint_eq(bm_optim_iterations(bm_model_optim(c)), 0);
+            fit(a, &ds, RESUME_EPOCHS);
+            fit(b, &ds, RESUME_EPOCHS);
+            fit(c, &ds, RESUME_EPOCHS);
+            ck_assert_msg(same_training(a, b), "%s, lr change %d: regrouping changed the run",
+                          bm_optim_kind_name(kinds[i]), change);
+            ck_assert_msg(!same_training(a, c), "the reset run is the same: the test sees "
+                          "nothing");
+            ck_assert(bm_optim_group_lr(bm_model_optim(b), 0) ==
+                      bm_optim_group_lr(bm_model_optim(a), 0));
+            bm_model_free(a);
+            bm_model_free(b);
+            bm_model_free(c);
+            bm_dataset_free(&ds);
+            bm_dataset_free(&ds_b);
+            bm_dataset_free(&ds_c);
+        }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("train_controls");
@@ -306,6 +390,7 @@ static Suite *make_suite(void)
     TCase *fitc = tcase_create("fit");
     tcase_add_test(fitc, early_stop_and_best);
     tcase_add_test(fitc, csv_without_labels);
+    tcase_add_test(fitc, regrouping_keeps_state);
     suite_add_tcase(s, fitc);
     return s;
 }

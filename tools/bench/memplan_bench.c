@@ -1,7 +1,7 @@
 /* memplan_bench.c — bmnn-memplan: tape memory and step time of W3 and a
  * GPT-like graph, with the memory planner off and on.
  *
- *   bmnn-memplan [--steps N] [--threads N]
+ *   bmnn-memplan [--steps N] [--threads N] [--row W3|GPT --plan 0|1]
  *
  * W3:  MLP 784-512-512-10 ReLU, batch 256, softmax-CE (bm_linear, bm_relu).
  * GPT: a char GPT built from ops: token embedding + position embedding,
@@ -13,11 +13,19 @@
  * gives the tape's arena after the steps, the buffers' figures
  * (bm_tape_memory) and the median step time. The losses of every step are
  * summed bit for bit into a checksum: planned and unplanned must agree.
+ * With --row, one workload runs alone in the process, planned or not, and
+ * the row adds the tape's arena after the first step (the recording and
+ * the first, unplanned backward) and the process's peak resident memory
+ * (getrusage's ru_maxrss: what the planner must lower, first step included).
+ * Planned rows record the step and build its backward with the tape's dry
+ * run on (no kernel runs, the unplanned buffers are never written) and plan
+ * before the first step, as fit does with plan_memory.
  * Only the public API is used, so the same file builds against an older
  * libbmnn (without BMNN_HAS_MEMORY_PLAN it prints the unplanned rows):
  * tools/bench/memplan_compare.sh runs it against a baseline build. */
 #include <math.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -166,8 +174,9 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* One row: record, train `steps` replayed steps, report. */
-static int run(const char *name, build_fn build, int plan, int steps, int threads)
+static int run(const char *name, build_fn build, int plan, int steps, int threads, int alone)
 {
+    size_t first = 0;
     bm_tape *t = bm_tape_new();
     graph g;
     memset(&g, 0, sizeof g);
@@ -183,10 +192,21 @@ static int run(const char *name, build_fn build, int plan, int steps, int thread
         goto done;
     }
 #endif
+#ifdef BMNN_HAS_DRY_RUN
+    bm_tape_set_dry_run(t, plan); /* planned: record and build the backward dry, then plan */
+#endif
     if (build(t, &g) != 0) {
         fprintf(stderr, "bmnn-memplan: %s: %s\n", name, bm_tape_error(t));
         goto done;
     }
+#ifdef BMNN_HAS_DRY_RUN
+    bm_status dry = plan ? bm_tape_backward(t, g.loss, NULL) : BM_OK;
+    bm_tape_set_dry_run(t, 0);
+    if (dry != BM_OK || (plan && bm_tape_plan_memory(t) != BM_OK)) {
+        fprintf(stderr, "bmnn-memplan: %s: %s\n", name, bm_tape_error(t));
+        goto done;
+    }
+#endif
     bm_rng data;
     bm_rng_seed(&data, DATA_SEED);
     uint64_t sum = 0;
@@ -207,6 +227,7 @@ static int run(const char *name, build_fn build, int plan, int steps, int thread
                 w[j] -= (float)SGD_LR * d[j];
         }
         times[s] = now() - t0;
+        first = s == 0 ? bm_tape_arena_bytes(t) : first;
         double loss = bm_tensor_get(g.loss, 0);
         uint64_t bits;
         memcpy(&bits, &loss, sizeof bits);
@@ -228,7 +249,11 @@ static int run(const char *name, build_fn build, int plan, int steps, int thread
 #else
     printf(" %10s %10s %10s %10s", "-", "-", "-", "-");
 #endif
-    printf(" %10.0f  %016llx\n", times[steps / 2] * US_PER_S, (unsigned long long)sum);
+    printf(" %10.0f  %016llx", times[steps / 2] * US_PER_S, (unsigned long long)sum);
+    struct rusage ru;
+    if (alone && getrusage(RUSAGE_SELF, &ru) == 0) /* ru_maxrss: KiB on Linux */
+        printf(" %10.0f %10ld", (double)first / BYTES_PER_KIB, ru.ru_maxrss);
+    printf("\n");
     rc = 0;
 done:
     for (size_t i = 0; i < g.n_p; i++)
@@ -240,7 +265,8 @@ done:
 
 int main(int argc, char **argv)
 {
-    int steps = DEFAULT_STEPS, threads = 1;
+    int steps = DEFAULT_STEPS, threads = 1, plan = -1;
+    const char *row = NULL;
     for (int i = 1; i < argc; i++) {
         long v = i + 1 < argc ? strtol(argv[i + 1], NULL, 10) : 0;
         if (strcmp(argv[i], "--steps") == 0 && v > 0 && v <= MAX_STEPS) {
@@ -249,22 +275,36 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--threads") == 0 && v > 0 && v <= BM_MAX_THREADS) {
             threads = (int)v;
             i++;
+        } else if (strcmp(argv[i], "--row") == 0 && i + 1 < argc) {
+            row = argv[++i];
+        } else if (strcmp(argv[i], "--plan") == 0 && i + 1 < argc && (v == 0 || v == 1)) {
+            plan = (int)v;
+            i++;
         } else {
-            fprintf(stderr, "usage: bmnn-memplan [--steps 1..%d] [--threads N]\n", MAX_STEPS);
+            fprintf(stderr, "usage: bmnn-memplan [--steps 1..%d] [--threads N] "
+                    "[--row W3|GPT --plan 0|1]\n", MAX_STEPS);
             return 2;
         }
     }
-    printf("Memory (KiB) after %d replayed steps; step time median (us); loss checksum\n",
-           steps);
-    printf("%-4s %-8s %10s %10s %10s %10s %10s %10s  %s\n", "wl", "planner", "arena", "data",
-           "values", "grads", "slab", "us/step", "losses");
+    printf("Memory (KiB) after %d replayed steps; step time median (us); loss checksum%s\n",
+           steps, row ? "; arena after step 1 and process peak RSS (KiB)" : "");
+    printf("%-4s %-8s %10s %10s %10s %10s %10s %10s  %-16s%s\n", "wl", "planner", "arena",
+           "data", "values", "grads", "slab", "us/step", "losses",
+           row ? "      first    peakrss" : "");
     static const struct {
         const char *name;
         build_fn fn;
     } W[] = {{"W3", build_w3}, {"GPT", build_gpt}};
+    int ran = 0;
     for (size_t w = 0; w < sizeof W / sizeof W[0]; w++)
-        for (int plan = 0; plan < 2; plan++)
-            if (run(W[w].name, W[w].fn, plan, steps, threads) != 0)
+        for (int p = 0; p < 2; p++) {
+            if (row && (strcmp(row, W[w].name) != 0 || (plan >= 0 && p != plan)))
+                continue;
+            if (run(W[w].name, W[w].fn, p, steps, threads, row != NULL) != 0)
                 return 1;
-    return 0;
+            ran++;
+        }
+    if (!ran)
+        fprintf(stderr, "bmnn-memplan: no workload \"%s\" (W3, GPT)\n", row ? row : "");
+    return ran ? 0 : 2;
 }
