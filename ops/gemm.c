@@ -68,11 +68,14 @@ enum {
     PIECE_WORK = 1 << 18,   /* multiply-adds per thread's piece, at least (measured) */
     SPLIT_MIN_K = 32,       /* shallower products stay on one thread: they are bound by
                                C's memory traffic, and two threads measured no faster */
+    A_INPLACE_MAX_N = 256,  /* op(A) read in place (kern_a) when N is at most this: a
+                               packed Ã serves only N / NR tiles (measured) */
 };
 
 /* One product's arguments, element-type-free (alpha, beta exact as double). */
 typedef struct gemm_args {
     int f64, ta, tb, ct; /* ct: C is stored transposed (the swapped product) */
+    int ai;              /* op(A) read in place by kern_a (no Ã panels are packed) */
     size_t M, N, K;
     double alpha, beta;
     const void *A, *B;
@@ -131,6 +134,33 @@ static void pack_b(const bm_gemm_kernel *kd, const gemm_args *g, size_t k0, size
     }
 }
 
+/* One strip of op(A) as the micro-kernel reads it: the packed Ã (rs 0),
+ * or A in place with (i,k) at a[i·rs + k·cs]. */
+typedef struct strip {
+    const void *a;
+    size_t rs, cs, mr, kc;
+} strip;
+
+/* The strip of rows ic.. and depths pc.. of op(A), read in place. */
+static void a_in_place(const gemm_args *g, size_t ic, size_t pc, size_t es, strip *st)
+{
+    const unsigned char *A = g->A;
+    st->a = g->ta ? A + (pc * g->lda + ic) * es : A + (ic * g->lda + pc) * es;
+    st->rs = g->ta ? 1 : g->lda;
+    st->cs = g->ta ? g->lda : 1;
+}
+
+/* One tile of C from strip st and the B̃ panel b: kern on a packed Ã,
+ * kern_a on A in place (the same arithmetic). */
+static void tile(const bm_gemm_kernel *kd, const strip *st, const void *b, size_t ldb, void *c,
+                 size_t ldc, size_t nr, double alpha, double beta)
+{
+    if (st->rs)
+        kd->kern_a(st->kc, st->a, st->rs, st->cs, b, ldb, c, ldc, st->mr, nr, alpha, beta);
+    else
+        kd->kern(st->kc, st->a, b, ldb, c, ldc, st->mr, nr, alpha, beta);
+}
+
 /* The loops over one problem, B̃ in bbuf (kcb·ncb elements), or, with bbuf
  * NULL, op(B) read in place (tb 0 only). With g->ct the problem is the
  * swapped one (Cᵀ = op(B)ᵀ·op(A)ᵀ): each tile goes through a scratch tile and
@@ -153,7 +183,10 @@ static void gemm_blocked(const bm_gemm_kernel *kd, const gemm_args *g, size_t kc
                 pack_b(kd, g, pc, jc, kc, nc, bbuf, es);
             for (size_t ic = 0; ic < g->M; ic += kd->mr) {
                 size_t mr = min_sz(kd->mr, g->M - ic);
-                if (g->ta) /* A stored [K,M] */
+                strip st = {.a = abuf, .mr = mr, .kc = kc};
+                if (g->ai) /* read in place: (i,k) at a[i·rs + k·cs] */
+                    a_in_place(g, ic, pc, es, &st);
+                else if (g->ta) /* A stored [K,M] */
                     kd->pack_n(kd->mr, mr, kc, A + (pc * g->lda + ic) * es, g->lda, abuf);
                 else
                     kd->pack_t(kd->mr, mr, kc, A + (ic * g->lda + pc) * es, g->lda, abuf);
@@ -163,10 +196,10 @@ static void gemm_blocked(const bm_gemm_kernel *kd, const gemm_args *g, size_t kc
                         bbuf ? bbuf + jr * kc * es : B + (pc * g->ldb + jc + jr) * es;
                     if (!g->ct) {
                         unsigned char *c = (unsigned char *)g->C + (ic * g->ldc + jc + jr) * es;
-                        kd->kern(kc, abuf, b, ldb, c, g->ldc, mr, nr, g->alpha, beta);
+                        tile(kd, &st, b, ldb, c, g->ldc, nr, g->alpha, beta);
                     } else { /* C'(ic, jc+jr) is C(jc+jr, ic) */
                         unsigned char *c = (unsigned char *)g->C + ((jc + jr) * g->ldc + ic) * es;
-                        kd->kern(kc, abuf, b, ldb, tbuf, kd->nr, mr, nr, 1.0, 0.0);
+                        tile(kd, &st, b, ldb, tbuf, kd->nr, nr, 1.0, 0.0);
                         kd->store_t(tbuf, kd->nr, c, g->ldc, mr, nr, g->alpha, beta);
                     }
                 }
@@ -259,6 +292,9 @@ static void plan_make(const bm_gemm_kernel *kd, const gemm_args *g0, int threads
         g->lda = g0->ldb;
         g->ldb = g0->lda;
     }
+    /* Few columns: each Ã panel would serve only a few tiles, so the kernel
+     * reads op(A) in place where the path has kern_a (same arithmetic). */
+    g->ai = kd->kern_a && g->N <= A_INPLACE_MAX_N;
     /* equal K slices of at most kc */
     pl->kcb = ceil_div(g->K, ceil_div(g->K, kd->kc));
     /* One strip of rows uses each element of op(B) once, and a small op(B)

@@ -39,6 +39,14 @@ typedef enum bm_gemm_isa {
 typedef void (*bm_gemm_kern_fn)(size_t kc, const void *a, const void *b, size_t ldb, void *c,
                                 size_t ldc, size_t mr, size_t nr, double alpha, double beta);
 
+/* The micro-kernel reading op(A) in place instead of a packed Ã: element
+ * (i,k) at a[i·rs + k·cs] (rs lda, cs 1 for A stored [M,K]; rs 1, cs lda
+ * for A stored [K,M]); only rows i < mr are read. The same arithmetic in
+ * the same order as kern on the packed panel: the same bits. */
+typedef void (*bm_gemm_kern_a_fn)(size_t kc, const void *a, size_t rs, size_t cs, const void *b,
+                                  size_t ldb, void *c, size_t ldc, size_t mr, size_t nr,
+                                  double alpha, double beta);
+
 /* Transposed store of a tile of the swapped product: for i < mr, j < nr,
  * c[j·ldc + i] = alpha·t[i·ldt + j] + beta·c[j·ldc + i] (beta 0: c not read).
  * mr <= MR, nr <= NR; t is 64-byte aligned. */
@@ -59,6 +67,7 @@ typedef struct bm_gemm_kernel {
     size_t nc;     /* columns of the packed kc×nc block of B (kept in L2) */
     size_t vl;     /* columns per vector step: a tile nr wide costs ⌈nr/vl⌉ */
     bm_gemm_kern_fn kern;
+    bm_gemm_kern_a_fn kern_a; /* NULL: this path always packs Ã */
     bm_gemm_pack_fn pack_n, pack_t;
     bm_gemm_store_t_fn store_t;
 } bm_gemm_kernel;

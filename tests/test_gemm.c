@@ -3,7 +3,8 @@
  * CPU have: odd sizes, all four transpose forms, alpha/beta variants, padded
  * leading dimensions, beta 0 over NaN; each product also on pools of 2 and 3
  * threads with a workspace (aligned or not), where the own kernels must give
- * the single-threaded result bit for bit. */
+ * the single-threaded result bit for bit; a kernel that reads op(A) in
+ * place (kern_a) gives the packed kernel's bits. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,90 @@ static void run_forms(bm_gemm_isa isa, size_t M, size_t N, size_t K, double alph
 /* The loop tests run once per path: _i is a bm_gemm_isa. A path's case is only in the
  * suite when this build and CPU have it (see make_suite). */
 #define REQUIRE_AVAILABLE(isa) ck_assert_msg(bm_gemm_isa_available(isa), "path %d absent", (int)(isa))
+
+/* The own kernel of path isa for one type (NULL: not an own path, or absent). */
+static const bm_gemm_kernel *own_kernel(bm_gemm_isa isa, int f64)
+{
+    if (!bm_gemm_isa_available(isa))
+        return NULL;
+    switch (isa) {
+    case BM_GEMM_PORTABLE:
+        return bm_gemm_portable_kernel(f64);
+    case BM_GEMM_AVX2:
+        return bm_gemm_avx2_kernel(f64);
+    case BM_GEMM_AVX512:
+        return bm_gemm_avx512_kernel(f64);
+    default:
+        return NULL;
+    }
+}
+
+enum { KA_MAX_K = 33, KA_LD = 37, KA_MAX = 64 }; /* kern_a test: depths, padded strides */
+
+/* kern_a on A read in place (stored [M,K] or [K,M], padded strides) gives
+ * the bits kern gives on the packed panel, for every tile size, odd depths,
+ * beta 0 and not, and writes nothing past the tile. */
+static void kern_a_case(const bm_gemm_kernel *kd, int f64, int ta, size_t mr, size_t nr,
+                        size_t kc, double beta)
+{
+    size_t es = f64 ? sizeof(double) : sizeof(float);
+    _Alignas(64) unsigned char abuf[KA_MAX * KA_MAX_K * sizeof(double)];
+    unsigned char A[KA_LD * KA_LD * sizeof(double)], B[KA_MAX_K * KA_LD * sizeof(double)];
+    unsigned char C0[KA_MAX * KA_LD * sizeof(double)], C1[sizeof C0];
+    for (size_t i = 0; i < KA_LD * KA_LD; i++) {
+        double v = (double)((i * 7919) % 23) / 8 - 1.25;
+        if (f64)
+            ((double *)A)[i] = v;
+        else
+            ((float *)A)[i] = (float)v;
+    }
+    for (size_t i = 0; i < KA_MAX_K * KA_LD; i++) {
+        double v = (double)((i * 104729) % 19) / 4 - 2;
+        if (f64)
+            ((double *)B)[i] = v;
+        else
+            ((float *)B)[i] = (float)v;
+    }
+    for (size_t i = 0; i < sizeof C0 / es; i++) {
+        double v = i % KA_LD < nr ? (double)(i % 5) - 2 : SENTINEL;
+        if (f64)
+            ((double *)C0)[i] = v;
+        else
+            ((float *)C0)[i] = (float)v;
+    }
+    memcpy(C1, C0, sizeof C0);
+    if (ta)
+        kd->pack_n(kd->mr, mr, kc, A, KA_LD, abuf);
+    else
+        kd->pack_t(kd->mr, mr, kc, A, KA_LD, abuf);
+    kd->kern(kc, abuf, B, KA_LD, C0, KA_LD, mr, nr, -1.5, beta);
+    kd->kern_a(kc, A, ta ? 1 : KA_LD, ta ? KA_LD : 1, B, KA_LD, C1, KA_LD, mr, nr, -1.5, beta);
+    ck_assert_msg(memcmp(C0, C1, sizeof C0) == 0, "kern_a f64 %d ta %d %zux%zu kc %zu beta %g: "
+                  "not the packed kernel's bits", f64, ta, mr, nr, kc, beta);
+}
+
+START_TEST(kern_a_matches_packed)
+{
+    bm_gemm_isa isa = (bm_gemm_isa)_i;
+    static const size_t ks[] = {1, 2, 7, 16, KA_MAX_K};
+    int ran = 0;
+    for (int f64 = 0; f64 < 2; f64++) {
+        const bm_gemm_kernel *kd = own_kernel(isa, f64);
+        if (!kd || !kd->kern_a)
+            continue; /* this path always packs Ã */
+        ck_assert(kd->mr <= KA_MAX && kd->nr < KA_LD);
+        for (int ta = 0; ta < 2; ta++)
+            for (size_t mr = 1; mr <= kd->mr; mr++)
+                for (size_t nr = 1; nr <= kd->nr; nr++)
+                    for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++) {
+                        kern_a_case(kd, f64, ta, mr, nr, ks[k], 0.0);
+                        kern_a_case(kd, f64, ta, mr, nr, ks[k], 0.5);
+                        ran++;
+                    }
+    }
+    ck_assert(ran > 0 || isa != BM_GEMM_AVX2); /* the AVX2 path has kern_a */
+}
+END_TEST
 
 /* Every path this build or CPU lacks refuses a product, leaving C alone. */
 START_TEST(unavailable_paths_refuse)
@@ -454,6 +539,7 @@ static Suite *make_suite(void)
         tcase_add_loop_test(p, blocked_large, isa, isa + 1);
         tcase_add_loop_test(p, degenerate, isa, isa + 1);
         tcase_add_loop_test(p, threaded_splits, isa, isa + 1);
+        tcase_add_loop_test(p, kern_a_matches_packed, isa, isa + 1);
         if (paths[i].isa == BM_GEMM_BLAS)
             tcase_add_test(p, blas_matches_own);
         suite_add_tcase(s, p);
