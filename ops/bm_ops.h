@@ -104,6 +104,9 @@ bm_tensor *bm_silu(bm_tape *t, bm_tensor *x);
 /* x·Φ(x) (torch.nn.GELU); tanh_form: its tanh approximation
  * (approximate='tanh'). */
 bm_tensor *bm_gelu(bm_tape *t, bm_tensor *x, int tanh_form);
+/* g·gelu'(x), gelu's backward in one kernel (x, g of one shape; tanh_form
+ * as bm_gelu); differentiable in both. */
+bm_tensor *bm_gelu_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, int tanh_form);
 /* log(1 + e^{βx})/β, x where βx > threshold (torch.nn.Softplus; beta > 0). */
 bm_tensor *bm_softplus(bm_tape *t, bm_tensor *x, double beta, double threshold);
 /* x for x > 0, slope·x otherwise (torch.nn.LeakyReLU). */

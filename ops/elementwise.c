@@ -87,24 +87,40 @@ static bm_status silu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
     return bm_tape_status(t);
 }
 
-/* erf form: d xΦ(x) = G·(Φ(x) + x·φ(x)), φ(x) = e^{−x²/2}/√(2π);
- * tanh form: with u = k(x + c·x³), d = ½(1 + tanh u) + ½x(1 − tanh²u)·k(1 + 3c·x²). */
+/* d gelu(x) = gelu_grad(x, G), one fused kernel (its own vjp below keeps
+ * every higher derivative). */
 static bm_status gelu_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    bm_tensor *x = n->in[0], *x2 = bm_square(t, x), *d;
-    if (params_of(n)->mode == BM_GELU_TANH) {
+    dx[0] = bm_gelu_grad(t, n->in[0], g, params_of(n)->mode == BM_GELU_TANH);
+    return bm_tape_status(t);
+}
+
+/* gelu''(x) in ops. erf form: φ(x)(2 − x²). tanh form, with u = k(x + c·x³),
+ * th = tanh u, u' = k(1 + 3c·x²), u'' = 6kc·x: d/dx of ½(1 + th) + ½x(1 − th²)u'
+ * = (1 − th²)(u' + ½x·u'' − x·th·u'²) = (1 − th²)(u' + 3kc·x² − x·th·u'²). */
+static bm_tensor *gelu_second(bm_tape *t, bm_tensor *x, int mode)
+{
+    bm_tensor *x2 = bm_square(t, x);
+    if (mode == BM_GELU_TANH) {
         bm_tensor *u = bm_scale(t, bm_add(t, x, bm_scale(t, bm_mul(t, x2, x), BM_GELU_C)), BM_GELU_K);
         bm_tensor *th = bm_tanh(t, u);
         bm_tensor *du = bm_scale(t, bm_add_scalar(t, bm_scale(t, x2, 3 * BM_GELU_C), 1.0), BM_GELU_K);
         bm_tensor *sech2 = bm_add_scalar(t, bm_neg(t, bm_square(t, th)), 1.0);
-        d = bm_add(t, bm_scale(t, bm_add_scalar(t, th, 1.0), 0.5),
-                   bm_scale(t, bm_mul(t, x, bm_mul(t, sech2, du)), 0.5));
-    } else {
-        bm_tensor *cdf = bm_scale(t, bm_add_scalar(t, bm_erf(t, bm_scale(t, x, BM_SQRT1_2)), 1.0), 0.5);
-        bm_tensor *pdf = bm_scale(t, bm_exp(t, bm_scale(t, x2, -0.5)), BM_INV_SQRT_2PI);
-        d = bm_add(t, cdf, bm_mul(t, x, pdf));
+        bm_tensor *inner = bm_sub(t, bm_add(t, du, bm_scale(t, x2, 3 * BM_GELU_K * BM_GELU_C)),
+                                  bm_mul(t, bm_mul(t, x, th), bm_square(t, du)));
+        return bm_mul(t, sech2, inner);
     }
-    dx[0] = bm_mul(t, g, d);
+    bm_tensor *pdf = bm_scale(t, bm_exp(t, bm_scale(t, x2, -0.5)), BM_INV_SQRT_2PI);
+    return bm_mul(t, pdf, bm_add_scalar(t, bm_neg(t, x2), 2.0));
+}
+
+/* y = g·gelu'(x): dG = gelu_grad(x, U) (linear in g), dX = U·g·gelu''(x). */
+static bm_status gelu_grad_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
+{
+    int mode = params_of(n)->mode;
+    bm_tensor *x = n->in[0];
+    dx[1] = bm_gelu_grad(t, x, g, mode == BM_GELU_TANH);
+    dx[0] = bm_mul(t, bm_mul(t, g, n->in[1]), gelu_second(t, x, mode));
     return bm_tape_status(t);
 }
 
@@ -160,7 +176,7 @@ MAP_FORWARD(elu)
 static void params_describe(const bm_node *n, char *buf, size_t len)
 {
     const bm_elem_params *p = n->params;
-    if (n->op->vjp == gelu_vjp)
+    if (n->op->vjp == gelu_vjp || n->op->vjp == gelu_grad_vjp)
         snprintf(buf, len, "%s", p->mode == BM_GELU_TANH ? "tanh" : "erf");
     else if (n->op->vjp == softplus_vjp)
         snprintf(buf, len, "beta=%g, threshold=%g", p->a, p->b);
@@ -194,6 +210,33 @@ PARAM_OP(softplus)
 PARAM_OP(leaky_relu)
 PARAM_OP(elu)
 
+/* x and g of one shape. */
+static int gelu_grad_infer(bm_tape *tape, bm_node *n)
+{
+    char sx[64], sg[64];
+    if (!bm_tensor_same_shape(n->in[0], n->in[1])) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_gelu_grad: x %s and g %s differ in shape",
+                     BM_SHP(n->in[0], sx), BM_SHP(n->in[1], sg));
+        return -1;
+    }
+    return same_infer(tape, n);
+}
+
+static void gelu_grad_forward(bm_tape *tape, bm_node *n)
+{
+    (void)tape;
+    const bm_vec_kernels *k = bm_vec();
+    if (n->out->dtype == BM_F64)
+        k->f64.gelu_grad(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, n->params);
+    else
+        k->f32.gelu_grad(n->in[0]->data, n->in[1]->data, n->out->data, n->out->size, n->params);
+}
+
+const bm_op bm_op_gelu_grad = {.name = "gelu_grad", .arity = 2,
+                               .params_size = sizeof(bm_elem_params), .infer = gelu_grad_infer,
+                               .forward = gelu_grad_forward, .vjp = gelu_grad_vjp,
+                               .describe = params_describe};
+
 /* Refuse a parameter that is not finite (or not > 0 where it must be). */
 static int param_ok(bm_tape *t, const char *fn, const char *what, double v, int positive)
 {
@@ -209,6 +252,13 @@ bm_tensor *bm_gelu(bm_tape *t, bm_tensor *x, int tanh_form)
 {
     bm_elem_params p = {.mode = tanh_form ? BM_GELU_TANH : BM_GELU_ERF};
     return bm_tape_apply(t, &bm_op_gelu, &x, 1, &p);
+}
+
+bm_tensor *bm_gelu_grad(bm_tape *t, bm_tensor *x, bm_tensor *g, int tanh_form)
+{
+    bm_elem_params p = {.mode = tanh_form ? BM_GELU_TANH : BM_GELU_ERF};
+    bm_tensor *in[2] = {x, g};
+    return bm_tape_apply(t, &bm_op_gelu_grad, in, 2, &p);
 }
 
 bm_tensor *bm_softplus(bm_tape *t, bm_tensor *x, double beta, double threshold)

@@ -91,6 +91,8 @@ B1(expm1, bm_expm1(t, in[0]))
 B1(silu, bm_silu(t, in[0]))
 B1(gelu_erf, bm_gelu(t, in[0], 0))
 B1(gelu_tanh, bm_gelu(t, in[0], 1))
+B1(gelu_grad_erf, bm_gelu_grad(t, in[0], in[1], 0))
+B1(gelu_grad_tanh, bm_gelu_grad(t, in[0], in[1], 1))
 B1(softplus, bm_softplus(t, in[0], 1.5, 2.0))
 B1(leaky_relu, bm_leaky_relu(t, in[0], 0.1))
 B1(elu, bm_elu(t, in[0], 0.7))
@@ -207,6 +209,8 @@ const bm_op_case bm_op_cases_core[] = {
     {"silu", b_silu, S1(2, 3, 5), ANY, NONE, 0},
     {"gelu", b_gelu_erf, S1(2, 3, 5), ANY, NONE, 0},
     {"gelu", b_gelu_tanh, S1(1, 7), ANY, NONE, 0},
+    {"gelu_grad", b_gelu_grad_erf, S2(2, 2, SH(2, 5), SH(2, 5)), ANY, NONE, 0},
+    {"gelu_grad", b_gelu_grad_tanh, S2(1, 1, SH(7), SH(7)), ANY, NONE, 0},
     {"softplus", b_softplus, S1(2, 3, 4), ANY, NONE, 0},
     {"leaky_relu", b_leaky_relu, S1(2, 3, 4), ANY, NONE, 0},
     {"elu", b_elu, S1(2, 3, 4), ANY, NONE, 0},

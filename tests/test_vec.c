@@ -4,7 +4,7 @@
  *     every float bit pattern (a prime stride, plus every float in the
  *     intervals where the methods change: around 0, 1, the overflow and
  *     underflow thresholds, the subnormals), exact at the special values;
- *     bm_tanhf within 2 ulp likewise.
+ *     bm_tanhf and bm_erff within 2 ulp likewise.
  *   portable / avx2 / avx512: each kernel of the path (attention's masked
  *     row softmax too) against a naive
  *     double reference on odd sizes, F32 and F64; a path other than
@@ -82,15 +82,18 @@ static void dense_around(const char *what, f1 f, f1 ref, float x)
 static float libm_exp(float x) { return expf(x); }
 static float libm_log(float x) { return logf(x); }
 static float libm_tanh(float x) { return tanhf(x); }
+static float libm_erf(float x) { return erff(x); }
 static float v_exp(float x) { return bm_expf(x); }
 static float v_log(float x) { return bm_logf(x); }
 static float v_tanh(float x) { return bm_tanhf(x); }
+static float v_erf(float x) { return bm_erff(x); }
 
 START_TEST(vmath_sweep)
 {
     sweep("exp", v_exp, libm_exp, 0, UINT32_MAX, SWEEP_STRIDE);
     sweep("log", v_log, libm_log, 0, UINT32_MAX, SWEEP_STRIDE);
     sweep("tanh", v_tanh, libm_tanh, 0, UINT32_MAX, SWEEP_STRIDE);
+    sweep("erf", v_erf, libm_erf, 0, UINT32_MAX, SWEEP_STRIDE);
     /* where the methods change or the results leave the normal range */
     const float exp_marks[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.34657359f, 88.7228394f,
                                -87.3365479f, -103.972084f, -103.278931f};
@@ -103,6 +106,10 @@ START_TEST(vmath_sweep)
     const float tanh_marks[] = {0.0f, BM_VM_TANH_SMALL, -BM_VM_TANH_SMALL, 9.0f, 1e-20f};
     for (size_t i = 0; i < sizeof tanh_marks / sizeof tanh_marks[0]; i++)
         dense_around("tanh", v_tanh, libm_tanh, tanh_marks[i]);
+    /* erf: its split, where it rounds to 1, near 0 and the subnormals */
+    const float erf_marks[] = {0.0f, BM_VM_ERF_SPLIT, -BM_VM_ERF_SPLIT, 3.92f, -3.92f, 1e-20f, 0.5f};
+    for (size_t i = 0; i < sizeof erf_marks / sizeof erf_marks[0]; i++)
+        dense_around("erf", v_erf, libm_erf, erf_marks[i]);
 }
 END_TEST
 
@@ -118,6 +125,9 @@ START_TEST(vmath_special)
     ck_assert(isnan(bm_logf(-1.0f)) && isnan(bm_logf(-inf)) && isnan(bm_logf(NAN)));
     ck_assert(bm_tanhf(0.0f) == 0.0f && signbit(bm_tanhf(-0.0f)));
     ck_assert(bm_tanhf(inf) == 1.0f && bm_tanhf(-inf) == -1.0f && isnan(bm_tanhf(NAN)));
+    ck_assert(bm_erff(0.0f) == 0.0f && signbit(bm_erff(-0.0f)));
+    ck_assert(bm_erff(inf) == 1.0f && bm_erff(-inf) == -1.0f && isnan(bm_erff(NAN)));
+    ck_assert(bm_erff(4.0f) == 1.0f && bm_erff(-10.0f) == -1.0f);
 }
 END_TEST
 

@@ -89,6 +89,47 @@ START_TEST(map_kernels)
 }
 END_TEST
 
+/* g·gelu'(x) in double, from the closed forms (not the kernel's formula):
+ * erf form Φ(x) + x·φ(x); tanh form d/dx of ½x(1 + tanh u) by the chain rule. */
+static double r_gelu_grad(double x, double g, int mode)
+{
+    if (mode == BM_GELU_TANH) {
+        double u = BM_GELU_K * (x + BM_GELU_C * x * x * x), th = tanh(u);
+        double du = BM_GELU_K * (1 + 3 * BM_GELU_C * x * x);
+        return g * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * du);
+    }
+    return g * (0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / sqrt(2 * acos(-1.0)));
+}
+
+/* gelu_grad of both forms against r_gelu_grad, and the portable path's bits. */
+START_TEST(gelu_grad_kernel)
+{
+    const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
+    bufs *b = calloc(1, sizeof *b);
+    ck_assert(b);
+    const double X_RANGE = 6, G_RANGE = 2;
+    for (int mode = BM_GELU_ERF; mode <= BM_GELU_TANH; mode++) {
+        bm_elem_params prm = {.mode = mode};
+        for (size_t s = 0; s < N_SIZES; s++) {
+            size_t n = SIZES[s];
+            fill(b->xd, b->xf, n, X_RANGE, 0, s + 40);
+            fill(b->gd, b->gf, n, G_RANGE, 0, s + 70);
+            k->f32.gelu_grad(b->xf, b->gf, b->of, n, &prm);
+            p->f32.gelu_grad(b->xf, b->gf, b->pf, n, &prm);
+            k->f64.gelu_grad(b->xd, b->gd, b->od, n, &prm);
+            p->f64.gelu_grad(b->xd, b->gd, b->pd, n, &prm);
+            for (size_t i = 0; i < n; i++) {
+                double w = r_gelu_grad(b->xd[i], b->gd[i], mode);
+                near("gelu_grad", n, i, b->of[i], w, TOL32);
+                near("gelu_grad", n, i, b->od[i], w, TOL64);
+            }
+            same_as_portable("gelu_grad", n, k->name, b);
+        }
+    }
+    free(b);
+}
+END_TEST
+
 /* b's outputs (od, of) are ref(x, g) exactly, NaN where x is NaN. */
 static void want_nan_first(const char *what, size_t n, const bufs *b,
                            double (*ref)(double, double))
@@ -310,6 +351,7 @@ static Suite *make_suite(void)
         tcase_set_timeout(p, 300);
         tcase_add_loop_test(p, map_kernels, isa, isa + 1);
         tcase_add_loop_test(p, max_min, isa, isa + 1);
+        tcase_add_loop_test(p, gelu_grad_kernel, isa, isa + 1);
         tcase_add_loop_test(p, norm_rows, isa, isa + 1);
         suite_add_tcase(s, p);
     }
