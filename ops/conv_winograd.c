@@ -39,6 +39,14 @@ typedef struct wino_geom {
     int flip;           /* conv_transpose2d: the kernel rotated and swapped */
 } wino_geom;
 
+/* No dependence between the tiles of a transform's loop (GCC otherwise
+ * gives up on its 12 possibly aliasing rows). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define WINO_IVDEP _Pragma("GCC ivdep")
+#else
+#define WINO_IVDEP
+#endif
+
 #define T float
 #define F(name) name##_f32
 #include "conv_winograd_kernels.inc"
@@ -119,7 +127,7 @@ static size_t vm_bytes(const wino_geom *g, size_t esz, size_t ch)
 }
 static size_t buf_bytes(const wino_geom *g, size_t esz)
 {
-    return align64(2 * WINO_T * g->tx * esz);
+    return align64(2 * WINO_T * g->tpi * esz);
 }
 static size_t slot_bytes(const bm_tape *tape, const wino_geom *g, bm_dtype dt, int threads)
 {
