@@ -268,7 +268,8 @@ int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
-    n->scratch_bytes = n_slots(tape, &d) *
+    n->scratch_bytes = bm_conv_winograd_ok(n) ? bm_conv_winograd_scratch(tape, n) :
+                       n_slots(tape, &d) *
                            slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1) +
                        n_parts(&d) * align64(d.O * d.cg * d.kk * bm_dtype_size(x->dtype));
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
@@ -509,6 +510,10 @@ void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0], *y = n->in[1];
     bm_tensor *o = n->out;
     const conv_params *p = cp_of(n);
+    if (bm_conv_winograd_ok(n)) {
+        bm_conv_winograd_forward(tape, n);
+        return;
+    }
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],
                           p->size[0], p->size[1]);
     size_t slot = slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1);

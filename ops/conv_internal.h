@@ -23,9 +23,10 @@ void bm_conv_convt_forward(bm_tape *tape, bm_node *n);
 int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n);
 void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n);
 
-/* Winograd F(4×4,3×3) (conv_winograd.c) for conv2d and conv_transpose2d
- * nodes: 1 if node n runs on it (3×3, stride 1, dilation 1, one group; auto:
- * both channel counts ≥ 16); the scratch it needs; its forward. */
+/* Winograd F(4×4,3×3) (conv_winograd.c) for conv2d, conv_transpose2d and
+ * conv2d_wgrad nodes: 1 if node n runs on it (3×3, stride 1, dilation 1,
+ * one group; auto: both channel counts ≥ 16); the scratch it needs; its
+ * forward. */
 int bm_conv_winograd_ok(const bm_node *n);
 size_t bm_conv_winograd_scratch(const bm_tape *tape, const bm_node *n);
 void bm_conv_winograd_forward(bm_tape *tape, bm_node *n);

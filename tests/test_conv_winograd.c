@@ -1,9 +1,9 @@
-/* test_conv_winograd.c — conv2d and its input gradient (conv_transpose2d)
- * on Winograd F(4×4,3×3) (BM_CONV_WINOGRAD forced, and BM_CONV_AUTO on 16+
+/* test_conv_winograd.c — conv2d and its gradients (conv_transpose2d for x,
+ * conv2d_wgrad for w) on Winograd F(4×4,3×3) (BM_CONV_WINOGRAD forced, and BM_CONV_AUTO on 16+
  * channels) against a naive reference in double: odd sizes (edge tiles),
  * padding 0, 1, 2, channel counts 1, 3, 17, batches 1, 3 and several
  * chunks; F64 within 1e-12 and F32 within 1e-4 of Σ|terms| per element;
- * the same bits on 1, 2 and 3 threads; the weight gradient (im2col) too. */
+ * the same bits on 1, 2 and 3 threads; a second backward accumulating. */
 #include "test_util.h"
 
 /* x [N,C,H,W], w [O,C,3,3], b [O]; padding per axis; the algorithm. */
@@ -148,6 +148,13 @@ static void run_case(const wino_case *c, bm_dtype dt)
                           c->N, c->C, c->O, threads);
             free(snap);
         }
+        /* a replayed step adds the same gradients again (wgrad accumulating) */
+        ck_assert_int_eq(bm_tape_forward(t), BM_OK);
+        ck_assert_int_eq(bm_tape_backward(t, y, tg), BM_OK);
+        for (size_t i = 0; i < nw; i++)
+            ck_assert_msg(fabs(bm_tensor_grad_get(tw, i) - 2 * r.gw[i]) <= 2 * tol * r.gwa[i],
+                          "dw twice [%zu] = %g, reference %g", i, bm_tensor_grad_get(tw, i),
+                          2 * r.gw[i]);
         bm_tape_free(t);
     }
     free(first);
