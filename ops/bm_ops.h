@@ -253,11 +253,19 @@ bm_tensor *bm_ge(bm_tape *t, bm_tensor *a, bm_tensor *b);
 bm_tensor *bm_prod(bm_tape *t, bm_tensor *x, int axis, int keepdims);
 
 /* ---- convolution (NCHW) ------------------------------------------------- */
+/* How conv2d and conv_transpose2d compute (the same values up to rounding). */
+typedef enum bm_conv_algo {
+    BM_CONV_AUTO = 0,  /* Winograd where it applies and both channel counts are >= 16 */
+    BM_CONV_IM2COL,    /* im2col + GEMM, always */
+    BM_CONV_WINOGRAD,  /* Winograd F(4x4,3x3) wherever it applies (3x3, stride 1,
+                          dilation 1, one group; transposed: padding <= 2), else im2col */
+} bm_conv_algo;
 /* Geometry of a 2-D convolution, per axis (H, W). */
 typedef struct bm_conv_opts {
     size_t stride[2], pad[2], dilation[2]; /* ≥ 1, ≥ 0, ≥ 1 */
     size_t groups;                         /* C and O divisible by it */
     size_t output_pad[2];                  /* bm_conv_transpose2d only */
+    bm_conv_algo algo;                     /* BM_CONV_AUTO (0) by default; kept by the gradients */
 } bm_conv_opts;
 /* Stride 1, no padding, dilation 1, one group. */
 bm_conv_opts bm_conv_defaults(void);

@@ -216,9 +216,11 @@ int bm_conv_conv2d_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, d.O, d.g.oh, d.g.ow};
-    n->scratch_bytes = n_slots(tape, &d) *
+    n->scratch_bytes = bm_conv_winograd_ok(n) ? bm_conv_winograd_scratch(tape, n) :
+                       n_slots(tape, &d) *
                        slot_bytes(tape, &d, x->dtype, 0, 0, d.og, d.nb * d.L, d.cg * d.kk, 0);
-    bm_conv_direct_size(tape, n, BM_CONV_DIRECT_FWD);
+    if (!bm_conv_winograd_ok(n))
+        bm_conv_direct_size(tape, n, BM_CONV_DIRECT_FWD);
     return bm_op_set_output(tape, n, x->dtype, x->rank, shape) == BM_OK ? 0 : -1;
 }
 
@@ -244,9 +246,11 @@ int bm_conv_convt_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.N, C, p->size[0], p->size[1]};
-    n->scratch_bytes = n_slots(tape, &d) *
+    n->scratch_bytes = bm_conv_winograd_ok(n) ? bm_conv_winograd_scratch(tape, n) :
+                       n_slots(tape, &d) *
                        slot_bytes(tape, &d, y->dtype, 1, 0, d.cg * d.kk, d.nb * d.L, d.og, 0);
-    bm_conv_direct_size(tape, n, BM_CONV_DIRECT_DX);
+    if (!bm_conv_winograd_ok(n))
+        bm_conv_direct_size(tape, n, BM_CONV_DIRECT_DX);
     return bm_op_set_output(tape, n, y->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -268,10 +272,12 @@ int bm_conv_wgrad_infer(bm_tape *tape, bm_node *n)
         return -1;
     }
     size_t shape[4] = {d.O, d.cg, p->size[0], p->size[1]};
-    n->scratch_bytes = n_slots(tape, &d) *
+    n->scratch_bytes = bm_conv_winograd_ok(n) ? bm_conv_winograd_scratch(tape, n) :
+                       n_slots(tape, &d) *
                            slot_bytes(tape, &d, x->dtype, 0, 1, d.og, d.cg * d.kk, d.nb * d.L, 1) +
                        n_parts(&d) * align64(d.O * d.cg * d.kk * bm_dtype_size(x->dtype));
-    bm_conv_direct_size(tape, n, BM_CONV_DIRECT_DW);
+    if (!bm_conv_winograd_ok(n))
+        bm_conv_direct_size(tape, n, BM_CONV_DIRECT_DW);
     return bm_op_set_output(tape, n, x->dtype, 4, shape) == BM_OK ? 0 : -1;
 }
 
@@ -418,6 +424,10 @@ void bm_conv_conv2d_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *x = n->in[0], *w = n->in[1];
     bm_tensor *o = n->out;
+    if (bm_conv_winograd_ok(n)) {
+        bm_conv_winograd_forward(tape, n);
+        return;
+    }
     conv_dims d = dims_of(cp_of(n), x, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                           w->shape[0], w->shape[2], w->shape[3]);
     if (!bm_conv_direct_run(tape, n, BM_CONV_DIRECT_FWD))
@@ -464,6 +474,10 @@ void bm_conv_convt_forward(bm_tape *tape, bm_node *n)
 {
     const bm_tensor *y = n->in[0], *w = n->in[1];
     const conv_params *p = cp_of(n);
+    if (bm_conv_winograd_ok(n)) {
+        bm_conv_winograd_forward(tape, n);
+        return;
+    }
     if (bm_conv_direct_run(tape, n, BM_CONV_DIRECT_DX))
         return;
     conv_dims d = dims_of(p, NULL, y->shape[0], n->out->shape[1], p->size[0], p->size[1],
@@ -505,6 +519,10 @@ void bm_conv_wgrad_forward(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0], *y = n->in[1];
     bm_tensor *o = n->out;
     const conv_params *p = cp_of(n);
+    if (bm_conv_winograd_ok(n)) {
+        bm_conv_winograd_forward(tape, n);
+        return;
+    }
     if (bm_conv_direct_run(tape, n, BM_CONV_DIRECT_DW))
         return;
     conv_dims d = dims_of(p, x, x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1],

@@ -144,14 +144,15 @@ static conv_params make_params(const bm_conv_opts *o)
 {
     bm_conv_opts d = o ? *o : bm_conv_defaults();
     conv_params p = {.stride = {d.stride[0], d.stride[1]}, .pad = {d.pad[0], d.pad[1]},
-                     .dilation = {d.dilation[0], d.dilation[1]}, .groups = d.groups};
+                     .dilation = {d.dilation[0], d.dilation[1]}, .groups = d.groups,
+                     .algo = d.algo};
     return p;
 }
 
 bm_conv_opts bm_conv_defaults(void)
 {
     bm_conv_opts o = {.stride = {1, 1}, .pad = {0, 0}, .dilation = {1, 1}, .groups = 1,
-                      .output_pad = {0, 0}};
+                      .output_pad = {0, 0}, .algo = BM_CONV_AUTO};
     return o;
 }
 

@@ -67,6 +67,29 @@ static bm_tensor *b_conv2d_strided(bm_tape *t, bm_tensor *const *in, bm_tensor *
     o.stride[0] = 2, o.pad[0] = o.pad[1] = 1, o.dilation[1] = 2, o.groups = 2;
     return bm_conv2d(t, in[0], in[1], NULL, &o);
 }
+/* Winograd F(4x4,3x3) forced on small channel counts: 5x7 outputs are edge
+ * tiles on both axes; its transposed form runs conv2d's input gradient. */
+static bm_tensor *b_conv2d_wino(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_conv_opts o = bm_conv_defaults();
+    o.pad[0] = 1, o.pad[1] = 2, o.algo = BM_CONV_WINOGRAD;
+    return bm_conv2d(t, in[0], in[1], in[2], &o);
+}
+static bm_tensor *b_convt_wino(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_conv_opts o = bm_conv_defaults();
+    o.pad[1] = 1, o.algo = BM_CONV_WINOGRAD;
+    return bm_conv_transpose2d(t, in[0], in[1], &o);
+}
+static bm_tensor *b_wgrad_wino(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
+{
+    (void)y, (void)r;
+    bm_conv_opts o = bm_conv_defaults();
+    o.pad[0] = 2, o.algo = BM_CONV_WINOGRAD;
+    return bm_conv2d_wgrad(t, in[0], in[1], 3, 3, &o);
+}
 static bm_tensor *b_convt(bm_tape *t, bm_tensor *const *in, bm_tensor *y, bm_rng *r)
 {
     (void)y, (void)r;
@@ -197,6 +220,9 @@ const bm_op_case bm_op_cases_core[] = {
     /* 4 images of 19x19 outputs: products of 3 images side by side, then 1 */
     {"conv2d", b_conv2d, S3(4, 4, 1, SH(4, 1, 20, 20), SH(2, 1, 2, 2), SH(2)), ANY, NONE, 0},
     {"conv2d", b_conv2d_strided, S2(4, 4, SH(1, 4, 5, 6), SH(2, 2, 2, 3)), ANY, NONE, 0},
+    {"conv2d", b_conv2d_wino, S3(4, 4, 1, SH(2, 3, 5, 5), SH(2, 3, 3, 3), SH(2)), ANY, NONE, 0},
+    {"conv_transpose2d", b_convt_wino, S2(4, 4, SH(1, 2, 5, 6), SH(2, 3, 3, 3)), ANY, NONE, 0},
+    {"conv2d_wgrad", b_wgrad_wino, S2(4, 4, SH(2, 2, 5, 4), SH(2, 3, 7, 2)), ANY, NONE, 0},
     {"conv_transpose2d", b_convt, S2(4, 4, SH(2, 3, 2, 3), SH(3, 2, 3, 2)), ANY, NONE, 0},
     {"conv2d_wgrad", b_wgrad, S2(4, 4, SH(2, 2, 4, 3), SH(2, 3, 4, 2)), ANY, NONE, 0},
     {"square", b_square, S1(2, 3, 4), ANY, NONE, 0},
