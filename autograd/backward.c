@@ -15,6 +15,7 @@
  * leaf's buffer directly, so a dense layer's dW costs what it did before.
  * bm_grad with create_graph records the gradient graph on the main list:
  * its results are differentiable again, to any order. */
+#include <stdint.h>
 #include <string.h>
 
 #include "anomaly_internal.h"
@@ -281,6 +282,30 @@ static void fill_seed(bm_tensor *dst, const bm_tensor *seed)
         bm_tensor_set(dst, i, seed ? bm_tensor_get(seed, i) : 1.0);
 }
 
+/* Do the byte ranges [a, a + an) and [b, b + bn) overlap? */
+static int overlaps(const void *a, size_t an, const void *b, size_t bn)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return x < y + bn && y < x + an;
+}
+
+/* May plan p's nodes read the caller's seed where it lies (no copy)? Its
+ * dtype and size match, it is not in this tape's data arena (the memory
+ * planner may lay the plan's outputs over a recorded value), and it overlaps
+ * no leaf gradient the plan writes (kernels use restrict pointers). */
+static int seed_in_place(const bm_tape *tape, const bm_plan *p, const bm_tensor *seed)
+{
+    size_t bytes = p->seed->size * bm_dtype_size(p->seed->dtype);
+    if (!seed || seed->dtype != p->seed->dtype || seed->size != p->seed->size || !seed->data ||
+        bm_arena_holds(&tape->data, seed->data))
+        return 0;
+    for (const bm_leaf_add *e = p->leaves; e; e = e->next)
+        if (e->leaf->grad && overlaps(seed->data, bytes, e->leaf->grad,
+                                      e->leaf->size * bm_dtype_size(e->leaf->dtype)))
+            return 0;
+    return 1;
+}
+
 /* Check the gradient a plan node gave an input of its origin. */
 static bm_status check_node(bm_tape *tape, const bm_node *n)
 {
@@ -289,10 +314,9 @@ static bm_status check_node(bm_tape *tape, const bm_node *n)
     return bm_anomaly_grad(tape, n->origin, n->origin_input, n->out, n->origin_grad);
 }
 
-static bm_status run_plan(bm_tape *tape, bm_plan *p, const bm_tensor *seed)
+/* Run plan p's nodes and its leaf adds. */
+static bm_status run_nodes(bm_tape *tape, const bm_plan *p)
 {
-    if (p->seeded)
-        fill_seed(p->seed, seed);
     for (bm_node *n = p->nodes.head; n; n = n->next) {
         bm_run_node(tape, n);
         if (tape->err.code != BM_OK)
@@ -305,7 +329,27 @@ static bm_status run_plan(bm_tape *tape, bm_plan *p, const bm_tensor *seed)
         if (tape->detect_anomaly && bm_anomaly_leaf(tape, a->leaf, a->g) != BM_OK)
             return tape->err.code;
     }
+    return BM_OK;
+}
+
+/* Replay plan p. A caller's seed that may be read where it lies
+ * (seed_in_place) is: the seed leaf points at it for the run (no copy of
+ * the seed), and the output's .grad is the caller's seed afterwards. */
+static bm_status run_plan(bm_tape *tape, bm_plan *p, const bm_tensor *seed)
+{
+    void *own = p->seed->data;
+    int in_place = p->seeded && seed_in_place(tape, p, seed);
+    if (in_place)
+        p->seed->data = seed->data;
+    else if (p->seeded)
+        fill_seed(p->seed, seed);
+    bm_status s = run_nodes(tape, p);
+    p->seed->data = own;
+    if (s != BM_OK)
+        return s;
     set_views(tape, p);
+    if (p->seed_view)
+        p->seed_view->grad = in_place ? seed->data : own;
     return BM_OK;
 }
 
@@ -352,6 +396,10 @@ static bm_status build_plan(bm_tape *tape, bm_tensor *out, const bm_tensor *seed
         return s;
     }
     p->views = ps.views;
+    p->leaves = ps.leaves;
+    for (const bm_grad_view *v = ps.views; v; v = v->next)
+        if (v->g == p->seed)
+            p->seed_view = v->t;
     for (bm_node *n = p->nodes.head; n && s == BM_OK && !tape->mem.dry; n = n->next)
         s = check_node(tape, n);
     if (s == BM_OK && finish_plan(tape, p, &ps) != 0)

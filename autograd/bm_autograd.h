@@ -272,8 +272,11 @@ bm_tensor *bm_tape_leaf(bm_tape *tape, bm_dtype dt, int rank, const size_t *shap
  * between with bm_tensor_zero_grad / bm_tape_zero_grad). The first call for
  * an output records its gradient graph (each op's vjp, built from ops) off
  * the main list; later calls for the same output replay it, allocating
- * nothing. An op output recorded on another tape, or before
- * bm_tape_reset(), is refused with BM_ERR_STATE; a seed of another dtype
+ * nothing, and read a caller's seed where it lies (no copy; then out's .grad
+ * is the seed's buffer, valid while the seed lives) unless it aliases a leaf
+ * gradient or a recorded value of this tape. An op output recorded on
+ * another tape, or before bm_tape_reset(), is refused with BM_ERR_STATE; a
+ * seed of another dtype
  * with BM_ERR_DTYPE, of another shape with BM_ERR_SHAPE. */
 bm_status bm_tape_backward(bm_tape *tape, bm_tensor *out, const bm_tensor *seed);
 /* Gradients of outputs[0..n_outputs) (weighted by grad_outputs, which may be

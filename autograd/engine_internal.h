@@ -100,6 +100,8 @@ typedef struct bm_plan {
     const bm_tensor *out;
     int seeded;              /* built for a caller's seed (else ones) */
     bm_tensor *seed;         /* the seed leaf the nodes read */
+    bm_tensor *seed_view;    /* the tensor whose .grad is the seed (the output), or NULL */
+    bm_leaf_add *leaves;     /* every leaf the plan gives a gradient (g NULL) */
     bm_node_list nodes;
     bm_leaf_add *adds;
     bm_grad_view *views;

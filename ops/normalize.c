@@ -12,14 +12,16 @@
 
 typedef struct norm_params {
     double eps;
-    int stats; /* the gradient ops: 1 when the last input is the forward's stats [R,2] */
-    int bias;  /* layer_norm_wgrad: 1 when it also sums the bias gradient (out [2,C]) */
+    int stats; /* the gradient ops: 1 when an input after x, g (and w) is the forward's stats [R,2] */
+    int bias;  /* the weight sums also hold the bias gradient ([2,C]: dw then db) */
+    int sums;  /* layer_norm_grad: 1 when it also sums dW (and dB) into its saved block */
+    int copy;  /* layer_norm_wgrad: 1 when its last input is those sums (it copies them) */
 } norm_params;
 
 /* Entries per row of layer_norm's saved statistics: the mean and 1/√(var + eps). */
 enum { NORM_STATS = 2 };
 
-/* Parameters eps, stats and bias, padding zeroed. */
+/* Parameters eps, stats and bias (no sums, no copy), padding zeroed. */
 static norm_params params_of(double eps, int stats, int bias)
 {
     norm_params p;
@@ -30,14 +32,16 @@ static norm_params params_of(double eps, int stats, int bias)
     return p;
 }
 
-/* Does this layer_norm_wgrad node also sum the bias gradient? */
-static int with_bias(const bm_node *n) { return ((const norm_params *)n->params)->bias; }
+static const norm_params *par(const bm_node *n) { return n->params; }
 
-/* The gradient ops' inputs before the optional stats (x, g and maybe w). */
-static int base_inputs(const bm_node *n)
-{
-    return n->n_in - ((const norm_params *)n->params)->stats;
-}
+/* Does this layer_norm_wgrad node also sum the bias gradient? */
+static int with_bias(const bm_node *n) { return par(n)->bias; }
+
+/* The gradient ops' inputs before the optional stats and sums (x, g and maybe w). */
+static int base_inputs(const bm_node *n) { return n->n_in - par(n)->stats - par(n)->copy; }
+
+/* Rows of the weight sums ([2,C] with the bias gradient, else [C]). */
+static int sum_rows(const bm_node *n) { return with_bias(n) ? 2 : 1; }
 
 /* Rows of x [..,C]. */
 static size_t rows_of(const bm_tensor *x) { return x->size / x->shape[x->rank - 1]; }
@@ -45,7 +49,7 @@ static size_t rows_of(const bm_tensor *x) { return x->size / x->shape[x->rank - 
 /* The stats input of a gradient node (NULL without). */
 static const void *stats_in(const bm_node *n)
 {
-    return ((const norm_params *)n->params)->stats ? n->in[n->n_in - 1]->data : NULL;
+    return par(n)->stats ? n->in[base_inputs(n)]->data : NULL;
 }
 
 /* A gradient node's stats input (if any) must be [R,2] for x's R rows. */
@@ -53,9 +57,9 @@ static int stats_ok(bm_tape *tape, const bm_node *n)
 {
     const bm_tensor *x = n->in[0], *st;
     char sx[64], ss[64];
-    if (!((const norm_params *)n->params)->stats)
+    if (!par(n)->stats)
         return 1;
-    st = n->in[n->n_in - 1];
+    st = n->in[base_inputs(n)];
     if (st->rank == 2 && st->shape[0] == rows_of(x) && st->shape[1] == NORM_STATS)
         return 1;
     bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s: stats %s must be [%zu,%d]", n->op->name,
@@ -142,6 +146,12 @@ static int norm_grad_infer(bm_tape *tape, bm_node *n)
     }
     if (!stats_ok(tape, n))
         return -1;
+    if (par(n)->sums && base < 3) {
+        bm_tape_fail(tape, BM_ERR_ARG, "bm_%s: summing the weight gradient needs w", n->op->name);
+        return -1;
+    }
+    if (par(n)->sums) /* dW (and dB), summed in the same sweep, for layer_norm_wgrad */
+        bm_op_set_saved(n, (size_t)sum_rows(n) * C * bm_dtype_size(x->dtype));
     return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
 }
 
@@ -163,6 +173,12 @@ static int wgrad_infer(bm_tape *tape, bm_node *n)
     size_t shape[2] = {2, x->shape[x->rank - 1]};
     if (!stats_ok(tape, n))
         return -1;
+    const bm_tensor *sums = par(n)->copy ? n->in[n->n_in - 1] : NULL;
+    if (sums && sums->size != (size_t)sum_rows(n) * shape[1]) {
+        bm_tape_fail(tape, BM_ERR_SHAPE, "bm_%s: x %s: sums %s must hold %d×%zu values",
+                     n->op->name, BM_SHP(x, sx), BM_SHP(sums, sg), sum_rows(n), shape[1]);
+        return -1;
+    }
     return bm_op_set_output(tape, n, x->dtype, with_bias(n) ? 2 : 1, shape + !with_bias(n)) ==
                    BM_OK
                ? 0
@@ -174,7 +190,9 @@ static void layer_norm_wgrad_forward(bm_tape *tape, bm_node *n)
     (void)tape;
     const bm_tensor *x = n->in[0];
     size_t C = x->shape[x->rank - 1], R = x->size / C;
-    if (x->dtype == BM_F64) {
+    if (par(n)->copy) /* summed by the layer_norm_grad node before it */
+        memcpy(n->out->data, n->in[n->n_in - 1]->data, n->out->size * bm_dtype_size(x->dtype));
+    else if (x->dtype == BM_F64) {
         double *dw = n->out->data;
         bm_vec()->f64.layer_norm_wgrad(x->data, n->in[1]->data, dw, with_bias(n) ? dw + C : NULL,
                                        R, C, eps_of(n), stats_in(n));
@@ -191,7 +209,17 @@ static void layer_norm_grad_forward(bm_tape *tape, bm_node *n)
     const bm_tensor *x = n->in[0];
     size_t C = x->shape[x->rank - 1], R = x->size / C;
     const void *w = base_inputs(n) > 2 ? n->in[2]->data : NULL;
-    if (x->dtype == BM_F64)
+    if (par(n)->sums && x->dtype == BM_F64) {
+        double *dw = bm_op_saved(n);
+        bm_vec()->f64.layer_norm_backward(x->data, n->in[1]->data, w, n->out->data, dw,
+                                          with_bias(n) ? dw + C : NULL, R, C, eps_of(n),
+                                          n->accumulate, stats_in(n));
+    } else if (par(n)->sums) {
+        float *dw = bm_op_saved(n);
+        bm_vec()->f32.layer_norm_backward(x->data, n->in[1]->data, w, n->out->data, dw,
+                                          with_bias(n) ? dw + C : NULL, R, C, (float)eps_of(n),
+                                          n->accumulate, stats_in(n));
+    } else if (x->dtype == BM_F64)
         bm_vec()->f64.layer_norm_grad(x->data, n->in[1]->data, w, n->out->data, R, C, eps_of(n),
                                       n->accumulate, stats_in(n));
     else
@@ -220,27 +248,38 @@ static bm_tensor *row_of(bm_tape *t, bm_tensor *m, long i)
 /* dX = layer_norm_grad(x, G, w), dW = layer_norm_wgrad(x, G) = Σ_rows G·x̂
  * (both fused, reading the forward's saved row statistics rather than
  * recomputing them: a constant input, their vjps differentiate through x),
- * dB = Σ_rows G (with dW in the same pass over G where both are wanted). */
+ * dB = Σ_rows G (with dW in the same pass over G where both are wanted).
+ * Where dX and dW are both wanted the layer_norm_grad node sums dW (and dB)
+ * in its sweep over (x, G) too, and layer_norm_wgrad copies those sums (its
+ * vjp is unchanged: the sums are a constant input). */
 static bm_status layer_norm_vjp(bm_tape *t, bm_node *n, bm_tensor *g, bm_tensor **dx)
 {
-    bm_tensor *x = n->in[0], *w = n->n_in > 1 ? n->in[1] : NULL;
-    size_t shape[2] = {rows_of(x), NORM_STATS};
+    bm_tensor *x = n->in[0], *w = n->n_in > 1 ? n->in[1] : NULL, *sums = NULL;
+    size_t shape[2] = {rows_of(x), NORM_STATS}, C = x->shape[x->rank - 1];
     int want_w = w && bm_op_wants_grad(t, n, 1), want_b = n->n_in > 2 && bm_op_wants_grad(t, n, 2);
     norm_params p = params_of(eps_of(n), 1, want_w && want_b);
     bm_tensor *st = bm_op_saved_tensor(t, n, 0, x->dtype, 2, shape);
+    if (bm_op_wants_grad(t, n, 0)) {
+        norm_params pg = p;
+        pg.sums = want_w;
+        pg.bias = pg.sums && p.bias;
+        bm_tensor *in[4] = {x, g, w ? w : st, st};
+        dx[0] = bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 4 : 3, &pg);
+        if (pg.sums && dx[0] && dx[0]->node) {
+            size_t ss[2] = {p.bias ? 2 : 1, C};
+            sums = bm_op_saved_tensor(t, dx[0]->node, 0, x->dtype, p.bias ? 2 : 1,
+                                      p.bias ? ss : ss + 1);
+        }
+    }
     if (want_w) {
-        bm_tensor *in[3] = {x, g, st};
-        bm_tensor *wb = bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, 3, &p);
+        bm_tensor *in[4] = {x, g, st, sums};
+        p.copy = sums != NULL;
+        bm_tensor *wb = bm_tape_apply(t, &bm_op_layer_norm_wgrad, in, sums ? 4 : 3, &p);
         dx[1] = p.bias ? row_of(t, wb, 0) : wb;
         dx[2] = p.bias ? row_of(t, wb, 1) : NULL;
     }
-    p.bias = 0;
     if (want_b && !want_w)
         dx[2] = bm_grad_to(t, g, n->in[2]);
-    if (bm_op_wants_grad(t, n, 0)) {
-        bm_tensor *in[4] = {x, g, w ? w : st, st};
-        dx[0] = bm_tape_apply(t, &bm_op_layer_norm_grad, in, w ? 4 : 3, &p);
-    }
     return bm_tape_status(t);
 }
 

@@ -340,6 +340,69 @@ START_TEST(norm_rows)
 }
 END_TEST
 
+/* One type's fused layer_norm_backward against layer_norm_grad and
+ * layer_norm_wgrad (bit for bit: dx stored and added, dw, db or none, the
+ * statistics kept or recomputed), and against the portable path's. */
+#define FUSED_CASE(TY, FLD, K, P, X, G, W, ST, OUT, REF, SUMS)                                     \
+    do {                                                                                           \
+        TY *dw = SUMS, *db = SUMS + 2 * C, *pw = SUMS + 4 * C;                                     \
+        for (int acc = 0; acc < 2; acc++)                                                          \
+            for (int bias = 0; bias < 2; bias++)                                                   \
+                for (int kept = 0; kept < 2; kept++) {                                             \
+                    const TY *st = kept ? ST : NULL;                                               \
+                    for (size_t i = 0; i < n; i++)                                                 \
+                        OUT[i] = REF[i] = G[n - 1 - i];                                            \
+                    K->FLD.layer_norm_backward(X, G, W, OUT, dw, bias ? db : NULL, R, C,           \
+                                                  (TY)EPS, acc, st);                               \
+                    K->FLD.layer_norm_grad(X, G, W, REF, R, C, (TY)EPS, acc, st);                  \
+                    ck_assert_msg(memcmp(OUT, REF, n * sizeof(TY)) == 0,                           \
+                                  "layer_norm_backward dx C %zu acc %d", C, acc);                  \
+                    K->FLD.layer_norm_wgrad(X, G, pw, bias ? pw + C : NULL, R, C, (TY)EPS,         \
+                                               st);                                                \
+                    ck_assert_msg(memcmp(dw, pw, C * sizeof(TY)) == 0 &&                           \
+                                      (!bias || memcmp(db, pw + C, C * sizeof(TY)) == 0),          \
+                                  "layer_norm_backward dw/db C %zu bias %d", C, bias);             \
+                    for (size_t i = 0; i < n; i++)                                                 \
+                        REF[i] = G[n - 1 - i];                                                     \
+                    P->FLD.layer_norm_backward(X, G, W, REF, pw, bias ? pw + C : NULL, R, C,       \
+                                               (TY)EPS, acc, st);                                  \
+                    ck_assert_msg(memcmp(OUT, REF, n * sizeof(TY)) == 0 &&                         \
+                                      memcmp(dw, pw, C * sizeof(TY)) == 0,                         \
+                                  "layer_norm_backward vs portable C %zu", C);                     \
+                }                                                                                  \
+    } while (0)
+
+/* layer_norm's one-pass backward (dx with dw and db) gives the separate
+ * kernels' bits, and the portable path's. */
+START_TEST(norm_backward_fused)
+{
+    enum { ROWS_MAX = 64 };
+    const bm_vec_kernels *k = path(_i), *p = bm_vec_portable_kernels();
+    bufs *b = calloc(1, sizeof *b);
+    double *wd = malloc(MAXN * sizeof *wd), *sumd = malloc(6 * MAXN * sizeof *sumd);
+    float *wf = malloc(MAXN * sizeof *wf), *sumf = malloc(6 * MAXN * sizeof *sumf);
+    double stdd[2 * ROWS_MAX];
+    float stf[2 * ROWS_MAX];
+    ck_assert(b && wd && sumd && wf && sumf);
+    for (size_t ci = 0; ci < sizeof WIDTHS / sizeof WIDTHS[0]; ci++) {
+        size_t C = WIDTHS[ci], R = (MAXN / C) < 20 ? MAXN / C : 20, n = R * C;
+        fill(b->xd, b->xf, n, 2, 0.5, ci);
+        fill(b->gd, b->gf, n, 1, 0, ci + 30);
+        fill(wd, wf, C, 1, 1, ci + 60);
+        ck_assert(R <= ROWS_MAX);
+        k->f64.layer_norm(b->xd, wd, NULL, b->yd, R, C, EPS, stdd);
+        k->f32.layer_norm(b->xf, wf, NULL, b->yf, R, C, (float)EPS, stf);
+        FUSED_CASE(double, f64, k, p, b->xd, b->gd, wd, stdd, b->od, b->pd, sumd);
+        FUSED_CASE(float, f32, k, p, b->xf, b->gf, wf, stf, b->of, b->pf, sumf);
+    }
+    free(wd);
+    free(sumd);
+    free(wf);
+    free(sumf);
+    free(b);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("vec_nn");
@@ -353,6 +416,7 @@ static Suite *make_suite(void)
         tcase_add_loop_test(p, max_min, isa, isa + 1);
         tcase_add_loop_test(p, gelu_grad_kernel, isa, isa + 1);
         tcase_add_loop_test(p, norm_rows, isa, isa + 1);
+        tcase_add_loop_test(p, norm_backward_fused, isa, isa + 1);
         suite_add_tcase(s, p);
     }
     return s;
