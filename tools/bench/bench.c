@@ -4,6 +4,9 @@
  *   bmnn-bench [--quick] [--threads N] [--only W1,W2,W3,W4,G,O,S,Z] [--json FILE]
  *              [--reps N] [--min-time S] [--seed N] [--gemm-index I]
  *
+ * G also times cblas_sgemm on the same operands when built against OpenBLAS
+ * (bench_blas.c) and prints own/OpenBLAS per shape.
+ *
  * This machine is shared and noisy: compare figures only with a peer
  * measured in the same command (tools/bench/peer.py does that). */
 #define _POSIX_C_SOURCE 200809L
@@ -61,7 +64,8 @@ static void usage(FILE *f)
             "  W2  MLP 784-128-10 ReLU, batch 128      (us per training step)\n"
             "  W3  MLP 784-512-512-10 ReLU, batch 256  (us per training step)\n"
             "  W4  1000-op elementwise chain on 1x16   (ns per op, record and replay)\n"
-            "  G   bm_gemm_f32 at n = 64, 256, 1024 and the W1-W3 products (GFLOP/s)\n"
+            "  G   bm_gemm_f32 at n = 64, 256, 1024 and the W1-W3 products (GFLOP/s),\n"
+            "      and cblas_sgemm on the same operands when built with OpenBLAS\n"
             "  O   conv2d, layer_norm, bmm forward + backward (us per step)\n"
             "  S   lstm, gru, transformer layers forward + backward (us per step)\n"
             "  --threads N   W1-W3 and G on N threads (default 1)\n"
@@ -215,6 +219,40 @@ static void print_rows(const bench_report *rep, bench_kind kind, const char *tit
     }
 }
 
+/* G against cblas_sgemm on the same operands (bench_blas.c). GF/s from the
+ * median wall time, cpuGF from the minimum process CPU time (the load moves
+ * it least); own/OB: OpenBLAS's time over bm_gemm_f32's (> 1: bmnn is faster). */
+static void print_blas(const bench_report *rep, const bench_opts *o)
+{
+    int any = 0, gemm = 0;
+    for (size_t i = 0; i < rep->n; i++) {
+        const bench_row *r = &rep->rows[i];
+        gemm += r->kind == ROW_GEMM;
+        if (r->kind != ROW_GEMM || !r->has_blas)
+            continue;
+        double gf = 2.0 * (double)r->M * (double)r->N * (double)r->K / FLOP_PER_GFLOP;
+        if (!any++) {
+            const char *ct = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
+            printf("\nSGEMM bm_gemm_f32 vs cblas_sgemm from C, same operands (OpenBLAS kernel "
+                   "%s; OPENBLAS_CORETYPE %s, OPENBLAS_L2_SIZE %s; %d thread%s)\n",
+                   bench_blas_kernel(), ct ? ct : "unset", l2 ? l2 : "unset", threads_of(o),
+                   threads_of(o) == 1 ? "" : "s");
+            printf("%-4s %-26s %-5s %10s %10s %10s %10s %12s %11s\n", "wl", "what", "mode",
+                   "own GF/s", "OB GF/s", "own cpuGF", "OB cpuGF", "own/OB wall", "own/OB cpu");
+        }
+        char what[160];
+        snprintf(what, sizeof what, "%s %zux%zux%zu", r->label, r->M, r->N, r->K);
+        double own_cpu = r->t.cpu_runs[0], ob_cpu = r->blas.cpu_runs[0];
+        printf("%-4s %-26.26s %-5s %10.2f %10.2f %10.2f %10.2f %11.2fx %10.2fx\n", r->workload,
+               what, r->mode, gf / r->t.median, gf / r->blas.median,
+               own_cpu > 0 ? gf / own_cpu : 0.0, ob_cpu > 0 ? gf / ob_cpu : 0.0,
+               r->blas.median / r->t.median, own_cpu > 0 ? ob_cpu / own_cpu : 0.0);
+    }
+    if (gemm && !any)
+        printf("\nSGEMM vs cblas_sgemm: not measured (bmnn-bench built without OpenBLAS's "
+               "cblas.h)\n");
+}
+
 static void print_mem(const bench_report *rep)
 {
     int any = 0;
@@ -267,6 +305,16 @@ static cJSON *row_json(const bench_row *r)
         cJSON_AddNumberToObject(o, "tb", r->tb);
         cJSON_AddNumberToObject(o, "beta", r->beta);
         cJSON_AddNumberToObject(o, "check_err", r->check_err);
+        if (r->has_blas) {
+            double gf = 2.0 * (double)r->M * (double)r->N * (double)r->K / FLOP_PER_GFLOP;
+            cJSON *b = cJSON_AddObjectToObject(o, "cblas");
+            cJSON_AddStringToObject(b, "kernel", bench_blas_kernel());
+            cJSON_AddNumberToObject(b, "median", gf / r->blas.median);
+            cJSON_AddNumberToObject(b, "max", gf / r->blas.min);
+            cJSON_AddItemToObject(b, "runs_s", cJSON_CreateDoubleArray(r->blas.runs, r->blas.reps));
+            cJSON_AddItemToObject(b, "cpu_runs_s",
+                                  cJSON_CreateDoubleArray(r->blas.cpu_runs, r->blas.reps));
+        }
     }
     if (r->loss >= 0)
         cJSON_AddNumberToObject(o, "loss", r->loss);
@@ -351,6 +399,7 @@ int main(int argc, char **argv)
     print_rows(rep, ROW_STEP, "Training steps, softmax-CE + Adam, f32 (replay = the step time)");
     print_rows(rep, ROW_CHAIN, "Tape overhead W4");
     print_rows(rep, ROW_GEMM, "SGEMM bm_gemm_f32");
+    print_blas(rep, &o);
     print_mem(rep);
     if (json && write_json(json, rep, &o, cpu, date) != 0)
         rc = EXIT_FAIL;

@@ -81,6 +81,8 @@ typedef struct bench_row {
     int ta, tb;          /* gemm transposes (ops_internal.h convention) */
     float beta;          /* gemm beta (0 forward, 1 backward accumulation) */
     double check_err;    /* gemm: worst sampled error relative to Σ|a·b| */
+    int has_blas;        /* gemm: blas holds cblas_sgemm's times on the same operands */
+    bench_stats blas;    /* gemm: cblas_sgemm (OpenBLAS) seconds per call */
     int has_mem;
     bench_mem mem;
     double loss;         /* step rows: loss after the runs (a sanity check) */
@@ -130,5 +132,19 @@ int bench_zoo(bench_report *r, const bench_opts *o);
 int bench_gemm(bench_report *r, const bench_opts *o);
 int bench_ops(bench_report *r, const bench_opts *o);
 int bench_seq(bench_report *r, const bench_opts *o);
+
+/* G's same-binary peer (bench_blas.c): cblas_sgemm from C. Larger
+ * dimensions than this do not fit cblas's int. */
+#define BENCH_BLAS_MAX_DIM ((size_t)1 << 30)
+/* 1 when built against OpenBLAS's cblas (BENCH_HAVE_CBLAS). */
+int bench_blas_available(void);
+/* The kernel OpenBLAS chose (openblas_get_corename), "none" without it. */
+const char *bench_blas_kernel(void);
+/* OpenBLAS's thread count (no-op without it). */
+void bench_blas_threads(int threads);
+/* Time cblas_sgemm(RowMajor, ta, tb, M, N, K, 1, A, B, beta, C) with the
+ * lda/ldb/ldc of tight row-major operands into *st; -1 without BLAS. */
+int bench_blas_gemm(const bench_opts *o, int ta, int tb, size_t M, size_t N, size_t K,
+                    float beta, const float *A, const float *B, float *C, bench_stats *st);
 
 #endif

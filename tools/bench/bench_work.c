@@ -17,7 +17,9 @@
  * W4: a chain of CHAIN_OPS elementwise ops (scale 1.0001, add 0, relu, ...)
  *     on a 1×16 tensor, sum, backward; recorded afresh or replayed.
  * G:  bm_gemm_f32_ex at square sizes and at every product W1–W3 run, on a
- *     pool of --threads N with a workspace (no allocation per call). */
+ *     pool of --threads N with a workspace (no allocation per call), and
+ *     cblas_sgemm on the same operands where OpenBLAS is built in
+ *     (bench_blas.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -497,8 +499,9 @@ static int gemm_one(bench_report *r, const bench_opts *o, const char *label, siz
         if (!(row->check_err <= GEMM_CHECK_TOL))
             fprintf(stderr, "bmnn-bench: %s: bm_gemm_f32 %zux%zux%zu %s is wrong (error %g of "
                     "sum |a*b|); not timed\n", label, M, N, K, row->mode, row->check_err);
-        else
-            rc = bench_measure(gemm_call, &g, o, NULL, &row->t);
+        else if ((rc = bench_measure(gemm_call, &g, o, NULL, &row->t)) == 0)
+            row->has_blas = bench_blas_gemm(o, ta, tb, M, N, K, beta, g.A, g.B, g.C,
+                                            &row->blas) == 0;
     }
     bm_pool_free(g.pool);
     free(g.ws);
@@ -522,6 +525,7 @@ int bench_gemm(bench_report *r, const bench_opts *o)
 {
     char label[64];
     long k = 0;
+    bench_blas_threads(o->threads);
     for (size_t i = 0; i < sizeof GEMM_SQUARE / sizeof GEMM_SQUARE[0]; i++) {
         size_t n = GEMM_SQUARE[i];
         snprintf(label, sizeof label, "square %zu A.B", n);
