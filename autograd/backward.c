@@ -20,6 +20,7 @@
 
 #include "anomaly_internal.h"
 #include "engine_internal.h"
+#include "vec_internal.h"
 
 /* Stack room for the gradients of a node's inputs (larger arities use the
  * arena). */
@@ -42,21 +43,16 @@ static int grad_add_infer(bm_tape *tape, bm_node *n)
     return bm_op_set_output_like(tape, n, n->in[0]) == BM_OK ? 0 : -1;
 }
 
+/* The elementwise add of the vector kernels (ops/vec_internal.h), both
+ * operands of out's shape. */
 static void grad_add_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
-    size_t len = n->out->size;
-    if (n->out->dtype == BM_F64) {
-        const double *restrict a = n->in[0]->data, *restrict b = n->in[1]->data;
-        double *restrict o = n->out->data;
-        for (size_t i = 0; i < len; i++)
-            o[i] = a[i] + b[i];
-    } else {
-        const float *restrict a = n->in[0]->data, *restrict b = n->in[1]->data;
-        float *restrict o = n->out->data;
-        for (size_t i = 0; i < len; i++)
-            o[i] = a[i] + b[i];
-    }
+    const bm_binary_shape s = {.layout = BM_BIN_SAME, .size = n->out->size, .N = n->out->size};
+    if (n->out->dtype == BM_F64)
+        bm_vec()->f64.add(n->in[0]->data, n->in[1]->data, n->out->data, &s);
+    else
+        bm_vec()->f32.add(n->in[0]->data, n->in[1]->data, n->out->data, &s);
 }
 
 static bm_status grad_add_vjp(bm_tape *tape, bm_node *n, bm_tensor *g, bm_tensor **dx)

@@ -10,27 +10,18 @@
  * unbiased (n/(n − 1)). The running tensors are the caller's; every run
  * of the forward — each replay, each gradcheck evaluation — updates them
  * again. Evaluation normalises with them (and leaves them). The vjps are
- * written in ops (statistics recomputed), so they differentiate again. */
+ * written in ops (statistics recomputed), so they differentiate again.
+ * The forward kernels are batch_norm_kernels.inc's, through bm_vec(). */
 #include <stdio.h>
 
 #include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct bn_params {
     double eps, momentum;
     int training, track; /* track: update the running statistics */
     size_t groups;       /* group_norm */
 } bn_params;
-
-#define T float
-#define F(name) name##_f32
-#include "batch_norm_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "batch_norm_kernels.inc"
-#undef T
-#undef F
 
 /* Inputs of batch_norm: x, running mean and var, then w and b. */
 enum { BN_X, BN_MEAN, BN_VAR, BN_W, BN_B, BN_MOST };
@@ -85,6 +76,13 @@ static int bn_infer(bm_tape *tape, bm_node *n)
     return bm_op_set_output_like(tape, n, x) == BM_OK ? 0 : -1;
 }
 
+/* running[c] = (1 − m)·running[c] + m·stat[c]. */
+static void bn_update(bm_tensor *running, const double *stat, size_t C, double m)
+{
+    for (size_t c = 0; c < C; c++)
+        bm_tensor_set(running, c, (1 - m) * bm_tensor_get(running, c) + m * stat[c]);
+}
+
 static void bn_forward(bm_tape *tape, bm_node *n)
 {
     (void)tape;
@@ -92,13 +90,14 @@ static void bn_forward(bm_tape *tape, bm_node *n)
     const bn_params *p = bp_of(n);
     size_t N = x->shape[0], C = x->shape[1], S = spatial(x);
     double *mean = n->scratch, *inv = mean + C;
-    const void *w = n->n_in > BN_W ? n->in[BN_W]->data : NULL;
-    const void *b = n->n_in > BN_B ? n->in[BN_B]->data : NULL;
+    const bm_tensor *w = n->n_in > BN_W ? n->in[BN_W] : NULL;
+    const bm_tensor *b = n->n_in > BN_B ? n->in[BN_B] : NULL;
+    const bm_vec_kernels *k = bm_vec();
     if (p->training) {
         if (x->dtype == BM_F64)
-            bn_stats_f64(x->data, mean, inv, N, C, S);
+            k->f64.bn_stats(x->data, mean, inv, N, C, S);
         else
-            bn_stats_f32(x->data, mean, inv, N, C, S);
+            k->f32.bn_stats(x->data, mean, inv, N, C, S);
     } else {
         for (size_t c = 0; c < C; c++) {
             mean[c] = bm_tensor_get(n->in[BN_MEAN], c);
@@ -109,22 +108,21 @@ static void bn_forward(bm_tape *tape, bm_node *n)
     if (p->training && p->track) { /* the running variance is unbiased */
         for (size_t c = 0; c < C; c++)
             inv[c] *= cnt / (cnt - 1);
-        if (x->dtype == BM_F64) {
-            bn_update_f64(n->in[BN_MEAN]->data, mean, C, p->momentum);
-            bn_update_f64(n->in[BN_VAR]->data, inv, C, p->momentum);
-        } else {
-            bn_update_f32(n->in[BN_MEAN]->data, mean, C, p->momentum);
-            bn_update_f32(n->in[BN_VAR]->data, inv, C, p->momentum);
-        }
+        bn_update(n->in[BN_MEAN], mean, C, p->momentum);
+        bn_update(n->in[BN_VAR], inv, C, p->momentum);
         for (size_t c = 0; c < C; c++)
             inv[c] *= (cnt - 1) / cnt;
     }
-    for (size_t c = 0; c < C; c++)
-        inv[c] = 1 / sqrt(inv[c] + p->eps);
+    /* the scale and shift of each channel, in place of mean and inv */
+    for (size_t c = 0; c < C; c++) {
+        double sc = 1 / sqrt(inv[c] + p->eps) * (w ? bm_tensor_get(w, c) : 1.0);
+        mean[c] = (b ? bm_tensor_get(b, c) : 0.0) - mean[c] * sc;
+        inv[c] = sc;
+    }
     if (x->dtype == BM_F64)
-        bn_apply_f64(x->data, mean, inv, w, b, n->out->data, N, C, S);
+        k->f64.bn_apply(x->data, inv, mean, n->out->data, N, C, S);
     else
-        bn_apply_f32(x->data, mean, inv, w, b, n->out->data, N, C, S);
+        k->f32.bn_apply(x->data, inv, mean, n->out->data, N, C, S);
 }
 
 /* v [C] viewed as [1,C,1,..] against x. */
@@ -213,11 +211,11 @@ static void gn_forward(bm_tape *tape, bm_node *n)
     const void *w = n->n_in > GN_W ? n->in[GN_W]->data : NULL;
     const void *b = n->n_in > GN_B ? n->in[GN_B]->data : NULL;
     if (x->dtype == BM_F64)
-        gn_forward_f64(x->data, w, b, n->out->data, x->shape[0], x->shape[1], spatial(x),
-                       p->groups, p->eps);
+        bm_vec()->f64.group_norm(x->data, w, b, n->out->data, x->shape[0], x->shape[1],
+                                 spatial(x), p->groups, p->eps);
     else
-        gn_forward_f32(x->data, w, b, n->out->data, x->shape[0], x->shape[1], spatial(x),
-                       p->groups, p->eps);
+        bm_vec()->f32.group_norm(x->data, w, b, n->out->data, x->shape[0], x->shape[1],
+                                 spatial(x), p->groups, p->eps);
 }
 
 static bm_tensor *last_mean(bm_tape *t, bm_tensor *v) { return bm_mean(t, v, -1, 1); }

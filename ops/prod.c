@@ -8,22 +8,12 @@
 #include <stdio.h>
 
 #include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct prod_params {
     int axis; /* normalised by infer; BM_AXIS_ALL: every element */
     int keepdims;
 } prod_params;
-
-#define T float
-#define F(name) name##_f32
-#include "prod_kernels.inc"
-#undef T
-#undef F
-#define T double
-#define F(name) name##_f64
-#include "prod_kernels.inc"
-#undef T
-#undef F
 
 static int prod_infer(bm_tape *tape, bm_node *n)
 {
@@ -59,9 +49,9 @@ static void prod_forward(bm_tape *tape, bm_node *n)
         inner = x->size / (outer * len);
     }
     if (x->dtype == BM_F64)
-        prod_f64(x->data, n->out->data, outer, len, inner);
+        bm_vec()->f64.prod(x->data, n->out->data, outer, len, inner);
     else
-        prod_f32(x->data, n->out->data, outer, len, inner);
+        bm_vec()->f32.prod(x->data, n->out->data, outer, len, inner);
 }
 
 /* y shifted by d along axis (towards the end, or the start when rev), the

@@ -3,10 +3,11 @@
  * out: x's shape without the axis (keepdims: with a 1 there; cumsum: x's
  * shape)   in: x; axis (negative from the end, BM_AXIS_ALL for all but
  * cumsum), keepdims, and unbiased (var, std) or reverse (cumsum).
- * Kernels: reduce_axis_kernels.inc per element type; vjps in ops. */
+ * Kernels: reduce_axis_kernels.inc, through bm_vec(); vjps in ops. */
 #include <stdio.h>
 
 #include "ops_internal.h"
+#include "vec_internal.h"
 
 typedef struct axis_params {
     int axis;     /* normalised by infer; BM_AXIS_ALL: every axis */
@@ -17,29 +18,6 @@ typedef struct axis_params {
 typedef struct span {
     size_t outer, len, inner;
 } span;
-
-#define T float
-#define F(name) name##_f32
-#define EXP expf
-#define LOG logf
-#define SQRT sqrtf
-#include "reduce_axis_kernels.inc"
-#undef T
-#undef F
-#undef EXP
-#undef LOG
-#undef SQRT
-#define T double
-#define F(name) name##_f64
-#define EXP exp
-#define LOG log
-#define SQRT sqrt
-#include "reduce_axis_kernels.inc"
-#undef T
-#undef F
-#undef EXP
-#undef LOG
-#undef SQRT
 
 static const axis_params *params_of(const bm_node *n) { return n->params; }
 
@@ -132,12 +110,12 @@ static void extreme_forward(bm_node *n, int dir, int want_arg)
         double *vals = y;
         if (!vals)
             vals = n->scratch;
-        extreme_f64(n->in[0]->data, vals, mask, arg, s, dir);
+        bm_vec()->f64.extreme(n->in[0]->data, vals, mask, arg, s.outer, s.len, s.inner, dir);
     } else {
         float *vals = y;
         if (!vals)
             vals = n->scratch;
-        extreme_f32(n->in[0]->data, vals, mask, arg, s, dir);
+        bm_vec()->f32.extreme(n->in[0]->data, vals, mask, arg, s.outer, s.len, s.inner, dir);
     }
 }
 
@@ -160,19 +138,21 @@ static int arg_infer(bm_tape *tape, bm_node *n)
 static void logsumexp_forward(bm_tape *t, bm_node *n)
 {
     (void)t;
+    span s = span_of(n);
     if (n->out->dtype == BM_F64)
-        logsumexp_f64(n->in[0]->data, n->out->data, span_of(n));
+        bm_vec()->f64.logsumexp(n->in[0]->data, n->out->data, s.outer, s.len, s.inner);
     else
-        logsumexp_f32(n->in[0]->data, n->out->data, span_of(n));
+        bm_vec()->f32.logsumexp(n->in[0]->data, n->out->data, s.outer, s.len, s.inner);
 }
 
 static void variance_forward(bm_node *n, int root)
 {
+    span s = span_of(n);
     int ddof = params_of(n)->flag != 0;
     if (n->out->dtype == BM_F64)
-        variance_f64(n->in[0]->data, n->out->data, span_of(n), ddof, root);
+        bm_vec()->f64.variance(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, ddof, root);
     else
-        variance_f32(n->in[0]->data, n->out->data, span_of(n), ddof, root);
+        bm_vec()->f32.variance(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, ddof, root);
 }
 
 static void var_forward(bm_tape *t, bm_node *n) { (void)t; variance_forward(n, 0); }
@@ -181,20 +161,22 @@ static void std_forward(bm_tape *t, bm_node *n) { (void)t; variance_forward(n, 1
 static void norm_forward(bm_tape *t, bm_node *n)
 {
     (void)t;
+    span s = span_of(n);
     if (n->out->dtype == BM_F64)
-        l2norm_f64(n->in[0]->data, n->out->data, span_of(n));
+        bm_vec()->f64.l2norm(n->in[0]->data, n->out->data, s.outer, s.len, s.inner);
     else
-        l2norm_f32(n->in[0]->data, n->out->data, span_of(n));
+        bm_vec()->f32.l2norm(n->in[0]->data, n->out->data, s.outer, s.len, s.inner);
 }
 
 static void cumsum_forward(bm_tape *t, bm_node *n)
 {
     (void)t;
+    span s = span_of(n);
     int rev = params_of(n)->flag != 0;
     if (n->out->dtype == BM_F64)
-        cumsum_f64(n->in[0]->data, n->out->data, span_of(n), rev);
+        bm_vec()->f64.cumsum(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, rev);
     else
-        cumsum_f32(n->in[0]->data, n->out->data, span_of(n), rev);
+        bm_vec()->f32.cumsum(n->in[0]->data, n->out->data, s.outer, s.len, s.inner, rev);
 }
 
 /* ---- vjps, in ops ------------------------------------------------------ */

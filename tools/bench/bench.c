@@ -66,7 +66,7 @@ static void usage(FILE *f)
             "  W4  1000-op elementwise chain on 1x16   (ns per op, record and replay)\n"
             "  G   bm_gemm_f32 at n = 64, 256, 1024 and the W1-W3 products (GFLOP/s),\n"
             "      and cblas_sgemm on the same operands when built with OpenBLAS\n"
-            "  O   conv2d, layer_norm, bmm forward + backward (us per step)\n"
+            "  O   conv2d, layer_norm, batch_norm, bmm, attention fwd + bwd (us per step)\n"
             "  S   lstm, gru, transformer layers forward + backward (us per step)\n"
             "  --threads N   W1-W3 and G on N threads (default 1)\n"
             "  --only W1,G   run these workloads (default: all)\n"

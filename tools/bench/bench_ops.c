@@ -5,6 +5,8 @@
  *   O conv LeNet-2   conv2d x [64,6,14,14]  w [16,6,5,5]  + bias
  *   O conv 3x3       conv2d x [32,64,32,32] w [64,64,3,3] + bias, padding 1
  *   O layer_norm     [8192,256] with affine w, b
+ *   O batch_norm     [32,64,16,16] training, with affine w, b (running
+ *                    statistics: leaves of the tape, updated every step)
  *   O bmm            [8,128,64]·[8,64,128]
  *   O attention      [8,4,128,32] q, k, v, causal
  *
@@ -14,6 +16,9 @@
 #include <string.h>
 
 #include "bench_internal.h"
+
+/* batch_norm's momentum (torch's default). */
+#define BN_MOMENTUM 0.1
 
 /* Most inputs of one op workload. */
 enum { OP_MAX_IN = 4 };
@@ -46,6 +51,14 @@ static bm_tensor *layer_norm(bm_tape *t, bm_tensor *const *in)
     return bm_layer_norm(t, in[0], in[1], in[2], 1e-5);
 }
 
+/* Training batch_norm; the running statistics [C] are the tape's leaves. */
+static bm_tensor *batch_norm(bm_tape *t, bm_tensor *const *in)
+{
+    size_t C = in[1]->shape[0];
+    bm_tensor *rm = bm_tape_leaf(t, BM_F32, 1, &C, 0), *rv = bm_tape_leaf(t, BM_F32, 1, &C, 0);
+    return bm_batch_norm(t, in[0], rm, rv, in[1], in[2], 1, BN_MOMENTUM, 1e-5);
+}
+
 static bm_tensor *bmm(bm_tape *t, bm_tensor *const *in) { return bm_bmm(t, in[0], in[1]); }
 
 static bm_tensor *attention(bm_tape *t, bm_tensor *const *in)
@@ -73,6 +86,8 @@ static const op_work WORK[] = {
      .shape = {{32, 64, 32, 32}, {64, 64, 3, 3}, {64}}},
     {.label = "layer_norm 8192x256", .build = layer_norm, .n_in = 3, .rank = {2, 1, 1},
      .shape = {{8192, 256}, {256}, {256}}},
+    {.label = "batch_norm 32x64x16x16", .build = batch_norm, .n_in = 3, .rank = {4, 1, 1},
+     .shape = {{32, 64, 16, 16}, {64}, {64}}},
     {.label = "bmm 8x128x64 . 8x64x128", .build = bmm, .n_in = 2, .rank = {3, 3},
      .shape = {{8, 128, 64}, {8, 64, 128}}},
     {.label = "attention 8x4x128x32 causal", .build = attention, .n_in = 3, .rank = {4, 4, 4},

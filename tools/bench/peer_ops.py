@@ -9,6 +9,7 @@ OPS = {
     "conv 3x3 64ch 32x32 b32": ("conv2d", [(32, 64, 32, 32), (64, 64, 3, 3), (64,)],
                                 {"padding": 1}),
     "layer_norm 8192x256": ("layer_norm", [(8192, 256), (256,), (256,)], {}),
+    "batch_norm 32x64x16x16": ("batch_norm", [(32, 64, 16, 16), (64,), (64,)], {}),
     "bmm 8x128x64 . 8x64x128": ("bmm", [(8, 128, 64), (8, 64, 128)], {}),
     "attention 8x4x128x32 causal": ("sdpa", [(8, 4, 128, 32)] * 3, {"is_causal": True}),
 }
@@ -25,6 +26,11 @@ def torch_op(torch, label):
     elif op == "layer_norm":
         def f():
             return F.layer_norm(xs[0], shapes[0][-1:], xs[1], xs[2], 1e-5)
+    elif op == "batch_norm":  # training; the running statistics without gradients
+        rm, rv = torch.zeros(shapes[1]), torch.ones(shapes[1])
+
+        def f():
+            return F.batch_norm(xs[0], rm, rv, xs[1], xs[2], True, 0.1, 1e-5)
     elif op == "bmm":
         def f():
             return torch.bmm(xs[0], xs[1])
