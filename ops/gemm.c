@@ -22,7 +22,9 @@
  *     Cᵀ = op(B)ᵀ·op(A)ᵀ keeps the vector lanes full; its tiles are stored
  *     back into C transposed (store_t);
  *   - tb 0 and either a single strip of rows or a small op(B)
- *     (DIRECT_B_BYTES): the kernel reads op(B) in place, unpacked.
+ *     (DIRECT_B_BYTES): the kernel reads op(B) in place, unpacked;
+ *   - K <= BM_GEMM_SMALL_K on a path with a small-K kernel (AVX2): no
+ *     packing at all, op(A) read in place (gemm_small).
  *
  * Paths: AVX-512F (14×32 f32 / 14×16 f64 tiles, gemm_avx512.c), AVX2+FMA
  * (6×16 / 6×8, gemm_avx2.c), portable C (4×8 / 4×4, gemm_portable.c),
@@ -70,6 +72,7 @@ enum {
                                C's memory traffic, and two threads measured no faster */
     A_INPLACE_MAX_N = 256,  /* op(A) read in place (kern_a) when N is at most this: a
                                packed Ã serves only N / NR tiles (measured) */
+    SMALL_BT_BYTES = 8192,  /* small-K path: op(B) transposed onto the stack up to this */
 };
 
 /* One product's arguments, element-type-free (alpha, beta exact as double). */
@@ -379,6 +382,30 @@ static void gemm_piece(void *ctx, size_t p, int worker)
     }
 }
 
+/* The path's small-K kernel on a product as run (not swapped; K <=
+ * BM_GEMM_SMALL_K, so it is one piece on any thread count): op(A) read in
+ * place, op(B) too (tb 0) or transposed onto the stack first (tb 1, when
+ * it fits SMALL_BT_BYTES). Measured on W1's K = 2–3 products: no packing
+ * and no per-tile calls take 0.5–0.55 of the blocked loop's time; at K = 10
+ * the blocked loop is as fast or faster. Returns 1 if it ran. */
+static int gemm_small(const bm_gemm_kernel *kd, const gemm_args *g)
+{
+    size_t es = g->f64 ? sizeof(double) : sizeof(float);
+    if (!kd->small || g->ct || g->K > BM_GEMM_SMALL_K || (g->tb && g->K * g->N * es > SMALL_BT_BYTES))
+        return 0;
+    _Alignas(ALIGN) unsigned char bt[SMALL_BT_BYTES];
+    const void *b = g->B;
+    size_t ldb = g->ldb;
+    if (g->tb) { /* op(B)[k,j] = B[j·ldb + k]: a K×N panel, row k at bt + k·N */
+        kd->pack_t(g->N, g->N, g->K, g->B, g->ldb, bt);
+        b = bt;
+        ldb = g->N;
+    }
+    size_t sa = g->ta ? 1 : g->lda, sk = g->ta ? g->lda : 1;
+    kd->small(g->M, g->N, g->K, g->A, sa, sk, b, ldb, g->C, g->ldc, g->alpha, g->beta);
+    return 1;
+}
+
 static void gemm_run(const bm_gemm_kernel *kd, const gemm_args *g0, bm_pool *pool, void *ws,
                      size_t ws_bytes)
 {
@@ -393,6 +420,8 @@ static void gemm_run(const bm_gemm_kernel *kd, const gemm_args *g0, bm_pool *poo
         gemm_direct(&pl.g);
         return;
     }
+    if (gemm_small(kd, &pl.g))
+        return;
     unsigned char *buf = NULL, *heap = NULL;
     if (pl.slot) {
         /* the caller's workspace, aligned; fewer pieces when it is short */

@@ -5,7 +5,8 @@
  * tile does only the arithmetic it needs; the last partial vector of a row is
  * read and written with maskload/maskstore. Built with target attributes.
  * The f32 and f64 routines are one template, gemm_avx2_kernel.inc,
- * included once per element type. */
+ * included once per element type. Products with K <= BM_GEMM_SMALL_K also
+ * have a direct kernel (small_f32/f64) that reads op(A) in place. */
 #include "gemm_internal.h"
 
 #if BM_GEMM_X86
@@ -153,12 +154,12 @@ BM_INL BM_TGT void transpose4_f64(__m256d *v)
 static const bm_gemm_kernel kernel_f32 = {
     .mr = MR, .nr = NR_F32, .kc = KC_F32, .nc = NC_F32, .vl = VL_F32,
     .kern = kern_f32, .kern_a = kern_a_f32, .pack_n = pack_n_f32, .pack_t = pack_t_f32,
-    .store_t = store_t_f32,
+    .store_t = store_t_f32, .small = small_f32,
 };
 static const bm_gemm_kernel kernel_f64 = {
     .mr = MR, .nr = NR_F64, .kc = KC_F64, .nc = NC_F64, .vl = VL_F64,
     .kern = kern_f64, .kern_a = kern_a_f64, .pack_n = pack_n_f64, .pack_t = pack_t_f64,
-    .store_t = store_t_f64,
+    .store_t = store_t_f64, .small = small_f64,
 };
 
 const bm_gemm_kernel *bm_gemm_avx2_kernel(int f64) { return f64 ? &kernel_f64 : &kernel_f32; }

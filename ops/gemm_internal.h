@@ -60,6 +60,16 @@ typedef void (*bm_gemm_store_t_fn)(const void *t, size_t ldt, void *c, size_t ld
 typedef void (*bm_gemm_pack_fn)(size_t R, size_t rows, size_t kc, const void *src, size_t ld,
                                 void *dst);
 
+/* Products at most this deep may take a path's small-K kernel. */
+#define BM_GEMM_SMALL_K 4
+
+/* Small-K direct kernel: C[M,N] = alpha·op(A)·B + beta·C (beta 0: C not
+ * read) for K <= BM_GEMM_SMALL_K, no packing: op(A) read in place, element
+ * (i,k) at a[i·sa + k·sk]; B a K×N row-major panel (ldb). */
+typedef void (*bm_gemm_small_fn)(size_t M, size_t N, size_t K, const void *a, size_t sa,
+                                 size_t sk, const void *b, size_t ldb, void *c, size_t ldc,
+                                 double alpha, double beta);
+
 /* One path for one element type: register tile, cache blocks, routines. */
 typedef struct bm_gemm_kernel {
     size_t mr, nr; /* register tile: mr rows × nr columns of C */
@@ -70,6 +80,7 @@ typedef struct bm_gemm_kernel {
     bm_gemm_kern_a_fn kern_a; /* NULL: this path always packs Ã */
     bm_gemm_pack_fn pack_n, pack_t;
     bm_gemm_store_t_fn store_t;
+    bm_gemm_small_fn small; /* the small-K kernel (NULL: the path has none) */
 } bm_gemm_kernel;
 
 /* Portable routines (gemm_portable.c), for paths without their own. */

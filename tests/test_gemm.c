@@ -315,6 +315,23 @@ START_TEST(odd_sizes)
 }
 END_TEST
 
+/* The small-K path (K <= BM_GEMM_SMALL_K: op(A) read in place, op(B) in
+ * place or transposed onto the stack when it fits): every depth on both
+ * sides of the bound, odd M and N around the vector width, op(B) too large
+ * for the stack copy (N = 600 at K = 4), alpha/beta and padded strides. */
+START_TEST(small_k)
+{
+    bm_gemm_isa isa = (bm_gemm_isa)_i;
+    REQUIRE_AVAILABLE(isa);
+    static const size_t mn[][2] = {{300, 64}, {301, 67}, {17, 300}, {5, 9}, {64, 3}, {300, 600}};
+    static const double ab[][2] = {{1, 0}, {-0.5, 2}, {2, 1}};
+    for (size_t i = 0; i < sizeof mn / sizeof mn[0]; i++)
+        for (size_t k = 1; k <= BM_GEMM_SMALL_K + 1; k++)
+            for (size_t j = 0; j < sizeof ab / sizeof ab[0]; j++)
+                run_forms(isa, mn[i][0], mn[i][1], k, ab[j][0], ab[j][1], j & 1);
+}
+END_TEST
+
 START_TEST(alpha_beta_ld)
 {
     bm_gemm_isa isa = (bm_gemm_isa)_i;
@@ -535,6 +552,7 @@ static Suite *make_suite(void)
         tcase_set_timeout(p, 300);
         tcase_add_checked_fixture(p, pools_setup, pools_teardown);
         tcase_add_loop_test(p, odd_sizes, isa, isa + 1);
+        tcase_add_loop_test(p, small_k, isa, isa + 1);
         tcase_add_loop_test(p, alpha_beta_ld, isa, isa + 1);
         tcase_add_loop_test(p, blocked_large, isa, isa + 1);
         tcase_add_loop_test(p, degenerate, isa, isa + 1);
